@@ -1,0 +1,134 @@
+"""Settings: one typed, frozen object, read once at the edge (the CLI) from environment variables
+``GRAPHREADY_*`` and command-line flags, validated with errors that name the setting.
+
+Every field is documented in the README's settings table; a test checks that.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from graphready.errors import ConfigError
+
+ENV_PREFIX = "GRAPHREADY_"
+EMBEDDERS = ("minilm", "hashing")
+STAGES = ("documents", "vectors", "graph")
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """Everything graphready can be told. Field names map to ``GRAPHREADY_<NAME>`` variables."""
+
+    data_dir: Path
+    docs_dir: Path | None = None
+    host: str = "127.0.0.1"
+    port: int = 8000
+    chunk_chars: int = 1200
+    chunk_overlap_sentences: int = 1
+    embedder: str = "minilm"
+    embed_threads: int = 1
+    embed_batch: int = 32
+    community_max_size: int = 40
+    community_levels: int = 3
+    default_top_k: int = 5
+    max_top_k: int = 50
+    max_body_bytes: int = 65_536
+    max_message_chars: int = 4_000
+    fail_stage: str | None = None
+    log_level: str = "info"
+
+    @property
+    def db_dir(self) -> Path:
+        """Where the stores keep their files."""
+        return self.data_dir / "index"
+
+
+def _field_types() -> dict[str, str]:
+    return {f.name: str(f.type) for f in dataclasses.fields(Settings)}
+
+
+def _coerce(name: str, kind: str, raw: Any) -> Any:
+    if raw is None:
+        return None
+    if "Path" in kind:
+        return Path(str(raw)).expanduser()
+    if kind == "int":
+        if isinstance(raw, bool):
+            raise ConfigError(_env_name(name), f"expected an integer, got {raw!r}")
+        try:
+            return int(raw)
+        except (TypeError, ValueError):
+            raise ConfigError(_env_name(name), f"expected an integer, got {raw!r}") from None
+    return str(raw)
+
+
+def _env_name(name: str) -> str:
+    return ENV_PREFIX + name.upper()
+
+
+def _validate(s: Settings) -> None:
+    def positive(name: str, value: int, low: int = 1, high: int | None = None) -> None:
+        if value < low or (high is not None and value > high):
+            bound = f"between {low} and {high}" if high is not None else f">= {low}"
+            raise ConfigError(_env_name(name), f"must be {bound}, got {value}")
+
+    positive("port", s.port, 0, 65535)
+    positive("chunk_chars", s.chunk_chars, 100)
+    positive("chunk_overlap_sentences", s.chunk_overlap_sentences, 0, 10)
+    positive("embed_threads", s.embed_threads, 1, 64)
+    positive("embed_batch", s.embed_batch, 1, 1024)
+    positive("community_max_size", s.community_max_size, 2)
+    positive("community_levels", s.community_levels, 1, 10)
+    positive("default_top_k", s.default_top_k, 1)
+    positive("max_top_k", s.max_top_k, s.default_top_k)
+    positive("max_body_bytes", s.max_body_bytes, 256)
+    positive("max_message_chars", s.max_message_chars, 1)
+    if s.embedder not in EMBEDDERS:
+        raise ConfigError(_env_name("embedder"), f"unknown embedder {s.embedder!r}; "
+                          f"choose one of {', '.join(EMBEDDERS)}")
+    if s.fail_stage is not None and s.fail_stage not in STAGES:
+        raise ConfigError(_env_name("fail_stage"), f"unknown stage {s.fail_stage!r}; "
+                          f"choose one of {', '.join(STAGES)}")
+    if s.log_level not in ("debug", "info", "warning", "error"):
+        raise ConfigError(_env_name("log_level"), f"unknown level {s.log_level!r}")
+    if s.docs_dir is not None and not s.docs_dir.is_dir():
+        raise ConfigError(_env_name("docs_dir"), f"{s.docs_dir} is not a folder")
+
+
+def load_settings(env: Mapping[str, str], **overrides: Any) -> Settings:
+    """Build settings from ``env`` (only ``GRAPHREADY_*`` keys are read; an unknown one is an
+    error) and ``overrides`` (command-line flags; ``None`` means not given)."""
+    types = _field_types()
+    values: dict[str, Any] = {}
+    for key, raw in env.items():
+        if not key.startswith(ENV_PREFIX):
+            continue
+        name = key[len(ENV_PREFIX):].lower()
+        if name not in types:
+            raise ConfigError(key, "unknown setting (see the README's settings table)")
+        values[name] = _coerce(name, types[name], raw if raw != "" else None)
+    for name, raw in overrides.items():
+        if name not in types:
+            raise ConfigError(name, "unknown setting")
+        if raw is not None:
+            values[name] = _coerce(name, types[name], raw)
+    if values.get("data_dir") is None:
+        raise ConfigError(_env_name("data_dir"), "is required (--data-dir)")
+    values = {k: v for k, v in values.items() if v is not None or types[k].endswith("None")}
+    settings = Settings(**values)
+    _validate(settings)
+    return settings
+
+
+def settings_to_env(settings: Settings) -> dict[str, str]:
+    """The environment variables that reproduce ``settings`` (to start a build worker)."""
+    out: dict[str, str] = {}
+    for f in dataclasses.fields(Settings):
+        value = getattr(settings, f.name)
+        if value is not None:
+            out[_env_name(f.name)] = str(value)
+    return out

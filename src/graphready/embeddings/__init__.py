@@ -1,0 +1,1 @@
+"""Embedders: the protocol in ``base.py``, one module per implementation."""

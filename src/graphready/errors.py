@@ -1,0 +1,90 @@
+"""The exception tree. Every error graphready raises on purpose is one of these; the server maps
+them to HTTP responses in exactly one place (``server/errors.py``).
+
+    GraphReadyError
+     ├── ConfigError          a setting is missing, malformed or unknown (names the setting)
+     ├── RequestError         a client sent something we cannot use            -> 4xx
+     │    ├── MalformedJSON   the body is not JSON                             -> 400
+     │    ├── InvalidRequest  JSON of the wrong shape, type or value           -> 422
+     │    └── BodyTooLarge    the body is over the documented limit            -> 413
+     ├── NotReady             nothing can answer yet                           -> 503 + Retry-After
+     ├── DocumentError        one input file cannot be read (it is skipped, never fatal)
+     ├── StoreError           a store could not be opened, read or written
+     └── BuildError           a build stage failed (reported in /status, retried)
+"""
+
+from __future__ import annotations
+
+
+class GraphReadyError(Exception):
+    """Base of every error graphready raises on purpose."""
+
+    status_code = 500
+    code = "internal_error"
+
+
+class ConfigError(GraphReadyError):
+    """A setting is missing, malformed or unknown; the message names the setting."""
+
+    code = "config_error"
+
+    def __init__(self, setting: str, problem: str) -> None:
+        super().__init__(f"setting {setting}: {problem}")
+        self.setting = setting
+
+
+class RequestError(GraphReadyError):
+    """A client sent something we cannot use."""
+
+    status_code = 400
+    code = "bad_request"
+
+
+class MalformedJSON(RequestError):
+    """The request body is not valid JSON."""
+
+    status_code = 400
+    code = "malformed_json"
+
+
+class InvalidRequest(RequestError):
+    """The JSON is well formed but has the wrong shape, type or value."""
+
+    status_code = 422
+    code = "invalid_request"
+
+
+class BodyTooLarge(RequestError):
+    """The request body is over the documented limit."""
+
+    status_code = 413
+    code = "body_too_large"
+
+
+class NotReady(GraphReadyError):
+    """Nothing can answer yet; the client should retry after ``retry_after`` seconds."""
+
+    status_code = 503
+    code = "not_ready"
+
+    def __init__(self, message: str, retry_after: int = 2) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class DocumentError(GraphReadyError):
+    """One input file cannot be read; it is skipped with this reason."""
+
+    code = "document_error"
+
+
+class StoreError(GraphReadyError):
+    """A store could not be opened, read or written."""
+
+    code = "store_error"
+
+
+class BuildError(GraphReadyError):
+    """A build stage failed."""
+
+    code = "build_error"

@@ -1,0 +1,82 @@
+"""Value types of the knowledge graph: what extraction finds in a chunk, and the graph that is
+assembled from all chunks (entities, relations, hierarchical communities)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True, slots=True)
+class Mention:
+    """A phrase found in a chunk. ``key`` is its normalised form (what entities merge on);
+    ``type`` is an NER label (PERSON, ORG, ...), ``CONCEPT`` for a noun phrase, ``TITLE`` for a
+    document title."""
+
+    name: str
+    key: str
+    type: str
+
+
+@dataclass(frozen=True, slots=True)
+class ExtractedRelation:
+    """A relation between two mentions of one chunk, by their keys; ``label`` is the verb that
+    links them, or ``related_to``."""
+
+    source: str
+    target: str
+    label: str
+
+
+@dataclass(frozen=True, slots=True)
+class ChunkExtraction:
+    """Everything extraction found in one chunk. Persisted per chunk, so that a rebuild only
+    extracts chunks it has not seen."""
+
+    chunk_id: str
+    mentions: tuple[Mention, ...]
+    relations: tuple[ExtractedRelation, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Entity:
+    """An entity of the graph: mentions merged on their key. ``id`` is a hash of the key."""
+
+    id: str
+    name: str
+    type: str
+    chunk_ids: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Relation:
+    """An undirected, weighted relation between two entities (``source`` < ``target``)."""
+
+    source: str
+    target: str
+    label: str
+    weight: float
+    chunk_ids: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Community:
+    """A community of entities at one level of the hierarchy (0 is the top). ``id`` is a hash of
+    its members, so an unchanged community keeps its id and its summary across rebuilds.
+    ``chunk_ids`` are the passages its summary was drawn from."""
+
+    id: str
+    level: int
+    parent: str | None
+    entity_ids: tuple[str, ...]
+    title: str
+    summary: str
+    chunk_ids: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class KnowledgeGraph:
+    """A complete graph, as built and persisted in one piece."""
+
+    entities: tuple[Entity, ...] = field(default_factory=tuple)
+    relations: tuple[Relation, ...] = field(default_factory=tuple)
+    communities: tuple[Community, ...] = field(default_factory=tuple)

@@ -1,0 +1,1 @@
+"""Stores: the protocols in ``base.py``, one module per implementation."""

@@ -1,0 +1,148 @@
+"""The store protocols. Each kind of store is a small protocol with one module per
+implementation; ``tests/contract/`` runs one suite against every implementation.
+
+A derived store (keyword, vector, graph) records the catalog *fingerprint* (a hash of the set of
+chunk ids) it was last completely synced to: an index is complete exactly when its fingerprint
+equals the catalog's, and a build killed half-way never writes it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+import numpy as np
+import numpy.typing as npt
+
+from graphready.documents.types import Chunk, Document, SkippedFile, SourceFile
+from graphready.knowledge import ChunkExtraction, KnowledgeGraph
+
+Vectors = npt.NDArray[np.float32]
+
+
+@dataclass(frozen=True, slots=True)
+class Hit:
+    """One search result: a chunk id and a score (higher is better)."""
+
+    chunk_id: str
+    score: float
+
+
+@dataclass(frozen=True, slots=True)
+class SourceChange:
+    """What applying one source file changed in the catalog."""
+
+    added_chunk_ids: tuple[str, ...]
+    removed_chunk_ids: tuple[str, ...]
+
+
+class Catalog(Protocol):
+    """Documents and chunks, by source file. The single source of truth for what exists."""
+
+    def sources(self) -> dict[str, str]:
+        """Every known source file's path mapped to the hash of its bytes."""
+        ...
+
+    def apply_source(
+        self, source: SourceFile, documents: Sequence[Document], chunks: Sequence[Chunk]
+    ) -> SourceChange:
+        """Make the catalog hold exactly these documents and chunks for ``source``, atomically."""
+        ...
+
+    def remove_source(self, path: str) -> SourceChange:
+        """Forget a source file and everything that came from it, atomically."""
+        ...
+
+    def chunk_ids(self) -> set[str]: ...
+
+    def get_chunks(self, ids: Sequence[str]) -> list[Chunk]:
+        """The chunks with these ids that exist, in the order asked."""
+        ...
+
+    def iter_chunks(self) -> Iterator[Chunk]: ...
+
+    def fingerprint(self) -> str:
+        """A hash of the set of chunk ids: equal fingerprints mean equal content."""
+        ...
+
+    def document_count(self) -> int: ...
+
+    def chunk_count(self) -> int: ...
+
+    def set_skipped(self, skipped: Sequence[SkippedFile]) -> None:
+        """Replace the list of files skipped by the last scan."""
+        ...
+
+    def skipped(self) -> list[SkippedFile]: ...
+
+    def close(self) -> None: ...
+
+
+class DerivedStore(Protocol):
+    """What every index derived from the catalog has: its ids and its sync mark."""
+
+    def ids(self) -> set[str]:
+        """The chunk ids this store holds (for a graph store: the chunks extracted)."""
+        ...
+
+    def synced_fingerprint(self) -> str | None:
+        """The catalog fingerprint this store was last completely synced to, if any."""
+        ...
+
+    def mark_synced(self, fingerprint: str) -> None: ...
+
+    def close(self) -> None: ...
+
+
+class KeywordIndex(DerivedStore, Protocol):
+    """Full-text search over chunks (BM25 or similar)."""
+
+    def add(self, chunks: Sequence[Chunk]) -> None: ...
+
+    def remove(self, chunk_ids: Iterable[str]) -> None: ...
+
+    def search(self, query: str, k: int) -> list[Hit]:
+        """The best ``k`` chunks for free text ``query``; any text is accepted, none raises."""
+        ...
+
+
+class VectorStore(DerivedStore, Protocol):
+    """Dense vectors of chunks, searched by cosine similarity."""
+
+    def model_id(self) -> str | None:
+        """The embedder the stored vectors came from (vectors of another model are stale)."""
+        ...
+
+    def set_model_id(self, model_id: str) -> None: ...
+
+    def add(self, ids: Sequence[str], vectors: Vectors) -> None: ...
+
+    def remove(self, ids: Iterable[str]) -> None: ...
+
+    def refresh(self) -> None:
+        """Reload what other processes committed (a search reads an in-memory copy)."""
+        ...
+
+    def search(self, query: Vectors, k: int) -> list[Hit]:
+        """The ``k`` chunks nearest to one L2-normalised query vector."""
+        ...
+
+
+class GraphStore(DerivedStore, Protocol):
+    """Per-chunk extractions (a cache that makes rebuilds incremental) and the assembled graph,
+    which is replaced in one piece so that no partial graph is ever loaded."""
+
+    def add_extractions(self, items: Sequence[ChunkExtraction]) -> None: ...
+
+    def remove_extractions(self, chunk_ids: Iterable[str]) -> None: ...
+
+    def iter_extractions(self) -> Iterator[ChunkExtraction]: ...
+
+    def replace_graph(self, graph: KnowledgeGraph, fingerprint: str) -> None:
+        """Store ``graph`` in place of the previous one and mark it synced, atomically."""
+        ...
+
+    def load_graph(self) -> KnowledgeGraph | None:
+        """The last complete graph, or None when none was ever completed."""
+        ...
