@@ -1,1 +1,1 @@
-"""retrieval"""
+"""Retrieval: keyword, vector, graph-local and graph-global search, and their fusion."""

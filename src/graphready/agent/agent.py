@@ -1,0 +1,64 @@
+"""The offline agent: picks the retrieval tools that exist for the requested mode, and answers
+extractively with citations. (An LLM agent that chooses tools by function calling implements the
+same ``chat`` method.)"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from graphready.retrieval.pipeline import Mode, Toolset, retrieve
+from graphready.stores.base import Catalog
+
+from .answer import Citation, Passage, community_answer, extractive_answer
+
+EXTRACTIVE_NOTE = (
+    "Extractive answer: sentences quoted from the documents, chosen by retrieval; "
+    "no language model is configured."
+)
+
+
+@dataclass(frozen=True, slots=True)
+class ChatResult:
+    """One answer and how it was found."""
+
+    answer: str
+    citations: list[Citation]
+    tools_used: tuple[str, ...]
+    graph_used: bool
+    mode: str
+    answer_type: str = "extractive"
+    note: str = EXTRACTIVE_NOTE
+
+
+class OfflineAgent:
+    """Answers from the documents without a language model."""
+
+    def __init__(self, catalog: Catalog, max_sentences: int = 3) -> None:
+        self._catalog = catalog
+        self._max_sentences = max_sentences
+
+    def chat(self, tools: Toolset, question: str, mode: Mode, k: int) -> ChatResult:
+        """Retrieve with ``tools`` (a snapshot: it does not change during the call) and answer."""
+        found = retrieve(tools, question, mode, k)
+        wanted = [h.chunk_id for h in found.hits]
+        for hit in found.communities:
+            wanted.extend(hit.community.chunk_ids[:1])
+        scores = {h.chunk_id: h.score for h in found.hits}
+        passages = {
+            c.id: Passage(c.id, c.doc_id, c.title, c.text, scores.get(c.id, 0.0))
+            for c in self._catalog.get_chunks(list(dict.fromkeys(wanted)))
+        }
+        if found.communities:
+            reports = [
+                (h.community.title, h.community.summary,
+                 passages.get(h.community.chunk_ids[0]) if h.community.chunk_ids else None)
+                for h in found.communities
+            ]
+            answer = community_answer(reports, "Main themes in the documents, from the "
+                                      "knowledge graph's communities:")
+        else:
+            ranked = [passages[h.chunk_id] for h in found.hits if h.chunk_id in passages]
+            answer = extractive_answer(question, ranked, self._max_sentences)
+        return ChatResult(answer=answer.text, citations=answer.citations,
+                          tools_used=found.tools_used, graph_used=found.graph_used,
+                          mode=found.mode)

@@ -1,0 +1,70 @@
+"""Build events: what a worker process reports to whoever started it, one JSON object a line on
+its standard output. Pure encoding and decoding, nothing else."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
+
+Source = Literal["built", "loaded"]
+
+
+@dataclass(frozen=True, slots=True)
+class Progress:
+    """``done`` of ``total`` units of ``stage`` are finished."""
+
+    stage: str
+    done: int
+    total: int
+    kind: Literal["progress"] = "progress"
+
+
+@dataclass(frozen=True, slots=True)
+class StageDone:
+    """A stage completed. ``source`` says whether anything had to be built; ``counts`` holds
+    stage-specific numbers (chunks added, entities, ...)."""
+
+    stage: str
+    seconds: float
+    source: Source
+    counts: dict[str, int] = field(default_factory=dict)
+    kind: Literal["done"] = "done"
+
+
+@dataclass(frozen=True, slots=True)
+class StageFailed:
+    """A stage failed; nothing it had not finished is marked complete."""
+
+    stage: str
+    error: str
+    kind: Literal["failed"] = "failed"
+
+
+Event = Progress | StageDone | StageFailed
+
+
+def encode(event: Event) -> str:
+    """One line of JSON, without the newline."""
+    return json.dumps(asdict(event), separators=(",", ":"))
+
+
+def decode(line: str) -> Event | None:
+    """The event on ``line``, or None when the line is not an event (a stray print)."""
+    try:
+        data: Any = json.loads(line)
+    except ValueError:
+        return None
+    if not isinstance(data, dict):
+        return None
+    kind = data.pop("kind", None)
+    try:
+        if kind == "progress":
+            return Progress(**data)
+        if kind == "done":
+            return StageDone(**data)
+        if kind == "failed":
+            return StageFailed(**data)
+    except TypeError:
+        return None
+    return None

@@ -1,0 +1,97 @@
+"""Runs the build stages as worker processes from asyncio and forwards their events.
+
+The documents stage runs first; vectors and graph then run side by side (they are independent,
+and each takes a core). Nothing here blocks the event loop: the workers' output is read with
+asyncio streams. ``stop()`` terminates the workers and waits for them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import sys
+from collections.abc import Awaitable, Callable
+
+from graphready.config import Settings, settings_to_env
+
+from .events import Event, StageDone, StageFailed, decode
+
+log = logging.getLogger("graphready.build")
+
+EventHandler = Callable[[Event], Awaitable[None]]
+
+
+class BuildSupervisor:
+    """Starts and watches the worker processes of one build at a time."""
+
+    def __init__(self, settings: Settings, on_event: EventHandler, stop_timeout: float = 10.0):
+        self._settings = settings
+        self._on_event = on_event
+        self._stop_timeout = stop_timeout
+        self._procs: dict[str, asyncio.subprocess.Process] = {}
+        self._stopping = False
+
+    @property
+    def running(self) -> bool:
+        """Whether a worker is alive."""
+        return any(p.returncode is None for p in self._procs.values())
+
+    async def run(self) -> bool:
+        """Run every stage; True when all completed."""
+        self._stopping = False
+        if not await self._run_stage("documents"):
+            return False
+        if self._stopping:
+            return False
+        results = await asyncio.gather(self._run_stage("vectors"), self._run_stage("graph"))
+        return all(results)
+
+    async def stop(self) -> None:
+        """Terminate running workers (SIGTERM, then SIGKILL after the timeout) and wait."""
+        self._stopping = True
+        procs = [p for p in self._procs.values() if p.returncode is None]
+        for proc in procs:
+            proc.terminate()
+        for proc in procs:
+            try:
+                await asyncio.wait_for(proc.wait(), self._stop_timeout)
+            except TimeoutError:
+                log.warning("worker %s did not stop in %ss; killing it", proc.pid,
+                            self._stop_timeout)
+                proc.kill()
+                await proc.wait()
+
+    def _worker_env(self) -> dict[str, str]:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("GRAPHREADY_")}
+        env.update(settings_to_env(self._settings))
+        return env
+
+    async def _run_stage(self, stage: str) -> bool:
+        if self._stopping:
+            return False
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "graphready.build.worker", stage,
+            env=self._worker_env(), stdin=asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.PIPE, stderr=None,
+        )
+        self._procs[stage] = proc
+        finished: Event | None = None
+        assert proc.stdout is not None
+        async for raw in proc.stdout:
+            line = raw.decode("utf-8", "replace").strip()
+            event = decode(line)
+            if event is None:
+                if line:
+                    log.info("worker[%s]: %s", stage, line)
+                continue
+            if isinstance(event, StageDone | StageFailed):
+                finished = event
+            await self._on_event(event)
+        code = await proc.wait()
+        if isinstance(finished, StageDone) and code == 0:
+            return True
+        if finished is None:
+            reason = "stopped" if self._stopping else f"worker exited with status {code}"
+            await self._on_event(StageFailed(stage, reason))
+        return False

@@ -1,0 +1,80 @@
+"""The command line: ``graphready serve | index | ask``. Settings are read here, once: from
+``GRAPHREADY_*`` environment variables, overridden by flags."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+from graphready.config import Settings, load_settings
+from graphready.errors import GraphReadyError
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="graphready", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    serve = sub.add_parser("serve", help="serve DOCS_DIR over HTTP, building indexes meanwhile")
+    serve.add_argument("docs_dir", help="folder of documents (.txt .md .html .jsonl)")
+    serve.add_argument("--data-dir", help="where indexes are kept (GRAPHREADY_DATA_DIR)")
+    serve.add_argument("--host", help="address to listen on (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, help="port to listen on (default 8000)")
+
+    index = sub.add_parser("index", help="build every index for DOCS_DIR, then exit")
+    index.add_argument("docs_dir")
+    index.add_argument("--data-dir")
+
+    ask = sub.add_parser("ask", help="answer one question from what is indexed")
+    ask.add_argument("question")
+    ask.add_argument("--data-dir")
+    ask.add_argument("--mode", default="auto",
+                     choices=("auto", "retrieval", "graph_local", "graph_global"))
+    ask.add_argument("--top-k", type=int)
+    return parser
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    overrides: dict[str, Any] = {"data_dir": args.data_dir}
+    for name in ("docs_dir", "host", "port"):
+        if hasattr(args, name):
+            overrides[name] = getattr(args, name)
+    return load_settings(os.environ, **overrides)
+
+
+def _logging(settings: Settings) -> None:
+    logging.basicConfig(level=settings.log_level.upper(), stream=sys.stderr,
+                        format="%(asctime)s %(name)s %(levelname)s %(message)s")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``graphready`` console script."""
+    args = _parser().parse_args(argv)
+    try:
+        settings = _settings(args)
+        _logging(settings)
+        if args.command == "serve":
+            from graphready.server.run import serve
+
+            asyncio.run(serve(settings))
+            return 0
+        if args.command == "index":
+            from graphready.commands import run_index
+
+            return run_index(settings)
+        from graphready.commands import run_ask
+
+        return run_ask(settings, args.question, args.mode, args.top_k)
+    except GraphReadyError as exc:
+        print(f"graphready: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

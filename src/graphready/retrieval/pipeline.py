@@ -1,0 +1,136 @@
+"""The retrieval path that ``/chat``, ``ask`` and ``eval`` share: the tools that exist now, and
+how each mode uses them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from graphready.embeddings.base import Embedder
+from graphready.errors import NotReady
+from graphready.stores.base import Hit, KeywordIndex, VectorStore
+
+from .fusion import reciprocal_rank_fusion
+from .graph_global import CommunityHit, CommunityIndex, is_global_question
+from .graph_local import GraphIndex
+
+Mode = Literal["auto", "retrieval", "graph_local", "graph_global"]
+MODES: tuple[Mode, ...] = ("auto", "retrieval", "graph_local", "graph_global")
+
+KEYWORD, VECTOR, GRAPH_LOCAL, GRAPH_GLOBAL = (
+    "keyword_search", "vector_search", "graph_local_search", "graph_global_search"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class VectorSearch:
+    """Dense search: the embedder for the question, the store for the passages."""
+
+    embedder: Embedder
+    store: VectorStore
+
+    def search(self, question: str, k: int) -> list[Hit]:
+        """The ``k`` passages nearest to the question."""
+        return self.store.search(self.embedder.embed([question])[0], k)
+
+
+@dataclass(frozen=True, slots=True)
+class Toolset:
+    """The retrieval tools available at one moment. Immutable: the server swaps in a new one
+    when an index becomes ready, and a request keeps the one it started with."""
+
+    keyword: KeywordIndex | None = None
+    vectors: VectorSearch | None = None
+    graph: GraphIndex | None = None
+    communities: CommunityIndex | None = None
+
+    def names(self) -> list[str]:
+        """The names of the tools usable now."""
+        present = [(KEYWORD, self.keyword), (VECTOR, self.vectors), (GRAPH_LOCAL, self.graph),
+                   (GRAPH_GLOBAL, self.communities)]
+        return [name for name, tool in present if tool is not None]
+
+    @property
+    def can_answer(self) -> bool:
+        """Whether any retriever exists."""
+        return self.keyword is not None or self.vectors is not None
+
+
+@dataclass(frozen=True, slots=True)
+class Retrieval:
+    """What one retrieval found and how."""
+
+    mode: Mode
+    hits: list[Hit]
+    tools_used: tuple[str, ...]
+    communities: tuple[CommunityHit, ...] = ()
+
+    @property
+    def graph_used(self) -> bool:
+        """Whether a graph tool contributed."""
+        return GRAPH_LOCAL in self.tools_used or GRAPH_GLOBAL in self.tools_used
+
+
+def retrieve(tools: Toolset, question: str, mode: Mode, k: int) -> Retrieval:
+    """Retrieve for ``question`` in ``mode``. ``auto`` sends corpus-wide questions to the
+    community summaries when they exist, and fuses every passage retriever otherwise."""
+    if not tools.can_answer:
+        raise NotReady("no index is ready yet: the documents are still being read")
+    if mode == "auto":
+        if tools.communities is not None and len(tools.communities) and is_global_question(
+            question
+        ):
+            return _global(tools, question, k)
+        return _fused(tools, question, k, use_graph=True, mode="auto")
+    if mode == "retrieval":
+        return _fused(tools, question, k, use_graph=False, mode="retrieval")
+    if tools.graph is None or tools.communities is None:
+        raise NotReady(f"mode {mode!r} needs the knowledge graph, which is not ready yet; "
+                       "use mode 'auto' or 'retrieval' meanwhile", retry_after=10)
+    if mode == "graph_global":
+        return _global(tools, question, k)
+    return _local(tools, question, k)
+
+
+def _depth(k: int) -> int:
+    return max(4 * k, 20)
+
+
+def _fused(tools: Toolset, question: str, k: int, use_graph: bool, mode: Mode) -> Retrieval:
+    rankings: list[list[Hit]] = []
+    used: list[str] = []
+    dense: list[Hit] = []
+    if tools.keyword is not None:
+        rankings.append(tools.keyword.search(question, _depth(k)))
+        used.append(KEYWORD)
+    if tools.vectors is not None:
+        dense = tools.vectors.search(question, _depth(k))
+        rankings.append(dense)
+        used.append(VECTOR)
+    if use_graph and tools.graph is not None:
+        local = tools.graph.search(question, _depth(k), passage_seeds=dense[:5])
+        if local:
+            rankings.append(local)
+            used.append(GRAPH_LOCAL)
+    hits = reciprocal_rank_fusion(rankings)[:k]
+    return Retrieval(mode=mode, hits=hits, tools_used=tuple(used))
+
+
+def _local(tools: Toolset, question: str, k: int) -> Retrieval:
+    assert tools.graph is not None
+    dense = tools.vectors.search(question, 5) if tools.vectors is not None else []
+    hits = tools.graph.search(question, k, passage_seeds=dense)
+    used = (VECTOR, GRAPH_LOCAL) if dense else (GRAPH_LOCAL,)
+    if not hits:
+        return _fused(tools, question, k, use_graph=False, mode="graph_local")
+    return Retrieval(mode="graph_local", hits=hits, tools_used=used)
+
+
+def _global(tools: Toolset, question: str, k: int) -> Retrieval:
+    assert tools.communities is not None
+    found = tools.communities.search(question, k)
+    if not found:
+        return _fused(tools, question, k, use_graph=True, mode="graph_global")
+    hits = [Hit(c.community.chunk_ids[0], c.score) for c in found if c.community.chunk_ids]
+    return Retrieval(mode="graph_global", hits=hits, tools_used=(GRAPH_GLOBAL,),
+                     communities=tuple(found))

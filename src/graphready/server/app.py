@@ -1,0 +1,43 @@
+"""The app factory: builds the FastAPI app around one ``AppState`` that the lifespan creates and
+closes. Start-up work lives in the lifespan only, so it runs exactly once per process."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from graphready import __version__
+from graphready.config import Settings
+
+from . import errors
+from .lifecycle import AppState
+from .limits import BodyLimit
+from .routes import router
+
+
+def create_app(settings: Settings, build: bool = True) -> FastAPI:
+    """The ASGI app for ``settings``. ``build=False`` serves what is persisted without starting
+    build workers (``graphready ask`` and some tests)."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        state = await AppState.start(settings)
+        app.state.graphready = state
+        state.begin_background(build=build)
+        try:
+            yield
+        finally:
+            await state.close()
+
+    app = FastAPI(
+        title="graphready",
+        version=__version__,
+        summary="A GraphRAG chat server that answers within seconds of starting.",
+        lifespan=lifespan,
+    )
+    errors.install(app)
+    app.include_router(router)
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    return app

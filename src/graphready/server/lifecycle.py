@@ -1,0 +1,159 @@
+"""The application's state and its life: start-up in explicit phases, the background build, the
+swap of new indexes into the agent's toolset, and a clean shutdown.
+
+    phase 1 (before the server listens): open the stores; the keyword index, if one was ever
+            built, can answer at once
+    phase 2 (in the background): load persisted vectors and graph (in a thread), then run the
+            build workers (separate processes) and swap each index in as its stage completes
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from dataclasses import replace
+
+from graphready.agent.agent import OfflineAgent
+from graphready.build.events import Event, StageDone, StageFailed
+from graphready.build.supervisor import BuildSupervisor
+from graphready.config import Settings
+from graphready.documents.types import SkippedFile
+from graphready.retrieval.loading import load_graph, load_vectors
+from graphready.retrieval.pipeline import Toolset
+from graphready.stores.registry import Stores, open_stores
+
+from .readiness import Readiness
+
+log = logging.getLogger("graphready.server")
+
+
+class AppState:
+    """Everything the running app holds: settings, stores, the agent, the current toolset, the
+    readiness report and the build supervisor. Created by the lifespan, closed by it."""
+
+    def __init__(self, settings: Settings, stores: Stores) -> None:
+        self.settings = settings
+        self.stores = stores
+        self.agent = OfflineAgent(stores.catalog)
+        self.readiness = Readiness()
+        self.tools = Toolset()
+        self.supervisor = BuildSupervisor(settings, self._on_event)
+        self._background: asyncio.Task[None] | None = None
+        self._closed = False
+
+    # -- phases ------------------------------------------------------------------------------
+
+    @classmethod
+    async def start(cls, settings: Settings) -> AppState:
+        """Phase 1: open the stores and whatever can answer at once. Runs exactly once per
+        process start (the lifespan calls it; no server hook does)."""
+        stores = await asyncio.to_thread(open_stores, settings)
+        state = cls(settings, stores)
+        state.readiness.startup_runs += 1
+        log.info("startup phase 1: stores opened in %s", settings.db_dir)
+        if await asyncio.to_thread(stores.keyword.synced_fingerprint) is not None:
+            state.tools = replace(state.tools, keyword=stores.keyword)
+        await state._refresh_counts()
+        return state
+
+    def begin_background(self, build: bool = True) -> None:
+        """Phase 2: load persisted indexes, then (if ``build``) build what is missing, in the
+        background."""
+        log.info("startup phase 2: loading persisted indexes%s in the background",
+                 " and building" if build else "")
+        self._background = asyncio.create_task(self._load_then_build(build),
+                                                name="graphready-build")
+
+    async def rebuild(self) -> bool:
+        """Start another build (rescan the documents) unless one is running."""
+        if self._background is not None and not self._background.done():
+            return False
+        self._background = asyncio.create_task(self._build(), name="graphready-build")
+        return True
+
+    async def close(self) -> None:
+        """Stop the build workers, wait for the background task, close the stores."""
+        if self._closed:
+            return
+        self._closed = True
+        await self.supervisor.stop()
+        if self._background is not None:
+            self._background.cancel()
+            await asyncio.gather(self._background, return_exceptions=True)
+        await asyncio.to_thread(self.stores.close)
+        log.info("shutdown complete: workers stopped, stores closed")
+
+    # -- background work ---------------------------------------------------------------------
+
+    async def _load_then_build(self, build: bool) -> None:
+        self.readiness.building = build
+        try:
+            await self._load_vectors(source_stage=None)
+            await self._load_graph(source_stage=None)
+        except Exception:
+            log.exception("loading persisted indexes failed; they will be rebuilt")
+        if build:
+            await self._build()
+
+    async def wait_loaded(self) -> None:
+        """Wait until the background work (loading, and building if asked) has finished."""
+        if self._background is not None:
+            await asyncio.shield(self._background)
+
+    async def _build(self) -> None:
+        self.readiness.restart_build()
+        try:
+            ok = await self.supervisor.run()
+            log.info("build %s", "complete" if ok else "ended with errors")
+        finally:
+            self.readiness.building = False
+
+    async def _on_event(self, event: Event) -> None:
+        self.readiness.apply(event)
+        if isinstance(event, StageFailed):
+            log.error("build stage %s failed: %s", event.stage, event.error)
+            return
+        if not isinstance(event, StageDone):
+            return
+        log.info("build stage %s done in %.2fs (%s) %s", event.stage, event.seconds,
+                 event.source, event.counts)
+        if event.stage == "documents":
+            self.tools = replace(self.tools, keyword=self.stores.keyword)
+        elif event.stage == "vectors":
+            await self._load_vectors(source_stage=event)
+        elif event.stage == "graph":
+            await self._load_graph(source_stage=event)
+        await self._refresh_counts()
+
+    async def _load_vectors(self, source_stage: StageDone | None) -> None:
+        if source_stage is not None and source_stage.source == "loaded" and self.tools.vectors:
+            return
+        started = time.perf_counter()
+        loaded = await asyncio.to_thread(load_vectors, self.settings, self.stores,
+                                         self.tools.vectors.embedder if self.tools.vectors
+                                         else None)
+        if loaded is not None:
+            self.tools = replace(self.tools, vectors=loaded)
+            self.readiness.loads["vectors"] = round(time.perf_counter() - started, 3)
+
+    async def _load_graph(self, source_stage: StageDone | None) -> None:
+        if source_stage is not None and source_stage.source == "loaded" and self.tools.graph:
+            return
+        started = time.perf_counter()
+        loaded = await asyncio.to_thread(load_graph, self.stores)
+        if loaded is not None:
+            self.tools = replace(self.tools, graph=loaded.local, communities=loaded.communities)
+            self.readiness.counts.update(loaded.counts)
+            self.readiness.loads["graph"] = round(time.perf_counter() - started, 3)
+
+    async def _refresh_counts(self) -> None:
+        catalog = self.stores.catalog
+
+        def read() -> tuple[int, int, list[SkippedFile]]:
+            return catalog.document_count(), catalog.chunk_count(), catalog.skipped()
+
+        documents, chunks, skipped = await asyncio.to_thread(read)
+        self.readiness.counts.update(documents=documents, chunks=chunks,
+                                     skipped_files=len(skipped))
+        self.readiness.skipped = skipped

@@ -1,0 +1,64 @@
+"""A pure ASGI middleware that refuses request bodies over the documented limit (413), whether
+the client announces the size or streams it."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Awaitable, Callable, MutableMapping
+from typing import Any
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+
+class BodyLimit:
+    """Wraps an ASGI app; ``max_bytes`` is ``GRAPHREADY_MAX_BODY_BYTES``."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self._app = app
+        self._max = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self._app(scope, receive, send)
+            return
+        for name, value in scope.get("headers", []):
+            if name == b"content-length":
+                try:
+                    declared = int(value)
+                except ValueError:
+                    declared = -1
+                if declared > self._max or declared < 0:
+                    await self._refuse(send)
+                    return
+        await self._app(scope, self._counting(receive), send)
+
+    def _counting(self, receive: Receive) -> Receive:
+        seen = 0
+
+        async def wrapped() -> Message:
+            nonlocal seen
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > self._max:
+                    from graphready.errors import BodyTooLarge
+
+                    raise BodyTooLarge(self._message())
+            return message
+
+        return wrapped
+
+    def _message(self) -> str:
+        return (f"the request body is over the limit of {self._max} bytes "
+                "(GRAPHREADY_MAX_BODY_BYTES)")
+
+    async def _refuse(self, send: Send) -> None:
+        body = json.dumps({"error": {"code": "body_too_large", "message": self._message()}})
+        await send({"type": "http.response.start", "status": 413,
+                    "headers": [(b"content-type", b"application/json"),
+                                (b"connection", b"close")]})
+        await send({"type": "http.response.body", "body": body.encode()})

@@ -1,0 +1,100 @@
+"""What the server can do right now, as ``/status`` reports it. Only the event loop mutates it;
+``snapshot()`` renders it without any I/O, so ``/status`` stays fast under any load."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from graphready.build.events import Progress, StageDone, StageFailed
+from graphready.documents.types import SkippedFile
+from graphready.retrieval.pipeline import Toolset
+
+StageStateName = Literal["pending", "running", "done", "failed"]
+MAX_SKIPPED_SHOWN = 50
+
+
+@dataclass(slots=True)
+class StageState:
+    """One build stage: its state, timing and error."""
+
+    state: StageStateName = "pending"
+    seconds: float | None = None
+    source: str | None = None
+    error: str | None = None
+    counts: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
+class Readiness:
+    """The server's readiness, stage by stage."""
+
+    started_at: float = field(default_factory=time.monotonic)
+    startup_runs: int = 0
+    building: bool = False
+    stages: dict[str, StageState] = field(
+        default_factory=lambda: {s: StageState() for s in ("documents", "vectors", "graph")}
+    )
+    loads: dict[str, float] = field(default_factory=dict)
+    progress: Progress | None = None
+    counts: dict[str, int] = field(default_factory=lambda: dict.fromkeys(
+        ("documents", "chunks", "entities", "relations", "communities", "skipped_files"), 0))
+    skipped: list[SkippedFile] = field(default_factory=list)
+
+    def stage_for(self, progress_stage: str) -> StageState:
+        """The stage a progress name (``graph.extract``) belongs to."""
+        return self.stages[progress_stage.split(".", 1)[0]]
+
+    def apply(self, event: Progress | StageDone | StageFailed) -> None:
+        """Record a build event."""
+        if isinstance(event, Progress):
+            self.progress = event
+            stage = self.stage_for(event.stage)
+            stage.state, stage.error = "running", None
+            return
+        stage = self.stages[event.stage]
+        if isinstance(event, StageDone):
+            stage.state, stage.seconds, stage.source = "done", event.seconds, event.source
+            stage.counts, stage.error = dict(event.counts), None
+        else:
+            stage.state, stage.error = "failed", event.error
+        if self.progress is not None and self.progress.stage.startswith(event.stage):
+            self.progress = None
+
+    def restart_build(self) -> None:
+        """A new build begins: stages that are not done go back to pending."""
+        self.building = True
+        for stage in self.stages.values():
+            stage.state = "pending"
+
+    def snapshot(self, tools: Toolset) -> dict[str, Any]:
+        """The ``/status`` body."""
+        graph = self.stages["graph"]
+        graph_ready = tools.graph is not None
+        return {
+            "ready": tools.can_answer,
+            "retrieval": {"keyword_ready": tools.keyword is not None,
+                          "vector_ready": tools.vectors is not None},
+            "graphrag_initializing": graph.state in ("pending", "running") and self.building,
+            "graphrag_ready": graph_ready,
+            "graphrag_error": graph.error,
+            "agent_available": tools.can_answer,
+            "tools": tools.names(),
+            "progress": None if self.progress is None else {
+                "stage": self.progress.stage, "done": self.progress.done,
+                "total": self.progress.total},
+            "counts": dict(self.counts),
+            "timings": {
+                name: {"seconds": s.seconds, "source": s.source, "load_seconds":
+                       self.loads.get(name)}
+                for name, s in self.stages.items() if s.state == "done"
+            },
+            "stages": {name: {"state": s.state, "error": s.error, "counts": s.counts}
+                       for name, s in self.stages.items()},
+            "building": self.building,
+            "skipped": [{"path": s.path, "reason": s.reason}
+                        for s in self.skipped[:MAX_SKIPPED_SHOWN]],
+            "startup_runs": self.startup_runs,
+            "uptime_seconds": round(time.monotonic() - self.started_at, 3),
+        }

@@ -1,0 +1,69 @@
+"""Request and response bodies of the HTTP API (they make the OpenAPI schema)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr, field_validator
+
+
+class ChatRequest(BaseModel):
+    """A question for ``POST /chat``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    message: StrictStr = Field(description="The question; not empty.")
+    mode: Literal["auto", "retrieval", "graph_local", "graph_global"] = Field(
+        "auto", description="Which retrieval to use; auto picks by question and readiness."
+    )
+    top_k: StrictInt | None = Field(None, ge=1, description="How many passages to retrieve.")
+
+    @field_validator("message")
+    @classmethod
+    def _not_blank(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("message must not be empty")
+        return value
+
+
+class CitationOut(BaseModel):
+    """A source of the answer; ``[n]`` in the answer refers to ``number``."""
+
+    number: int
+    id: str = Field(description="The document id (a passage id, or a path under the folder).")
+    chunk_id: str
+    title: str
+    snippet: str
+    score: float
+
+
+class ChatResponse(BaseModel):
+    """An answer with its citations and how it was found."""
+
+    answer: str
+    citations: list[CitationOut]
+    tools_used: list[str]
+    graph_used: bool
+    mode: str
+    answer_type: Literal["extractive", "generated"]
+    note: str
+
+
+class ErrorBody(BaseModel):
+    """The one error shape."""
+
+    code: str
+    message: str
+
+
+class ErrorResponse(BaseModel):
+    """Every error response: ``{"error": {"code", "message"}}``."""
+
+    error: ErrorBody
+
+
+class BuildResponse(BaseModel):
+    """What ``POST /build`` did."""
+
+    started: bool
+    message: str

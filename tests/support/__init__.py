@@ -1,0 +1,1 @@
+"""Shared test support: a generated corpus and a real server process."""
