@@ -58,6 +58,7 @@ def test_answers_during_build_then_graph_then_warm_restart(
     assert "graph_local_search" not in after["tools"]
 
     server.wait_until(lambda: server.status()["graphrag_ready"], BUILD_TIMEOUT, "the graph")
+    server.wait_until(lambda: not server.status()["building"], BUILD_TIMEOUT, "the whole build")
     ready = server.status()
     assert ready["graphrag_error"] is None
     assert {"keyword_search", "vector_search", "graph_local_search",

@@ -6,11 +6,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from graphready.retrieval.graph_global import is_global_question
 from graphready.retrieval.pipeline import Mode, Toolset, retrieve
 from graphready.stores.base import Catalog
 
 from .answer import Citation, Passage, community_answer, extractive_answer
 
+MAX_REPORT_SOURCES = 8
+GLOBAL_INTRO = "Main themes in the documents, from the knowledge graph's communities:"
 EXTRACTIVE_NOTE = (
     "Extractive answer: sentences quoted from the documents, chosen by retrieval; "
     "no language model is configured."
@@ -42,7 +45,7 @@ class OfflineAgent:
         found = retrieve(tools, question, mode, k)
         wanted = [h.chunk_id for h in found.hits]
         for hit in found.communities:
-            wanted.extend(hit.community.chunk_ids[:1])
+            wanted.extend(hit.community.chunk_ids[:MAX_REPORT_SOURCES])
         scores = {h.chunk_id: h.score for h in found.hits}
         passages = {
             c.id: Passage(c.id, c.doc_id, c.title, c.text, scores.get(c.id, 0.0))
@@ -51,11 +54,13 @@ class OfflineAgent:
         if found.communities:
             reports = [
                 (h.community.title, h.community.summary,
-                 passages.get(h.community.chunk_ids[0]) if h.community.chunk_ids else None)
+                 [passages[c] for c in h.community.chunk_ids[:MAX_REPORT_SOURCES]
+                  if c in passages])
                 for h in found.communities
             ]
-            answer = community_answer(reports, "Main themes in the documents, from the "
-                                      "knowledge graph's communities:")
+            intro = (GLOBAL_INTRO if is_global_question(question) else
+                     "Communities of the knowledge graph that match the question:")
+            answer = community_answer(reports, intro)
         else:
             ranked = [passages[h.chunk_id] for h in found.hits if h.chunk_id in passages]
             answer = extractive_answer(question, ranked, self._max_sentences)

@@ -110,22 +110,36 @@ def extractive_answer(question: str, passages: Sequence[Passage], max_sentences:
     return Answer(" ".join(parts), citations)
 
 
+def _source_of(sentence: str, candidates: Sequence[Passage]) -> Passage | None:
+    """The candidate passage that contains ``sentence`` (whitespace-insensitive), else the
+    first candidate."""
+    wanted = " ".join(sentence.split())
+    for passage in candidates:
+        if wanted and wanted in " ".join(passage.text.split()):
+            return passage
+    return candidates[0] if candidates else None
+
+
 def community_answer(
-    reports: Sequence[tuple[str, str, Passage | None]], intro: str
+    reports: Sequence[tuple[str, str, Sequence[Passage]]], intro: str
 ) -> Answer:
-    """An answer from community reports ``(title, summary, source passage)``: one numbered item
-    per report with its first summary sentence, citing the passage it was drawn from."""
+    """An answer from community reports ``(title, summary, source passages)``: one item per
+    report with its first summary sentence, citing the passage that sentence was drawn from."""
     if not reports:
         return Answer("The knowledge graph has no community that matches.", [])
     lines = [intro]
     citations: list[Citation] = []
-    for title, summary, passage in reports:
+    numbers: dict[str, int] = {}
+    for title, summary, candidates in reports:
         first = next(iter(split_sentences(summary)), summary).strip()
+        passage = _source_of(first, candidates)
         marker = ""
         if passage is not None:
-            number = len(citations) + 1
-            citations.append(Citation(number, passage.doc_id, passage.chunk_id, passage.title,
-                                      _snippet(first), round(passage.score, 6)))
+            number = numbers.get(passage.chunk_id)
+            if number is None:
+                number = numbers[passage.chunk_id] = len(citations) + 1
+                citations.append(Citation(number, passage.doc_id, passage.chunk_id,
+                                          passage.title, _snippet(first), round(passage.score, 6)))
             marker = f" [{number}]"
         lines.append(f"- {title}: {first}{marker}")
     return Answer("\n".join(lines), citations)

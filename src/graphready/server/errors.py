@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -31,10 +32,15 @@ def _describe(error: dict[str, Any]) -> str:
         return "the request body is required: a JSON object"
     if kind == "extra_forbidden":
         return f"unknown field {where!r}"
-    if kind == "model_attributes_type":
+    if kind in ("model_attributes_type", "model_type", "dict_type") and not loc:
         return "the request body must be a JSON object"
     message = str(error.get("msg", "invalid value")).removeprefix("Value error, ")
     return f"{where}: {message}"
+
+
+def describe_errors(errors: Sequence[Any]) -> str:
+    """One message naming every problem pydantic found."""
+    return "; ".join(_describe(e) for e in errors)
 
 
 async def _validation(request: Request, exc: Exception) -> JSONResponse:
@@ -45,7 +51,7 @@ async def _validation(request: Request, exc: Exception) -> JSONResponse:
             ctx = error.get("ctx") or {}
             return error_response(400, "malformed_json",
                                   f"the request body is not valid JSON: {ctx.get('error', '')}")
-    return error_response(422, "invalid_request", "; ".join(_describe(e) for e in errors))
+    return error_response(422, "invalid_request", describe_errors(errors))
 
 
 async def _graphready(request: Request, exc: Exception) -> JSONResponse:

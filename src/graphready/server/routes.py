@@ -4,14 +4,17 @@ in-memory state, and ``/chat`` runs retrieval in a worker thread."""
 from __future__ import annotations
 
 import asyncio
+import json
 from importlib import resources
 from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
+from pydantic import ValidationError
 
-from graphready.errors import InvalidRequest, NotReady
+from graphready.errors import InvalidRequest, MalformedJSON, NotReady
 
+from .errors import describe_errors
 from .lifecycle import AppState
 from .schemas import BuildResponse, ChatRequest, ChatResponse, CitationOut, ErrorResponse
 
@@ -40,10 +43,31 @@ async def status(request: Request) -> dict[str, Any]:
     return state.readiness.snapshot(state.tools)
 
 
+async def _chat_request(request: Request) -> ChatRequest:
+    """The body as a ``ChatRequest``, whatever content type the client declared: JSON that
+    does not parse is a 400, JSON of the wrong shape a 422 naming each problem."""
+    raw = await request.body()
+    if not raw.strip():
+        raise InvalidRequest("the request body is required: a JSON object with a 'message'")
+    try:
+        data = json.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise MalformedJSON("the request body is not valid JSON: it is not UTF-8 text") from None
+    except ValueError as exc:
+        raise MalformedJSON(f"the request body is not valid JSON: {exc}") from None
+    try:
+        return ChatRequest.model_validate(data)
+    except ValidationError as exc:
+        raise InvalidRequest(describe_errors(exc.errors())) from None
+
+
 @router.post("/chat", response_model=ChatResponse, responses=ERRORS,
-             summary="Answer a question from the documents, with citations")
-async def chat(body: ChatRequest, request: Request) -> ChatResponse:
+             summary="Answer a question from the documents, with citations",
+             openapi_extra={"requestBody": {"required": True, "content": {"application/json": {
+                 "schema": ChatRequest.model_json_schema()}}}})
+async def chat(request: Request) -> ChatResponse:
     """Answer ``message`` with the tools available now (503 with Retry-After when none is)."""
+    body = await _chat_request(request)
     state = _state(request)
     settings = state.settings
     if len(body.message) > settings.max_message_chars:

@@ -1,0 +1,259 @@
+"""Readiness benchmark: a real `graphready serve` process on a real corpus, cold (empty data
+dir) then warm (restart). Prints seconds from process start to the first /status, the first
+correct /chat answer, vectors ready and graph ready; /status and /chat latency p50/p99 with N
+concurrent clients while the graph is built and while idle (same run, same load); failed
+requests; peak memory of the server and of the build workers.
+
+    .venv/bin/python benchmarks/readiness.py [--corpus ../shared/data/2wikimultihopqa_hipporag]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import psutil
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_SET = ROOT.parent / "shared" / "data" / "2wikimultihopqa_hipporag"
+
+
+@dataclass
+class Samples:
+    """Latencies (seconds) and failures per endpoint for one phase."""
+
+    latency: dict[str, list[float]] = field(default_factory=lambda: {"status": [], "chat": []})
+    failed: dict[str, int] = field(default_factory=lambda: {"status": 0, "chat": 0})
+
+
+def percentile(values: list[float], q: float) -> float:
+    """The q-th percentile (nearest rank) of ``values``, in milliseconds."""
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    index = min(len(ordered) - 1, max(0, round(q / 100 * len(ordered)) - 1))
+    return 1000 * ordered[index]
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+class Server:
+    """The server process, its start time and a memory sampler over it and its children."""
+
+    def __init__(self, docs: Path, data: Path, log: Path) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        env = {k: v for k, v in os.environ.items() if not k.startswith("GRAPHREADY_")}
+        self.started = time.monotonic()
+        self._log = log.open("wb")
+        self.proc = subprocess.Popen(
+            [str(ROOT / ".venv/bin/graphready"), "serve", str(docs), "--data-dir", str(data),
+             "--port", str(self.port)], stdout=self._log, stderr=subprocess.STDOUT, env=env)
+        self.peak = {"server": 0, "build": 0}
+        self._stop = threading.Event()
+        self._sampler = threading.Thread(target=self._sample, daemon=True)
+        self._sampler.start()
+
+    def _sample(self) -> None:
+        me = psutil.Process(self.proc.pid)
+        while not self._stop.is_set():
+            try:
+                self.peak["server"] = max(self.peak["server"], me.memory_info().rss)
+                build = sum(c.memory_info().rss for c in me.children(recursive=True))
+                self.peak["build"] = max(self.peak["build"], build)
+            except psutil.Error:
+                pass
+            time.sleep(0.1)
+
+    def since_start(self) -> float:
+        return time.monotonic() - self.started
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        self.proc.wait(60)
+        self._stop.set()
+        self._log.close()
+
+
+def load_questions(folder: Path, limit: int) -> list[dict[str, Any]]:
+    rows = [json.loads(line) for line in (folder / "questions.dev.jsonl").open()]
+    return rows[:limit]
+
+
+def correct(body: dict[str, Any], question: dict[str, Any]) -> bool:
+    return any(c["id"] in question["supporting_ids"] for c in body.get("citations", []))
+
+
+def wait_milestones(server: Server, question: dict[str, Any], timeout: float) -> dict[str, float]:
+    """Seconds from process start to each milestone."""
+    client = httpx.Client(base_url=server.url, timeout=30)
+    marks: dict[str, float] = {}
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and "graph_ready" not in marks:
+        try:
+            status = client.get("/status").json()
+        except httpx.TransportError:
+            time.sleep(0.02)
+            continue
+        marks.setdefault("first_status", server.since_start())
+        if status["ready"] and "first_correct_chat" not in marks:
+            reply = client.post("/chat", json={"message": question["question"]})
+            if reply.status_code == 200 and correct(reply.json(), question):
+                marks["first_correct_chat"] = server.since_start()
+        if status["retrieval"]["vector_ready"]:
+            marks.setdefault("vectors_ready", server.since_start())
+        if status["graphrag_ready"] and not status["building"]:
+            marks.setdefault("graph_ready", server.since_start())
+        time.sleep(0.02)
+    client.close()
+    return marks
+
+
+def load(server: Server, questions: list[dict[str, Any]], clients: int, until: threading.Event,
+         seconds: float | None) -> Samples:
+    """N clients, each alternating GET /status and POST /chat, until ``until`` is set (or for
+    ``seconds``)."""
+    samples = Samples()
+    lock = threading.Lock()
+    end = time.monotonic() + seconds if seconds else None
+
+    def client_loop(offset: int) -> None:
+        with httpx.Client(base_url=server.url, timeout=60) as client:
+            i = offset
+            while not until.is_set() and (end is None or time.monotonic() < end):
+                for kind in ("status", "chat"):
+                    t0 = time.perf_counter()
+                    try:
+                        if kind == "status":
+                            ok = client.get("/status").status_code == 200
+                        else:
+                            q = questions[i % len(questions)]["question"]
+                            ok = client.post("/chat", json={"message": q}).status_code == 200
+                    except httpx.HTTPError:
+                        ok = False
+                    elapsed = time.perf_counter() - t0
+                    with lock:
+                        if ok:
+                            samples.latency[kind].append(elapsed)
+                        else:
+                            samples.failed[kind] += 1
+                i += clients
+
+    threads = [threading.Thread(target=client_loop, args=(n,)) for n in range(clients)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return samples
+
+
+def graph_ready(server: Server) -> bool:
+    try:
+        status = httpx.get(f"{server.url}/status", timeout=10).json()
+    except httpx.HTTPError:
+        return False
+    return bool(status["graphrag_ready"] and not status["building"])
+
+
+def run(args: argparse.Namespace) -> dict[str, Any]:
+    folder = Path(args.corpus)
+    questions = load_questions(folder, 40)
+    work = Path(tempfile.mkdtemp(prefix="graphready-bench-"))
+    docs = work / "docs"
+    docs.mkdir()
+    (docs / "corpus.jsonl").symlink_to((folder / "corpus.jsonl").resolve())
+    data = work / "data"
+    results: dict[str, Any] = {}
+
+    cold = Server(docs, data, work / "cold.log")
+    ready_event = threading.Event()
+    probe = questions[0]
+    marks_holder: dict[str, Any] = {}
+    watcher = threading.Thread(
+        target=lambda: marks_holder.update(wait_milestones(cold, probe, args.timeout)))
+    watcher.start()
+    while "ready" not in marks_holder:
+        try:
+            if httpx.get(f"{cold.url}/status", timeout=5).json()["ready"]:
+                break
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.05)
+
+    def stop_when_graph_ready() -> None:
+        while not graph_ready(cold):
+            time.sleep(0.2)
+        ready_event.set()
+
+    threading.Thread(target=stop_when_graph_ready, daemon=True).start()
+    during = load(cold, questions, args.clients, ready_event, None)
+    watcher.join()
+    idle = load(cold, questions, args.clients, threading.Event(), args.idle_seconds)
+    cold.stop()
+    results["cold"] = {"milestones": marks_holder, "during_build": during, "idle": idle,
+                       "peak_rss_mb": {k: v / 2**20 for k, v in cold.peak.items()}}
+
+    warm = Server(docs, data, work / "warm.log")
+    marks = wait_milestones(warm, probe, args.timeout)
+    warm.stop()
+    results["warm"] = {"milestones": marks,
+                       "peak_rss_mb": {k: v / 2**20 for k, v in warm.peak.items()}}
+    results["work_dir"] = str(work)
+    return results
+
+
+def report(results: dict[str, Any], clients: int) -> None:
+    print(f"graphready readiness benchmark, {clients} concurrent clients")
+    for phase in ("cold", "warm"):
+        marks = results[phase]["milestones"]
+        print(f"\n{phase} start (seconds from process start)")
+        for key in ("first_status", "first_correct_chat", "vectors_ready", "graph_ready"):
+            value = marks.get(key)
+            print(f"  {key:20s} {value:8.2f}" if value is not None else f"  {key:20s}      n/a")
+        mem = results[phase]["peak_rss_mb"]
+        print(f"  peak RSS: server {mem['server']:.0f} MiB, build workers {mem['build']:.0f} MiB")
+    print("\nlatency (ms)              p50      p99   requests  failed")
+    for label, samples in (("during build", results["cold"]["during_build"]),
+                           ("idle", results["cold"]["idle"])):
+        for kind in ("status", "chat"):
+            values = samples.latency[kind]
+            print(f"  {label:12s} /{kind:7s} {percentile(values, 50):8.1f} "
+                  f"{percentile(values, 99):8.1f} {len(values):9d} {samples.failed[kind]:7d}")
+    during = percentile(results["cold"]["during_build"].latency["status"], 99)
+    idle = percentile(results["cold"]["idle"].latency["status"], 99)
+    print(f"\n/status p99 during build / idle = {during / idle:.2f}x")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--corpus", default=str(DEFAULT_SET),
+                        help="a folder with corpus.jsonl and questions.dev.jsonl")
+    parser.add_argument("--clients", type=int, default=8)
+    parser.add_argument("--idle-seconds", type=float, default=20.0)
+    parser.add_argument("--timeout", type=float, default=600.0)
+    args = parser.parse_args()
+    results = run(args)
+    report(results, args.clients)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,63 @@
+"""Graph-local search (personalised PageRank) and graph-global search (community reports)."""
+
+from __future__ import annotations
+
+from graphready.knowledge import Community, Entity, KnowledgeGraph, Relation
+from graphready.retrieval.graph_global import CommunityIndex, is_global_question
+from graphready.retrieval.graph_local import GraphIndex
+from graphready.stores.base import Hit
+
+
+def graph() -> KnowledgeGraph:
+    entities = (
+        Entity("e1", "Ada Lovelace", "PERSON", ("c1", "c2")),
+        Entity("e2", "Analytical Engine", "CONCEPT", ("c2", "c3")),
+        Entity("e3", "Charles Babbage", "PERSON", ("c3",)),
+        Entity("e4", "London", "GPE", ("c1", "c4", "c5")),
+        Entity("e5", "Thames", "LOC", ("c5",)),
+    )
+    relations = (Relation("e1", "e2", "wrote", 2.0, ("c2",)),
+                 Relation("e2", "e3", "designed", 1.0, ("c3",)))
+    communities = (
+        Community("k1", 0, None, ("e1", "e2", "e3"), "Ada Lovelace, Analytical Engine",
+                  "Ada Lovelace wrote notes on the Analytical Engine.", ("c2",)),
+        Community("k2", 0, None, ("e4", "e5"), "London, Thames",
+                  "The Thames flows through London.", ("c5",)),
+    )
+    return KnowledgeGraph(entities, relations, communities)
+
+
+def test_seeds_are_entities_named_in_the_question() -> None:
+    index = GraphIndex(graph())
+    names = {seed.name for seed in index.seeds("What did Ada Lovelace write about London?").values()}
+    assert names == {"Ada Lovelace", "London"}
+
+
+def test_pagerank_reaches_passages_through_shared_entities() -> None:
+    index = GraphIndex(graph())
+    ranked = [h.chunk_id for h in index.search("Who designed the Analytical Engine?", k=5)]
+    assert set(ranked[:2]) == {"c2", "c3"}
+    multi_hop = [h.chunk_id for h in index.search("Charles Babbage", k=5)]
+    assert multi_hop[0] == "c3" and "c2" in multi_hop
+
+
+def test_no_seed_and_no_dense_hit_gives_nothing() -> None:
+    index = GraphIndex(graph())
+    assert index.search("completely unrelated words", k=5) == []
+    assert index.search("unrelated", k=2, passage_seeds=[Hit("c4", 0.9)])[0].chunk_id == "c4"
+
+
+def test_global_questions_are_recognised() -> None:
+    assert is_global_question("What are the main themes?")
+    assert is_global_question("Give me an overview of the collection")
+    assert is_global_question("What is this corpus about?")
+    assert not is_global_question("Who designed the Analytical Engine?")
+
+
+def test_community_search() -> None:
+    index = CommunityIndex(graph().communities)
+    assert len(index) == 2
+    assert index.search("Tell me about the Thames", k=1)[0].community.id == "k2"
+    broad = index.search("What are the main themes?", k=5)
+    assert [h.community.id for h in broad] == ["k1", "k2"]
+    assert index.search("zebra crossing", k=3) == []

@@ -1,0 +1,149 @@
+"""The HTTP API in-process through ASGI, lifespan included, on a small index built by the real
+build workers. Every error has the one JSON shape and names the problem."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from support.corpus import NEEDLE, NEEDLE_QUESTION, write_corpus
+
+from graphready.commands import run_index
+from graphready.config import Settings, load_settings
+from graphready.server.app import create_app
+
+pytestmark = pytest.mark.anyio
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Settings]:
+    root = tmp_path_factory.mktemp("api")
+    write_corpus(root / "docs", passages=80)
+    settings = load_settings({}, data_dir=root / "data", docs_dir=root / "docs",
+                             embedder="hashing", max_body_bytes=4096, max_message_chars=200)
+    assert run_index(settings) == 0
+    yield settings
+
+
+async def _client(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
+    app = create_app(settings, build=False)
+    async with app.router.lifespan_context(app):
+        await app.state.graphready.wait_loaded()
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+            yield client
+
+
+@pytest.fixture
+async def client(built: Settings) -> AsyncIterator[httpx.AsyncClient]:
+    async for c in _client(built):
+        yield c
+
+
+def assert_error(response: httpx.Response, status: int, code: str, *words: str) -> None:
+    assert response.status_code == status, response.text
+    body: dict[str, Any] = response.json()
+    assert set(body) == {"error"} and set(body["error"]) == {"code", "message"}, body
+    assert body["error"]["code"] == code
+    for word in words:
+        assert word in body["error"]["message"], body
+
+
+async def test_chat_cites_the_passage_that_answers(client: httpx.AsyncClient) -> None:
+    response = await client.post("/chat", json={"message": NEEDLE_QUESTION})
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["citations"][0]["id"] == NEEDLE["id"]
+    assert "[1]" in body["answer"] and body["answer_type"] == "extractive"
+    assert body["mode"] == "auto" and "keyword_search" in body["tools_used"]
+
+
+@pytest.mark.parametrize("mode", ["retrieval", "graph_local", "graph_global"])
+async def test_every_mode_answers(client: httpx.AsyncClient, mode: str) -> None:
+    response = await client.post("/chat", json={"message": NEEDLE_QUESTION, "mode": mode,
+                                                "top_k": 3})
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["mode"] == mode and body["citations"]
+    assert body["graph_used"] == (mode != "retrieval")
+
+
+async def test_content_type_is_not_required(client: httpx.AsyncClient) -> None:
+    response = await client.post("/chat", content=b'{"message": "Zephyr Lighthouse"}')
+    assert response.status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "code", "words"),
+    [
+        (b"{bad", 400, "malformed_json", ("not valid JSON",)),
+        (b"\xff\xfe", 400, "malformed_json", ("UTF-8",)),
+        (b"", 422, "invalid_request", ("required",)),
+        (b"[1, 2]", 422, "invalid_request", ("JSON object",)),
+        (b'{"mode": "auto"}', 422, "invalid_request", ("message",)),
+        (b'{"message": "   "}', 422, "invalid_request", ("message", "empty")),
+        (b'{"message": 7}', 422, "invalid_request", ("message", "string")),
+        (b'{"message": "hi", "mode": "psychic"}', 422, "invalid_request", ("mode",)),
+        (b'{"message": "hi", "top_k": "5"}', 422, "invalid_request", ("top_k",)),
+        (b'{"message": "hi", "top_k": 0}', 422, "invalid_request", ("top_k",)),
+        (b'{"message": "hi", "top_k": 51}', 422, "invalid_request", ("top_k", "50")),
+        (b'{"message": "hi", "temperature": 1}', 422, "invalid_request", ("temperature",)),
+        (b'{"message": "' + b"x" * 300 + b'"}', 422, "invalid_request", ("200",)),
+    ],
+)
+async def test_bad_requests_are_named(
+    client: httpx.AsyncClient, body: bytes, status: int, code: str, words: tuple[str, ...]
+) -> None:
+    response = await client.post("/chat", content=body,
+                                 headers={"content-type": "application/json"})
+    assert_error(response, status, code, *words)
+
+
+async def test_body_over_the_limit_is_refused(client: httpx.AsyncClient) -> None:
+    big = b'{"message": "' + b"a" * 5000 + b'"}'
+    assert_error(await client.post("/chat", content=big), 413, "body_too_large",
+                 "GRAPHREADY_MAX_BODY_BYTES")
+
+    async def chunks() -> AsyncIterator[bytes]:
+        for _ in range(10):
+            yield b"a" * 1000
+
+    assert_error(await client.post("/chat", content=chunks()), 413, "body_too_large")
+
+
+async def test_unknown_route_and_method_use_the_error_shape(client: httpx.AsyncClient) -> None:
+    assert_error(await client.get("/nope"), 404, "not_found")
+    assert_error(await client.get("/chat"), 405, "method_not_allowed")
+
+
+async def test_status_health_openapi_and_page(client: httpx.AsyncClient) -> None:
+    assert (await client.get("/health")).json() == {"status": "ok"}
+    status = (await client.get("/status")).json()
+    for key in ("ready", "retrieval", "graphrag_initializing", "graphrag_ready",
+                "graphrag_error", "agent_available", "tools", "progress", "counts", "timings"):
+        assert key in status
+    assert status["counts"]["documents"] == 81 and status["counts"]["entities"] > 0
+    schema = (await client.get("/openapi.json")).json()
+    assert {"/chat", "/status", "/health", "/build"} <= set(schema["paths"])
+    chat_body = schema["paths"]["/chat"]["post"]["requestBody"]["content"]["application/json"]
+    assert "message" in chat_body["schema"]["properties"]
+    page = await client.get("/")
+    assert page.status_code == 200 and "/chat" in page.text and "/status" in page.text
+
+
+async def test_nothing_indexed_answers_503_with_retry_after(tmp_path: Path) -> None:
+    settings = load_settings({}, data_dir=tmp_path / "empty", embedder="hashing")
+    async for client in _client(settings):
+        status = (await client.get("/status")).json()
+        assert status["ready"] is False and status["tools"] == []
+        response = await client.post("/chat", json={"message": "anything"})
+        assert_error(response, 503, "not_ready")
+        assert int(response.headers["retry-after"]) > 0

@@ -1,0 +1,53 @@
+"""Settings: read once, validated with errors that name the setting, every one documented."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import pytest
+
+from graphready.config import Settings, load_settings, settings_to_env
+from graphready.errors import ConfigError
+
+README = Path(__file__).parent.parent / "README.md"
+
+
+def test_every_setting_is_documented_in_the_readme() -> None:
+    text = README.read_text("utf-8")
+    missing = [f"GRAPHREADY_{f.name.upper()}" for f in dataclasses.fields(Settings)
+               if f"`GRAPHREADY_{f.name.upper()}`" not in text]
+    assert missing == []
+
+
+def test_flags_override_environment_and_round_trip(tmp_path: Path) -> None:
+    settings = load_settings({"GRAPHREADY_PORT": "9001"}, data_dir=tmp_path, port=9002)
+    assert settings.port == 9002 and settings.data_dir == tmp_path
+    assert load_settings(settings_to_env(settings)) == settings
+
+
+@pytest.mark.parametrize(
+    ("env", "named"),
+    [
+        ({"GRAPHREADY_PORT": "eighty"}, "GRAPHREADY_PORT"),
+        ({"GRAPHREADY_PORT": "70000"}, "GRAPHREADY_PORT"),
+        ({"GRAPHREADY_EMBEDDER": "gpt"}, "GRAPHREADY_EMBEDDER"),
+        ({"GRAPHREADY_FAIL_STAGE": "everything"}, "GRAPHREADY_FAIL_STAGE"),
+        ({"GRAPHREADY_CHUNK_CHARS": "10"}, "GRAPHREADY_CHUNK_CHARS"),
+        ({"GRAPHREADY_COLOUR": "blue"}, "GRAPHREADY_COLOUR"),
+        ({"GRAPHREADY_DOCS_DIR": "/no/such/folder"}, "GRAPHREADY_DOCS_DIR"),
+    ],
+)
+def test_bad_settings_name_the_setting(tmp_path: Path, env: dict[str, str], named: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        load_settings(env, data_dir=tmp_path)
+    assert named in str(info.value)
+
+
+def test_data_dir_is_required() -> None:
+    with pytest.raises(ConfigError, match="GRAPHREADY_DATA_DIR"):
+        load_settings({})
+
+
+def test_other_environment_variables_are_ignored(tmp_path: Path) -> None:
+    assert load_settings({"PATH": "/bin", "HOME": "/root"}, data_dir=tmp_path).port == 8000
