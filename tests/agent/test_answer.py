@@ -51,3 +51,10 @@ def test_community_answer_lists_reports_with_sources() -> None:
     assert "- London, Thames: The Thames flows through London. [1]" in answer.text
     assert "- Orphan: No source here." in answer.text
     assert len(answer.citations) == 1 and answer.citations[0].id == "doc-a"
+
+
+def test_headings_and_titles_are_not_quoted_as_answers() -> None:
+    text = "## Compilers and COBOL\nIn 1949 Hopper joined the Eckert-Mauchly company."
+    answer = extractive_answer("When did Hopper join Eckert-Mauchly and COBOL?",
+                               [passage("a", text)], max_sentences=1)
+    assert answer.text == "In 1949 Hopper joined the Eckert-Mauchly company. [1]"

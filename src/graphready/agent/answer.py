@@ -13,6 +13,7 @@ from graphready.documents.chunking import split_sentences
 from graphready.retrieval.text import terms
 
 SNIPPET_CHARS = 300
+_SENTENCE_ENDS = (".", "!", "?", '"', "”", "’", ")", "…")
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,11 +70,15 @@ def _candidates(question: str, passages: Sequence[Passage]) -> list[_Candidate]:
     n = max(len(sentences), 1)
     out = []
     for rank, position, sentence in sentences:
+        if sentence.lstrip().startswith("#"):
+            continue
         present = set(terms(sentence))
         title_terms = set(terms(passages[rank].title))
         overlap = sum(math.log(1 + n / df[t]) for t in wanted if t in present)
         overlap += 0.5 * sum(1 for t in wanted if t in title_terms and t not in present)
         score = overlap / math.sqrt(1 + 0.1 * len(present)) + 1.0 / (rank + 2)
+        if not sentence.rstrip().endswith(_SENTENCE_ENDS):
+            score *= 0.5
         out.append(_Candidate(score, rank, position, sentence.strip()))
     return out
 
