@@ -29,7 +29,8 @@ def graph() -> KnowledgeGraph:
 
 def test_seeds_are_entities_named_in_the_question() -> None:
     index = GraphIndex(graph())
-    names = {seed.name for seed in index.seeds("What did Ada Lovelace write about London?").values()}
+    seeds = index.seeds("What did Ada Lovelace write about London?")
+    names = {seed.name for seed in seeds.values()}
     assert names == {"Ada Lovelace", "London"}
 
 

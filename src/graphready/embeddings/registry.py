@@ -1,0 +1,41 @@
+"""Which embedder a name (``GRAPHREADY_EMBEDDER``) means. Implementations are imported only when
+chosen, so importing this module never loads onnxruntime."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from types import MappingProxyType
+
+from graphready.config import Settings
+from graphready.embeddings.base import Embedder
+from graphready.errors import ConfigError
+
+EmbedderFactory = Callable[[Settings], Embedder]
+
+
+def _minilm(settings: Settings) -> Embedder:
+    from graphready.embeddings.minilm import MiniLMEmbedder
+
+    return MiniLMEmbedder(threads=settings.embed_threads, batch_size=settings.embed_batch)
+
+
+def _hashing(settings: Settings) -> Embedder:
+    from graphready.embeddings.hashing import HashingEmbedder
+
+    return HashingEmbedder()
+
+
+FACTORIES: Mapping[str, EmbedderFactory] = MappingProxyType(
+    {"minilm": _minilm, "hashing": _hashing}
+)
+
+
+def create_embedder(settings: Settings) -> Embedder:
+    """The embedder ``settings.embedder`` names; an unknown name raises ``ConfigError``."""
+    factory = FACTORIES.get(settings.embedder)
+    if factory is None:
+        raise ConfigError(
+            "GRAPHREADY_EMBEDDER",
+            f"unknown embedder {settings.embedder!r}; choose one of {', '.join(FACTORIES)}",
+        )
+    return factory(settings)

@@ -1,0 +1,204 @@
+"""The graph store on SQLite: per-chunk extractions (the cache that makes rebuilds incremental)
+and the assembled graph, replaced in one transaction together with its sync fingerprint.
+
+The file is shared by a build process that writes and a server that reads, so it runs in WAL
+mode with a generous busy timeout; one connection per store object, guarded by a lock.
+"""
+
+from __future__ import annotations
+
+import gc
+import json
+import sqlite3
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from itertools import groupby
+from pathlib import Path
+
+from graphready.knowledge import (
+    ChunkExtraction,
+    Community,
+    Entity,
+    ExtractedRelation,
+    KnowledgeGraph,
+    Mention,
+    Relation,
+)
+from graphready.stores.sqlite_common import SqliteDatabase
+
+PAGE_ROWS = 1000
+_FINGERPRINT = "fingerprint"
+_GRAPH_BUILT = "graph_built"
+
+_SCHEMA = (
+    "CREATE TABLE IF NOT EXISTS extractions (chunk_id TEXT PRIMARY KEY, payload TEXT NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS entities ("
+    " id TEXT PRIMARY KEY, name TEXT NOT NULL, type TEXT NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS entity_chunks ("
+    " entity_id TEXT NOT NULL, chunk_id TEXT NOT NULL,"
+    " PRIMARY KEY (entity_id, chunk_id)) WITHOUT ROWID",
+    "CREATE INDEX IF NOT EXISTS entity_chunks_by_chunk ON entity_chunks (chunk_id)",
+    "CREATE TABLE IF NOT EXISTS relations ("
+    " source TEXT NOT NULL, target TEXT NOT NULL, label TEXT NOT NULL, weight REAL NOT NULL,"
+    " chunk_ids TEXT NOT NULL, PRIMARY KEY (source, target)) WITHOUT ROWID",
+    "CREATE TABLE IF NOT EXISTS communities ("
+    " id TEXT PRIMARY KEY, level INTEGER NOT NULL, parent TEXT, title TEXT NOT NULL,"
+    " summary TEXT NOT NULL, entity_ids TEXT NOT NULL, chunk_ids TEXT NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
+)
+
+
+@contextmanager
+def _gc_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector while a graph's worth of acyclic objects is built;
+    restore its previous state."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _encode_extraction(item: ChunkExtraction) -> str:
+    return json.dumps({
+        "m": [[m.name, m.key, m.type] for m in item.mentions],
+        "r": [[r.source, r.target, r.label] for r in item.relations],
+    }, ensure_ascii=False, separators=(",", ":"))
+
+
+def _decode_extraction(chunk_id: str, payload: str) -> ChunkExtraction:
+    data = json.loads(payload)
+    return ChunkExtraction(
+        chunk_id,
+        tuple(Mention(*m) for m in data["m"]),
+        tuple(ExtractedRelation(*r) for r in data["r"]),
+    )
+
+
+def _dump_ids(ids: Sequence[str]) -> str:
+    return json.dumps(list(ids), separators=(",", ":"))
+
+
+def _load_ids(text: str) -> tuple[str, ...]:
+    return tuple(json.loads(text))
+
+
+class SqliteGraphStore:
+    """A :class:`~graphready.stores.base.GraphStore` in one SQLite file at ``path`` (WAL, 30 s
+    busy timeout, one locked connection: see :mod:`graphready.stores.sqlite_common`)."""
+
+    def __init__(self, path: Path) -> None:
+        self._db = SqliteDatabase(path, _SCHEMA)
+
+    def add_extractions(self, items: Sequence[ChunkExtraction]) -> None:
+        """Store (or replace) the extractions of these chunks."""
+        rows = [(item.chunk_id, _encode_extraction(item)) for item in items]
+        if rows:
+            with self._db.write() as conn:
+                conn.executemany("INSERT OR REPLACE INTO extractions VALUES (?, ?)", rows)
+
+    def remove_extractions(self, chunk_ids: Iterable[str]) -> None:
+        """Forget the extractions of these chunks (unknown ids are ignored)."""
+        rows = [(chunk_id,) for chunk_id in chunk_ids]
+        if rows:
+            with self._db.write() as conn:
+                conn.executemany("DELETE FROM extractions WHERE chunk_id = ?", rows)
+
+    def iter_extractions(self) -> Iterator[ChunkExtraction]:
+        """Every stored extraction, by chunk id, read a page at a time."""
+        after = ""
+        while True:
+            with self._db.read() as conn:
+                rows = conn.execute(
+                    "SELECT chunk_id, payload FROM extractions WHERE chunk_id > ? "
+                    "ORDER BY chunk_id LIMIT ?", (after, PAGE_ROWS)).fetchall()
+            for chunk_id, payload in rows:
+                yield _decode_extraction(chunk_id, payload)
+            if len(rows) < PAGE_ROWS:
+                return
+            after = rows[-1][0]
+
+    def ids(self) -> set[str]:
+        """The chunk ids that have an extraction."""
+        with self._db.read() as conn:
+            return {row[0] for row in conn.execute("SELECT chunk_id FROM extractions")}
+
+    def replace_graph(self, graph: KnowledgeGraph, fingerprint: str) -> None:
+        """Store ``graph`` in place of the previous one and mark it synced, in one transaction."""
+        with self._db.write() as conn:
+            for table in ("entities", "entity_chunks", "relations", "communities"):
+                conn.execute(f"DELETE FROM {table}")
+            conn.executemany("INSERT INTO entities VALUES (?, ?, ?)",
+                             [(e.id, e.name, e.type) for e in graph.entities])
+            conn.executemany("INSERT OR IGNORE INTO entity_chunks VALUES (?, ?)",
+                             [(e.id, c) for e in graph.entities for c in e.chunk_ids])
+            conn.executemany(
+                "INSERT INTO relations VALUES (?, ?, ?, ?, ?)",
+                [(r.source, r.target, r.label, r.weight, _dump_ids(r.chunk_ids))
+                 for r in graph.relations])
+            conn.executemany(
+                "INSERT INTO communities VALUES (?, ?, ?, ?, ?, ?, ?)",
+                [(c.id, c.level, c.parent, c.title, c.summary, _dump_ids(c.entity_ids),
+                  _dump_ids(c.chunk_ids)) for c in graph.communities])
+            conn.executemany("INSERT OR REPLACE INTO meta VALUES (?, ?)",
+                             [(_GRAPH_BUILT, "1"), (_FINGERPRINT, fingerprint)])
+
+    def load_graph(self) -> KnowledgeGraph | None:
+        """The last complete graph (read as one snapshot), or None when none was ever stored.
+        Entities and communities come back in the order they were stored, relations by
+        (source, target), each entity's chunk ids sorted."""
+        with _gc_paused(), self._db.read() as conn:
+            return _load_snapshot(conn)
+
+    def synced_fingerprint(self) -> str | None:
+        """The catalog fingerprint of the last complete graph, if any."""
+        with self._db.read() as conn:
+            row = conn.execute("SELECT value FROM meta WHERE key = ?", (_FINGERPRINT,)).fetchone()
+        return None if row is None else str(row[0])
+
+    def mark_synced(self, fingerprint: str) -> None:
+        """Record ``fingerprint`` as the catalog state the store is synced to."""
+        with self._db.write() as conn:
+            conn.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (_FINGERPRINT, fingerprint))
+
+    def counts(self) -> dict[str, int]:
+        """The number of entities, relations and communities of the stored graph."""
+        with self._db.read() as conn:
+            return {
+                table: int(conn.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0])
+                for table in ("entities", "relations", "communities")
+            }
+
+    def close(self) -> None:
+        """Close the connection; the store cannot be used afterwards."""
+        self._db.close()
+
+
+def _load_snapshot(conn: sqlite3.Connection) -> KnowledgeGraph | None:
+    if conn.execute("SELECT 1 FROM meta WHERE key = ?", (_GRAPH_BUILT,)).fetchone() is None:
+        return None
+    chunks = {
+        entity_id: tuple(row[1] for row in rows)
+        for entity_id, rows in groupby(
+            conn.execute("SELECT entity_id, chunk_id FROM entity_chunks "
+                         "ORDER BY entity_id, chunk_id"), key=lambda row: row[0])
+    }
+    entities = tuple(
+        Entity(i, name, kind, chunks.get(i, ()))
+        for i, name, kind in conn.execute("SELECT id, name, type FROM entities ORDER BY rowid")
+    )
+    relations = tuple(
+        Relation(s, t, label, weight, _load_ids(ids))
+        for s, t, label, weight, ids in conn.execute(
+            "SELECT source, target, label, weight, chunk_ids FROM relations "
+            "ORDER BY source, target")
+    )
+    communities = tuple(
+        Community(i, level, parent, _load_ids(members), title, summary, _load_ids(ids))
+        for i, level, parent, title, summary, members, ids in conn.execute(
+            "SELECT id, level, parent, title, summary, entity_ids, chunk_ids "
+            "FROM communities ORDER BY rowid")
+    )
+    return KnowledgeGraph(entities, relations, communities)

@@ -1,0 +1,269 @@
+"""Vectors in their own SQLite file, searched exactly (cosine) by numpy over an in-memory copy.
+
+The file is written by the build process and read by the server process at the same time: WAL,
+a 30 s busy timeout and a write counter in the meta table let a reader's ``refresh()`` skip the
+reload when nothing changed. Stored vectors are L2-normalised, so a dot product is the cosine.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from graphready.errors import StoreError
+from graphready.stores.base import Hit, Vectors
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS vectors (chunk_id TEXT PRIMARY KEY, vec BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+"""
+_MODEL_ID = "model_id"
+_FINGERPRINT = "synced_fingerprint"
+_DIM = "dim"
+_COUNTER = "write_counter"
+_BUSY_TIMEOUT_S = 30.0
+
+
+@dataclass(frozen=True, slots=True)
+class _Snapshot:
+    """An immutable in-memory copy of the vectors, as of write counter ``counter``."""
+
+    ids: tuple[str, ...]
+    matrix: Vectors
+    counter: int
+
+
+def _normalise(vectors: Vectors) -> Vectors:
+    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+    return np.ascontiguousarray(vectors / np.where(norms > 0.0, norms, 1.0), dtype=np.float32)
+
+
+class SqliteVectorStore:
+    """A ``VectorStore`` in one SQLite file. Thread-safe; several processes may open the file.
+
+    ``search`` reads an in-memory matrix loaded on first use; writes through this object keep it
+    current, writes by other objects or processes become visible after ``refresh()``. Any write
+    clears the synced fingerprint (the contents no longer match it), and changing the model id
+    deletes every vector.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self._path = path
+        self._lock = threading.Lock()
+        self._snapshot: _Snapshot | None = None
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self._conn = sqlite3.connect(
+                str(path), timeout=_BUSY_TIMEOUT_S, check_same_thread=False, isolation_level=None
+            )
+            self._conn.execute(f"PRAGMA busy_timeout = {int(_BUSY_TIMEOUT_S * 1000)}")
+            self._conn.execute("PRAGMA journal_mode = WAL")
+            self._conn.execute("PRAGMA synchronous = NORMAL")
+            self._conn.executescript(_SCHEMA)
+        except (OSError, sqlite3.Error) as exc:
+            raise StoreError(f"cannot open vector store {path}: {exc}") from exc
+
+    @contextmanager
+    def _read(self) -> Iterator[sqlite3.Connection]:
+        """The connection inside one read transaction (a consistent snapshot), under the lock."""
+        with self._lock, self._errors():
+            self._conn.execute("BEGIN")
+            try:
+                yield self._conn
+            finally:
+                self._conn.execute("COMMIT")
+
+    @contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        """The connection inside one write transaction, under the lock; rolled back on error."""
+        with self._lock, self._errors():
+            self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._conn
+                self._conn.execute("COMMIT")
+            except BaseException:
+                self._snapshot = None
+                if self._conn.in_transaction:
+                    self._conn.execute("ROLLBACK")
+                raise
+
+    @contextmanager
+    def _errors(self) -> Iterator[None]:
+        try:
+            yield
+        except sqlite3.Error as exc:
+            raise StoreError(f"vector store {self._path}: {exc}") from exc
+
+    @staticmethod
+    def _get(conn: sqlite3.Connection, key: str) -> str | None:
+        row = conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return None if row is None else str(row[0])
+
+    @staticmethod
+    def _put(conn: sqlite3.Connection, key: str, value: str | None) -> None:
+        if value is None:
+            conn.execute("DELETE FROM meta WHERE key = ?", (key,))
+        else:
+            conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, value))
+
+    @classmethod
+    def _counter(cls, conn: sqlite3.Connection) -> int:
+        return int(cls._get(conn, _COUNTER) or 0)
+
+    def _bump(self, conn: sqlite3.Connection) -> tuple[int, int]:
+        """Count a write and forget the synced fingerprint; the counter before and after."""
+        before = self._counter(conn)
+        self._put(conn, _COUNTER, str(before + 1))
+        self._put(conn, _FINGERPRINT, None)
+        return before, before + 1
+
+    # DerivedStore
+
+    def ids(self) -> set[str]:
+        with self._read() as conn:
+            return {str(row[0]) for row in conn.execute("SELECT chunk_id FROM vectors")}
+
+    def synced_fingerprint(self) -> str | None:
+        with self._read() as conn:
+            return self._get(conn, _FINGERPRINT)
+
+    def mark_synced(self, fingerprint: str) -> None:
+        with self._write() as conn:
+            self._put(conn, _FINGERPRINT, fingerprint)
+
+    def close(self) -> None:
+        with self._lock:
+            self._snapshot = None
+            self._conn.close()
+
+    # VectorStore
+
+    def model_id(self) -> str | None:
+        with self._read() as conn:
+            return self._get(conn, _MODEL_ID)
+
+    def set_model_id(self, model_id: str) -> None:
+        """Record the embedder; a different one than stored deletes every (now stale) vector."""
+        with self._write() as conn:
+            if self._get(conn, _MODEL_ID) == model_id:
+                return
+            after = self._bump(conn)[1]
+            conn.execute("DELETE FROM vectors")
+            self._put(conn, _DIM, None)
+            self._put(conn, _MODEL_ID, model_id)
+            self._snapshot = _Snapshot((), np.empty((0, 0), dtype=np.float32), after)
+
+    def add(self, ids: Sequence[str], vectors: Vectors) -> None:
+        """Insert or replace the vectors of ``ids`` (row ``i`` of ``vectors`` is ``ids[i]``)."""
+        matrix = np.asarray(vectors, dtype=np.float32)
+        if matrix.ndim != 2 or matrix.shape[0] != len(ids):
+            raise StoreError(f"add: {len(ids)} ids but vectors of shape {matrix.shape}")
+        if not ids:
+            return
+        matrix = _normalise(matrix)
+        dim = matrix.shape[1]
+        with self._write() as conn:
+            stored = self._get(conn, _DIM)
+            if stored is not None and int(stored) != dim:
+                raise StoreError(f"add: vectors have {dim} dimensions, the store holds {stored}")
+            before, after = self._bump(conn)
+            self._put(conn, _DIM, str(dim))
+            conn.executemany(
+                "INSERT OR REPLACE INTO vectors (chunk_id, vec) VALUES (?, ?)",
+                zip(ids, (row.tobytes() for row in matrix), strict=True),
+            )
+            self._apply_add(before, after, list(ids), matrix)
+
+    def remove(self, ids: Iterable[str]) -> None:
+        gone = set(ids)
+        if not gone:
+            return
+        with self._write() as conn:
+            before, after = self._bump(conn)
+            conn.executemany("DELETE FROM vectors WHERE chunk_id = ?", ((i,) for i in gone))
+            self._apply_remove(before, after, gone)
+
+    def refresh(self) -> None:
+        """Reload the in-memory copy if anyone wrote since it was loaded."""
+        with self._read() as conn:
+            if self._snapshot is None or self._snapshot.counter == self._counter(conn):
+                return
+            self._snapshot = self._load(conn)
+
+    def search(self, query: Vectors, k: int) -> list[Hit]:
+        """The ``k`` stored vectors with the highest cosine to ``query``, best first."""
+        snapshot = self._current()
+        q = np.asarray(query, dtype=np.float32).reshape(-1)
+        if k <= 0 or not snapshot.ids:
+            return []
+        if q.shape[0] != snapshot.matrix.shape[1]:
+            raise StoreError(
+                f"search: query has {q.shape[0]} dimensions, "
+                f"the store holds {snapshot.matrix.shape[1]}"
+            )
+        norm = float(np.linalg.norm(q))
+        scores = snapshot.matrix @ (q / norm if norm > 0.0 else q)
+        if k < len(scores):
+            top = np.argpartition(-scores, k - 1)[:k]
+            top = top[np.argsort(-scores[top], kind="stable")]
+        else:
+            top = np.argsort(-scores, kind="stable")
+        return [Hit(snapshot.ids[i], float(scores[i])) for i in top]
+
+    # the in-memory copy
+
+    def _current(self) -> _Snapshot:
+        with self._lock:
+            snapshot = self._snapshot
+        if snapshot is not None:
+            return snapshot
+        with self._read() as conn:
+            if self._snapshot is None:
+                self._snapshot = self._load(conn)
+            return self._snapshot
+
+    def _load(self, conn: sqlite3.Connection) -> _Snapshot:
+        """Every vector, read with one query into one matrix (called inside a read)."""
+        counter = self._counter(conn)
+        rows = conn.execute("SELECT chunk_id, vec FROM vectors").fetchall()
+        if not rows:
+            return _Snapshot((), np.empty((0, 0), dtype=np.float32), counter)
+        blob = b"".join(row[1] for row in rows)
+        dim = len(rows[0][1]) // 4
+        if dim == 0 or len(blob) != len(rows) * dim * 4:
+            raise StoreError(f"vector store {self._path}: vectors of unequal sizes")
+        matrix = np.frombuffer(blob, dtype=np.float32).reshape(len(rows), dim)
+        return _Snapshot(tuple(str(row[0]) for row in rows), matrix, counter)
+
+    def _apply_add(self, before: int, after: int, ids: list[str], matrix: Vectors) -> None:
+        """Keep a current in-memory copy current; drop one that missed others' writes."""
+        old = self._snapshot
+        if old is None or old.counter != before:
+            self._snapshot = None
+            return
+        latest = {chunk_id: row for row, chunk_id in enumerate(ids)}
+        position = {chunk_id: i for i, chunk_id in enumerate(old.ids)}
+        replaced = [(position[c], r) for c, r in latest.items() if c in position]
+        new_ids = [c for c in latest if c not in position]
+        base = old.matrix.copy() if replaced else old.matrix
+        for i, r in replaced:
+            base[i] = matrix[r]
+        added = matrix[[latest[c] for c in new_ids]]
+        merged = np.vstack([base, added]) if base.size else added
+        self._snapshot = _Snapshot(old.ids + tuple(new_ids), merged, after)
+
+    def _apply_remove(self, before: int, after: int, gone: set[str]) -> None:
+        old = self._snapshot
+        if old is None or old.counter != before:
+            self._snapshot = None
+            return
+        keep = [i for i, chunk_id in enumerate(old.ids) if chunk_id not in gone]
+        ids = tuple(old.ids[i] for i in keep)
+        matrix = old.matrix[keep] if ids else np.empty((0, 0), dtype=np.float32)
+        self._snapshot = _Snapshot(ids, matrix, after)
