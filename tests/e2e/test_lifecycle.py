@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from support.corpus import NEEDLE, NEEDLE_ANSWER, NEEDLE_QUESTION, write_corpus
 from support.server import ServerProcess
 

@@ -9,11 +9,11 @@ from typing import Any
 
 import httpx
 import pytest
-from support.corpus import NEEDLE, NEEDLE_QUESTION, write_corpus
 
 from graphready.commands import run_index
 from graphready.config import Settings, load_settings
 from graphready.server.app import create_app
+from support.corpus import NEEDLE, NEEDLE_QUESTION, write_corpus
 
 pytestmark = pytest.mark.anyio
 
