@@ -3,24 +3,37 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import signal
+import socket
 
 from hypercorn.asyncio import serve as hypercorn_serve
 from hypercorn.config import Config
 
 from graphready.config import Settings
+from graphready.errors import ConfigError
 
 from .app import create_app
 
 log = logging.getLogger("graphready.server")
 
 
-def hypercorn_config(settings: Settings) -> Config:
-    """Hypercorn's config: the bind address and a short graceful timeout. No startup hook is
-    registered: start-up is the app's lifespan, which runs once."""
+def listen(host: str, port: int) -> socket.socket:
+    """A listening socket on ``host:port``, or a ``ConfigError`` naming the setting."""
+    try:
+        family = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0][0]
+        return socket.create_server((host, port), family=family, backlog=1024)
+    except OSError as exc:
+        raise ConfigError("GRAPHREADY_HOST/GRAPHREADY_PORT (--host/--port)",
+                          f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+
+
+def hypercorn_config(settings: Settings, sock: socket.socket) -> Config:
+    """Hypercorn's config: our listening socket and a short graceful timeout. No startup hook
+    is registered: start-up is the app's lifespan, which runs once."""
     config = Config()
-    config.bind = [f"{settings.host}:{settings.port}"]
+    config.bind = [f"fd://{sock.fileno()}"]
     config.accesslog = None
     config.errorlog = "-"
     config.graceful_timeout = 5.0
@@ -30,11 +43,18 @@ def hypercorn_config(settings: Settings) -> Config:
 
 async def serve(settings: Settings) -> None:
     """Serve until a signal asks to stop."""
+    sock = listen(settings.host, settings.port)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     app = create_app(settings)
-    log.info("serving %s on http://%s:%s", settings.docs_dir, settings.host, settings.port)
-    await hypercorn_serve(app, hypercorn_config(settings), shutdown_trigger=stop.wait)  # type: ignore[arg-type]
+    host, port = sock.getsockname()[:2]
+    log.info("serving %s on http://%s:%s", settings.docs_dir, host, port)
+    try:
+        await hypercorn_serve(app, hypercorn_config(settings, sock),  # type: ignore[arg-type]
+                              shutdown_trigger=stop.wait)
+    finally:
+        with contextlib.suppress(OSError):  # Hypercorn closes the descriptor it was given
+            sock.close()
     log.info("server stopped")

@@ -1,0 +1,105 @@
+"""Tests of hierarchical Leiden community detection on planted structures."""
+
+from __future__ import annotations
+
+import random
+from itertools import combinations
+
+from graphready.communities.hierarchy import CommunityNode, community_id, detect_communities
+
+Edge = tuple[str, str, float]
+
+
+def _clique(prefix: str, size: int) -> tuple[list[str], list[Edge]]:
+    ids = [f"{prefix}{i:02d}" for i in range(size)]
+    return ids, [(a, b, 1.0) for a, b in combinations(ids, 2)]
+
+
+def _cliques(count: int, size: int) -> tuple[list[str], list[Edge], list[list[str]]]:
+    """``count`` cliques joined in a ring by single edges."""
+    ids: list[str] = []
+    edges: list[Edge] = []
+    groups: list[list[str]] = []
+    for c in range(count):
+        members, inner = _clique(f"c{c}n", size)
+        ids += members
+        edges += inner
+        groups.append(members)
+    for c in range(count):
+        edges.append((groups[c][0], groups[(c + 1) % count][1], 1.0))
+    return ids, edges, groups
+
+
+def _nested(supers: int, cliques: int, size: int) -> tuple[list[str], list[Edge]]:
+    """Super-groups of cliques: cliques of one group joined by two edges per pair, the groups
+    joined in a ring by one edge."""
+    ids: list[str] = []
+    edges: list[Edge] = []
+    for g in range(supers):
+        heads = []
+        for k in range(cliques):
+            members, inner = _clique(f"g{g}k{k}n", size)
+            ids += members
+            edges += inner
+            heads.append(members)
+        for a, b in combinations(range(cliques), 2):
+            edges += [(heads[a][j], heads[b][j], 1.0) for j in range(2)]
+    edges += [(f"g{g}k0n00", f"g{(g + 1) % supers}k0n01", 1.0) for g in range(supers)]
+    return ids, edges
+
+
+def test_planted_cliques_recovered_exactly() -> None:
+    ids, edges, groups = _cliques(4, 10)
+    nodes = detect_communities([*ids, "lonely"], edges, max_size=40, max_levels=3)
+    assert {n.members for n in nodes} == {tuple(sorted(g)) for g in groups}
+    assert all(n.level == 0 and n.parent is None for n in nodes)
+    assert all(n.id == community_id(0, n.members) for n in nodes)
+
+
+def test_large_community_split_into_child_level() -> None:
+    ids, edges = _nested(6, 3, 6)
+    nodes = detect_communities(ids, edges, max_size=10, max_levels=3)
+    top = [n for n in nodes if n.level == 0]
+    children = [n for n in nodes if n.level == 1]
+    assert sorted(len(n.members) for n in top) == [18] * 6
+    assert sorted(len(n.members) for n in children) == [6] * 18
+    by_id = {n.id: n for n in top}
+    for child in children:
+        assert child.parent in by_id
+        assert set(child.members) <= set(by_id[child.parent].members)
+        assert len({m[:4] for m in child.members}) == 1
+
+
+def test_levels_limit_respected() -> None:
+    ids, edges = _nested(6, 3, 6)
+    nodes = detect_communities(ids, edges, max_size=10, max_levels=1)
+    assert {n.level for n in nodes} == {0}
+    assert detect_communities(ids, edges, max_size=10, max_levels=0) == []
+
+
+def test_unsplittable_community_gets_no_children() -> None:
+    ids, edges = _clique("k", 12)
+    nodes = detect_communities(ids, edges, max_size=5, max_levels=3)
+    assert [(n.level, len(n.members)) for n in nodes] == [(0, 12)]
+
+
+def test_deterministic_and_input_order_independent() -> None:
+    rng = random.Random(1)
+    ids = [f"e{i:03d}" for i in range(300)]
+    edges = [(rng.choice(ids), rng.choice(ids), rng.uniform(0.5, 3)) for _ in range(900)]
+    first = detect_communities(ids, edges, max_size=20, max_levels=3, seed=7)
+    second = detect_communities(list(reversed(ids)), list(reversed(edges)), 20, 3, seed=7)
+    assert first == second
+    assert first
+    assert [n.level for n in first] == sorted(n.level for n in first)
+
+
+def test_isolated_entities_self_loops_and_unknown_edges_ignored() -> None:
+    edges = [("a", "a", 1.0), ("a", "zz", 1.0), ("b", "c", 1.0)]
+    nodes = detect_communities(["a", "b", "c", "d"], edges, max_size=10, max_levels=2)
+    assert nodes == [CommunityNode(community_id(0, ["b", "c"]), 0, None, ("b", "c"))]
+
+
+def test_empty_input() -> None:
+    assert detect_communities([], [], max_size=10, max_levels=3) == []
+    assert detect_communities(["a", "b"], [], max_size=10, max_levels=3) == []
