@@ -1,4 +1,4 @@
-"""The command line: ``graphready serve | index | ask``. Settings are read here, once: from
+"""The command line: ``graphready serve | index | ask | eval``. Settings are read here, once: from
 ``GRAPHREADY_*`` environment variables, overridden by flags."""
 
 from __future__ import annotations
@@ -9,10 +9,11 @@ import logging
 import os
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 from graphready.config import Settings, load_settings
-from graphready.errors import GraphReadyError
+from graphready.errors import ConfigError, GraphReadyError
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -35,7 +36,24 @@ def _parser() -> argparse.ArgumentParser:
     ask.add_argument("--mode", default="auto",
                      choices=("auto", "retrieval", "graph_local", "graph_global"))
     ask.add_argument("--top-k", type=int)
+
+    evaluate = sub.add_parser("eval", help="index a corpus and measure retrieval per mode")
+    evaluate.add_argument("corpus", type=Path, help="corpus .jsonl: {id, title, text} a line")
+    evaluate.add_argument("questions", type=Path,
+                          help="questions .jsonl: {id, question, answers, supporting_ids}")
+    evaluate.add_argument("--data-dir")
+    evaluate.add_argument("--modes", default="keyword,vector,hybrid,graph_local,auto")
+    evaluate.add_argument("--k", default="2,5,10", help="cut-offs for recall@k")
+    evaluate.add_argument("--json", type=Path, help="also write the numbers here")
+    evaluate.add_argument("--limit", type=int, help="only the first N questions")
     return parser
+
+
+def _int_list(option: str, text: str) -> list[int]:
+    try:
+        return [int(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        raise ConfigError(option, f"expected comma-separated integers, got {text!r}") from None
 
 
 def _settings(args: argparse.Namespace) -> Settings:
@@ -66,6 +84,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             from graphready.commands import run_index
 
             return run_index(settings)
+        if args.command == "eval":
+            from graphready.evaluation.command import run_eval
+
+            return run_eval(settings, args.corpus, args.questions,
+                            [m.strip() for m in args.modes.split(",") if m.strip()],
+                            _int_list("--k", args.k), args.json, args.limit)
         from graphready.commands import run_ask
 
         return run_ask(settings, args.question, args.mode, args.top_k)

@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from graphready.retrieval.graph_global import is_global_question
-from graphready.retrieval.pipeline import Mode, Toolset, retrieve
+from graphready.retrieval.pipeline import Mode, Retrieval, Toolset, retrieve
 from graphready.stores.base import Catalog
 
 from .answer import Citation, Passage, community_answer, extractive_answer
@@ -42,7 +42,10 @@ class OfflineAgent:
 
     def chat(self, tools: Toolset, question: str, mode: Mode, k: int) -> ChatResult:
         """Retrieve with ``tools`` (a snapshot: it does not change during the call) and answer."""
-        found = retrieve(tools, question, mode, k)
+        return self.answer(question, retrieve(tools, question, mode, k))
+
+    def answer(self, question: str, found: Retrieval) -> ChatResult:
+        """Compose the answer to ``question`` from what retrieval found."""
         wanted = [h.chunk_id for h in found.hits]
         for hit in found.communities:
             wanted.extend(hit.community.chunk_ids[:MAX_REPORT_SOURCES])

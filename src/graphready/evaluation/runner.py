@@ -1,0 +1,122 @@
+"""Runs questions through the retrieval path that ``/chat`` uses, per mode, and scores them.
+
+Modes: ``keyword``, ``vector`` and ``hybrid`` restrict the toolset to those retrievers (and use
+the ``retrieval`` mode); ``graph_local`` and ``auto`` are the chat modes of the same names."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from types import MappingProxyType
+
+from graphready.agent.agent import OfflineAgent
+from graphready.errors import ConfigError, NotReady
+from graphready.retrieval.pipeline import Mode, Toolset, retrieve
+from graphready.stores.base import Catalog
+
+from .metrics import answer_in_texts, exact_match, percentile, recall_at_k, token_f1
+from .questions import Question
+
+ToolFilter = Callable[[Toolset], Toolset]
+
+EVAL_MODES: Mapping[str, tuple[ToolFilter, Mode]] = MappingProxyType({
+    "keyword": (lambda t: Toolset(keyword=t.keyword), "retrieval"),
+    "vector": (lambda t: Toolset(vectors=t.vectors), "retrieval"),
+    "hybrid": (lambda t: Toolset(keyword=t.keyword, vectors=t.vectors), "retrieval"),
+    "graph_local": (lambda t: t, "graph_local"),
+    "auto": (lambda t: t, "auto"),
+})
+
+
+@dataclass(slots=True)
+class ModeResult:
+    """Scores of one mode over the questions."""
+
+    mode: str
+    questions: int = 0
+    recall: dict[int, float] = field(default_factory=dict)
+    exact_match: float = 0.0
+    f1: float = 0.0
+    answer_in_citations: float = 0.0
+    latencies_ms: list[float] = field(default_factory=list)
+
+    @property
+    def mean_ms(self) -> float:
+        """Mean retrieval latency."""
+        return sum(self.latencies_ms) / len(self.latencies_ms) if self.latencies_ms else 0.0
+
+    @property
+    def p95_ms(self) -> float:
+        """95th percentile retrieval latency."""
+        return percentile(self.latencies_ms, 95)
+
+    def as_dict(self) -> dict[str, object]:
+        """JSON-ready numbers."""
+        return {"mode": self.mode, "questions": self.questions,
+                "recall": {str(k): round(v, 4) for k, v in self.recall.items()},
+                "exact_match": round(self.exact_match, 4), "f1": round(self.f1, 4),
+                "answer_in_citations": round(self.answer_in_citations, 4),
+                "mean_ms": round(self.mean_ms, 2), "p95_ms": round(self.p95_ms, 2)}
+
+
+def check_modes(modes: Sequence[str]) -> None:
+    """Raise a ``ConfigError`` naming any unknown mode."""
+    unknown = [m for m in modes if m not in EVAL_MODES]
+    if unknown:
+        raise ConfigError("--modes", f"unknown mode(s) {', '.join(unknown)}; choose from "
+                          f"{', '.join(EVAL_MODES)}")
+
+
+def _document_ranking(catalog: Catalog, chunk_ids: Sequence[str]) -> list[str]:
+    docs = [c.doc_id for c in catalog.get_chunks(list(chunk_ids))]
+    return list(dict.fromkeys(docs))
+
+
+def evaluate_mode(
+    tools: Toolset, catalog: Catalog, questions: Sequence[Question], mode: str,
+    ks: Sequence[int], answer_k: int,
+) -> ModeResult:
+    """Score one mode over ``questions``."""
+    restrict, chat_mode = EVAL_MODES[mode]
+    subset = restrict(tools)
+    agent = OfflineAgent(catalog)
+    result = ModeResult(mode)
+    sums = dict.fromkeys(ks, 0.0)
+    depth = 2 * max(ks)
+    for question in questions:
+        started = time.perf_counter()
+        try:
+            found = retrieve(subset, question.question, chat_mode, depth)
+        except NotReady as exc:
+            raise ConfigError("--modes", f"mode {mode!r} cannot run: {exc}") from None
+        result.latencies_ms.append(1000 * (time.perf_counter() - started))
+        ranking = _document_ranking(catalog, [h.chunk_id for h in found.hits])
+        for k in ks:
+            sums[k] += recall_at_k(ranking, question.supporting_ids, k)
+        if question.answers:
+            reply = agent.answer(question.question, replace(found, hits=found.hits[:answer_k]))
+            result.exact_match += exact_match(reply.answer, question.answers)
+            result.f1 += token_f1(reply.answer, question.answers)
+            cited = catalog.get_chunks([c.chunk_id for c in reply.citations])
+            result.answer_in_citations += answer_in_texts(question.answers,
+                                                          [c.text for c in cited])
+        result.questions += 1
+    n = max(result.questions, 1)
+    result.recall = {k: 100 * sums[k] / n for k in ks}
+    result.exact_match, result.f1 = 100 * result.exact_match / n, 100 * result.f1 / n
+    result.answer_in_citations = 100 * result.answer_in_citations / n
+    return result
+
+
+def format_table(results: Sequence[ModeResult], ks: Sequence[int]) -> str:
+    """A plain-text table of the results."""
+    head = (["mode"] + [f"R@{k}" for k in ks]
+            + ["EM", "F1", "ans-in-cit", "mean ms", "p95 ms"])
+    rows = [[r.mode] + [f"{r.recall[k]:.1f}" for k in ks]
+            + [f"{r.exact_match:.1f}", f"{r.f1:.1f}", f"{r.answer_in_citations:.1f}",
+               f"{r.mean_ms:.1f}", f"{r.p95_ms:.1f}"] for r in results]
+    widths = [max(len(row[i]) for row in [head, *rows]) for i in range(len(head))]
+    lines = ["  ".join(c.rjust(w) if i else c.ljust(w) for i, (c, w) in
+                       enumerate(zip(row, widths, strict=True))) for row in [head, *rows]]
+    return "\n".join(lines)
