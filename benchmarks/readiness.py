@@ -1,8 +1,9 @@
-"""Readiness benchmark: a real `graphready serve` process on a real corpus, cold (empty data
-dir) then warm (restart). Prints seconds from process start to the first /status, the first
-correct /chat answer, vectors ready and graph ready; /status and /chat latency p50/p99 with N
-concurrent clients while the graph is built and while idle (same run, same load); failed
-requests; peak memory of the server and of the build workers.
+"""Readiness benchmark: a real `graphready serve` process on a real corpus. Three starts:
+cold (empty data dir) with no load, for the seconds from process start to the first /status,
+the first correct /chat answer, vectors ready and graph ready; cold again under N concurrent
+clients (each alternating GET /status and POST /chat), for latency p50/p99 and failed requests
+while the graph is built and then while idle, in the same run; and a warm restart. Peak memory
+of the server and of the build workers.
 
     .venv/bin/python benchmarks/readiness.py [--corpus ../shared/data/2wikimultihopqa_hipporag]
 """
@@ -172,50 +173,57 @@ def graph_ready(server: Server) -> bool:
     return bool(status["graphrag_ready"] and not status["building"])
 
 
-def run(args: argparse.Namespace) -> dict[str, Any]:
-    folder = Path(args.corpus)
-    questions = load_questions(folder, 40)
-    work = Path(tempfile.mkdtemp(prefix="graphready-bench-"))
+def link_corpus(folder: Path, work: Path) -> Path:
+    """A documents folder holding a link to the set's corpus (the data is not copied)."""
     docs = work / "docs"
     docs.mkdir()
     (docs / "corpus.jsonl").symlink_to((folder / "corpus.jsonl").resolve())
-    data = work / "data"
-    results: dict[str, Any] = {}
+    return docs
 
-    cold = Server(docs, data, work / "cold.log")
-    ready_event = threading.Event()
+
+def run(args: argparse.Namespace) -> dict[str, Any]:
+    """Three server starts: cold with no load (milestones), cold under load (latency during
+    the build, then idle), warm restart (milestones)."""
+    folder = Path(args.corpus)
+    questions = load_questions(folder, 40)
     probe = questions[0]
-    marks_holder: dict[str, Any] = {}
-    watcher = threading.Thread(
-        target=lambda: marks_holder.update(wait_milestones(cold, probe, args.timeout)))
-    watcher.start()
-    while "ready" not in marks_holder:
+    work = Path(tempfile.mkdtemp(prefix="graphready-bench-"))
+    docs = link_corpus(folder, work)
+    results: dict[str, Any] = {"work_dir": str(work)}
+
+    quiet = Server(docs, work / "data-quiet", work / "cold-quiet.log")
+    results["cold"] = {"milestones": wait_milestones(quiet, probe, args.timeout)}
+    quiet.stop()
+    results["cold"]["peak_rss_mb"] = {k: v / 2**20 for k, v in quiet.peak.items()}
+
+    loaded = Server(docs, work / "data", work / "cold-loaded.log")
+    while True:
         try:
-            if httpx.get(f"{cold.url}/status", timeout=5).json()["ready"]:
+            if httpx.get(f"{loaded.url}/status", timeout=5).json()["ready"]:
                 break
         except httpx.HTTPError:
             pass
         time.sleep(0.05)
+    done = threading.Event()
 
-    def stop_when_graph_ready() -> None:
-        while not graph_ready(cold):
+    def watch() -> None:
+        while not graph_ready(loaded):
             time.sleep(0.2)
-        ready_event.set()
+        done.set()
 
-    threading.Thread(target=stop_when_graph_ready, daemon=True).start()
-    during = load(cold, questions, args.clients, ready_event, None)
-    watcher.join()
-    idle = load(cold, questions, args.clients, threading.Event(), args.idle_seconds)
-    cold.stop()
-    results["cold"] = {"milestones": marks_holder, "during_build": during, "idle": idle,
-                       "peak_rss_mb": {k: v / 2**20 for k, v in cold.peak.items()}}
+    threading.Thread(target=watch, daemon=True).start()
+    during = load(loaded, questions, args.clients, done, None)
+    graph_under_load = loaded.since_start()
+    idle = load(loaded, questions, args.clients, threading.Event(), args.idle_seconds)
+    loaded.stop()
+    results["loaded"] = {"during_build": during, "idle": idle,
+                         "graph_ready_under_load": graph_under_load,
+                         "peak_rss_mb": {k: v / 2**20 for k, v in loaded.peak.items()}}
 
-    warm = Server(docs, data, work / "warm.log")
-    marks = wait_milestones(warm, probe, args.timeout)
+    warm = Server(docs, work / "data", work / "warm.log")
+    results["warm"] = {"milestones": wait_milestones(warm, probe, args.timeout)}
     warm.stop()
-    results["warm"] = {"milestones": marks,
-                       "peak_rss_mb": {k: v / 2**20 for k, v in warm.peak.items()}}
-    results["work_dir"] = str(work)
+    results["warm"]["peak_rss_mb"] = {k: v / 2**20 for k, v in warm.peak.items()}
     return results
 
 
@@ -229,15 +237,17 @@ def report(results: dict[str, Any], clients: int) -> None:
             print(f"  {key:20s} {value:8.2f}" if value is not None else f"  {key:20s}      n/a")
         mem = results[phase]["peak_rss_mb"]
         print(f"  peak RSS: server {mem['server']:.0f} MiB, build workers {mem['build']:.0f} MiB")
-    print("\nlatency (ms)              p50      p99   requests  failed")
-    for label, samples in (("during build", results["cold"]["during_build"]),
-                           ("idle", results["cold"]["idle"])):
+    print(f"\nunder load: graph ready after {results['loaded']['graph_ready_under_load']:.1f} s; "
+          f"peak RSS server {results['loaded']['peak_rss_mb']['server']:.0f} MiB")
+    print("latency (ms)              p50      p99   requests  failed")
+    for label, samples in (("during build", results["loaded"]["during_build"]),
+                           ("idle", results["loaded"]["idle"])):
         for kind in ("status", "chat"):
             values = samples.latency[kind]
             print(f"  {label:12s} /{kind:7s} {percentile(values, 50):8.1f} "
                   f"{percentile(values, 99):8.1f} {len(values):9d} {samples.failed[kind]:7d}")
-    during = percentile(results["cold"]["during_build"].latency["status"], 99)
-    idle = percentile(results["cold"]["idle"].latency["status"], 99)
+    during = percentile(results["loaded"]["during_build"].latency["status"], 99)
+    idle = percentile(results["loaded"]["idle"].latency["status"], 99)
     print(f"\n/status p99 during build / idle = {during / idle:.2f}x")
 
 

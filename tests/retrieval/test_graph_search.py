@@ -11,7 +11,8 @@ from graphready.stores.base import Hit
 def graph() -> KnowledgeGraph:
     entities = (
         Entity("e1", "Ada Lovelace", "PERSON", ("c1", "c2")),
-        Entity("e2", "Analytical Engine", "CONCEPT", ("c2", "c3")),
+        Entity("e2", "Analytical Engine", "PRODUCT", ("c2", "c3")),
+        Entity("e6", "notes", "CONCEPT", ("c1", "c2", "c3", "c4")),
         Entity("e3", "Charles Babbage", "PERSON", ("c3",)),
         Entity("e4", "London", "GPE", ("c1", "c4", "c5")),
         Entity("e5", "Thames", "LOC", ("c5",)),
@@ -62,3 +63,8 @@ def test_community_search() -> None:
     broad = index.search("What are the main themes?", k=5)
     assert [h.community.id for h in broad] == ["k1", "k2"]
     assert index.search("zebra crossing", k=3) == []
+
+
+def test_concepts_do_not_seed_or_link_the_walk() -> None:
+    index = GraphIndex(graph())
+    assert index.search("notes", k=5) == []
