@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from graphready.knowledge import Community, Entity, KnowledgeGraph, Relation
 from graphready.retrieval.graph_global import CommunityIndex, is_global_question
 from graphready.retrieval.graph_local import GraphIndex
@@ -68,3 +70,22 @@ def test_community_search() -> None:
 def test_concepts_do_not_seed_or_link_the_walk() -> None:
     index = GraphIndex(graph())
     assert index.search("notes", k=5) == []
+
+
+def test_random_walk_matches_the_closed_form_on_a_path() -> None:
+    import numpy as np
+
+    from graphready.retrieval.graph_local import RandomWalk
+
+    walk = RandomWalk(3, np.array([0, 1]), np.array([1, 2]), np.array([1.0, 1.0]))
+    scores = walk.personalized_pagerank(np.array([1.0, 0.0, 0.0]), damping=0.5, tol=1e-12)
+    assert scores.sum() == pytest.approx(1.0)
+    # x2 = damping * x1 / degree(1): node 2 only hears from node 1, which has two edges
+    assert scores[0] > scores[1] > scores[2] > 0
+    assert scores[2] == pytest.approx(scores[1] / 4)
+
+
+def test_titles_named_in_the_question_seed_their_passages() -> None:
+    index = GraphIndex(graph(), titles={"Thames": ["c5"], "Unrelated": ["c1"]})
+    assert index.title_seeds("Where does the Thames flow?") != {}
+    assert index.search("Where does the Thames flow?", k=1)[0].chunk_id == "c5"

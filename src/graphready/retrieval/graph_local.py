@@ -11,11 +11,11 @@ specificity. Dense passages seed the walk only when the question names no known 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-import igraph
 import numpy as np
+import numpy.typing as npt
 
 from graphready.extraction.normalize import entity_key
 from graphready.knowledge import KnowledgeGraph
@@ -36,6 +36,7 @@ class GraphSearchParams:
     max_ngram: int = 6
     seed_df_share: float = 0.01
     seed_df_min: int = 20
+    title_weight: float = 3.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,10 +47,46 @@ class Seed:
     weight: float
 
 
+class RandomWalk:
+    """Personalised PageRank on an undirected weighted graph by power iteration with numpy:
+    exact to ``tol`` and, unlike one long library call, it never holds the interpreter lock for
+    more than a fraction of a millisecond at a time, so request handling stays responsive."""
+
+    def __init__(self, nodes: int, sources: npt.NDArray[np.int64],
+                 targets: npt.NDArray[np.int64], weights: npt.NDArray[np.float64]) -> None:
+        self.nodes = nodes
+        self._src = np.concatenate([sources, targets])
+        self._dst = np.concatenate([targets, sources])
+        both = np.concatenate([weights, weights])
+        strength = np.bincount(self._src, weights=both, minlength=nodes)
+        self._share = both / np.maximum(strength[self._src], 1e-12)
+        self._dangling = strength == 0
+
+    def personalized_pagerank(self, reset: npt.NDArray[np.float64], damping: float,
+                              tol: float = 1e-7, max_iter: int = 60) -> npt.NDArray[np.float64]:
+        """The stationary distribution of a walk that follows an edge with probability
+        ``damping`` (by weight) and jumps back to ``reset`` otherwise."""
+        start: npt.NDArray[np.float64] = reset / reset.sum()
+        x = start
+        for _ in range(max_iter):
+            spread = np.bincount(self._dst, weights=x[self._src] * self._share,
+                                 minlength=self.nodes)
+            lost = x[self._dangling].sum()
+            nxt: npt.NDArray[np.float64] = (1.0 - damping + damping * lost) * start + (
+                damping * spread)
+            if np.abs(nxt - x).sum() < tol:
+                return nxt
+            x = nxt
+        return x
+
+
 class GraphIndex:
     """An in-memory, read-only passage-entity graph, built once from a stored knowledge graph."""
 
-    def __init__(self, graph: KnowledgeGraph, params: GraphSearchParams | None = None) -> None:
+    def __init__(self, graph: KnowledgeGraph, titles: Mapping[str, Sequence[str]] | None = None,
+                 params: GraphSearchParams | None = None) -> None:
+        """``titles`` maps each document title to its chunks: a question that names a title
+        seeds that document's passages directly (an entity's own page)."""
         self._params = params or GraphSearchParams()
         entities = [e for e in graph.entities if e.type != CONCEPT and e.chunk_ids]
         chunk_ids = sorted({c for e in entities for c in e.chunk_ids})
@@ -64,9 +101,9 @@ class GraphIndex:
                 sources.append(n_chunks + i)
                 targets.append(chunk_index[chunk_id])
                 weights.append(specificity)
-        self._graph = igraph.Graph(n=n_chunks + len(entities),
-                                   edges=list(zip(sources, targets, strict=True)))
-        self._graph.es["weight"] = weights
+        self._walk = RandomWalk(n_chunks + len(entities), np.asarray(sources, dtype=np.int64),
+                                np.asarray(targets, dtype=np.int64),
+                                np.asarray(weights, dtype=np.float64))
         self._chunk_ids = chunk_ids
         self._chunk_index = chunk_index
         self._n_chunks = n_chunks
@@ -77,46 +114,70 @@ class GraphIndex:
             self._by_key.setdefault(entity_key(entity.name), i)
         self._max_seed_df = max(self._params.seed_df_min,
                                 int(self._params.seed_df_share * n_chunks))
+        self._titles: dict[str, list[int]] = {}
+        for title, ids in (titles or {}).items():
+            key = entity_key(title)
+            nodes = [chunk_index[c] for c in ids if c in chunk_index]
+            if key and nodes:
+                self._titles.setdefault(key, []).extend(nodes)
 
     @property
     def chunk_count(self) -> int:
         """Passages in the graph."""
         return self._n_chunks
 
-    def seeds(self, question: str) -> dict[int, Seed]:
-        """Entities whose normalised name equals an n-gram of the question, weighted by inverse
-        document frequency (longer names a little more); very common ones are left out."""
+    def _ngrams(self, question: str) -> list[tuple[str, int]]:
+        """Normalised n-grams of the question, longest first, each once, with their length."""
         tokens = words(question)
-        found: dict[int, Seed] = {}
-        total = max(self._n_chunks, 1)
+        seen: dict[str, int] = {}
         for size in range(min(self._params.max_ngram, len(tokens)), 0, -1):
             for start in range(len(tokens) - size + 1):
                 key = entity_key(" ".join(tokens[start : start + size]))
-                index = self._by_key.get(key) if key else None
-                if index is None or index in found or self._df[index] > self._max_seed_df:
-                    continue
-                idf = math.log((total + 1) / (self._df[index] + 1)) + 0.1
-                found[index] = Seed(self._names[index], idf * (1.0 + 0.25 * (size - 1)))
+                if key and key not in seen:
+                    seen[key] = size
+        return list(seen.items())
+
+    def _idf(self, df: int, size: int) -> float:
+        return (math.log((self._n_chunks + 1) / (df + 1)) + 0.1) * (1.0 + 0.25 * (size - 1))
+
+    def seeds(self, question: str) -> dict[int, Seed]:
+        """Entities whose normalised name equals an n-gram of the question, weighted by inverse
+        document frequency (longer names a little more); very common ones are left out."""
+        found: dict[int, Seed] = {}
+        for key, size in self._ngrams(question):
+            index = self._by_key.get(key)
+            if index is None or index in found or self._df[index] > self._max_seed_df:
+                continue
+            found[index] = Seed(self._names[index], self._idf(self._df[index], size))
+        return found
+
+    def title_seeds(self, question: str) -> dict[int, float]:
+        """Passages whose document title the question names, with their weights."""
+        found: dict[int, float] = {}
+        for key, size in self._ngrams(question):
+            nodes = self._titles.get(key, [])
+            weight = self._params.title_weight * self._idf(len(nodes), size)
+            for node in nodes:
+                found[node] = found.get(node, 0.0) + weight
         return found
 
     def search(self, question: str, k: int, passage_seeds: Sequence[Hit] = ()) -> list[Hit]:
         """The ``k`` passages with the highest personalised PageRank from the question's
-        entities (or, when it names none, from ``passage_seeds``); [] when nothing seeds it."""
-        reset = np.zeros(self._graph.vcount(), dtype=np.float64)
+        entities and titles (or, when it names none, from ``passage_seeds``); [] when nothing
+        seeds it."""
+        reset = np.zeros(self._walk.nodes, dtype=np.float64)
         for index, seed in self.seeds(question).items():
             reset[self._n_chunks + index] = seed.weight
+        for node, weight in self.title_seeds(question).items():
+            reset[node] += weight
         if not reset.any():
             for hit in passage_seeds:
-                node = self._chunk_index.get(hit.chunk_id)
-                if node is not None:
-                    reset[node] += max(hit.score, 0.0)
+                position = self._chunk_index.get(hit.chunk_id)
+                if position is not None:
+                    reset[position] += max(hit.score, 0.0)
         if not reset.any():
             return []
-        ranks = self._graph.personalized_pagerank(
-            damping=self._params.damping, reset=reset.tolist(), weights="weight",
-            directed=False,
-        )
-        scores = np.asarray(ranks[: self._n_chunks])
+        scores = self._walk.personalized_pagerank(reset, self._params.damping)[: self._n_chunks]
         top = min(k, self._n_chunks)
         order = np.argpartition(-scores, top - 1)[:top]
         order = order[np.argsort(-scores[order], kind="stable")]

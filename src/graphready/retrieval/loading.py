@@ -44,7 +44,10 @@ def load_graph(stores: Stores) -> GraphTools | None:
         return None
     counts = {"entities": len(graph.entities), "relations": len(graph.relations),
               "communities": len(graph.communities)}
-    return GraphTools(GraphIndex(graph), CommunityIndex(graph.communities), counts)
+    titles: dict[str, list[str]] = {}
+    for chunk in stores.catalog.iter_chunks():
+        titles.setdefault(chunk.title, []).append(chunk.id)
+    return GraphTools(GraphIndex(graph, titles), CommunityIndex(graph.communities), counts)
 
 
 def load_toolset(settings: Settings, stores: Stores) -> Toolset:
