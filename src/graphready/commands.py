@@ -13,6 +13,8 @@ from graphready.build.supervisor import BuildSupervisor
 from graphready.config import Settings
 from graphready.errors import NotReady
 
+WORK_COUNTS = ("chunks_added", "vectors_added", "chunks_extracted")
+
 
 class _Bars:
     """One progress bar per stage, on standard error."""
@@ -35,7 +37,9 @@ class _Bars:
                 if name.split(".")[0] == event.stage:
                     bar.close()
             counts = ", ".join(f"{k}={v}" for k, v in event.counts.items())
-            print(f"{event.stage}: {event.source} in {event.seconds:.1f}s {counts}",
+            work = max((event.counts.get(k, 0) for k in WORK_COUNTS), default=0)
+            rate = f" ({work / event.seconds:.0f} chunks/s)" if work and event.seconds else ""
+            print(f"{event.stage}: {event.source} in {event.seconds:.1f}s{rate} {counts}",
                   file=sys.stderr)
         elif isinstance(event, StageFailed):
             self.failed.append(f"{event.stage}: {event.error}")
