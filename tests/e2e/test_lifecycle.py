@@ -170,3 +170,28 @@ def test_changed_files_update_exactly_what_came_from_them(
     body = again.chat("Who founded the Kestrel Observatory?").json()
     assert any(c["id"] == "new-observatory" for c in body["citations"]), body
     assert again.stop() == 0
+
+
+def test_post_build_picks_up_a_new_file_while_serving(
+    tmp_path: Path, servers: list[ServerProcess]
+) -> None:
+    docs, data = tmp_path / "docs", tmp_path / "data"
+    write_corpus(docs, passages=40)
+    server = start(servers, docs, data, GRAPHREADY_EMBEDDER="hashing")
+    server.wait_until(lambda: not server.status()["building"] and server.status()["graphrag_ready"],
+                      BUILD_TIMEOUT, "the first build")
+    (docs / "extra").mkdir()
+    (docs / "extra" / "harbour.txt").write_text(
+        "Harbour of Valparaiso\nThe harbour of Valparaiso was dredged by the Odalys Company.\n")
+    (docs / "extra" / "blob.txt").write_bytes(b"\x00\x01\x02binary")
+    started = server.client.post("/build").json()
+    assert started["started"] is True
+    assert server.client.post("/build").json()["started"] is False
+    server.wait_until(lambda: not server.status()["building"], BUILD_TIMEOUT, "the rebuild")
+    status = server.status()
+    assert status["counts"]["documents"] == 42
+    assert status["counts"]["skipped_files"] == 1
+    assert status["skipped"][0]["path"] == "extra/blob.txt"
+    body = server.chat("Who dredged the harbour of Valparaiso?").json()
+    assert body["citations"][0]["id"] == "extra/harbour.txt", body
+    assert server.stop() == 0
