@@ -3,12 +3,11 @@ key, extracted relations merge into weighted, undirected relations on their enti
 
 from __future__ import annotations
 
-import gc
 import hashlib
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from graphready.gcpause import gc_paused
 from graphready.knowledge import ChunkExtraction, Entity, Relation
 
 ENTITY_ID_CHARS = 16
@@ -21,17 +20,6 @@ def entity_id(key: str) -> str:
     return hashlib.sha256(key.encode("utf-8")).hexdigest()[:ENTITY_ID_CHARS]
 
 
-@contextmanager
-def _gc_paused() -> Iterator[None]:
-    """Pause the cyclic garbage collector while hundreds of thousands of acyclic objects are
-    built (it would otherwise rescan them over and over); restore its previous state."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
 
 
 @dataclass(slots=True)
@@ -120,7 +108,7 @@ def assemble_graph(
     named type beats TITLE and CONCEPT). A relation's weight is the number of extracted relations
     (sentences, or title mentions) that support it; its label is the most frequent label other
     than ``related_to``, if any. Relations whose keys are not mentions of a chunk are ignored."""
-    with _gc_paused():
+    with gc_paused():
         return _assemble(extractions)
 
 

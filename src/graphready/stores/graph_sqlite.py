@@ -7,14 +7,13 @@ mode with a generous busy timeout; one connection per store object, guarded by a
 
 from __future__ import annotations
 
-import gc
 import json
 import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
 from itertools import groupby
 from pathlib import Path
 
+from graphready.gcpause import gc_paused
 from graphready.knowledge import (
     ChunkExtraction,
     Community,
@@ -48,17 +47,6 @@ _SCHEMA = (
 )
 
 
-@contextmanager
-def _gc_paused() -> Iterator[None]:
-    """Pause the cyclic garbage collector while a graph's worth of acyclic objects is built;
-    restore its previous state."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
 
 
 def _encode_extraction(item: ChunkExtraction) -> str:
@@ -149,7 +137,7 @@ class SqliteGraphStore:
         """The last complete graph (read as one snapshot), or None when none was ever stored.
         Entities and communities come back in the order they were stored, relations by
         (source, target), each entity's chunk ids sorted."""
-        with _gc_paused(), self._db.read() as conn:
+        with gc_paused(), self._db.read() as conn:
             return _load_snapshot(conn)
 
     def synced_fingerprint(self) -> str | None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import sqlite3
 import threading
 from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,16 +18,16 @@ import numpy as np
 
 from graphready.errors import StoreError
 from graphready.stores.base import Hit, Vectors
+from graphready.stores.sqlite_common import SqliteDatabase
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS vectors (chunk_id TEXT PRIMARY KEY, vec BLOB NOT NULL);
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-"""
+_SCHEMA = (
+    "CREATE TABLE IF NOT EXISTS vectors (chunk_id TEXT PRIMARY KEY, vec BLOB NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
+)
 _MODEL_ID = "model_id"
 _FINGERPRINT = "synced_fingerprint"
 _DIM = "dim"
 _COUNTER = "write_counter"
-_BUSY_TIMEOUT_S = 30.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,48 +57,21 @@ class SqliteVectorStore:
         self._path = path
         self._lock = threading.Lock()
         self._snapshot: _Snapshot | None = None
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            self._conn = sqlite3.connect(
-                str(path), timeout=_BUSY_TIMEOUT_S, check_same_thread=False, isolation_level=None
-            )
-            self._conn.execute(f"PRAGMA busy_timeout = {int(_BUSY_TIMEOUT_S * 1000)}")
-            self._conn.execute("PRAGMA journal_mode = WAL")
-            self._conn.execute("PRAGMA synchronous = NORMAL")
-            self._conn.executescript(_SCHEMA)
-        except (OSError, sqlite3.Error) as exc:
-            raise StoreError(f"cannot open vector store {path}: {exc}") from exc
+        self._db = SqliteDatabase(path, _SCHEMA)
 
-    @contextmanager
-    def _read(self) -> Iterator[sqlite3.Connection]:
-        """The connection inside one read transaction (a consistent snapshot), under the lock."""
-        with self._lock, self._errors():
-            self._conn.execute("BEGIN")
-            try:
-                yield self._conn
-            finally:
-                self._conn.execute("COMMIT")
+    def _read(self) -> AbstractContextManager[sqlite3.Connection]:
+        """The connection inside one read transaction (a consistent snapshot)."""
+        return self._db.read()
 
     @contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:
-        """The connection inside one write transaction, under the lock; rolled back on error."""
-        with self._lock, self._errors():
-            self._conn.execute("BEGIN IMMEDIATE")
-            try:
-                yield self._conn
-                self._conn.execute("COMMIT")
-            except BaseException:
-                self._snapshot = None
-                if self._conn.in_transaction:
-                    self._conn.execute("ROLLBACK")
-                raise
-
-    @contextmanager
-    def _errors(self) -> Iterator[None]:
+        """One write transaction; a failed write also drops the in-memory copy."""
         try:
-            yield
-        except sqlite3.Error as exc:
-            raise StoreError(f"vector store {self._path}: {exc}") from exc
+            with self._db.write() as conn:
+                yield conn
+        except BaseException:
+            self._snapshot = None
+            raise
 
     @staticmethod
     def _get(conn: sqlite3.Connection, key: str) -> str | None:
@@ -140,7 +113,7 @@ class SqliteVectorStore:
     def close(self) -> None:
         with self._lock:
             self._snapshot = None
-            self._conn.close()
+        self._db.close()
 
     # VectorStore
 
