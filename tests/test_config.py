@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from graphready.config import Settings, load_settings, settings_to_env
+from graphready.config import Settings, ensure_data_dir, load_settings, settings_to_env
 from graphready.errors import ConfigError
 
 README = Path(__file__).parent.parent / "README.md"
@@ -51,3 +51,12 @@ def test_data_dir_is_required() -> None:
 
 def test_other_environment_variables_are_ignored(tmp_path: Path) -> None:
     assert load_settings({"PATH": "/bin", "HOME": "/root"}, data_dir=tmp_path).port == 8000
+
+
+def test_an_unusable_data_dir_is_named(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    with pytest.raises(ConfigError, match="GRAPHREADY_DATA_DIR"):
+        ensure_data_dir(load_settings({}, data_dir=blocker))
+    ensure_data_dir(load_settings({}, data_dir=tmp_path / "new" / "dir"))
+    assert (tmp_path / "new" / "dir" / "index").is_dir()

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from graphready.config import Settings, load_settings
+from graphready.config import Settings, ensure_data_dir, load_settings
 from graphready.errors import ConfigError, GraphReadyError
 
 
@@ -75,6 +75,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         settings = _settings(args)
         _logging(settings)
+        if args.command != "ask":
+            ensure_data_dir(settings)
         if args.command == "serve":
             from graphready.server.run import serve
 

@@ -7,6 +7,7 @@ Every field is documented in the README's settings table; a test checks that.
 from __future__ import annotations
 
 import dataclasses
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -122,6 +123,18 @@ def load_settings(env: Mapping[str, str], **overrides: Any) -> Settings:
     settings = Settings(**values)
     _validate(settings)
     return settings
+
+
+def ensure_data_dir(settings: Settings) -> None:
+    """Create the data directory if needed; a ``ConfigError`` naming the setting if it cannot
+    be created or written."""
+    try:
+        settings.db_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ConfigError(_env_name("data_dir"),
+                          f"cannot create {settings.db_dir}: {exc.strerror or exc}") from None
+    if not os.access(settings.db_dir, os.W_OK):
+        raise ConfigError(_env_name("data_dir"), f"{settings.db_dir} is not writable")
 
 
 def settings_to_env(settings: Settings) -> dict[str, str]:
