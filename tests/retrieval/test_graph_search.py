@@ -89,3 +89,10 @@ def test_titles_named_in_the_question_seed_their_passages() -> None:
     index = GraphIndex(graph(), titles={"Thames": ["c5"], "Unrelated": ["c1"]})
     assert index.title_seeds("Where does the Thames flow?") != {}
     assert index.search("Where does the Thames flow?", k=1)[0].chunk_id == "c5"
+
+
+def test_the_words_of_a_global_question_do_not_steer_it() -> None:
+    themed = Community("k3", 0, None, ("e5",), "Themes", "Main themes and topics.", ("c5",))
+    index = CommunityIndex((*graph().communities, themed))
+    broad = index.search("What are the main themes?", k=1)
+    assert broad[0].community.id == "k1"

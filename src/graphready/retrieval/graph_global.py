@@ -56,8 +56,9 @@ class CommunityIndex:
         """The best ``k`` communities. For a corpus-wide question, the largest top-level
         communities (the main themes), lightly steered by the question's words; otherwise the
         communities whose reports share the most (rare) words with the question."""
-        wanted = set(terms(question))
         broad = is_global_question(question)
+        # In "what are the main themes of the letters?" only "letters" may steer the choice.
+        wanted = set(terms(_GLOBAL.sub(" ", question) if broad else question))
         hits = []
         for community, bag in zip(self._communities, self._terms, strict=True):
             overlap = sum(self._idf.get(t, 0.0) for t in wanted if t in bag)
