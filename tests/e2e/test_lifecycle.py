@@ -194,4 +194,8 @@ def test_post_build_picks_up_a_new_file_while_serving(
     assert status["skipped"][0]["path"] == "extra/blob.txt"
     body = server.chat("Who dredged the harbour of Valparaiso?").json()
     assert body["citations"][0]["id"] == "extra/harbour.txt", body
+    with server.client.stream("POST", "/chat", json={
+            "message": "Who dredged the harbour of Valparaiso?", "stream": True}) as streamed:
+        lines = [line for line in streamed.iter_lines() if line.startswith("data: ")]
+    assert len(lines) > 3 and json.loads(lines[-1][6:])["answer"] == body["answer"]
     assert server.stop() == 0

@@ -3,58 +3,17 @@ build workers. Every error has the one JSON shape and names the problem."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
 
-from graphready.commands import run_index
-from graphready.config import Settings, load_settings
-from graphready.server.app import create_app
-from support.corpus import NEEDLE, NEEDLE_QUESTION, write_corpus
+from graphready.config import load_settings
+from support.api import app_client, assert_error
+from support.corpus import NEEDLE, NEEDLE_QUESTION
 
 pytestmark = pytest.mark.anyio
-
-
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
-@pytest.fixture(scope="module")
-def built(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Settings]:
-    root = tmp_path_factory.mktemp("api")
-    write_corpus(root / "docs", passages=80)
-    settings = load_settings({}, data_dir=root / "data", docs_dir=root / "docs",
-                             embedder="hashing", max_body_bytes=4096, max_message_chars=200)
-    assert run_index(settings) == 0
-    yield settings
-
-
-async def _client(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
-    app = create_app(settings, build=False)
-    async with app.router.lifespan_context(app):
-        await app.state.graphready.wait_loaded()
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
-            yield client
-
-
-@pytest.fixture
-async def client(built: Settings) -> AsyncIterator[httpx.AsyncClient]:
-    async for c in _client(built):
-        yield c
-
-
-def assert_error(response: httpx.Response, status: int, code: str, *words: str) -> None:
-    assert response.status_code == status, response.text
-    body: dict[str, Any] = response.json()
-    assert set(body) == {"error"} and set(body["error"]) == {"code", "message"}, body
-    assert body["error"]["code"] == code
-    for word in words:
-        assert word in body["error"]["message"], body
 
 
 async def test_chat_cites_the_passage_that_answers(client: httpx.AsyncClient) -> None:
@@ -141,7 +100,7 @@ async def test_status_health_openapi_and_page(client: httpx.AsyncClient) -> None
 
 async def test_nothing_indexed_answers_503_with_retry_after(tmp_path: Path) -> None:
     settings = load_settings({}, data_dir=tmp_path / "empty", embedder="hashing")
-    async for client in _client(settings):
+    async for client in app_client(settings):
         status = (await client.get("/status")).json()
         assert status["ready"] is False and status["tools"] == []
         response = await client.post("/chat", json={"message": "anything"})

@@ -14,6 +14,7 @@ from graphready.config import Settings
 from . import errors
 from .lifecycle import AppState
 from .limits import BodyLimit
+from .openai import router as openai_router
 from .routes import router
 
 
@@ -39,5 +40,6 @@ def create_app(settings: Settings, build: bool = True) -> FastAPI:
     )
     errors.install(app)
     app.include_router(router)
+    app.include_router(openai_router)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     return app

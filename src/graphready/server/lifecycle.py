@@ -14,13 +14,14 @@ import logging
 import time
 from dataclasses import replace
 
-from graphready.agent.agent import OfflineAgent
+from graphready.agent.agent import ChatResult, OfflineAgent
 from graphready.build.events import Event, StageDone, StageFailed
 from graphready.build.supervisor import BuildSupervisor
 from graphready.config import Settings
 from graphready.documents.types import SkippedFile
+from graphready.errors import InvalidRequest, NotReady
 from graphready.retrieval.loading import load_graph, load_vectors
-from graphready.retrieval.pipeline import Toolset
+from graphready.retrieval.pipeline import Mode, Toolset
 from graphready.stores.registry import Stores, open_stores
 
 from .readiness import Readiness
@@ -64,6 +65,21 @@ class AppState:
                  " and building" if build else "")
         self._background = asyncio.create_task(self._load_then_build(build),
                                                 name="graphready-build")
+
+    async def ask(self, message: str, mode: Mode, top_k: int | None) -> ChatResult:
+        """Answer with the tools available now (a snapshot), in a worker thread; request limits
+        are checked here so every endpoint applies the same ones."""
+        settings = self.settings
+        if len(message) > settings.max_message_chars:
+            raise InvalidRequest(f"message: longer than {settings.max_message_chars} "
+                                 "characters (GRAPHREADY_MAX_MESSAGE_CHARS)")
+        k = top_k if top_k is not None else settings.default_top_k
+        if k > settings.max_top_k:
+            raise InvalidRequest(f"top_k: at most {settings.max_top_k} (GRAPHREADY_MAX_TOP_K)")
+        tools = self.tools
+        if not tools.can_answer:
+            raise NotReady("nothing can answer yet: the documents are still being indexed")
+        return await asyncio.to_thread(self.agent.chat, tools, message, mode, k)
 
     async def rebuild(self) -> bool:
         """Start another build (rescan the documents) unless one is running."""

@@ -3,20 +3,17 @@ in-memory state, and ``/chat`` runs retrieval in a worker thread."""
 
 from __future__ import annotations
 
-import asyncio
-import json
+from collections.abc import AsyncIterator
 from importlib import resources
 from typing import Any
 
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse
-from pydantic import ValidationError
+from fastapi.responses import HTMLResponse, JSONResponse, Response, StreamingResponse
 
-from graphready.errors import InvalidRequest, MalformedJSON, NotReady
-
-from .errors import describe_errors
+from . import sse
+from .bodies import read_json
 from .lifecycle import AppState
-from .schemas import BuildResponse, ChatRequest, ChatResponse, CitationOut, ErrorResponse
+from .schemas import BuildResponse, ChatRequest, ChatResponse, ErrorResponse, chat_response
 
 router = APIRouter()
 
@@ -43,53 +40,26 @@ async def status(request: Request) -> dict[str, Any]:
     return state.readiness.snapshot(state.tools)
 
 
-async def _chat_request(request: Request) -> ChatRequest:
-    """The body as a ``ChatRequest``, whatever content type the client declared: JSON that
-    does not parse is a 400, JSON of the wrong shape a 422 naming each problem."""
-    raw = await request.body()
-    if not raw.strip():
-        raise InvalidRequest("the request body is required: a JSON object with a 'message'")
-    try:
-        data = json.loads(raw.decode("utf-8"))
-    except UnicodeDecodeError:
-        raise MalformedJSON("the request body is not valid JSON: it is not UTF-8 text") from None
-    except ValueError as exc:
-        raise MalformedJSON(f"the request body is not valid JSON: {exc}") from None
-    try:
-        return ChatRequest.model_validate(data)
-    except ValidationError as exc:
-        raise InvalidRequest(describe_errors(exc.errors())) from None
-
-
 @router.post("/chat", response_model=ChatResponse, responses=ERRORS,
              summary="Answer a question from the documents, with citations",
              openapi_extra={"requestBody": {"required": True, "content": {"application/json": {
                  "schema": ChatRequest.model_json_schema()}}}})
-async def chat(request: Request) -> ChatResponse:
-    """Answer ``message`` with the tools available now (503 with Retry-After when none is)."""
-    body = await _chat_request(request)
-    state = _state(request)
-    settings = state.settings
-    if len(body.message) > settings.max_message_chars:
-        raise InvalidRequest(f"message: longer than {settings.max_message_chars} characters "
-                             "(GRAPHREADY_MAX_MESSAGE_CHARS)")
-    top_k = body.top_k if body.top_k is not None else settings.default_top_k
-    if top_k > settings.max_top_k:
-        raise InvalidRequest(f"top_k: at most {settings.max_top_k} (GRAPHREADY_MAX_TOP_K)")
-    tools = state.tools
-    if not tools.can_answer:
-        raise NotReady("nothing can answer yet: the documents are still being indexed")
-    result = await asyncio.to_thread(state.agent.chat, tools, body.message, body.mode, top_k)
-    return ChatResponse(
-        answer=result.answer,
-        citations=[CitationOut(number=c.number, id=c.id, chunk_id=c.chunk_id, title=c.title,
-                               snippet=c.snippet, score=c.score) for c in result.citations],
-        tools_used=list(result.tools_used),
-        graph_used=result.graph_used,
-        mode=result.mode,
-        answer_type="extractive" if result.answer_type == "extractive" else "generated",
-        note=result.note,
-    )
+async def chat(request: Request) -> Response:
+    """Answer ``message`` with the tools available now (503 with Retry-After when none is).
+    With ``"stream": true`` the answer comes as Server-Sent Events."""
+    body = await read_json(request, ChatRequest, "a JSON object with a 'message'")
+    result = await _state(request).ask(body.message, body.mode, body.top_k)
+    response = chat_response(result)
+    if not body.stream:
+        return JSONResponse(response.model_dump())
+    return StreamingResponse(_chat_events(response), media_type="text/event-stream",
+                             headers={"Cache-Control": "no-cache"})
+
+
+async def _chat_events(response: ChatResponse) -> AsyncIterator[bytes]:
+    for piece in sse.pieces(response.answer):
+        yield sse.event({"text": piece}, "token")
+    yield sse.event(response.model_dump(), "done")
 
 
 @router.post("/build", response_model=BuildResponse, summary="Rescan the documents and rebuild")

@@ -4,7 +4,17 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictInt,
+    StrictStr,
+    field_validator,
+)
+
+from graphready.agent.agent import ChatResult
 
 
 class ChatRequest(BaseModel):
@@ -17,6 +27,8 @@ class ChatRequest(BaseModel):
         "auto", description="Which retrieval to use; auto picks by question and readiness."
     )
     top_k: StrictInt | None = Field(None, ge=1, description="How many passages to retrieve.")
+    stream: StrictBool = Field(False, description="Answer as Server-Sent Events: `token` "
+                               "events, then one `done` event with the whole response.")
 
     @field_validator("message")
     @classmethod
@@ -24,6 +36,20 @@ class ChatRequest(BaseModel):
         if not value.strip():
             raise ValueError("message must not be empty")
         return value
+
+
+def chat_response(result: ChatResult) -> ChatResponse:
+    """The response body for an agent's result."""
+    return ChatResponse(
+        answer=result.answer,
+        citations=[CitationOut(number=c.number, id=c.id, chunk_id=c.chunk_id, title=c.title,
+                               snippet=c.snippet, score=c.score) for c in result.citations],
+        tools_used=list(result.tools_used),
+        graph_used=result.graph_used,
+        mode=result.mode,
+        answer_type="extractive" if result.answer_type == "extractive" else "generated",
+        note=result.note,
+    )
 
 
 class CitationOut(BaseModel):
