@@ -4,10 +4,13 @@ backend runs the same tests: add one more parameter to ``IMPLEMENTATIONS``."""
 from __future__ import annotations
 
 import threading
+import time
+import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+import redis
 
 from graphready.errors import StoreError
 from graphready.knowledge import (
@@ -20,23 +23,41 @@ from graphready.knowledge import (
     Relation,
 )
 from graphready.stores.base import GraphStore
+from graphready.stores.graph_falkordb import FalkorGraphStore
 from graphready.stores.graph_sqlite import SqliteGraphStore
+from support.falkordb_server import FalkorDBServer, free_port
 
 Factory = Callable[[], GraphStore]
 
 
-def _sqlite(directory: Path) -> Factory:
+@pytest.fixture(scope="module")
+def falkordb_server() -> Iterator[FalkorDBServer]:
+    """One real FalkorDB server for the module; each test uses its own graph name in it."""
+    with FalkorDBServer() as server:
+        yield server
+
+
+def _sqlite(request: pytest.FixtureRequest, directory: Path) -> Factory:
     return lambda: SqliteGraphStore(directory / "graph.sqlite3")
 
 
-IMPLEMENTATIONS: dict[str, Callable[[Path], Factory]] = {"sqlite": _sqlite}
+def _falkordb(request: pytest.FixtureRequest, directory: Path) -> Factory:
+    server: FalkorDBServer = request.getfixturevalue("falkordb_server")
+    name = f"test-{uuid.uuid4().hex}"
+    return lambda: FalkorGraphStore(server.host, server.port, name)
+
+
+IMPLEMENTATIONS: dict[str, Callable[[pytest.FixtureRequest, Path], Factory]] = {
+    "sqlite": _sqlite,
+    "falkordb": _falkordb,
+}
 
 
 @pytest.fixture(params=sorted(IMPLEMENTATIONS))
 def open_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Factory]:
     """A function that opens (another handle on) one fresh store; all handles are closed."""
     opened: list[GraphStore] = []
-    make = IMPLEMENTATIONS[request.param](tmp_path)
+    make = IMPLEMENTATIONS[request.param](request, tmp_path)
 
     def factory() -> GraphStore:
         store = make()
@@ -178,3 +199,197 @@ def test_concurrent_reads_see_whole_graphs(open_store: Factory) -> None:
         writer.replace_graph(_graph("y", 80) if i % 2 else _graph("x", 50), "fp")
     thread.join()
     assert seen and all(graph in graphs for graph in seen)
+
+
+def test_values_round_trip_exactly(open_store: Factory) -> None:
+    store = open_store()
+    odd = 'quote " backslash \\ \\" newline\n tab\t “curly” émoji 🙂 {brace} $dollar `tick`'
+    entities = (Entity("b", odd, "CONCEPT", ("c2", "c1", "c2")), Entity("a", "", "X", ()))
+    relations = (Relation("a", "b", odd, 0.1 + 0.2, ("c9", "c1")),
+                 Relation("b", "a", "w", 1e-7, ()))
+    communities = (Community("k", 3, "parent-k", ("b", "a"), odd, odd, ("c3",)),)
+    store.replace_graph(KnowledgeGraph(entities, relations, communities), odd)
+    extraction = ChunkExtraction(odd, (Mention(odd, odd, odd),),
+                                 (ExtractedRelation(odd, odd, odd),))
+    store.add_extractions([extraction])
+    expected = KnowledgeGraph(
+        (Entity("b", odd, "CONCEPT", ("c1", "c2")), entities[1]),
+        (relations[0], relations[1]),
+        communities)
+    assert store.load_graph() == expected
+    assert store.synced_fingerprint() == odd
+    assert list(store.iter_extractions()) == [extraction]
+    assert store.ids() == {odd}
+
+
+# -- FalkorDB only ---------------------------------------------------------------------------
+
+
+def _big_graph(tag: str, entities: int, relations_per_entity: int) -> KnowledgeGraph:
+    ids = [f"{tag}{i:06d}" for i in range(entities)]
+    return KnowledgeGraph(
+        tuple(Entity(i, f"name {i}", "ORG", (f"c{n % 97}",)) for n, i in enumerate(ids)),
+        tuple(Relation(ids[n], ids[n + k], "related_to", float(k), (f"c{n % 89}",))
+              for n in range(entities) for k in range(1, relations_per_entity + 1)
+              if n + k < entities),
+        (Community(f"{tag}-top", 0, None, tuple(ids[:100]), "Top", "Summary.", ()),),
+    )
+
+
+def _graph_names(server: FalkorDBServer) -> set[str]:
+    client = redis.Redis(host=server.host, port=server.port, decode_responses=True)
+    try:
+        return set(client.execute_command("GRAPH.LIST"))
+    finally:
+        client.close()
+
+
+@pytest.fixture
+def falkordb_store(falkordb_server: FalkorDBServer) -> Iterator[Callable[[], FalkorGraphStore]]:
+    """Opens handles on one fresh FalkorDB store of the module's server; all closed after."""
+    name = f"test-{uuid.uuid4().hex}"
+    opened: list[FalkorGraphStore] = []
+
+    def factory() -> FalkorGraphStore:
+        opened.append(FalkorGraphStore(falkordb_server.host, falkordb_server.port, name))
+        return opened[-1]
+
+    yield factory
+    for store in opened:
+        store.close()
+
+
+def test_falkordb_graph_written_by_one_store_object_loads_in_another(
+    falkordb_store: Callable[[], FalkorGraphStore],
+) -> None:
+    writer = falkordb_store()
+    writer.add_extractions([_extraction("a"), _extraction("b", 3)])
+    writer.replace_graph(_graph("x", 7), "fp-1")
+    writer.close()
+    writer.close()
+    reader = falkordb_store()
+    assert reader.load_graph() == _graph("x", 7)
+    assert reader.synced_fingerprint() == "fp-1"
+    assert list(reader.iter_extractions()) == [_extraction("a"), _extraction("b", 3)]
+    assert reader.counts() == {"entities": 7, "relations": 6, "communities": 2}
+    with pytest.raises(StoreError, match="closed"):
+        writer.load_graph()
+
+
+def test_falkordb_counts_match_sqlite(
+    falkordb_store: Callable[[], FalkorGraphStore], tmp_path: Path,
+) -> None:
+    falkor, sqlite = falkordb_store(), SqliteGraphStore(tmp_path / "graph.sqlite3")
+    try:
+        assert falkor.counts() == sqlite.counts()
+        graph = _big_graph("e", 300, 3)
+        falkor.replace_graph(graph, "fp")
+        sqlite.replace_graph(graph, "fp")
+        assert falkor.counts() == sqlite.counts() == {
+            "entities": 300, "relations": 894, "communities": 1}
+        assert falkor.load_graph() == sqlite.load_graph() == graph
+    finally:
+        sqlite.close()
+
+
+def test_falkordb_keeps_only_the_published_version(
+    falkordb_server: FalkorDBServer, falkordb_store: Callable[[], FalkorGraphStore],
+) -> None:
+    store = falkordb_store()
+    for n in range(4):
+        store.replace_graph(_graph("x", n + 2), f"fp-{n}")
+    name = store.graph
+    assert {g for g in _graph_names(falkordb_server) if g.startswith(name)} == {
+        f"{name}_extractions", f"{name}_meta", f"{name}_v4"}
+    assert store.load_graph() == _graph("x", 5)
+
+
+def test_falkordb_dangling_relation_is_refused(
+    falkordb_store: Callable[[], FalkorGraphStore],
+) -> None:
+    store = falkordb_store()
+    store.replace_graph(_graph("x"), "fp-1")
+    good = _graph("y")
+    dangling = KnowledgeGraph(
+        good.entities, (*good.relations, Relation("y0000", "nobody", "knows", 1.0, ())))
+    with pytest.raises(StoreError, match="nobody"):
+        store.replace_graph(dangling, "fp-2")
+    assert store.load_graph() == _graph("x")
+    assert store.synced_fingerprint() == "fp-1"
+
+
+def test_falkordb_concurrent_writers_leave_one_whole_graph(
+    falkordb_server: FalkorDBServer, falkordb_store: Callable[[], FalkorGraphStore],
+) -> None:
+    stores = [falkordb_store() for _ in range(3)]
+    graphs = [_graph(tag, 20 + n) for n, tag in enumerate("xyz")]
+
+    errors: list[BaseException] = []
+
+    def write(n: int) -> None:
+        try:
+            for _ in range(5):
+                stores[n].replace_graph(graphs[n], f"fp-{n}")
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=write, args=(n,)) for n in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    loaded = stores[0].load_graph()
+    assert loaded is not None and loaded in graphs
+    assert stores[0].synced_fingerprint() == f"fp-{graphs.index(loaded)}"
+    name = stores[0].graph
+    versions = {g for g in _graph_names(falkordb_server) if g.startswith(f"{name}_v")}
+    assert len(versions) == 1
+
+
+def test_falkordb_unreachable_server_names_host_and_port() -> None:
+    port = free_port()
+    with pytest.raises(StoreError, match=f"127.0.0.1:{port}"):
+        FalkorGraphStore("127.0.0.1", port, "graph")
+
+
+def test_falkordb_server_stopped_mid_write_keeps_the_previous_graph(tmp_path: Path) -> None:
+    """A real failure half-way through a replace: the server is stopped (saving its data)
+    while the new version is being written; after a restart the old version is published."""
+    with FalkorDBServer(tmp_path / "falkordb", persistent=True) as server:
+        store = FalkorGraphStore(server.host, server.port, "g")
+        store.replace_graph(_graph("x", 30), "fp-1")
+        big = _big_graph("big", 20_000, 5)
+        failure: list[BaseException] = []
+
+        def write() -> None:
+            try:
+                store.replace_graph(big, "fp-2")
+            except BaseException as exc:
+                failure.append(exc)
+
+        thread = threading.Thread(target=write)
+        thread.start()
+        deadline = time.monotonic() + 30
+        while "g_v2" not in _graph_names(server):  # the new version is being written
+            assert thread.is_alive() and time.monotonic() < deadline
+            time.sleep(0.002)
+        server.stop()
+        thread.join()
+        assert len(failure) == 1 and isinstance(failure[0], StoreError)
+        assert f"{server.host}:{server.port}" in str(failure[0])
+        with pytest.raises(StoreError, match=f"{server.host}:{server.port}"):
+            store.load_graph()
+        store.close()
+
+        server.start()
+        assert "g_v2" in _graph_names(server)  # the partial version was saved, not published
+        again = FalkorGraphStore(server.host, server.port, "g")
+        try:
+            assert again.load_graph() == _graph("x", 30)
+            assert again.synced_fingerprint() == "fp-1"
+            again.replace_graph(_graph("y", 4), "fp-3")
+            assert again.load_graph() == _graph("y", 4)
+            assert {n for n in _graph_names(server) if n.startswith("g_v")} == {"g_v3"}
+        finally:
+            again.close()

@@ -18,11 +18,10 @@ from graphready.knowledge import (
     ChunkExtraction,
     Community,
     Entity,
-    ExtractedRelation,
     KnowledgeGraph,
-    Mention,
     Relation,
 )
+from graphready.stores.graph_codec import decode_extraction, encode_extraction
 from graphready.stores.sqlite_common import SqliteDatabase
 
 PAGE_ROWS = 1000
@@ -47,24 +46,6 @@ _SCHEMA = (
 )
 
 
-
-
-def _encode_extraction(item: ChunkExtraction) -> str:
-    return json.dumps({
-        "m": [[m.name, m.key, m.type] for m in item.mentions],
-        "r": [[r.source, r.target, r.label] for r in item.relations],
-    }, ensure_ascii=False, separators=(",", ":"))
-
-
-def _decode_extraction(chunk_id: str, payload: str) -> ChunkExtraction:
-    data = json.loads(payload)
-    return ChunkExtraction(
-        chunk_id,
-        tuple(Mention(*m) for m in data["m"]),
-        tuple(ExtractedRelation(*r) for r in data["r"]),
-    )
-
-
 def _dump_ids(ids: Sequence[str]) -> str:
     return json.dumps(list(ids), separators=(",", ":"))
 
@@ -82,7 +63,7 @@ class SqliteGraphStore:
 
     def add_extractions(self, items: Sequence[ChunkExtraction]) -> None:
         """Store (or replace) the extractions of these chunks."""
-        rows = [(item.chunk_id, _encode_extraction(item)) for item in items]
+        rows = [(item.chunk_id, encode_extraction(item)) for item in items]
         if rows:
             with self._db.write() as conn:
                 conn.executemany("INSERT OR REPLACE INTO extractions VALUES (?, ?)", rows)
@@ -103,7 +84,7 @@ class SqliteGraphStore:
                     "SELECT chunk_id, payload FROM extractions WHERE chunk_id > ? "
                     "ORDER BY chunk_id LIMIT ?", (after, PAGE_ROWS)).fetchall()
             for chunk_id, payload in rows:
-                yield _decode_extraction(chunk_id, payload)
+                yield decode_extraction(chunk_id, payload)
             if len(rows) < PAGE_ROWS:
                 return
             after = rows[-1][0]

@@ -5,9 +5,10 @@ same way another would."""
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
+from urllib.parse import unquote, urlsplit
 
 from graphready.config import Settings
 from graphready.errors import ConfigError
@@ -70,3 +71,69 @@ def open_stores(settings: Settings, graph_backend: str = "sqlite") -> Stores:
     vectors = _sqlite_vectors(root)
     graph = factory(root)
     return Stores(catalog=catalog, keyword=keyword, vectors=vectors, graph=graph)
+
+
+GRAPH_URL_SETTING = "GRAPHREADY_GRAPH_URL"
+FALKORDB_SCHEME = "falkordb"
+
+
+@dataclass(frozen=True, slots=True)
+class GraphUrl:
+    """Where a server graph store lives, parsed from ``falkordb://[user][:password@]host:port/
+    graph``."""
+
+    host: str
+    port: int
+    graph: str
+    username: str | None = None
+    password: str | None = field(default=None, repr=False)
+
+
+def parse_graph_url(url: str) -> GraphUrl:
+    """Parse a graph store URL; anything malformed is a :class:`ConfigError` naming
+    ``GRAPHREADY_GRAPH_URL`` (the message never repeats a password)."""
+    def bad(reason: str) -> ConfigError:
+        return ConfigError(GRAPH_URL_SETTING, reason)
+
+    try:
+        parts = urlsplit(url.strip())
+        port = parts.port
+    except ValueError as exc:
+        raise bad(f"not a valid URL ({exc})") from None
+    if parts.scheme != FALKORDB_SCHEME:
+        raise bad(f"unknown scheme {parts.scheme!r}: expected "
+                  f"{FALKORDB_SCHEME}://[:password@]host:port/graph")
+    if not parts.hostname:
+        raise bad("the URL has no host")
+    if port is None:
+        raise bad("the URL has no port")
+    graph = parts.path.removeprefix("/")
+    if not graph or "/" in graph:
+        raise bad("the URL path must be one graph name, as in /graphready")
+    if parts.query or parts.fragment:
+        raise bad("the URL takes no query or fragment")
+    return GraphUrl(
+        host=parts.hostname, port=port, graph=unquote(graph),
+        username=unquote(parts.username) if parts.username else None,
+        password=unquote(parts.password) if parts.password else None,
+    )
+
+
+def open_graph_store(url: str | None, db_dir: Path) -> GraphStore:
+    """The graph store ``url`` names: None is the SQLite store under ``db_dir``,
+    ``falkordb://[:password@]host:port/graph`` a FalkorDB server (which must answer: a server
+    that does not is a :class:`~graphready.errors.StoreError`)."""
+    if url is None:
+        db_dir.mkdir(parents=True, exist_ok=True)
+        return _sqlite_graph(db_dir)
+    where = parse_graph_url(url)
+    try:
+        from graphready.stores.graph_falkordb import FalkorGraphStore
+    except ImportError as exc:
+        raise ConfigError(GRAPH_URL_SETTING, f"a {FALKORDB_SCHEME}:// URL needs the falkordb "
+                          f"package (the 'falkordb' extra): {exc}") from exc
+    try:
+        return FalkorGraphStore(where.host, where.port, where.graph, where.password,
+                                username=where.username)
+    except ValueError as exc:
+        raise ConfigError(GRAPH_URL_SETTING, str(exc)) from None

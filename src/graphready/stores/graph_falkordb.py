@@ -1,0 +1,423 @@
+"""The graph store on a FalkorDB server: the same contract as the SQLite graph store, kept atomic
+without multi-statement transactions by writing every graph into a fresh, versioned graph and
+publishing it with one pointer flip.
+
+Three kinds of FalkorDB graph (Redis keys) belong to a store named ``G``:
+
+``G_extractions``
+    One ``(:Extraction {chunk_id, payload})`` node per chunk (indexed on ``chunk_id``); the
+    payload is the JSON of :mod:`graphready.stores.graph_codec`, as in the SQLite store.
+``G_v<N>``
+    One complete knowledge graph: ``(:Entity {id, name, type, chunk_ids, data})``, entities
+    joined by ``[:RELATED {label, weight, chunk_ids, data}]`` (``source`` -> ``target``), and
+    ``(:Community {id, level, parent, entity_ids, title, summary, chunk_ids, data})``. The
+    native properties are for Cypher queries; ``data`` is the same item as one compact JSON
+    string (with its position in the stored tuple), which is all a load reads: a typed reply
+    of the native values takes the Python client about ten times longer to parse.
+``G_meta``
+    One ``(:Meta {key, value})`` node per key: ``next_version`` (a counter), ``current_version``
+    (the version a load reads) and ``synced_fingerprint``.
+
+``replace_graph`` allocates a version number, writes ``G_v<N>`` in batches, then sets
+``current_version`` and ``synced_fingerprint`` in ONE query (a FalkorDB query is atomic) and only
+then deletes older versions. A write that fails or dies half-way leaves the pointer where it was,
+so a load never sees a partial graph; the orphan is deleted by the next successful replace. A
+load reads the pointer, then the whole version in one query; if a newer replace deleted that
+version in between, the load starts again on the new one.
+
+Each FalkorDB query is atomic, but ``add_extractions`` and ``remove_extractions`` write in
+batches of :data:`BATCH_ROWS`: a failure part-way leaves the earlier batches applied (harmless
+for a cache that is keyed by chunk id).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+import threading
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager, suppress
+from typing import Any
+
+from falkordb import FalkorDB
+from falkordb.exceptions import SchemaVersionMismatchException
+from redis.exceptions import RedisError, ResponseError
+
+from graphready.errors import StoreError
+from graphready.gcpause import gc_paused
+from graphready.knowledge import ChunkExtraction, Community, Entity, KnowledgeGraph, Relation
+from graphready.stores.graph_codec import decode_extraction, encode_extraction
+
+BATCH_ROWS = 500
+"""Rows sent per ``UNWIND`` write query."""
+PAGE_ROWS = 1000
+"""Extractions read per query by :meth:`FalkorGraphStore.iter_extractions`."""
+CONNECT_TIMEOUT_S = 5.0
+SOCKET_TIMEOUT_S = 300.0
+LOAD_ATTEMPTS = 20
+"""How many times a load starts again when a newer replace deleted the version it was about to
+read (only possible between reading the pointer and the one query that reads the graph)."""
+
+GRAPH_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,199}")
+"""Names a store accepts: they become Redis key prefixes, so no spaces, braces or colons."""
+
+_NEXT_VERSION = "next_version"
+_CURRENT_VERSION = "current_version"
+_FINGERPRINT = "synced_fingerprint"
+_CLIENT_ERRORS = (RedisError, OSError, SchemaVersionMismatchException)
+_RO_QUERY = "GRAPH.RO_QUERY"
+_ENTITY, _RELATION, _COMMUNITY = 0, 1, 2
+
+_Q_ADD_EXTRACTIONS = (
+    "UNWIND $rows AS row MERGE (x:Extraction {chunk_id: row[0]}) SET x.payload = row[1]"
+)
+_Q_REMOVE_EXTRACTIONS = "UNWIND $rows AS id MATCH (x:Extraction {chunk_id: id}) DELETE x"
+_Q_PAGE_EXTRACTIONS = (
+    "MATCH (x:Extraction) WHERE x.chunk_id > $after "
+    "RETURN x.chunk_id, x.payload ORDER BY x.chunk_id LIMIT $limit"
+)
+_Q_EXTRACTION_IDS = "MATCH (x:Extraction) RETURN x.chunk_id"
+_Q_META_GET = "MATCH (m:Meta {key: $key}) RETURN m.value"
+_Q_META_SET = "MERGE (m:Meta {key: $key}) SET m.value = $value"
+_Q_ALLOCATE = (
+    "MERGE (m:Meta {key: $key}) ON CREATE SET m.value = 1 ON MATCH SET m.value = m.value + 1 "
+    "RETURN m.value"
+)
+# Publishes version $version with its fingerprint in one (atomic) query, unless a newer version
+# was published meanwhile by another writer; returns 1 when it published, nothing otherwise.
+_Q_PUBLISH = (
+    "MERGE (v:Meta {key: $current}) WITH v WHERE v.value IS NULL OR v.value < $version "
+    "SET v.value = $version "
+    "MERGE (f:Meta {key: $fingerprint_key}) SET f.value = $fingerprint "
+    "RETURN 1"
+)
+_Q_CREATE_ENTITIES = (
+    "UNWIND $rows AS row CREATE (:Entity {id: row[0], name: row[1], type: row[2], "
+    "chunk_ids: row[3], data: row[4]})"
+)
+_Q_CREATE_RELATIONS = (
+    "UNWIND $rows AS row MATCH (a:Entity {id: row[0]}), (b:Entity {id: row[1]}) "
+    "CREATE (a)-[:RELATED {label: row[2], weight: row[3], chunk_ids: row[4], data: row[5]}]->(b) "
+    "RETURN count(*)"
+)
+_Q_CREATE_COMMUNITIES = (
+    "UNWIND $rows AS row CREATE (:Community {id: row[0], level: row[1], parent: row[2], "
+    "entity_ids: row[3], title: row[4], summary: row[5], chunk_ids: row[6], data: row[7]})"
+)
+# The whole graph in ONE query, so that a replace cannot delete it between parts. It reads only
+# the ``data`` copies: one string per item in a plain (not typed) reply, where typed replies of
+# the same values take the client ~10x longer to parse.
+_Q_READ_GRAPH = (
+    "MATCH (e:Entity) RETURN e.data AS data "
+    "UNION ALL MATCH ()-[r:RELATED]->() RETURN r.data AS data "
+    "UNION ALL MATCH (c:Community) RETURN c.data AS data"
+)
+_Q_COUNTS = (
+    "OPTIONAL MATCH (e:Entity) WITH count(e) AS entities "
+    "OPTIONAL MATCH ()-[r:RELATED]->() WITH entities, count(r) AS relations "
+    "OPTIONAL MATCH (c:Community) RETURN entities, relations, count(c)"
+)
+
+
+class _VersionGone(Exception):
+    """The version being read was deleted by a newer replace."""
+
+
+class FalkorGraphStore:
+    """A :class:`~graphready.stores.base.GraphStore` in the FalkorDB server at ``host:port``,
+    under the graph name ``graph`` (see the module docstring for its keys). Safe to share
+    between threads: the client keeps a pool of connections, and writes by one store object
+    are serialised. Every client error is raised as a :class:`StoreError` naming
+    ``host:port``."""
+
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        graph: str,
+        password: str | None = None,
+        *,
+        username: str | None = None,
+        timeout_s: float = SOCKET_TIMEOUT_S,
+    ) -> None:
+        if not GRAPH_NAME.fullmatch(graph):
+            raise ValueError(f"invalid FalkorDB graph name {graph!r}: use letters, digits, "
+                             "'_', '.' and '-' (at most 200)")
+        self.address = f"{host}:{port}"
+        self.graph = graph
+        self._write_lock = threading.Lock()
+        self._closed = False
+        self._versions = re.compile(re.escape(graph) + r"_v(\d+)")
+        with self._errors("cannot connect"):
+            self._db = FalkorDB(
+                host=host, port=port, username=username, password=password,
+                socket_connect_timeout=CONNECT_TIMEOUT_S, socket_timeout=timeout_s,
+            )
+        try:
+            with self._errors("cannot prepare the graph store"):
+                self._extractions = self._db.select_graph(f"{graph}_extractions")
+                self._meta = self._db.select_graph(f"{graph}_meta")
+                _create_index(self._extractions, "Extraction", "chunk_id")
+                _create_index(self._meta, "Meta", "key")
+        except StoreError:
+            self._db.close()
+            raise
+
+    # -- extractions ------------------------------------------------------------------------
+
+    def add_extractions(self, items: Sequence[ChunkExtraction]) -> None:
+        """Store (or replace) the extractions of these chunks (the last one of a chunk wins)."""
+        latest = {item.chunk_id: item for item in items}
+        rows = [[chunk_id, encode_extraction(item)] for chunk_id, item in latest.items()]
+        with self._errors("cannot store extractions"):
+            _write_batches(self._extractions, _Q_ADD_EXTRACTIONS, rows)
+
+    def remove_extractions(self, chunk_ids: Iterable[str]) -> None:
+        """Forget the extractions of these chunks (unknown ids are ignored)."""
+        ids = list(dict.fromkeys(chunk_ids))
+        with self._errors("cannot remove extractions"):
+            _write_batches(self._extractions, _Q_REMOVE_EXTRACTIONS, ids)
+
+    def iter_extractions(self) -> Iterator[ChunkExtraction]:
+        """Every stored extraction, by chunk id, read a page at a time."""
+        after = ""
+        while True:
+            with self._errors("cannot read extractions"):
+                rows = _read(self._extractions, _Q_PAGE_EXTRACTIONS,
+                             {"after": after, "limit": PAGE_ROWS})
+            for chunk_id, payload in rows:
+                yield decode_extraction(chunk_id, payload)
+            if len(rows) < PAGE_ROWS:
+                return
+            after = rows[-1][0]
+
+    def ids(self) -> set[str]:
+        """The chunk ids that have an extraction."""
+        with self._errors("cannot read extraction ids"):
+            return {row[0] for row in _read(self._extractions, _Q_EXTRACTION_IDS)}
+
+    # -- the graph --------------------------------------------------------------------------
+
+    def replace_graph(self, graph: KnowledgeGraph, fingerprint: str) -> None:
+        """Write ``graph`` as a new version, then publish it together with ``fingerprint`` in
+        one query and delete older versions. A failure leaves the previous graph and
+        fingerprint in place. (If another writer published a newer version meanwhile, that
+        one stays and this one is discarded.)"""
+        problem = _problem(graph)
+        if problem is not None:
+            raise StoreError(f"FalkorDB at {self.address}: cannot replace the graph: {problem}")
+        with self._write_lock, self._errors("cannot replace the graph"):
+            version = int(self._meta.query(_Q_ALLOCATE, {"key": _NEXT_VERSION}).result_set[0][0])
+            name = f"{self.graph}_v{version}"
+            if name in self._db.list_graphs():  # left over from a lost meta graph
+                self._db.select_graph(name).delete()
+            target = self._db.select_graph(name)
+            try:
+                _write_version(target, graph)
+                published = self._meta.query(_Q_PUBLISH, {
+                    "current": _CURRENT_VERSION, "version": version,
+                    "fingerprint_key": _FINGERPRINT, "fingerprint": fingerprint,
+                }).result_set
+            except BaseException:
+                _drop_quietly(target)
+                if self._superseded(version):  # a newer writer published, and dropped ours
+                    return
+                raise
+            if published:
+                self._drop_versions_before(version)
+            else:  # a newer version was published meanwhile: it stays, this one goes
+                _drop_quietly(target)
+
+    def load_graph(self) -> KnowledgeGraph | None:
+        """The last published graph, or None when none was ever published. Entities and
+        communities come back in the order they were stored, relations by (source, target),
+        each entity's chunk ids sorted (as the SQLite store returns them)."""
+        for _ in range(LOAD_ATTEMPTS):
+            with self._errors("cannot load the graph"):
+                version = self._current_version()
+                if version is None:
+                    return None
+                try:
+                    with gc_paused():
+                        return _read_version(self._db.select_graph(f"{self.graph}_v{version}"))
+                except _VersionGone:
+                    continue
+        raise StoreError(f"FalkorDB at {self.address}: cannot load the graph: it was replaced "
+                         f"{LOAD_ATTEMPTS} times while being read")
+
+    def counts(self) -> dict[str, int]:
+        """The number of entities, relations and communities of the published graph."""
+        for _ in range(LOAD_ATTEMPTS):
+            with self._errors("cannot count the graph"):
+                version = self._current_version()
+                if version is None:
+                    return {"entities": 0, "relations": 0, "communities": 0}
+                try:
+                    row = _read(self._db.select_graph(f"{self.graph}_v{version}"), _Q_COUNTS,
+                                missing=_VersionGone)[0]
+                except _VersionGone:
+                    continue
+                return {"entities": int(row[0]), "relations": int(row[1]),
+                        "communities": int(row[2])}
+        raise StoreError(f"FalkorDB at {self.address}: cannot count the graph: it was replaced "
+                         f"{LOAD_ATTEMPTS} times while being read")
+
+    # -- sync mark --------------------------------------------------------------------------
+
+    def synced_fingerprint(self) -> str | None:
+        """The catalog fingerprint of the last complete sync, if any."""
+        with self._errors("cannot read the sync fingerprint"):
+            value = self._meta_value(_FINGERPRINT)
+        return None if value is None else str(value)
+
+    def mark_synced(self, fingerprint: str) -> None:
+        """Record ``fingerprint`` as the catalog state the store is synced to."""
+        with self._errors("cannot write the sync fingerprint"):
+            self._meta.query(_Q_META_SET, {"key": _FINGERPRINT, "value": fingerprint})
+
+    def close(self) -> None:
+        """Close the connections; the store cannot be used afterwards. Safe to call twice."""
+        if not self._closed:
+            self._closed = True
+            self._db.close()
+
+    # -- internals --------------------------------------------------------------------------
+
+    @contextmanager
+    def _errors(self, action: str) -> Iterator[None]:
+        if self._closed:
+            raise StoreError(f"FalkorDB at {self.address}: {action}: the store is closed")
+        try:
+            yield
+        except _CLIENT_ERRORS as exc:
+            reason = str(exc) or type(exc).__name__
+            raise StoreError(f"FalkorDB at {self.address}: {action}: {reason}") from exc
+
+    def _meta_value(self, key: str) -> Any:
+        rows = _read(self._meta, _Q_META_GET, {"key": key})
+        return rows[0][0] if rows else None
+
+    def _current_version(self) -> int | None:
+        value = self._meta_value(_CURRENT_VERSION)
+        return None if value is None else int(value)
+
+    def _superseded(self, version: int) -> bool:
+        try:
+            current = self._current_version()
+        except _CLIENT_ERRORS:
+            return False
+        return current is not None and current > version
+
+    def _drop_versions_before(self, version: int) -> None:
+        for name in self._db.list_graphs():
+            match = self._versions.fullmatch(name)
+            if match and int(match[1]) < version:
+                _drop_quietly(self._db.select_graph(name))
+
+
+def _problem(graph: KnowledgeGraph) -> str | None:
+    """Why ``graph`` cannot be stored: what the SQLite store's keys refuse (duplicate entity
+    ids, entity pairs, community ids), and relations whose ends are not entities of the graph
+    (an edge needs both ends)."""
+    entity_ids = {e.id for e in graph.entities}
+    if len(entity_ids) != len(graph.entities):
+        return "duplicate entity id"
+    if len({(r.source, r.target) for r in graph.relations}) != len(graph.relations):
+        return "duplicate relation (source, target)"
+    for r in graph.relations:
+        if r.source not in entity_ids or r.target not in entity_ids:
+            return f"relation {r.source!r} -> {r.target!r} names an entity the graph lacks"
+    if len({c.id for c in graph.communities}) != len(graph.communities):
+        return "duplicate community id"
+    return None
+
+
+def _write_version(target: Any, graph: KnowledgeGraph) -> None:
+    _create_index(target, "Entity", "id")
+    _create_index(target, "Community", "id")
+    rows: list[list[Any]] = []
+    for n, e in enumerate(graph.entities):
+        chunks = sorted(set(e.chunk_ids))
+        rows.append([e.id, e.name, e.type, chunks,
+                     _json([_ENTITY, n, e.id, e.name, e.type, chunks])])
+    _write_batches(target, _Q_CREATE_ENTITIES, rows)
+    for start in range(0, len(graph.relations), BATCH_ROWS):
+        batch = [
+            [r.source, r.target, r.label, r.weight if math.isfinite(r.weight) else None,
+             list(r.chunk_ids),
+             _json([_RELATION, r.source, r.target, r.label, r.weight, r.chunk_ids])]
+            for r in graph.relations[start:start + BATCH_ROWS]]
+        created = target.query(_Q_CREATE_RELATIONS, {"rows": batch}).result_set[0][0]
+        if created != len(batch):  # cannot happen after _problem, but never publish it
+            raise StoreError(f"wrote {created} of {len(batch)} relations of a batch")
+    _write_batches(target, _Q_CREATE_COMMUNITIES, [
+        [c.id, c.level, c.parent, list(c.entity_ids), c.title, c.summary, list(c.chunk_ids),
+         _json([_COMMUNITY, n, c.id, c.level, c.parent, c.entity_ids, c.title, c.summary,
+                c.chunk_ids])]
+        for n, c in enumerate(graph.communities)])
+
+
+def _write_batches(target: Any, query: str, rows: Sequence[Any]) -> None:
+    for start in range(0, len(rows), BATCH_ROWS):
+        target.query(query, {"rows": rows[start:start + BATCH_ROWS]})
+
+
+def _read_version(source: Any) -> KnowledgeGraph:
+    try:
+        reply = source.execute_command(_RO_QUERY, source.name, _Q_READ_GRAPH)
+    except ResponseError as exc:
+        if "empty key" in str(exc):
+            raise _VersionGone() from exc
+        raise
+    items = json.loads("[" + ",".join(row[0] for row in reply[1]) + "]")
+    parts: tuple[list[Any], list[Any], list[Any]] = ([], [], [])
+    for item in items:
+        parts[item[0]].append(item)
+    entity_rows, relation_rows, community_rows = parts
+    entity_rows.sort(key=lambda row: row[1])
+    relation_rows.sort(key=lambda row: (row[1], row[2]))
+    community_rows.sort(key=lambda row: row[1])
+    return KnowledgeGraph(
+        tuple(Entity(i, name, kind, tuple(chunks))
+              for _, _, i, name, kind, chunks in entity_rows),
+        tuple(Relation(s, t, label, float(weight), tuple(chunks))
+              for _, s, t, label, weight, chunks in relation_rows),
+        tuple(Community(i, level, parent, tuple(members), title, summary, tuple(chunks))
+              for _, _, i, level, parent, members, title, summary, chunks in community_rows),
+    )
+
+
+def _read(
+    graph: Any, query: str, params: dict[str, Any] | None = None,
+    missing: type[Exception] | None = None,
+) -> list[list[Any]]:
+    """The rows of a read-only query. A graph that does not exist reads as empty, or raises
+    ``missing`` when given (a read-only query never creates it)."""
+    try:
+        rows: list[list[Any]] = graph.ro_query(query, params).result_set
+    except ResponseError as exc:
+        if "empty key" not in str(exc):
+            raise
+        if missing is not None:
+            raise missing() from exc
+        return []
+    return rows
+
+
+def _create_index(graph: Any, label: str, attribute: str) -> None:
+    try:
+        graph.query(f"CREATE INDEX FOR (n:{label}) ON (n.{attribute})")
+    except ResponseError as exc:
+        if "already indexed" not in str(exc):
+            raise
+
+
+def _drop_quietly(graph: Any) -> None:
+    """Delete a graph if it exists; a graph another writer deleted first is not an error."""
+    with suppress(*_CLIENT_ERRORS):
+        graph.delete()
+
+
+def _json(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
