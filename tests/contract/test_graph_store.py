@@ -24,6 +24,7 @@ from graphready.knowledge import (
 )
 from graphready.stores.base import GraphStore
 from graphready.stores.graph_falkordb import FalkorGraphStore
+from graphready.stores.graph_neo4j import Neo4jGraphStore
 from graphready.stores.graph_sqlite import SqliteGraphStore
 from support.falkordb_server import FalkorDBServer, free_port
 
@@ -37,6 +38,14 @@ def falkordb_server() -> Iterator[FalkorDBServer]:
         yield server
 
 
+@pytest.fixture(scope="module")
+def falkordb_bolt_server() -> Iterator[FalkorDBServer]:
+    """One real FalkorDB server with its Bolt listener, for the Neo4j store through the official
+    driver. It ignores the database name (one graph), so each test uses its own namespace."""
+    with FalkorDBServer(bolt=True) as server:
+        yield server
+
+
 def _sqlite(request: pytest.FixtureRequest, directory: Path) -> Factory:
     return lambda: SqliteGraphStore(directory / "graph.sqlite3")
 
@@ -47,9 +56,31 @@ def _falkordb(request: pytest.FixtureRequest, directory: Path) -> Factory:
     return lambda: FalkorGraphStore(server.host, server.port, name)
 
 
+class BoltTestStore(Neo4jGraphStore):
+    """The Neo4j store on a FalkorDB Bolt server (portable statements only, hex-encoded
+    strings, batches of 50 rows), in its own namespace; closing it absorbs the server's
+    GOODBYE defect (see :meth:`FalkorDBServer.absorb_bolt_goodbyes`)."""
+
+    def __init__(self, server: FalkorDBServer, namespace: str) -> None:
+        super().__init__(server.bolt_uri, None, None, batch_size=50, neo4j_features=False,
+                         namespace=namespace, connect_timeout_s=2)
+        self._server = server
+
+    def close(self) -> None:
+        super().close()
+        self._server.absorb_bolt_goodbyes()
+
+
+def _neo4j_over_falkordb_bolt(request: pytest.FixtureRequest, directory: Path) -> Factory:
+    server: FalkorDBServer = request.getfixturevalue("falkordb_bolt_server")
+    namespace = f"t{uuid.uuid4().hex}_"
+    return lambda: server.open_over_bolt(lambda: BoltTestStore(server, namespace))
+
+
 IMPLEMENTATIONS: dict[str, Callable[[pytest.FixtureRequest, Path], Factory]] = {
     "sqlite": _sqlite,
     "falkordb": _falkordb,
+    "neo4j-falkordb-bolt": _neo4j_over_falkordb_bolt,
 }
 
 

@@ -4,10 +4,9 @@ same way another would."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import MappingProxyType
 from urllib.parse import unquote, urlsplit
 
 from graphready.config import Settings
@@ -54,39 +53,64 @@ def _sqlite_graph(path: Path) -> GraphStore:
     return SqliteGraphStore(path / "graph.db")
 
 
-GRAPH_BACKENDS: Mapping[str, Callable[[Path], GraphStore]] = MappingProxyType(
-    {"sqlite": _sqlite_graph}
-)
+def open_stores(settings: Settings) -> Stores:
+    """Open (creating if needed) every store under ``settings.db_dir``, and the graph store
+    ``GRAPHREADY_GRAPH_URL`` names. A malformed URL fails here; an unreachable server does not:
+    its store reconnects on use (see ``reconnecting.py``)."""
+    from graphready.stores.reconnecting import ReconnectingGraphStore, redact
 
-
-def open_stores(settings: Settings, graph_backend: str = "sqlite") -> Stores:
-    """Open (creating if needed) every store under ``settings.db_dir``."""
-    factory = GRAPH_BACKENDS.get(graph_backend)
-    if factory is None:
-        raise ConfigError("graph backend", f"unknown backend {graph_backend!r}")
     root = settings.db_dir
     root.mkdir(parents=True, exist_ok=True)
-    catalog = _sqlite_catalog(root)
-    keyword = _sqlite_keyword(root)
-    vectors = _sqlite_vectors(root)
-    graph = factory(root)
-    return Stores(catalog=catalog, keyword=keyword, vectors=vectors, graph=graph)
+    url = settings.graph_url
+    graph: GraphStore
+    if url is None:
+        graph = _sqlite_graph(root)
+    else:
+        parse_graph_url(url)
+        graph = ReconnectingGraphStore(lambda: open_graph_store(url, root), redact(url))
+    return Stores(catalog=_sqlite_catalog(root), keyword=_sqlite_keyword(root),
+                  vectors=_sqlite_vectors(root), graph=graph)
 
 
 GRAPH_URL_SETTING = "GRAPHREADY_GRAPH_URL"
 FALKORDB_SCHEME = "falkordb"
+NEO4J_SCHEMES = ("neo4j", "neo4j+s", "bolt", "bolt+s")
+NEO4J_DEFAULT_PORT = 7687
+NEO4J_DEFAULT_USER = "neo4j"
+_NEO4J_DATABASE = re.compile(r"[A-Za-z][A-Za-z0-9.-]{0,62}")
+_EXPECTED = (f"{FALKORDB_SCHEME}://[:password@]host:port/graph or "
+             "neo4j://[user:password@]host[:port][/database] (also neo4j+s, bolt, bolt+s)")
 
 
 @dataclass(frozen=True, slots=True)
 class GraphUrl:
     """Where a server graph store lives, parsed from ``falkordb://[user][:password@]host:port/
-    graph``."""
+    graph`` or ``<neo4j scheme>://[user:password@]host[:port][/database]``, where ``graph`` is
+    the database ('' for the server's default)."""
 
     host: str
     port: int
     graph: str
     username: str | None = None
     password: str | None = field(default=None, repr=False)
+    scheme: str = FALKORDB_SCHEME
+
+    @property
+    def is_neo4j(self) -> bool:
+        return self.scheme in NEO4J_SCHEMES
+
+    @property
+    def neo4j_uri(self) -> str:
+        """The driver's URI: scheme, host and port (credentials travel apart)."""
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"{self.scheme}://{host}:{self.port}"
+
+    @property
+    def neo4j_auth(self) -> tuple[str, str] | None:
+        """``(user, password)`` (user ``neo4j`` when only a password is given), or None."""
+        if self.password is None:
+            return None
+        return (self.username or NEO4J_DEFAULT_USER, self.password)
 
 
 def parse_graph_url(url: str) -> GraphUrl:
@@ -100,33 +124,42 @@ def parse_graph_url(url: str) -> GraphUrl:
         port = parts.port
     except ValueError as exc:
         raise bad(f"not a valid URL ({exc})") from None
-    if parts.scheme != FALKORDB_SCHEME:
-        raise bad(f"unknown scheme {parts.scheme!r}: expected "
-                  f"{FALKORDB_SCHEME}://[:password@]host:port/graph")
+    neo4j = parts.scheme in NEO4J_SCHEMES
+    if parts.scheme != FALKORDB_SCHEME and not neo4j:
+        raise bad(f"unknown scheme {parts.scheme!r}: expected {_EXPECTED}")
     if not parts.hostname:
         raise bad("the URL has no host")
-    if port is None:
+    if port is None and not neo4j:
         raise bad("the URL has no port")
-    graph = parts.path.removeprefix("/")
-    if not graph or "/" in graph:
+    graph = unquote(parts.path.removeprefix("/"))
+    if neo4j:
+        if graph and not _NEO4J_DATABASE.fullmatch(graph):
+            raise bad("the URL path must be one Neo4j database name, as in /neo4j (or none)")
+        if parts.username and not parts.password:
+            raise bad("a Neo4j URL with a user name needs a password")
+    elif not graph or "/" in graph:
         raise bad("the URL path must be one graph name, as in /graphready")
     if parts.query or parts.fragment:
         raise bad("the URL takes no query or fragment")
     return GraphUrl(
-        host=parts.hostname, port=port, graph=unquote(graph),
+        host=parts.hostname, port=NEO4J_DEFAULT_PORT if port is None else port, graph=graph,
         username=unquote(parts.username) if parts.username else None,
         password=unquote(parts.password) if parts.password else None,
+        scheme=parts.scheme,
     )
 
 
 def open_graph_store(url: str | None, db_dir: Path) -> GraphStore:
     """The graph store ``url`` names: None is the SQLite store under ``db_dir``,
-    ``falkordb://[:password@]host:port/graph`` a FalkorDB server (which must answer: a server
-    that does not is a :class:`~graphready.errors.StoreError`)."""
+    ``falkordb://[:password@]host:port/graph`` a FalkorDB server, ``neo4j://``, ``neo4j+s://``,
+    ``bolt://`` or ``bolt+s://`` a Neo4j server (which must answer: a server that does not is a
+    :class:`~graphready.errors.StoreError`)."""
     if url is None:
         db_dir.mkdir(parents=True, exist_ok=True)
         return _sqlite_graph(db_dir)
     where = parse_graph_url(url)
+    if where.is_neo4j:
+        return _neo4j_graph(where)
     try:
         from graphready.stores.graph_falkordb import FalkorGraphStore
     except ImportError as exc:
@@ -135,5 +168,17 @@ def open_graph_store(url: str | None, db_dir: Path) -> GraphStore:
     try:
         return FalkorGraphStore(where.host, where.port, where.graph, where.password,
                                 username=where.username)
+    except ValueError as exc:
+        raise ConfigError(GRAPH_URL_SETTING, str(exc)) from None
+
+
+def _neo4j_graph(where: GraphUrl) -> GraphStore:
+    try:
+        from graphready.stores.graph_neo4j import Neo4jGraphStore
+    except ImportError as exc:
+        raise ConfigError(GRAPH_URL_SETTING, f"a {where.scheme}:// URL needs the neo4j package "
+                          f"(the 'neo4j' extra): {exc}") from exc
+    try:
+        return Neo4jGraphStore(where.neo4j_uri, where.graph or None, where.neo4j_auth)
     except ValueError as exc:
         raise ConfigError(GRAPH_URL_SETTING, str(exc)) from None

@@ -1,0 +1,230 @@
+"""Every Cypher statement :mod:`graphready.stores.graph_neo4j` sends, and nothing else (no I/O).
+
+Values always travel as parameters (``$name``); the only text ever put into a statement is a
+label, relationship type or schema name built from constants and a namespace that
+:func:`identifier` has checked against a strict pattern.
+
+Two groups:
+
+Portable statements (:class:`Statements`, :func:`portable_indexes`)
+    Work on Neo4j 5 and on FalkorDB's Bolt mode (verified there by the contract suite).
+Neo4j-only statements (:func:`neo4j_schema`, :func:`vector_indexes`, :data:`VECTOR_QUERY`)
+    Written from Neo4j 5's documentation: uniqueness constraints, named ``IF NOT EXISTS``
+    indexes, vector indexes and the vector query procedure. FalkorDB's Bolt mode rejects them.
+
+The graph model, in a namespace ``NS`` (labels ``NSEntity`` ...; ``NS`` may be empty):
+
+``(:NSExtraction {chunk_id, payload})``
+    One per chunk: the extraction JSON of :mod:`graphready.stores.graph_codec`.
+``(:NSEntity {id, v, name, type, chunk_ids, data})``, ``[:NSRELATED {v, label, weight,
+chunk_ids, data}]``, ``(:NSCommunity {id, v, level, parent, entity_ids, title, summary,
+chunk_ids, data})``
+    The graph of version ``v``; ``data`` is the item as compact JSON (all a load reads).
+``(:NSVersion {v, entities, relations, communities})``
+    Written after a version's items: how many it has, so a load can tell a whole version
+    from one being deleted under it.
+``(:NSMeta {key: 'graph', next_version, current_version, synced_fingerprint})``
+    The one node a publish updates.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+IDENTIFIER = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,127}")
+"""What a namespace and every label, type or schema name built from it must match."""
+NAMESPACE = re.compile(r"(?:[A-Za-z][A-Za-z0-9_]{0,39})?")
+"""A namespace: empty, or a short identifier (it prefixes labels and schema names)."""
+
+META_KEY = "graph"
+"""The ``key`` of the one meta node of a namespace."""
+
+ENTITY_INDEX = "entity_embedding"
+CHUNK_INDEX = "chunk_embedding"
+"""Suffixes of the vector index names (the full name is ``graphready_<ns><suffix>``)."""
+
+
+def identifier(name: str) -> str:
+    """``name`` when it is safe to write into a statement as a label or schema name."""
+    if not IDENTIFIER.fullmatch(name):
+        raise ValueError(f"invalid Cypher identifier {name!r}")
+    return name
+
+
+def check_namespace(namespace: str) -> str:
+    """``namespace`` when it is empty or a short identifier; ValueError otherwise."""
+    if not NAMESPACE.fullmatch(namespace):
+        raise ValueError(f"invalid namespace {namespace!r}: use a letter, then letters, digits "
+                         "and '_' (at most 40)")
+    return namespace
+
+
+@dataclass(frozen=True, slots=True)
+class Labels:
+    """The labels and relationship type of one namespace."""
+
+    extraction: str
+    entity: str
+    related: str
+    community: str
+    version: str
+    meta: str
+
+    @classmethod
+    def of(cls, namespace: str) -> Labels:
+        ns = check_namespace(namespace)
+        return cls(*(identifier(ns + name) for name in (
+            "Extraction", "Entity", "RELATED", "Community", "Version", "Meta")))
+
+
+# -- portable --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Statements:
+    """The portable statements of one namespace (see the module docstring for the model)."""
+
+    add_extractions: str
+    remove_extractions: str
+    page_extractions: str
+    extraction_ids: str
+    allocate_version: str
+    publish: str
+    read_state: str
+    mark_synced: str
+    create_entities: str
+    create_relations: str
+    create_communities: str
+    create_version: str
+    read_graph: str
+    delete_nodes_before: tuple[str, ...]
+    delete_nodes_of: tuple[str, ...]
+
+
+def statements(labels: Labels) -> Statements:
+    """Every portable statement for the labels of one namespace."""
+    x, e, r, c, ver, m = (labels.extraction, labels.entity, labels.related, labels.community,
+                          labels.version, labels.meta)
+    versioned = (e, c, ver)  # deleting an entity detaches its relationships
+    return Statements(
+        add_extractions=(
+            f"UNWIND $rows AS row MERGE (x:{x} {{chunk_id: row[0]}}) SET x.payload = row[1]"),
+        remove_extractions=(
+            f"UNWIND $rows AS id MATCH (x:{x} {{chunk_id: id}}) DELETE x"),
+        page_extractions=(
+            f"MATCH (x:{x}) WHERE x.chunk_id > $after "
+            "RETURN x.chunk_id, x.payload ORDER BY x.chunk_id LIMIT $limit"),
+        extraction_ids=f"MATCH (x:{x}) RETURN x.chunk_id",
+        allocate_version=(
+            f"MERGE (m:{m} {{key: $key}}) ON CREATE SET m.next_version = 1 "
+            "ON MATCH SET m.next_version = coalesce(m.next_version, 0) + 1 "
+            "RETURN m.next_version"),
+        # The lock property makes Neo4j take the node's write lock before the comparison, so
+        # two publishers cannot both see themselves as the newer (read-committed isolation).
+        publish=(
+            f"MERGE (m:{m} {{key: $key}}) SET m._lock = true "
+            "WITH m, (m.current_version IS NULL OR m.current_version < $version) AS newer "
+            "SET m.current_version = CASE WHEN newer THEN $version ELSE m.current_version END, "
+            "m.synced_fingerprint = "
+            "CASE WHEN newer THEN $fingerprint ELSE m.synced_fingerprint END "
+            "REMOVE m._lock RETURN newer"),
+        # (FalkorDB fails an indexed ``{v: m.current_version}`` lookup while m is null.)
+        read_state=(
+            f"OPTIONAL MATCH (m:{m} {{key: $key}}) "
+            f"WITH m OPTIONAL MATCH (s:{ver}) WHERE s.v = m.current_version "
+            "RETURN m.current_version, m.synced_fingerprint, "
+            "s.entities, s.relations, s.communities"),
+        mark_synced=f"MERGE (m:{m} {{key: $key}}) SET m.synced_fingerprint = $fingerprint",
+        create_entities=(
+            f"UNWIND $rows AS row CREATE (:{e} {{id: row[0], v: $v, name: row[1], "
+            "type: row[2], chunk_ids: row[3], data: row[4]})"),
+        create_relations=(
+            f"UNWIND $rows AS row MATCH (a:{e} {{id: row[0], v: $v}}), "
+            f"(b:{e} {{id: row[1], v: $v}}) "
+            f"CREATE (a)-[:{r} {{v: $v, label: row[2], weight: row[3], chunk_ids: row[4], "
+            "data: row[5]}]->(b) RETURN count(*)"),
+        create_communities=(
+            f"UNWIND $rows AS row CREATE (:{c} {{id: row[0], v: $v, level: row[1], "
+            "parent: row[2], entity_ids: row[3], title: row[4], summary: row[5], "
+            "chunk_ids: row[6], data: row[7]})"),
+        create_version=(
+            f"CREATE (:{ver} {{v: $v, entities: $entities, relations: $relations, "
+            "communities: $communities})"),
+        read_graph=(
+            f"MATCH (e:{e} {{v: $v}}) RETURN e.data AS data "
+            f"UNION ALL MATCH ()-[r:{r} {{v: $v}}]->() RETURN r.data AS data "
+            f"UNION ALL MATCH (c:{c} {{v: $v}}) RETURN c.data AS data"),
+        delete_nodes_before=tuple(
+            f"MATCH (n:{label}) WHERE n.v < $version WITH n LIMIT $limit "
+            "DETACH DELETE n RETURN count(*)" for label in versioned),
+        delete_nodes_of=tuple(
+            f"MATCH (n:{label}) WHERE n.v = $version WITH n LIMIT $limit "
+            "DETACH DELETE n RETURN count(*)" for label in versioned),
+    )
+
+
+def portable_indexes(labels: Labels) -> tuple[str, ...]:
+    """Unnamed single-property indexes in the syntax both servers accept (FalkorDB's Bolt
+    mode has no ``IF NOT EXISTS``: creating one twice is an error there, to be ignored)."""
+    return tuple(
+        f"CREATE INDEX FOR (n:{label}) ON (n.{prop})"
+        for label, prop in ((labels.extraction, "chunk_id"), (labels.meta, "key"),
+                            (labels.entity, "id"), (labels.entity, "v"),
+                            (labels.community, "v"), (labels.version, "v")))
+
+
+# -- Neo4j only (from Neo4j 5's documentation) -----------------------------------------------
+
+
+def schema_name(namespace: str, suffix: str) -> str:
+    """The name of one constraint or index of a namespace: ``graphready_<ns><suffix>``."""
+    return identifier(f"graphready_{check_namespace(namespace)}{suffix}")
+
+
+def neo4j_schema(namespace: str) -> tuple[str, ...]:
+    """Uniqueness constraints (each backed by an index) and the other indexes, all named and
+    idempotent. An entity or community id is unique per version, so those two constraints are
+    composite on ``(id, v)``."""
+    labels = Labels.of(namespace)
+
+    def unique(label: str, props: tuple[str, ...], suffix: str) -> str:
+        keys = ", ".join(f"n.{p}" for p in props)
+        keys = keys if len(props) == 1 else f"({keys})"
+        return (f"CREATE CONSTRAINT {schema_name(namespace, suffix)} IF NOT EXISTS "
+                f"FOR (n:{label}) REQUIRE {keys} IS UNIQUE")
+
+    def index(pattern: str, prop: str, suffix: str) -> str:
+        return (f"CREATE INDEX {schema_name(namespace, suffix)} IF NOT EXISTS "
+                f"FOR {pattern} ON (n.{prop})")
+
+    return (
+        unique(labels.extraction, ("chunk_id",), "extraction_chunk_id"),
+        unique(labels.meta, ("key",), "meta_key"),
+        unique(labels.entity, ("id", "v"), "entity_id_v"),
+        unique(labels.community, ("id", "v"), "community_id_v"),
+        unique(labels.version, ("v",), "version_v"),
+        index(f"(n:{labels.entity})", "v", "entity_v"),
+        index(f"(n:{labels.community})", "v", "community_v"),
+        index(f"()-[n:{labels.related}]-()", "v", "related_v"),
+    )
+
+
+def vector_indexes(namespace: str) -> tuple[tuple[str, str], ...]:
+    """``(index name, statement)`` of the cosine vector indexes on ``embedding`` of chunks
+    (label ``<ns>Chunk``) and entities; the dimension is the parameter ``$dimensions``."""
+    labels = Labels.of(namespace)
+    chunk = identifier(f"{check_namespace(namespace)}Chunk")
+    return tuple(
+        (name, f"CREATE VECTOR INDEX {name} IF NOT EXISTS FOR (n:{label}) ON n.embedding "
+               "OPTIONS {indexConfig: {`vector.dimensions`: $dimensions, "
+               "`vector.similarity_function`: 'cosine'}}")
+        for name, label in ((schema_name(namespace, CHUNK_INDEX), chunk),
+                            (schema_name(namespace, ENTITY_INDEX), labels.entity)))
+
+
+VECTOR_QUERY = (
+    "CALL db.index.vector.queryNodes($index, $k, $vector) YIELD node, score "
+    "RETURN node.id AS id, score ORDER BY score DESC"
+)
+"""The ``$k`` nodes of vector index ``$index`` nearest to ``$vector`` (a list of floats)."""
