@@ -40,6 +40,7 @@ class Settings:
     max_body_bytes: int = 65_536
     max_message_chars: int = 4_000
     fail_stage: str | None = None
+    graph_url: str | None = None
     log_level: str = "info"
 
     @property

@@ -42,9 +42,13 @@ class BuildSupervisor:
         self._stopping = False
         if not await self._run_stage("documents"):
             return False
+        return await self.run_stages(["vectors", "graph"])
+
+    async def run_stages(self, stages: list[str]) -> bool:
+        """Run these (independent) stages side by side; True when all completed."""
         if self._stopping:
             return False
-        results = await asyncio.gather(self._run_stage("vectors"), self._run_stage("graph"))
+        results = await asyncio.gather(*(self._run_stage(stage) for stage in stages))
         return all(results)
 
     async def stop(self) -> None:

@@ -19,9 +19,10 @@ from graphready.build.events import Event, StageDone, StageFailed
 from graphready.build.supervisor import BuildSupervisor
 from graphready.config import Settings
 from graphready.documents.types import SkippedFile
-from graphready.errors import InvalidRequest, NotReady
+from graphready.errors import InvalidRequest, NotReady, StoreError
 from graphready.retrieval.loading import load_graph, load_vectors
 from graphready.retrieval.pipeline import Mode, Toolset
+from graphready.stores.reconnecting import redact
 from graphready.stores.registry import Stores, open_stores
 
 from .readiness import Readiness
@@ -40,6 +41,8 @@ class AppState:
         self.readiness = Readiness()
         self.tools = Toolset()
         self.supervisor = BuildSupervisor(settings, self._on_event)
+        if settings.graph_url is not None:
+            self.readiness.graph_store = redact(settings.graph_url)
         self._background: asyncio.Task[None] | None = None
         self._closed = False
 
@@ -107,6 +110,8 @@ class AppState:
         try:
             await self._load_vectors(source_stage=None)
             await self._load_graph(source_stage=None)
+        except StoreError as exc:
+            log.error("a store is unavailable: %s", exc)
         except Exception:
             log.exception("loading persisted indexes failed; they will be rebuilt")
         if build:
@@ -124,22 +129,63 @@ class AppState:
             log.info("build %s", "complete" if ok else "ended with errors")
         finally:
             self.readiness.building = False
+        if not ok and self.settings.graph_url is not None and \
+                self.readiness.stages["graph"].state == "failed":
+            await self._rebuild_graph_when_back()
+
+    def _probe_graph_store(self) -> str | None:
+        """None when the graph store answers, else why not (blocking: run in a thread)."""
+        try:
+            self.stores.graph.synced_fingerprint()
+        except StoreError as exc:
+            return str(exc)
+        return None
+
+    async def _rebuild_graph_when_back(self, first_delay: float = 1.0, max_delay: float = 10.0,
+                                       attempts: int = 3) -> None:
+        """After a graph stage failed on a server store: wait while the server is unreachable
+        (probing with backoff) and build the graph again once it answers, up to ``attempts``
+        times; a failure that persists while the server answers is left to ``POST /build``
+        or the next start."""
+        delay = first_delay
+        while not self._closed and attempts > 0:
+            await asyncio.sleep(delay)
+            delay = min(2 * delay, max_delay)
+            error = await asyncio.to_thread(self._probe_graph_store)
+            self.readiness.graph_store_error = error
+            if error is not None:
+                continue
+            attempts -= 1
+            log.info("graph store %s answers: building the graph", self.readiness.graph_store)
+            self.readiness.building = True
+            self.readiness.stages["graph"].state = "pending"
+            try:
+                if await self.supervisor.run_stages(["graph"]):
+                    return
+            finally:
+                self.readiness.building = False
 
     async def _on_event(self, event: Event) -> None:
         self.readiness.apply(event)
         if isinstance(event, StageFailed):
             log.error("build stage %s failed: %s", event.stage, event.error)
+            if event.stage == "graph" and self.settings.graph_url is not None:
+                self.readiness.graph_store_error = await asyncio.to_thread(
+                    self._probe_graph_store)
             return
         if not isinstance(event, StageDone):
             return
         log.info("build stage %s done in %.2fs (%s) %s", event.stage, event.seconds,
                  event.source, event.counts)
-        if event.stage == "documents":
-            self.tools = replace(self.tools, keyword=self.stores.keyword)
-        elif event.stage == "vectors":
-            await self._load_vectors(source_stage=event)
-        elif event.stage == "graph":
-            await self._load_graph(source_stage=event)
+        try:
+            if event.stage == "documents":
+                self.tools = replace(self.tools, keyword=self.stores.keyword)
+            elif event.stage == "vectors":
+                await self._load_vectors(source_stage=event)
+            elif event.stage == "graph":
+                await self._load_graph(source_stage=event)
+        except StoreError as exc:
+            log.error("cannot load the %s index: %s", event.stage, exc)
         await self._refresh_counts()
 
     async def _load_vectors(self, source_stage: StageDone | None) -> None:
@@ -157,7 +203,12 @@ class AppState:
         if source_stage is not None and source_stage.source == "loaded" and self.tools.graph:
             return
         started = time.perf_counter()
-        loaded = await asyncio.to_thread(load_graph, self.stores)
+        try:
+            loaded = await asyncio.to_thread(load_graph, self.stores)
+        except StoreError as exc:
+            self.readiness.graph_store_error = str(exc)
+            raise
+        self.readiness.graph_store_error = None
         if loaded is not None:
             self.tools = replace(self.tools, graph=loaded.local, communities=loaded.communities)
             self.readiness.counts.update(loaded.counts)

@@ -41,6 +41,8 @@ class Readiness:
     counts: dict[str, int] = field(default_factory=lambda: dict.fromkeys(
         ("documents", "chunks", "entities", "relations", "communities", "skipped_files"), 0))
     skipped: list[SkippedFile] = field(default_factory=list)
+    graph_store: str = "embedded (SQLite)"
+    graph_store_error: str | None = None
 
     def stage_for(self, progress_stage: str) -> StageState:
         """The stage a progress name (``graph.extract``) belongs to."""
@@ -93,6 +95,9 @@ class Readiness:
             "stages": {name: {"state": s.state, "error": s.error, "counts": s.counts}
                        for name, s in self.stages.items()},
             "building": self.building,
+            "graph_store": {"where": self.graph_store,
+                            "available": self.graph_store_error is None,
+                            "error": self.graph_store_error},
             "skipped": [{"path": s.path, "reason": s.reason}
                         for s in self.skipped[:MAX_SKIPPED_SHOWN]],
             "startup_runs": self.startup_runs,

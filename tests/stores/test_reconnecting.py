@@ -1,0 +1,41 @@
+"""A graph store on a server that may be down reopens itself after failures."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from graphready.errors import StoreError
+from graphready.knowledge import Entity, KnowledgeGraph
+from graphready.stores.graph_sqlite import SqliteGraphStore
+from graphready.stores.reconnecting import ReconnectingGraphStore, redact
+
+
+def test_redact_drops_credentials() -> None:
+    assert redact("falkordb://:secret@db.local:6379/docs") == "falkordb://db.local:6379/docs"
+    assert redact("neo4j://neo4j:pw@[::1]:7687/graph") == "neo4j://[::1]:7687/graph"
+
+
+def test_opens_when_the_backend_becomes_available(tmp_path: Path) -> None:
+    blocker = tmp_path / "store"
+    blocker.write_text("a file where the store's folder should be")
+    opened: list[SqliteGraphStore] = []
+
+    def opener() -> SqliteGraphStore:
+        opened.append(SqliteGraphStore(blocker / "graph.db"))
+        return opened[-1]
+
+    store = ReconnectingGraphStore(opener, "sqlite")
+    with pytest.raises(StoreError):
+        store.synced_fingerprint()
+    with pytest.raises(StoreError):
+        store.load_graph()
+    blocker.unlink()
+    assert store.load_graph() is None
+    graph = KnowledgeGraph(entities=(Entity("e1", "Ada", "PERSON", ("c1",)),))
+    store.replace_graph(graph, "fp")
+    assert store.synced_fingerprint() == "fp" and store.load_graph() == graph
+    assert len(opened) == 1
+    store.close()
+    store.close()
