@@ -32,7 +32,6 @@ for a cache that is keyed by chunk id).
 
 from __future__ import annotations
 
-import json
 import math
 import re
 import threading
@@ -46,8 +45,14 @@ from redis.exceptions import RedisError, ResponseError
 
 from graphready.errors import StoreError
 from graphready.gcpause import gc_paused
-from graphready.knowledge import ChunkExtraction, Community, Entity, KnowledgeGraph, Relation
-from graphready.stores.graph_codec import decode_extraction, encode_extraction
+from graphready.knowledge import ChunkExtraction, KnowledgeGraph
+from graphready.stores.graph_codec import (
+    compact_json,
+    decode_extraction,
+    decode_graph,
+    encode_extraction,
+    graph_problem,
+)
 
 BATCH_ROWS = 500
 """Rows sent per ``UNWIND`` write query."""
@@ -204,7 +209,7 @@ class FalkorGraphStore:
         one query and delete older versions. A failure leaves the previous graph and
         fingerprint in place. (If another writer published a newer version meanwhile, that
         one stays and this one is discarded.)"""
-        problem = _problem(graph)
+        problem = graph_problem(graph)
         if problem is not None:
             raise StoreError(f"FalkorDB at {self.address}: cannot replace the graph: {problem}")
         with self._write_lock, self._errors("cannot replace the graph"):
@@ -316,23 +321,6 @@ class FalkorGraphStore:
                 _drop_quietly(self._db.select_graph(name))
 
 
-def _problem(graph: KnowledgeGraph) -> str | None:
-    """Why ``graph`` cannot be stored: what the SQLite store's keys refuse (duplicate entity
-    ids, entity pairs, community ids), and relations whose ends are not entities of the graph
-    (an edge needs both ends)."""
-    entity_ids = {e.id for e in graph.entities}
-    if len(entity_ids) != len(graph.entities):
-        return "duplicate entity id"
-    if len({(r.source, r.target) for r in graph.relations}) != len(graph.relations):
-        return "duplicate relation (source, target)"
-    for r in graph.relations:
-        if r.source not in entity_ids or r.target not in entity_ids:
-            return f"relation {r.source!r} -> {r.target!r} names an entity the graph lacks"
-    if len({c.id for c in graph.communities}) != len(graph.communities):
-        return "duplicate community id"
-    return None
-
-
 def _write_version(target: Any, graph: KnowledgeGraph) -> None:
     _create_index(target, "Entity", "id")
     _create_index(target, "Community", "id")
@@ -340,20 +328,20 @@ def _write_version(target: Any, graph: KnowledgeGraph) -> None:
     for n, e in enumerate(graph.entities):
         chunks = sorted(set(e.chunk_ids))
         rows.append([e.id, e.name, e.type, chunks,
-                     _json([_ENTITY, n, e.id, e.name, e.type, chunks])])
+                     compact_json([_ENTITY, n, e.id, e.name, e.type, chunks])])
     _write_batches(target, _Q_CREATE_ENTITIES, rows)
     for start in range(0, len(graph.relations), BATCH_ROWS):
         batch = [
             [r.source, r.target, r.label, r.weight if math.isfinite(r.weight) else None,
              list(r.chunk_ids),
-             _json([_RELATION, r.source, r.target, r.label, r.weight, r.chunk_ids])]
+             compact_json([_RELATION, r.source, r.target, r.label, r.weight, r.chunk_ids])]
             for r in graph.relations[start:start + BATCH_ROWS]]
         created = target.query(_Q_CREATE_RELATIONS, {"rows": batch}).result_set[0][0]
         if created != len(batch):  # cannot happen after _problem, but never publish it
             raise StoreError(f"wrote {created} of {len(batch)} relations of a batch")
     _write_batches(target, _Q_CREATE_COMMUNITIES, [
         [c.id, c.level, c.parent, list(c.entity_ids), c.title, c.summary, list(c.chunk_ids),
-         _json([_COMMUNITY, n, c.id, c.level, c.parent, c.entity_ids, c.title, c.summary,
+         compact_json([_COMMUNITY, n, c.id, c.level, c.parent, c.entity_ids, c.title, c.summary,
                 c.chunk_ids])]
         for n, c in enumerate(graph.communities)])
 
@@ -370,22 +358,7 @@ def _read_version(source: Any) -> KnowledgeGraph:
         if "empty key" in str(exc):
             raise _VersionGone() from exc
         raise
-    items = json.loads("[" + ",".join(row[0] for row in reply[1]) + "]")
-    parts: tuple[list[Any], list[Any], list[Any]] = ([], [], [])
-    for item in items:
-        parts[item[0]].append(item)
-    entity_rows, relation_rows, community_rows = parts
-    entity_rows.sort(key=lambda row: row[1])
-    relation_rows.sort(key=lambda row: (row[1], row[2]))
-    community_rows.sort(key=lambda row: row[1])
-    return KnowledgeGraph(
-        tuple(Entity(i, name, kind, tuple(chunks))
-              for _, _, i, name, kind, chunks in entity_rows),
-        tuple(Relation(s, t, label, float(weight), tuple(chunks))
-              for _, s, t, label, weight, chunks in relation_rows),
-        tuple(Community(i, level, parent, tuple(members), title, summary, tuple(chunks))
-              for _, _, i, level, parent, members, title, summary, chunks in community_rows),
-    )
+    return decode_graph(row[0] for row in reply[1])
 
 
 def _read(
@@ -417,7 +390,3 @@ def _drop_quietly(graph: Any) -> None:
     """Delete a graph if it exists; a graph another writer deleted first is not an error."""
     with suppress(*_CLIENT_ERRORS):
         graph.delete()
-
-
-def _json(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))

@@ -26,7 +26,6 @@ capped by size and a single oversized value is refused with a :class:`StoreError
 
 from __future__ import annotations
 
-import json
 import math
 import threading
 from collections.abc import Iterable, Iterator, Sequence
@@ -39,9 +38,15 @@ from neo4j.exceptions import DriverError, Neo4jError
 
 from graphready.errors import StoreError
 from graphready.gcpause import gc_paused
-from graphready.knowledge import ChunkExtraction, Community, Entity, KnowledgeGraph, Relation
+from graphready.knowledge import ChunkExtraction, KnowledgeGraph
 from graphready.stores import neo4j_cypher as cypher
-from graphready.stores.graph_codec import decode_extraction, encode_extraction
+from graphready.stores.graph_codec import (
+    compact_json,
+    decode_extraction,
+    decode_graph,
+    encode_extraction,
+    graph_problem,
+)
 
 PAGE_ROWS = 1000
 """Extractions read per query by :meth:`Neo4jGraphStore.iter_extractions`."""
@@ -158,7 +163,7 @@ class Neo4jGraphStore:
         statement, then delete older versions. A failure leaves the previous graph and
         fingerprint in place. (If another writer published a newer version meanwhile, that one
         stays and this one is discarded.)"""
-        problem = _problem(graph)
+        problem = graph_problem(graph)
         if problem is not None:
             raise StoreError(f"Neo4j at {self.uri}: cannot replace the graph: {problem}")
         with self._write_lock, self._errors("cannot replace the graph"):
@@ -193,7 +198,7 @@ class Neo4jGraphStore:
             if len(rows) != sum(counts):  # deleted under us by a newer replace
                 continue
             with gc_paused():
-                return _assemble([row[0] for row in rows])
+                return decode_graph([row[0] for row in rows])
         raise StoreError(f"Neo4j at {self.uri}: cannot load the graph: it was replaced "
                          f"{LOAD_ATTEMPTS} times while being read")
 
@@ -259,11 +264,11 @@ class Neo4jGraphStore:
         for n, e in enumerate(graph.entities):
             chunks = sorted(set(e.chunk_ids))
             entities.append([e.id, e.name, e.type, chunks,
-                             _json([_ENTITY, n, e.id, e.name, e.type, chunks])])
+                             compact_json([_ENTITY, n, e.id, e.name, e.type, chunks])])
         self._write_batches(self._q.create_entities, entities, v=version)
         relations = [
             [r.source, r.target, r.label, r.weight if math.isfinite(r.weight) else None,
-             list(r.chunk_ids), _json([_RELATION, r.source, r.target, r.label, r.weight,
+             list(r.chunk_ids), compact_json([_RELATION, r.source, r.target, r.label, r.weight,
                                        r.chunk_ids])]
             for r in graph.relations]
         created = self._write_batches(self._q.create_relations, relations, v=version)
@@ -273,7 +278,7 @@ class Neo4jGraphStore:
         self._write_batches(self._q.create_communities, [
             [c.id, c.level, c.parent, list(c.entity_ids), c.title, c.summary,
              list(c.chunk_ids),
-             _json([_COMMUNITY, n, c.id, c.level, c.parent, c.entity_ids, c.title, c.summary,
+             compact_json([_COMMUNITY, n, c.id, c.level, c.parent, c.entity_ids, c.title, c.summary,
                     c.chunk_ids])]
             for n, c in enumerate(graph.communities)], v=version)
         self._write(self._q.create_version, v=version, entities=len(graph.entities),
@@ -378,42 +383,3 @@ def _display(uri: str) -> str:
         return "(an invalid URI)"
     host = f"[{host}]" if ":" in host else host
     return f"{parts.scheme}://{host}{port}"
-
-
-def _problem(graph: KnowledgeGraph) -> str | None:
-    """Why ``graph`` cannot be stored (as the other stores refuse it): duplicate entity ids,
-    entity pairs or community ids, and relations whose ends are not entities of the graph."""
-    entity_ids = {e.id for e in graph.entities}
-    if len(entity_ids) != len(graph.entities):
-        return "duplicate entity id"
-    if len({(r.source, r.target) for r in graph.relations}) != len(graph.relations):
-        return "duplicate relation (source, target)"
-    for r in graph.relations:
-        if r.source not in entity_ids or r.target not in entity_ids:
-            return f"relation {r.source!r} -> {r.target!r} names an entity the graph lacks"
-    if len({c.id for c in graph.communities}) != len(graph.communities):
-        return "duplicate community id"
-    return None
-
-
-def _assemble(data: list[str]) -> KnowledgeGraph:
-    """The graph from the ``data`` JSON of its items, in their stored order."""
-    parts: tuple[list[Any], list[Any], list[Any]] = ([], [], [])
-    for item in json.loads("[" + ",".join(data) + "]"):
-        parts[item[0]].append(item)
-    entity_rows, relation_rows, community_rows = parts
-    entity_rows.sort(key=lambda row: row[1])
-    relation_rows.sort(key=lambda row: (row[1], row[2]))
-    community_rows.sort(key=lambda row: row[1])
-    return KnowledgeGraph(
-        tuple(Entity(i, name, kind, tuple(chunks))
-              for _, _, i, name, kind, chunks in entity_rows),
-        tuple(Relation(s, t, label, float(weight), tuple(chunks))
-              for _, s, t, label, weight, chunks in relation_rows),
-        tuple(Community(i, level, parent, tuple(members), title, summary, tuple(chunks))
-              for _, _, i, level, parent, members, title, summary, chunks in community_rows),
-    )
-
-
-def _json(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
