@@ -1,25 +1,48 @@
 """The VectorStore contract, run against every implementation.
 
-A new backend is one more entry in ``BACKENDS``: a function that opens (or reopens) a store kept
-under a given folder.
+A new backend is one more entry in ``BACKENDS``: a function of the test's request and folder
+that returns an opener, which opens (or reopens) the one store of that test.
 """
 
 from __future__ import annotations
 
 import threading
+import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+from graphready.errors import StoreError
 from graphready.stores.base import Vectors, VectorStore
+from graphready.stores.vector_falkordb import FalkorVectorStore
 from graphready.stores.vector_sqlite import SqliteVectorStore
+from support.falkordb_server import FalkorDBServer
 
 Opener = Callable[[], VectorStore]
 
-BACKENDS: dict[str, Callable[[Path], VectorStore]] = {
-    "sqlite": lambda folder: SqliteVectorStore(folder / "vectors.sqlite3"),
+
+@pytest.fixture(scope="module")
+def falkordb_server() -> Iterator[FalkorDBServer]:
+    """One real FalkorDB server for the module; each test uses its own graph name in it."""
+    with FalkorDBServer() as server:
+        yield server
+
+
+def _sqlite(request: pytest.FixtureRequest, folder: Path) -> Opener:
+    return lambda: SqliteVectorStore(folder / "vectors.sqlite3")
+
+
+def _falkordb(request: pytest.FixtureRequest, folder: Path) -> Opener:
+    server: FalkorDBServer = request.getfixturevalue("falkordb_server")
+    name = f"test-{uuid.uuid4().hex}"
+    return lambda: FalkorVectorStore(server.host, server.port, name)
+
+
+BACKENDS: dict[str, Callable[[pytest.FixtureRequest, Path], Opener]] = {
+    "sqlite": _sqlite,
+    "falkordb": _falkordb,
 }
 DIM = 8
 
@@ -27,11 +50,11 @@ DIM = 8
 @pytest.fixture(params=sorted(BACKENDS))
 def open_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Opener]:
     """Opens stores on one shared location; every store opened is closed afterwards."""
-    factory = BACKENDS[request.param]
+    factory = BACKENDS[request.param](request, tmp_path)
     opened: list[VectorStore] = []
 
     def opener() -> VectorStore:
-        store = factory(tmp_path)
+        store = factory()
         opened.append(store)
         return store
 
@@ -218,3 +241,14 @@ def test_concurrent_searches_and_writes(store: VectorStore) -> None:
         t.join()
     assert errors == []
     assert len(store.ids()) == 53
+
+
+def test_other_dimension_is_refused_and_changes_nothing(store: VectorStore) -> None:
+    fill(store)
+    store.mark_synced("fp")
+    with pytest.raises(StoreError):
+        store.add(["wide"], np.ones((1, DIM * 2), dtype=np.float32))
+    with pytest.raises(StoreError):
+        store.search(np.ones(DIM * 2, dtype=np.float32), 1)
+    assert store.ids() == {"x", "y", "xy"}
+    assert store.synced_fingerprint() == "fp"

@@ -40,12 +40,21 @@ from contextlib import contextmanager, suppress
 from typing import Any
 
 from falkordb import FalkorDB
-from falkordb.exceptions import SchemaVersionMismatchException
-from redis.exceptions import RedisError, ResponseError
+from redis.exceptions import ResponseError
 
 from graphready.errors import StoreError
 from graphready.gcpause import gc_paused
 from graphready.knowledge import ChunkExtraction, KnowledgeGraph
+from graphready.stores.falkordb_common import (
+    BATCH_ROWS,
+    CLIENT_ERRORS,
+    CONNECT_TIMEOUT_S,
+    GRAPH_NAME,
+    SOCKET_TIMEOUT_S,
+    create_index,
+    read_rows,
+    write_batches,
+)
 from graphready.stores.graph_codec import (
     compact_json,
     decode_extraction,
@@ -54,23 +63,16 @@ from graphready.stores.graph_codec import (
     graph_problem,
 )
 
-BATCH_ROWS = 500
-"""Rows sent per ``UNWIND`` write query."""
 PAGE_ROWS = 1000
 """Extractions read per query by :meth:`FalkorGraphStore.iter_extractions`."""
-CONNECT_TIMEOUT_S = 5.0
-SOCKET_TIMEOUT_S = 300.0
 LOAD_ATTEMPTS = 20
 """How many times a load starts again when a newer replace deleted the version it was about to
 read (only possible between reading the pointer and the one query that reads the graph)."""
 
-GRAPH_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,199}")
-"""Names a store accepts: they become Redis key prefixes, so no spaces, braces or colons."""
 
 _NEXT_VERSION = "next_version"
 _CURRENT_VERSION = "current_version"
 _FINGERPRINT = "synced_fingerprint"
-_CLIENT_ERRORS = (RedisError, OSError, SchemaVersionMismatchException)
 _RO_QUERY = "GRAPH.RO_QUERY"
 _ENTITY, _RELATION, _COMMUNITY = 0, 1, 2
 
@@ -163,8 +165,8 @@ class FalkorGraphStore:
             with self._errors("cannot prepare the graph store"):
                 self._extractions = self._db.select_graph(f"{graph}_extractions")
                 self._meta = self._db.select_graph(f"{graph}_meta")
-                _create_index(self._extractions, "Extraction", "chunk_id")
-                _create_index(self._meta, "Meta", "key")
+                create_index(self._extractions, "Extraction", "chunk_id")
+                create_index(self._meta, "Meta", "key")
         except StoreError:
             self._db.close()
             raise
@@ -176,20 +178,20 @@ class FalkorGraphStore:
         latest = {item.chunk_id: item for item in items}
         rows = [[chunk_id, encode_extraction(item)] for chunk_id, item in latest.items()]
         with self._errors("cannot store extractions"):
-            _write_batches(self._extractions, _Q_ADD_EXTRACTIONS, rows)
+            write_batches(self._extractions, _Q_ADD_EXTRACTIONS, rows)
 
     def remove_extractions(self, chunk_ids: Iterable[str]) -> None:
         """Forget the extractions of these chunks (unknown ids are ignored)."""
         ids = list(dict.fromkeys(chunk_ids))
         with self._errors("cannot remove extractions"):
-            _write_batches(self._extractions, _Q_REMOVE_EXTRACTIONS, ids)
+            write_batches(self._extractions, _Q_REMOVE_EXTRACTIONS, ids)
 
     def iter_extractions(self) -> Iterator[ChunkExtraction]:
         """Every stored extraction, by chunk id, read a page at a time."""
         after = ""
         while True:
             with self._errors("cannot read extractions"):
-                rows = _read(self._extractions, _Q_PAGE_EXTRACTIONS,
+                rows = read_rows(self._extractions, _Q_PAGE_EXTRACTIONS,
                              {"after": after, "limit": PAGE_ROWS})
             for chunk_id, payload in rows:
                 yield decode_extraction(chunk_id, payload)
@@ -200,7 +202,7 @@ class FalkorGraphStore:
     def ids(self) -> set[str]:
         """The chunk ids that have an extraction."""
         with self._errors("cannot read extraction ids"):
-            return {row[0] for row in _read(self._extractions, _Q_EXTRACTION_IDS)}
+            return {row[0] for row in read_rows(self._extractions, _Q_EXTRACTION_IDS)}
 
     # -- the graph --------------------------------------------------------------------------
 
@@ -259,7 +261,7 @@ class FalkorGraphStore:
                 if version is None:
                     return {"entities": 0, "relations": 0, "communities": 0}
                 try:
-                    row = _read(self._db.select_graph(f"{self.graph}_v{version}"), _Q_COUNTS,
+                    row = read_rows(self._db.select_graph(f"{self.graph}_v{version}"), _Q_COUNTS,
                                 missing=_VersionGone)[0]
                 except _VersionGone:
                     continue
@@ -295,12 +297,12 @@ class FalkorGraphStore:
             raise StoreError(f"FalkorDB at {self.address}: {action}: the store is closed")
         try:
             yield
-        except _CLIENT_ERRORS as exc:
+        except CLIENT_ERRORS as exc:
             reason = str(exc) or type(exc).__name__
             raise StoreError(f"FalkorDB at {self.address}: {action}: {reason}") from exc
 
     def _meta_value(self, key: str) -> Any:
-        rows = _read(self._meta, _Q_META_GET, {"key": key})
+        rows = read_rows(self._meta, _Q_META_GET, {"key": key})
         return rows[0][0] if rows else None
 
     def _current_version(self) -> int | None:
@@ -310,7 +312,7 @@ class FalkorGraphStore:
     def _superseded(self, version: int) -> bool:
         try:
             current = self._current_version()
-        except _CLIENT_ERRORS:
+        except CLIENT_ERRORS:
             return False
         return current is not None and current > version
 
@@ -322,14 +324,14 @@ class FalkorGraphStore:
 
 
 def _write_version(target: Any, graph: KnowledgeGraph) -> None:
-    _create_index(target, "Entity", "id")
-    _create_index(target, "Community", "id")
+    create_index(target, "Entity", "id")
+    create_index(target, "Community", "id")
     rows: list[list[Any]] = []
     for n, e in enumerate(graph.entities):
         chunks = sorted(set(e.chunk_ids))
         rows.append([e.id, e.name, e.type, chunks,
                      compact_json([_ENTITY, n, e.id, e.name, e.type, chunks])])
-    _write_batches(target, _Q_CREATE_ENTITIES, rows)
+    write_batches(target, _Q_CREATE_ENTITIES, rows)
     for start in range(0, len(graph.relations), BATCH_ROWS):
         batch = [
             [r.source, r.target, r.label, r.weight if math.isfinite(r.weight) else None,
@@ -337,18 +339,13 @@ def _write_version(target: Any, graph: KnowledgeGraph) -> None:
              compact_json([_RELATION, r.source, r.target, r.label, r.weight, r.chunk_ids])]
             for r in graph.relations[start:start + BATCH_ROWS]]
         created = target.query(_Q_CREATE_RELATIONS, {"rows": batch}).result_set[0][0]
-        if created != len(batch):  # cannot happen after _problem, but never publish it
+        if created != len(batch):  # cannot happen after graph_problem, but never publish it
             raise StoreError(f"wrote {created} of {len(batch)} relations of a batch")
-    _write_batches(target, _Q_CREATE_COMMUNITIES, [
+    write_batches(target, _Q_CREATE_COMMUNITIES, [
         [c.id, c.level, c.parent, list(c.entity_ids), c.title, c.summary, list(c.chunk_ids),
          compact_json([_COMMUNITY, n, c.id, c.level, c.parent, c.entity_ids, c.title, c.summary,
                 c.chunk_ids])]
         for n, c in enumerate(graph.communities)])
-
-
-def _write_batches(target: Any, query: str, rows: Sequence[Any]) -> None:
-    for start in range(0, len(rows), BATCH_ROWS):
-        target.query(query, {"rows": rows[start:start + BATCH_ROWS]})
 
 
 def _read_version(source: Any) -> KnowledgeGraph:
@@ -361,32 +358,7 @@ def _read_version(source: Any) -> KnowledgeGraph:
     return decode_graph(row[0] for row in reply[1])
 
 
-def _read(
-    graph: Any, query: str, params: dict[str, Any] | None = None,
-    missing: type[Exception] | None = None,
-) -> list[list[Any]]:
-    """The rows of a read-only query. A graph that does not exist reads as empty, or raises
-    ``missing`` when given (a read-only query never creates it)."""
-    try:
-        rows: list[list[Any]] = graph.ro_query(query, params).result_set
-    except ResponseError as exc:
-        if "empty key" not in str(exc):
-            raise
-        if missing is not None:
-            raise missing() from exc
-        return []
-    return rows
-
-
-def _create_index(graph: Any, label: str, attribute: str) -> None:
-    try:
-        graph.query(f"CREATE INDEX FOR (n:{label}) ON (n.{attribute})")
-    except ResponseError as exc:
-        if "already indexed" not in str(exc):
-            raise
-
-
 def _drop_quietly(graph: Any) -> None:
     """Delete a graph if it exists; a graph another writer deleted first is not an error."""
-    with suppress(*_CLIENT_ERRORS):
+    with suppress(*CLIENT_ERRORS):
         graph.delete()

@@ -1,0 +1,280 @@
+"""Vectors on a FalkorDB server, searched through FalkorDB's vector (HNSW) index: the same
+contract as :class:`~graphready.stores.vector_sqlite.SqliteVectorStore`, without a local copy.
+
+A store named ``G`` keeps everything in one FalkorDB graph (one Redis key), ``G_vectors``:
+
+``(:Chunk {chunk_id, embedding})``
+    One node per chunk, indexed on ``chunk_id`` (a range index) and on ``embedding`` (a cosine
+    vector index). Embeddings are L2-normalised ``vecf32`` values.
+``(:Meta {key, value})``
+    One node per key (indexed on ``key``): ``model_id``, ``synced_fingerprint`` and ``dim``.
+
+A vector index fixes its dimension when it is created, so it is created by the first ``add``
+(when the dimension is known). A new model id deletes the whole graph (vectors, index and
+metadata, so the fingerprint too) and starts a fresh one that records only the model id; the
+next ``add`` creates the index again, with the new model's dimension.
+
+Every FalkorDB query is atomic, but there are no multi-statement transactions: ``add`` and
+``remove`` first clear the synced fingerprint, then write in batches of
+:data:`graphready.stores.graph_falkordb.BATCH_ROWS` rows, so a failure part-way leaves earlier
+batches applied and no fingerprint (the next sync repairs it).
+Writes by one store object are serialised; two writers racing a model change against an add
+may leave vectors of the old model (the SQLite store's file lock has no equivalent here).
+
+``search`` asks the server every time (``refresh()`` has nothing to reload). The index is
+approximate (HNSW); it is built with :data:`HNSW_M`, :data:`HNSW_EF_CONSTRUCTION` and
+:data:`HNSW_EF_RUNTIME` large enough that the top 10 of the contract's 500 random vectors
+match an exact search. FalkorDB scores a cosine index by *distance* (``1 - cosine``);
+``Hit.score`` is the cosine similarity, higher is better, as in the SQLite store.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+import numpy as np
+from falkordb import FalkorDB
+from redis.exceptions import ResponseError
+
+from graphready.errors import StoreError
+from graphready.stores.base import Hit, Vectors
+from graphready.stores.falkordb_common import (
+    CLIENT_ERRORS,
+    CONNECT_TIMEOUT_S,
+    GRAPH_NAME,
+    SOCKET_TIMEOUT_S,
+    create_index,
+    read_rows,
+    write_batches,
+)
+
+PAGE_ROWS = 10_000
+"""Chunk ids read per query by :meth:`FalkorVectorStore.ids`."""
+HNSW_M = 32
+HNSW_EF_CONSTRUCTION = 200
+HNSW_EF_RUNTIME = 200
+
+_MODEL_ID = "model_id"
+_FINGERPRINT = "synced_fingerprint"
+_DIM = "dim"
+_NO_VECTORS = ("empty key", "undefined attribute")
+"""Errors of a vector query on a graph that does not exist, or has never held an embedding."""
+
+_Q_META_GET = "MATCH (m:Meta {key: $key}) RETURN m.value"
+_Q_META_SET = "MERGE (m:Meta {key: $key}) SET m.value = $value"
+_Q_META_DELETE = "MATCH (m:Meta {key: $key}) DELETE m"
+# Records the dimension unless one is stored, returns the stored one, and forgets the synced
+# fingerprint only when they agree (a refused add changes nothing).
+_Q_CLAIM_DIM = (
+    "MERGE (d:Meta {key: $dim_key}) ON CREATE SET d.value = $dim "
+    "WITH d OPTIONAL MATCH (f:Meta {key: $fingerprint_key}) WHERE d.value = $dim "
+    "DELETE f RETURN d.value"
+)
+_Q_CREATE_VECTOR_INDEX = (
+    "CREATE VECTOR INDEX FOR (c:Chunk) ON (c.embedding) OPTIONS {{dimension: {dim}, "
+    "similarityFunction: 'cosine', M: {m}, efConstruction: {ef_construction}, "
+    "efRuntime: {ef_runtime}}}"
+)
+_Q_ADD = (
+    "UNWIND $rows AS row MERGE (c:Chunk {chunk_id: row[0]}) SET c.embedding = vecf32(row[1])"
+)
+_Q_REMOVE = "UNWIND $rows AS id MATCH (c:Chunk {chunk_id: id}) DELETE c"
+_Q_PAGE_IDS = (
+    "MATCH (c:Chunk) WHERE c.chunk_id > $after "
+    "RETURN c.chunk_id ORDER BY c.chunk_id LIMIT $limit"
+)
+_Q_SEARCH = (
+    "CALL db.idx.vector.queryNodes('Chunk', 'embedding', $k, vecf32($query)) "
+    "YIELD node, score RETURN node.chunk_id, score"
+)
+
+
+def _normalise(vectors: Vectors) -> Vectors:
+    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+    return np.ascontiguousarray(vectors / np.where(norms > 0.0, norms, 1.0), dtype=np.float32)
+
+
+class FalkorVectorStore:
+    """A :class:`~graphready.stores.base.VectorStore` in the FalkorDB server at ``host:port``,
+    in the graph ``<graph>_vectors`` (see the module docstring). Safe to share between threads:
+    the client keeps a pool of connections, and writes by one store object are serialised.
+    Every client error is raised as a :class:`StoreError` naming ``host:port``."""
+
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        graph: str,
+        password: str | None = None,
+        *,
+        username: str | None = None,
+        timeout_s: float = SOCKET_TIMEOUT_S,
+    ) -> None:
+        if not GRAPH_NAME.fullmatch(graph):
+            raise ValueError(f"invalid FalkorDB graph name {graph!r}: use letters, digits, "
+                             "'_', '.' and '-' (at most 200)")
+        self.address = f"{host}:{port}"
+        self.graph = graph
+        self._write_lock = threading.Lock()
+        self._closed = False
+        with self._errors("cannot connect"):
+            self._db = FalkorDB(
+                host=host, port=port, username=username, password=password,
+                socket_connect_timeout=CONNECT_TIMEOUT_S, socket_timeout=timeout_s,
+            )
+        try:
+            with self._errors("cannot prepare the vector store"):
+                self._graph = self._db.select_graph(f"{graph}_vectors")
+                self._prepare()
+        except StoreError:
+            self._db.close()
+            raise
+
+    # -- DerivedStore -----------------------------------------------------------------------
+
+    def ids(self) -> set[str]:
+        """The chunk ids that have a vector, read a page at a time."""
+        found: set[str] = set()
+        after = ""
+        while True:
+            with self._errors("cannot read vector ids"):
+                rows = read_rows(self._graph, _Q_PAGE_IDS, {"after": after, "limit": PAGE_ROWS})
+            found.update(str(row[0]) for row in rows)
+            if len(rows) < PAGE_ROWS:
+                return found
+            after = rows[-1][0]
+
+    def synced_fingerprint(self) -> str | None:
+        with self._errors("cannot read the sync fingerprint"):
+            value = self._meta_value(_FINGERPRINT)
+        return None if value is None else str(value)
+
+    def mark_synced(self, fingerprint: str) -> None:
+        with self._errors("cannot write the sync fingerprint"):
+            self._graph.query(_Q_META_SET, {"key": _FINGERPRINT, "value": fingerprint})
+
+    def close(self) -> None:
+        """Close the connections; the store cannot be used afterwards. Safe to call twice."""
+        if not self._closed:
+            self._closed = True
+            self._db.close()
+
+    # -- VectorStore ------------------------------------------------------------------------
+
+    def model_id(self) -> str | None:
+        with self._errors("cannot read the model id"):
+            value = self._meta_value(_MODEL_ID)
+        return None if value is None else str(value)
+
+    def set_model_id(self, model_id: str) -> None:
+        """Record the embedder; a different one than stored deletes every (now stale) vector,
+        the vector index (its dimension may change) and the synced fingerprint."""
+        with self._write_lock, self._errors("cannot set the model id"):
+            if self._meta_value(_MODEL_ID) == model_id:
+                return
+            # First forget the model: a failure after the delete leaves an empty store with no
+            # model id, which the next set_model_id clears again.
+            self._graph.query(_Q_META_DELETE, {"key": _MODEL_ID})
+            self._graph.delete()
+            self._prepare()
+            self._graph.query(_Q_META_SET, {"key": _MODEL_ID, "value": model_id})
+
+    def add(self, ids: Sequence[str], vectors: Vectors) -> None:
+        """Insert or replace the vectors of ``ids`` (row ``i`` of ``vectors`` is ``ids[i]``;
+        the last row of a repeated id wins)."""
+        matrix = np.asarray(vectors, dtype=np.float32)
+        if matrix.ndim != 2 or matrix.shape[0] != len(ids):
+            raise StoreError(f"add: {len(ids)} ids but vectors of shape {matrix.shape}")
+        if not ids:
+            return
+        matrix = _normalise(matrix)
+        dim = int(matrix.shape[1])
+        latest = {chunk_id: row for row, chunk_id in enumerate(ids)}
+        rows = [[chunk_id, matrix[row].tolist()] for chunk_id, row in latest.items()]
+        with self._write_lock, self._errors("cannot store vectors"):
+            stored = int(self._graph.query(_Q_CLAIM_DIM, {
+                "dim_key": _DIM, "dim": dim, "fingerprint_key": _FINGERPRINT,
+            }).result_set[0][0])
+            if stored != dim:
+                raise StoreError(f"add: vectors have {dim} dimensions, the store holds {stored}")
+            self._create_vector_index(dim)
+            write_batches(self._graph, _Q_ADD, rows)
+
+    def remove(self, ids: Iterable[str]) -> None:
+        """Delete the vectors of ``ids`` (unknown ids are ignored)."""
+        gone = list(dict.fromkeys(ids))
+        if not gone:
+            return
+        with self._write_lock, self._errors("cannot remove vectors"):
+            self._graph.query(_Q_META_DELETE, {"key": _FINGERPRINT})
+            write_batches(self._graph, _Q_REMOVE, gone)
+
+    def refresh(self) -> None:
+        """Nothing to reload: every search asks the server."""
+
+    def search(self, query: Vectors, k: int) -> list[Hit]:
+        """The ``k`` stored vectors with the highest cosine to ``query``, best first (through
+        the approximate HNSW index)."""
+        q = np.asarray(query, dtype=np.float32).reshape(-1)
+        if k <= 0:
+            return []
+        norm = float(np.linalg.norm(q))
+        if norm > 0.0:
+            q = q / norm
+        with self._errors("cannot search vectors"):
+            try:
+                rows = self._graph.ro_query(_Q_SEARCH, {"k": k, "query": q.tolist()}).result_set
+            except ResponseError as exc:
+                message = str(exc)
+                if any(text in message for text in _NO_VECTORS):
+                    return []
+                if "dimension mismatch" in message:
+                    raise StoreError(f"search: query has {q.shape[0]} dimensions: {message}") \
+                        from exc
+                raise
+        hits = [Hit(str(chunk_id), _cosine(distance)) for chunk_id, distance in rows]
+        hits.sort(key=lambda hit: -hit.score)
+        return hits[:k]
+
+    # -- internals --------------------------------------------------------------------------
+
+    @contextmanager
+    def _errors(self, action: str) -> Iterator[None]:
+        if self._closed:
+            raise StoreError(f"FalkorDB at {self.address}: {action}: the store is closed")
+        try:
+            yield
+        except CLIENT_ERRORS as exc:
+            reason = str(exc) or type(exc).__name__
+            raise StoreError(f"FalkorDB at {self.address}: {action}: {reason}") from exc
+
+    def _prepare(self) -> None:
+        """The range indexes (creating them also creates the graph)."""
+        create_index(self._graph, "Chunk", "chunk_id")
+        create_index(self._graph, "Meta", "key")
+
+    def _meta_value(self, key: str) -> Any:
+        rows = read_rows(self._graph, _Q_META_GET, {"key": key})
+        return rows[0][0] if rows else None
+
+    def _create_vector_index(self, dim: int) -> None:
+        """The cosine index for ``dim`` dimensions, unless it exists (the stored ``dim`` has
+        been checked, so an existing one has that dimension)."""
+        statement = _Q_CREATE_VECTOR_INDEX.format(
+            dim=dim, m=HNSW_M, ef_construction=HNSW_EF_CONSTRUCTION, ef_runtime=HNSW_EF_RUNTIME)
+        try:
+            self._graph.query(statement)
+        except ResponseError as exc:
+            if "already indexed" not in str(exc):
+                raise
+
+
+def _cosine(distance: Any) -> float:
+    """FalkorDB's cosine distance as the cosine similarity (a zero query scores 0, as in the
+    SQLite store, where FalkorDB returns NaN)."""
+    value = float(distance)
+    return 0.0 if math.isnan(value) else 1.0 - value
