@@ -79,6 +79,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             ensure_data_dir(settings)
         if args.command == "serve":
             from graphready.server.run import serve
+            from graphready.stores.registry import open_stores
+
+            open_stores(settings).close()  # a store that cannot be opened stops us here
 
             asyncio.run(serve(settings))
             return 0

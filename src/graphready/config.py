@@ -41,6 +41,7 @@ class Settings:
     max_message_chars: int = 4_000
     fail_stage: str | None = None
     graph_url: str | None = None
+    vector_url: str | None = None
     log_level: str = "info"
 
     @property

@@ -43,6 +43,8 @@ class AppState:
         self.supervisor = BuildSupervisor(settings, self._on_event)
         if settings.graph_url is not None:
             self.readiness.graph_store = redact(settings.graph_url)
+        if settings.vector_url is not None:
+            self.readiness.vector_store = redact(settings.vector_url)
         self._background: asyncio.Task[None] | None = None
         self._closed = False
 

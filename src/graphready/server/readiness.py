@@ -42,6 +42,7 @@ class Readiness:
         ("documents", "chunks", "entities", "relations", "communities", "skipped_files"), 0))
     skipped: list[SkippedFile] = field(default_factory=list)
     graph_store: str = "embedded (SQLite)"
+    vector_store: str = "embedded (SQLite)"
     graph_store_error: str | None = None
 
     def stage_for(self, progress_stage: str) -> StageState:
@@ -95,6 +96,7 @@ class Readiness:
             "stages": {name: {"state": s.state, "error": s.error, "counts": s.counts}
                        for name, s in self.stages.items()},
             "building": self.building,
+            "vector_store": {"where": self.vector_store},
             "graph_store": {"where": self.graph_store,
                             "available": self.graph_store_error is None,
                             "error": self.graph_store_error},

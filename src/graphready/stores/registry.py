@@ -10,7 +10,7 @@ from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 from graphready.config import Settings
-from graphready.errors import ConfigError
+from graphready.errors import ConfigError, StoreError
 from graphready.stores.base import Catalog, GraphStore, KeywordIndex, VectorStore
 
 
@@ -69,7 +69,7 @@ def open_stores(settings: Settings) -> Stores:
         parse_graph_url(url)
         graph = ReconnectingGraphStore(lambda: open_graph_store(url, root), redact(url))
     return Stores(catalog=_sqlite_catalog(root), keyword=_sqlite_keyword(root),
-                  vectors=_sqlite_vectors(root), graph=graph)
+                  vectors=open_vector_store(settings.vector_url, root), graph=graph)
 
 
 GRAPH_URL_SETTING = "GRAPHREADY_GRAPH_URL"
@@ -113,11 +113,11 @@ class GraphUrl:
         return (self.username or NEO4J_DEFAULT_USER, self.password)
 
 
-def parse_graph_url(url: str) -> GraphUrl:
+def parse_graph_url(url: str, setting: str = GRAPH_URL_SETTING) -> GraphUrl:
     """Parse a graph store URL; anything malformed is a :class:`ConfigError` naming
-    ``GRAPHREADY_GRAPH_URL`` (the message never repeats a password)."""
+    ``setting`` (the message never repeats a password)."""
     def bad(reason: str) -> ConfigError:
-        return ConfigError(GRAPH_URL_SETTING, reason)
+        return ConfigError(setting, reason)
 
     try:
         parts = urlsplit(url.strip())
@@ -182,3 +182,27 @@ def _neo4j_graph(where: GraphUrl) -> GraphStore:
         return Neo4jGraphStore(where.neo4j_uri, where.graph or None, where.neo4j_auth)
     except ValueError as exc:
         raise ConfigError(GRAPH_URL_SETTING, str(exc)) from None
+
+
+VECTOR_URL_SETTING = "GRAPHREADY_VECTOR_URL"
+
+
+def open_vector_store(url: str | None, db_dir: Path) -> VectorStore:
+    """The vector store ``url`` names: None is the SQLite store under ``db_dir``,
+    ``falkordb://[:password@]host:port/graph`` the vector index of a FalkorDB server (then no
+    local copy is kept). A server that does not answer is a ``ConfigError`` naming the setting."""
+    if url is None:
+        return _sqlite_vectors(db_dir)
+    where = parse_graph_url(url, VECTOR_URL_SETTING)
+    if where.scheme != FALKORDB_SCHEME:
+        raise ConfigError(VECTOR_URL_SETTING, f"only {FALKORDB_SCHEME}:// vector stores are "
+                          f"supported, not {where.scheme}://")
+    try:
+        from graphready.stores.vector_falkordb import FalkorVectorStore
+    except ImportError as exc:
+        raise ConfigError(VECTOR_URL_SETTING, f"needs the falkordb package: {exc}") from exc
+    try:
+        return FalkorVectorStore(where.host, where.port, where.graph, where.password,
+                                 username=where.username)
+    except StoreError as exc:
+        raise ConfigError(VECTOR_URL_SETTING, str(exc)) from None
