@@ -14,7 +14,7 @@ NAMESPACES = ["", "ns_", "T0123abc_"]
 PARAMETER = re.compile(r"\$(\w+)")
 ALLOWED_PARAMETERS = {"rows", "after", "limit", "key", "version", "fingerprint", "v",
                       "entities", "relations", "communities", "dimensions", "index", "k",
-                      "vector"}
+                      "vector", "owner", "now", "expires", "stage", "done", "total"}
 
 
 def _every_statement(namespace: str) -> list[str]:

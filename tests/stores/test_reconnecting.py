@@ -39,3 +39,16 @@ def test_opens_when_the_backend_becomes_available(tmp_path: Path) -> None:
     assert len(opened) == 1
     store.close()
     store.close()
+
+
+def test_lease_calls_pass_through(tmp_path: Path) -> None:
+    store = ReconnectingGraphStore(lambda: SqliteGraphStore(tmp_path / "graph.db"), "sqlite")
+    other = SqliteGraphStore(tmp_path / "graph.db")
+    assert store.acquire_lease("me", 60.0, "graph.extract", 3, 10)
+    lease = other.current_lease()
+    assert lease is not None and (lease.owner, lease.done, lease.total) == ("me", 3, 10)
+    assert not other.acquire_lease("you", 60.0)
+    store.release_lease("me")
+    assert store.current_lease() is None and other.acquire_lease("you", 60.0)
+    other.close()
+    store.close()

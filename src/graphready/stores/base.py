@@ -30,6 +30,20 @@ class Hit:
 
 
 @dataclass(frozen=True, slots=True)
+class Lease:
+    """The build lease of a graph store: who holds it, until when, and how far it got."""
+
+    owner: str
+    expires: float
+    """Unix time when it lapses: the holder's ``time.time()`` at its last acquire (or renew)
+    plus its ``ttl_s``."""
+    stage: str
+    """What the holder reports it is doing, e.g. ``"graph.extract"``."""
+    done: int
+    total: int
+
+
+@dataclass(frozen=True, slots=True)
 class SourceChange:
     """What applying one source file changed in the catalog."""
 
@@ -145,4 +159,22 @@ class GraphStore(DerivedStore, Protocol):
 
     def load_graph(self) -> KnowledgeGraph | None:
         """The last complete graph, or None when none was ever completed."""
+        ...
+
+    def acquire_lease(
+        self, owner: str, ttl_s: float, stage: str = "", done: int = 0, total: int = 0
+    ) -> bool:
+        """Take the build lease, or renew it (and update its progress) when ``owner`` holds
+        it; True when ``owner`` holds it afterwards. The lease then expires ``ttl_s`` seconds
+        after the caller's ``time.time()`` (server clocks are never used). A lease whose
+        ``expires`` is in the past is free. Atomic: two callers racing for a free lease never
+        both get True, even from different processes sharing the store."""
+        ...
+
+    def release_lease(self, owner: str) -> None:
+        """Give the lease up if ``owner`` holds it (otherwise do nothing)."""
+        ...
+
+    def current_lease(self) -> Lease | None:
+        """The lease if one is held and not expired (by the caller's clock), else None."""
         ...

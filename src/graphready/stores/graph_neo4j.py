@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import math
 import threading
+import time
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from typing import Any
@@ -40,6 +41,7 @@ from graphready.errors import StoreError
 from graphready.gcpause import gc_paused
 from graphready.knowledge import ChunkExtraction, KnowledgeGraph
 from graphready.stores import neo4j_cypher as cypher
+from graphready.stores.base import Lease
 from graphready.stores.graph_codec import (
     compact_json,
     decode_extraction,
@@ -225,6 +227,36 @@ class Neo4jGraphStore:
         """Record ``fingerprint`` as the catalog state the store is synced to."""
         with self._errors("cannot write the sync fingerprint"):
             self._write(self._q.mark_synced, key=cypher.META_KEY, fingerprint=fingerprint)
+
+    # -- build lease ------------------------------------------------------------------------
+
+    def acquire_lease(
+        self, owner: str, ttl_s: float, stage: str = "", done: int = 0, total: int = 0
+    ) -> bool:
+        """Take the build lease, or renew it (with new progress) when ``owner`` holds it; True
+        when ``owner`` holds it afterwards. One statement that write-locks the lease node
+        before testing it, so two takers never both succeed."""
+        now = time.time()
+        with self._errors("cannot take the build lease"):
+            rows = self._write(self._q.acquire_lease, key=cypher.LEASE_KEY, owner=owner,
+                               now=now, expires=now + ttl_s, stage=stage, done=done,
+                               total=total)
+        return bool(rows and rows[0][0])
+
+    def release_lease(self, owner: str) -> None:
+        """Give the lease up if ``owner`` holds it (otherwise do nothing)."""
+        with self._errors("cannot release the build lease"):
+            self._write(self._q.release_lease, key=cypher.LEASE_KEY, owner=owner)
+
+    def current_lease(self) -> Lease | None:
+        """The lease if one is held and not expired, else None."""
+        with self._errors("cannot read the build lease"):
+            rows = self._read(self._q.read_lease, key=cypher.LEASE_KEY)
+        if not rows or rows[0][1] is None or float(rows[0][1]) < time.time():
+            return None
+        owner, expires, stage, done, total = rows[0]
+        return Lease(str(owner), float(expires), str(stage or ""), int(done or 0),
+                     int(total or 0))
 
     def close(self) -> None:
         """Close the driver; the store cannot be used afterwards. Safe to call twice."""

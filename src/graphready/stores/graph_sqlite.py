@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import time
 from collections.abc import Iterable, Iterator, Sequence
 from itertools import groupby
 from pathlib import Path
@@ -21,12 +22,14 @@ from graphready.knowledge import (
     KnowledgeGraph,
     Relation,
 )
+from graphready.stores.base import Lease
 from graphready.stores.graph_codec import decode_extraction, encode_extraction
 from graphready.stores.sqlite_common import SqliteDatabase
 
 PAGE_ROWS = 1000
 _FINGERPRINT = "fingerprint"
 _GRAPH_BUILT = "graph_built"
+_LEASE_KEY = "build"
 
 _SCHEMA = (
     "CREATE TABLE IF NOT EXISTS extractions (chunk_id TEXT PRIMARY KEY, payload TEXT NOT NULL)",
@@ -43,6 +46,9 @@ _SCHEMA = (
     " id TEXT PRIMARY KEY, level INTEGER NOT NULL, parent TEXT, title TEXT NOT NULL,"
     " summary TEXT NOT NULL, entity_ids TEXT NOT NULL, chunk_ids TEXT NOT NULL)",
     "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS lease (key TEXT PRIMARY KEY, owner TEXT NOT NULL,"
+    " expires REAL NOT NULL, stage TEXT NOT NULL, done INTEGER NOT NULL,"
+    " total INTEGER NOT NULL)",
 )
 
 
@@ -131,6 +137,38 @@ class SqliteGraphStore:
         """Record ``fingerprint`` as the catalog state the store is synced to."""
         with self._db.write() as conn:
             conn.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (_FINGERPRINT, fingerprint))
+
+    # -- build lease ------------------------------------------------------------------------
+
+    def acquire_lease(
+        self, owner: str, ttl_s: float, stage: str = "", done: int = 0, total: int = 0
+    ) -> bool:
+        """Take the build lease, or renew it (with new progress) when ``owner`` holds it; True
+        when ``owner`` holds it afterwards. Read and written in one ``BEGIN IMMEDIATE``
+        transaction, which serialises writers across processes."""
+        now = time.time()
+        with self._db.write() as conn:
+            row = conn.execute("SELECT owner, expires FROM lease WHERE key = ?",
+                               (_LEASE_KEY,)).fetchone()
+            if row is not None and row[0] != owner and float(row[1]) >= now:
+                return False
+            conn.execute("INSERT OR REPLACE INTO lease VALUES (?, ?, ?, ?, ?, ?)",
+                         (_LEASE_KEY, owner, now + ttl_s, stage, done, total))
+        return True
+
+    def release_lease(self, owner: str) -> None:
+        """Give the lease up if ``owner`` holds it (otherwise do nothing)."""
+        with self._db.write() as conn:
+            conn.execute("DELETE FROM lease WHERE key = ? AND owner = ?", (_LEASE_KEY, owner))
+
+    def current_lease(self) -> Lease | None:
+        """The lease if one is held and not expired, else None."""
+        with self._db.read() as conn:
+            row = conn.execute("SELECT owner, expires, stage, done, total FROM lease "
+                               "WHERE key = ?", (_LEASE_KEY,)).fetchone()
+        if row is None or float(row[1]) < time.time():
+            return None
+        return Lease(str(row[0]), float(row[1]), str(row[2]), int(row[3]), int(row[4]))
 
     def counts(self) -> dict[str, int]:
         """The number of entities, relations and communities of the stored graph."""

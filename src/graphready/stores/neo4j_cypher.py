@@ -25,6 +25,9 @@ chunk_ids, data})``
     from one being deleted under it.
 ``(:NSMeta {key: 'graph', next_version, current_version, synced_fingerprint})``
     The one node a publish updates.
+``(:NSMeta {key: 'lease', owner, expires, stage, done, total})``
+    The build lease (no ``owner`` while free); ``expires`` is the holder's ``time.time()``
+    plus its ttl, compared with the caller's ``$now`` (server clocks are never used).
 """
 
 from __future__ import annotations
@@ -39,6 +42,9 @@ NAMESPACE = re.compile(r"(?:[A-Za-z][A-Za-z0-9_]{0,39})?")
 
 META_KEY = "graph"
 """The ``key`` of the one meta node of a namespace."""
+LEASE_KEY = "lease"
+"""The ``key`` of the meta node that holds the build lease."""
+_LEASE_PROPS = ("owner", "expires", "stage", "done", "total")
 
 ENTITY_INDEX = "entity_embedding"
 CHUNK_INDEX = "chunk_embedding"
@@ -100,6 +106,16 @@ class Statements:
     read_graph: str
     delete_nodes_before: tuple[str, ...]
     delete_nodes_of: tuple[str, ...]
+    acquire_lease: str
+    release_lease: str
+    read_lease: str
+
+
+def _set_when(flag: str, values: dict[str, str]) -> str:
+    """``SET`` of every lease property to its value in ``values`` when ``flag`` is true, to
+    itself otherwise (so a statement that locked the node writes it either way)."""
+    return "SET " + ", ".join(
+        f"l.{p} = CASE WHEN {flag} THEN {values[p]} ELSE l.{p} END" for p in _LEASE_PROPS)
 
 
 def statements(labels: Labels) -> Statements:
@@ -161,6 +177,21 @@ def statements(labels: Labels) -> Statements:
         delete_nodes_of=tuple(
             f"MATCH (n:{label}) WHERE n.v = $version WITH n LIMIT $limit "
             "DETACH DELETE n RETURN count(*)" for label in versioned),
+        # Both lease writes lock the node first (as ``publish`` does), so the test of the
+        # owner reads the latest committed lease and two takers cannot both find it free.
+        acquire_lease=(
+            f"MERGE (l:{m} {{key: $key}}) SET l._lock = true "
+            "WITH l, (l.owner IS NULL OR l.owner = $owner OR l.expires < $now) AS free "
+            + _set_when("free", {p: f"${p}" for p in _LEASE_PROPS})
+            + " REMOVE l._lock RETURN free"),
+        release_lease=(
+            f"MATCH (l:{m} {{key: $key}}) SET l._lock = true "
+            "WITH l, (l.owner IS NOT NULL AND l.owner = $owner) AS mine "
+            + _set_when("mine", dict.fromkeys(_LEASE_PROPS, "null"))
+            + " REMOVE l._lock"),
+        read_lease=(
+            f"MATCH (l:{m} {{key: $key}}) WHERE l.owner IS NOT NULL "
+            "RETURN l.owner, l.expires, l.stage, l.done, l.total"),
     )
 
 

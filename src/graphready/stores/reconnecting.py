@@ -13,7 +13,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from graphready.errors import StoreError
 from graphready.knowledge import ChunkExtraction, KnowledgeGraph
-from graphready.stores.base import GraphStore
+from graphready.stores.base import GraphStore, Lease
 
 T = TypeVar("T")
 
@@ -79,6 +79,17 @@ class ReconnectingGraphStore:
 
     def load_graph(self) -> KnowledgeGraph | None:
         return self._call(lambda s: s.load_graph())
+
+    def acquire_lease(
+        self, owner: str, ttl_s: float, stage: str = "", done: int = 0, total: int = 0
+    ) -> bool:
+        return self._call(lambda s: s.acquire_lease(owner, ttl_s, stage, done, total))
+
+    def release_lease(self, owner: str) -> None:
+        self._call(lambda s: s.release_lease(owner))
+
+    def current_lease(self) -> Lease | None:
+        return self._call(lambda s: s.current_lease())
 
     def close(self) -> None:
         with self._lock:
