@@ -94,3 +94,28 @@ def test_graph_server_killed_mid_build_is_retried_and_never_half_ready(
     assert final["graphrag_error"] is None and final["counts"]["documents"] == 1201
     assert final["counts"]["entities"] > 0
     assert server.stop(signal.SIGTERM) == 0
+
+
+def test_two_replicas_on_one_server_build_the_graph_once(
+    tmp_path: Path, falkordb: FalkorDBServer, graphready: list[ServerProcess]
+) -> None:
+    falkordb.start()
+    docs = tmp_path / "docs"
+    write_corpus(docs, passages=800)
+    env = {"GRAPHREADY_GRAPH_URL": f"{falkordb.url}/shared", "GRAPHREADY_EMBEDDER": "hashing"}
+    replicas = [ServerProcess(docs, tmp_path / name / "data", env) for name in ("a", "b")]
+    graphready.extend(replicas)
+    for replica in replicas:
+        replica.wait_listening()
+    for replica in replicas:
+        replica.wait_until(lambda r=replica: r.status()["graphrag_ready"]
+                           and not r.status()["building"], TIMEOUT, "both replicas ready")
+    first, second = (r.status() for r in replicas)
+    assert first["counts"] == second["counts"] and first["counts"]["entities"] > 0
+    sources = sorted(r.status()["timings"]["graph"]["source"] for r in replicas)
+    assert sources == ["built", "loaded"], sources
+    waited = next(r for r in replicas if r.status()["timings"]["graph"]["source"] == "loaded")
+    assert waited.status()["stages"]["graph"]["counts"] == {"built_by_another_process": 1}
+    for replica in replicas:
+        assert replica.chat(NEEDLE_QUESTION, mode="graph_local").json()["graph_used"]
+        assert replica.stop() == 0

@@ -10,6 +10,7 @@ synced (complete) only at the very end, so a stage killed half-way is redone on 
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from types import MappingProxyType
@@ -17,12 +18,13 @@ from typing import TypeVar
 
 from graphready.config import Settings
 from graphready.documents.types import Chunk, SkippedFile
-from graphready.errors import BuildError
+from graphready.errors import BuildError, StoreError
 from graphready.knowledge import KnowledgeGraph
 from graphready.stores.base import Catalog, KeywordIndex
 from graphready.stores.registry import Stores
 
 from .events import Event, Progress, StageDone
+from .lease import TTL_S, LeaseKeeper, new_owner, wait_for_builder
 
 Report = Callable[[Event], None]
 T = TypeVar("T")
@@ -153,10 +155,20 @@ def run_graph(settings: Settings, stores: Stores, report: Report) -> StageDone:
     fingerprint = catalog.fingerprint()
     if graph.synced_fingerprint() == fingerprint and settings.fail_stage != "graph":
         return _loaded("graph", started)
-    extracted = _extract_missing(settings, catalog, stores, report)
-    _check_injected_failure(settings, "graph")
-    knowledge, reused = _assemble(settings, catalog, stores, report)
-    graph.replace_graph(knowledge, fingerprint)
+    owner = new_owner()
+    if not graph.acquire_lease(owner, TTL_S, "graph", 0, 0) and \
+            wait_for_builder(graph, owner, fingerprint, report):
+        return StageDone(stage="graph", seconds=round(time.perf_counter() - started, 3),
+                         source="loaded", counts={"built_by_another_process": 1})
+    try:
+        keeper = LeaseKeeper(graph, owner, report)
+        extracted = _extract_missing(settings, catalog, stores, keeper)
+        _check_injected_failure(settings, "graph")
+        knowledge, reused = _assemble(settings, catalog, stores, keeper)
+        graph.replace_graph(knowledge, fingerprint)
+    finally:
+        with contextlib.suppress(StoreError):
+            graph.release_lease(owner)
     return StageDone(
         stage="graph", seconds=round(time.perf_counter() - started, 3), source="built",
         counts={"chunks_extracted": extracted, "entities": len(knowledge.entities),
