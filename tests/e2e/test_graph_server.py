@@ -52,6 +52,7 @@ def test_graph_server_down_at_start_then_up(
     status = server.status()
     store = status["graph_store"]
     assert store["available"] is False and str(falkordb.port) in store["error"]
+    assert "GRAPHREADY_GRAPH_URL" in store["error"]
     assert store["where"] == f"{falkordb.url}/docs"
     assert not status["graphrag_ready"] and status["ready"]
     answer = server.chat(NEEDLE_QUESTION).json()

@@ -140,7 +140,7 @@ class AppState:
         try:
             self.stores.graph.synced_fingerprint()
         except StoreError as exc:
-            return str(exc)
+            return f"GRAPHREADY_GRAPH_URL ({self.readiness.graph_store}): {exc}"
         return None
 
     async def _rebuild_graph_when_back(self, first_delay: float = 1.0, max_delay: float = 10.0,
@@ -208,7 +208,9 @@ class AppState:
         try:
             loaded = await asyncio.to_thread(load_graph, self.stores)
         except StoreError as exc:
-            self.readiness.graph_store_error = str(exc)
+            if self.settings.graph_url is not None:
+                self.readiness.graph_store_error = (
+                    f"GRAPHREADY_GRAPH_URL ({self.readiness.graph_store}): {exc}")
             raise
         self.readiness.graph_store_error = None
         if loaded is not None:
