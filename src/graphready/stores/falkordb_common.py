@@ -5,11 +5,15 @@ and index creation."""
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
+from falkordb import FalkorDB
 from falkordb.exceptions import SchemaVersionMismatchException
 from redis.exceptions import RedisError, ResponseError
+
+from graphready.errors import StoreError
 
 BATCH_ROWS = 500
 """Rows sent per ``UNWIND`` write query."""
@@ -51,3 +55,41 @@ def create_index(graph: Any, label: str, attribute: str) -> None:
     except ResponseError as exc:
         if "already indexed" not in str(exc):
             raise
+
+
+class FalkorConnection:
+    """A client of the FalkorDB server at ``host:port`` for the stores named ``graph``: checks
+    the name, connects, turns every client error into a :class:`StoreError` naming
+    ``host:port``, and refuses use after :meth:`close`."""
+
+    def __init__(self, host: str, port: int, graph: str, password: str | None,
+                 username: str | None, timeout_s: float) -> None:
+        if not GRAPH_NAME.fullmatch(graph):
+            raise ValueError(f"invalid FalkorDB graph name {graph!r}: use letters, digits, "
+                             "'_', '.' and '-' (at most 200)")
+        self.address = f"{host}:{port}"
+        self.graph = graph
+        self._closed = False
+        with self.errors("cannot connect"):
+            self.db = FalkorDB(
+                host=host, port=port, username=username, password=password,
+                socket_connect_timeout=CONNECT_TIMEOUT_S, socket_timeout=timeout_s,
+            )
+
+    @contextmanager
+    def errors(self, action: str) -> Iterator[None]:
+        """Client errors inside become ``StoreError("FalkorDB at host:port: action: why")``."""
+        if self._closed:
+            raise StoreError(f"FalkorDB at {self.address}: {action}: the store is closed")
+        try:
+            yield
+        except CLIENT_ERRORS as exc:
+            reason = str(exc) or type(exc).__name__
+            raise StoreError(f"FalkorDB at {self.address}: {action}: {reason}") from exc
+
+    def close(self) -> None:
+        """Close the connections; safe to call twice."""
+        if not self._closed:
+            self._closed = True
+            self.db.close()
+

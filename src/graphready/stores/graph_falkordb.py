@@ -42,10 +42,9 @@ import re
 import threading
 import time
 from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager, suppress
+from contextlib import suppress
 from typing import Any
 
-from falkordb import FalkorDB
 from redis.exceptions import ResponseError
 
 from graphready.errors import StoreError
@@ -55,9 +54,8 @@ from graphready.stores.base import Lease
 from graphready.stores.falkordb_common import (
     BATCH_ROWS,
     CLIENT_ERRORS,
-    CONNECT_TIMEOUT_S,
-    GRAPH_NAME,
     SOCKET_TIMEOUT_S,
+    FalkorConnection,
     create_index,
     read_rows,
     write_batches,
@@ -172,28 +170,20 @@ class FalkorGraphStore:
         username: str | None = None,
         timeout_s: float = SOCKET_TIMEOUT_S,
     ) -> None:
-        if not GRAPH_NAME.fullmatch(graph):
-            raise ValueError(f"invalid FalkorDB graph name {graph!r}: use letters, digits, "
-                             "'_', '.' and '-' (at most 200)")
-        self.address = f"{host}:{port}"
+        self._conn = FalkorConnection(host, port, graph, password, username, timeout_s)
+        self.address = self._conn.address
         self.graph = graph
         self._write_lock = threading.Lock()
-        self._closed = False
         self._versions = re.compile(re.escape(graph) + r"_v(\d+)")
-        with self._errors("cannot connect"):
-            self._db = FalkorDB(
-                host=host, port=port, username=username, password=password,
-                socket_connect_timeout=CONNECT_TIMEOUT_S, socket_timeout=timeout_s,
-            )
         try:
-            with self._errors("cannot prepare the graph store"):
-                self._extractions = self._db.select_graph(f"{graph}_extractions")
-                self._meta = self._db.select_graph(f"{graph}_meta")
+            with self._conn.errors("cannot prepare the graph store"):
+                self._extractions = self._conn.db.select_graph(f"{graph}_extractions")
+                self._meta = self._conn.db.select_graph(f"{graph}_meta")
                 create_index(self._extractions, "Extraction", "chunk_id")
                 create_index(self._meta, "Meta", "key")
                 create_index(self._meta, "Lease", "key")
         except StoreError:
-            self._db.close()
+            self._conn.close()
             raise
 
     # -- extractions ------------------------------------------------------------------------
@@ -202,20 +192,20 @@ class FalkorGraphStore:
         """Store (or replace) the extractions of these chunks (the last one of a chunk wins)."""
         latest = {item.chunk_id: item for item in items}
         rows = [[chunk_id, encode_extraction(item)] for chunk_id, item in latest.items()]
-        with self._errors("cannot store extractions"):
+        with self._conn.errors("cannot store extractions"):
             write_batches(self._extractions, _Q_ADD_EXTRACTIONS, rows)
 
     def remove_extractions(self, chunk_ids: Iterable[str]) -> None:
         """Forget the extractions of these chunks (unknown ids are ignored)."""
         ids = list(dict.fromkeys(chunk_ids))
-        with self._errors("cannot remove extractions"):
+        with self._conn.errors("cannot remove extractions"):
             write_batches(self._extractions, _Q_REMOVE_EXTRACTIONS, ids)
 
     def iter_extractions(self) -> Iterator[ChunkExtraction]:
         """Every stored extraction, by chunk id, read a page at a time."""
         after = ""
         while True:
-            with self._errors("cannot read extractions"):
+            with self._conn.errors("cannot read extractions"):
                 rows = read_rows(self._extractions, _Q_PAGE_EXTRACTIONS,
                              {"after": after, "limit": PAGE_ROWS})
             for chunk_id, payload in rows:
@@ -226,7 +216,7 @@ class FalkorGraphStore:
 
     def ids(self) -> set[str]:
         """The chunk ids that have an extraction."""
-        with self._errors("cannot read extraction ids"):
+        with self._conn.errors("cannot read extraction ids"):
             return {row[0] for row in read_rows(self._extractions, _Q_EXTRACTION_IDS)}
 
     # -- the graph --------------------------------------------------------------------------
@@ -239,12 +229,12 @@ class FalkorGraphStore:
         problem = graph_problem(graph)
         if problem is not None:
             raise StoreError(f"FalkorDB at {self.address}: cannot replace the graph: {problem}")
-        with self._write_lock, self._errors("cannot replace the graph"):
+        with self._write_lock, self._conn.errors("cannot replace the graph"):
             version = int(self._meta.query(_Q_ALLOCATE, {"key": _NEXT_VERSION}).result_set[0][0])
             name = f"{self.graph}_v{version}"
-            if name in self._db.list_graphs():  # left over from a lost meta graph
-                self._db.select_graph(name).delete()
-            target = self._db.select_graph(name)
+            if name in self._conn.db.list_graphs():  # left over from a lost meta graph
+                self._conn.db.select_graph(name).delete()
+            target = self._conn.db.select_graph(name)
             try:
                 _write_version(target, graph)
                 published = self._meta.query(_Q_PUBLISH, {
@@ -266,13 +256,13 @@ class FalkorGraphStore:
         communities come back in the order they were stored, relations by (source, target),
         each entity's chunk ids sorted (as the SQLite store returns them)."""
         for _ in range(LOAD_ATTEMPTS):
-            with self._errors("cannot load the graph"):
+            with self._conn.errors("cannot load the graph"):
                 version = self._current_version()
                 if version is None:
                     return None
                 try:
                     with gc_paused():
-                        return _read_version(self._db.select_graph(f"{self.graph}_v{version}"))
+                        return _read_version(self._conn.db.select_graph(f"{self.graph}_v{version}"))
                 except _VersionGone:
                     continue
         raise StoreError(f"FalkorDB at {self.address}: cannot load the graph: it was replaced "
@@ -281,13 +271,13 @@ class FalkorGraphStore:
     def counts(self) -> dict[str, int]:
         """The number of entities, relations and communities of the published graph."""
         for _ in range(LOAD_ATTEMPTS):
-            with self._errors("cannot count the graph"):
+            with self._conn.errors("cannot count the graph"):
                 version = self._current_version()
                 if version is None:
                     return {"entities": 0, "relations": 0, "communities": 0}
                 try:
-                    row = read_rows(self._db.select_graph(f"{self.graph}_v{version}"), _Q_COUNTS,
-                                missing=_VersionGone)[0]
+                    version_graph = self._conn.db.select_graph(f"{self.graph}_v{version}")
+                    row = read_rows(version_graph, _Q_COUNTS, missing=_VersionGone)[0]
                 except _VersionGone:
                     continue
                 return {"entities": int(row[0]), "relations": int(row[1]),
@@ -299,13 +289,13 @@ class FalkorGraphStore:
 
     def synced_fingerprint(self) -> str | None:
         """The catalog fingerprint of the last complete sync, if any."""
-        with self._errors("cannot read the sync fingerprint"):
+        with self._conn.errors("cannot read the sync fingerprint"):
             value = self._meta_value(_FINGERPRINT)
         return None if value is None else str(value)
 
     def mark_synced(self, fingerprint: str) -> None:
         """Record ``fingerprint`` as the catalog state the store is synced to."""
-        with self._errors("cannot write the sync fingerprint"):
+        with self._conn.errors("cannot write the sync fingerprint"):
             self._meta.query(_Q_META_SET, {"key": _FINGERPRINT, "value": fingerprint})
 
     # -- build lease ------------------------------------------------------------------------
@@ -316,7 +306,7 @@ class FalkorGraphStore:
         """Take the build lease, or renew it (with new progress) when ``owner`` holds it; True
         when ``owner`` holds it afterwards. One query, so atomic against every other client."""
         now = time.time()
-        with self._errors("cannot take the build lease"):
+        with self._conn.errors("cannot take the build lease"):
             rows = self._meta.query(_Q_LEASE_ACQUIRE, {
                 "key": _LEASE_KEY, "owner": owner, "now": now, "expires": now + ttl_s,
                 "stage": stage, "done": done, "total": total,
@@ -325,12 +315,12 @@ class FalkorGraphStore:
 
     def release_lease(self, owner: str) -> None:
         """Give the lease up if ``owner`` holds it (otherwise do nothing)."""
-        with self._errors("cannot release the build lease"):
+        with self._conn.errors("cannot release the build lease"):
             self._meta.query(_Q_LEASE_RELEASE, {"key": _LEASE_KEY, "owner": owner})
 
     def current_lease(self) -> Lease | None:
         """The lease if one is held and not expired, else None."""
-        with self._errors("cannot read the build lease"):
+        with self._conn.errors("cannot read the build lease"):
             rows = read_rows(self._meta, _Q_LEASE_GET, {"key": _LEASE_KEY})
         if not rows or float(rows[0][1]) < time.time():
             return None
@@ -339,21 +329,9 @@ class FalkorGraphStore:
 
     def close(self) -> None:
         """Close the connections; the store cannot be used afterwards. Safe to call twice."""
-        if not self._closed:
-            self._closed = True
-            self._db.close()
+        self._conn.close()
 
     # -- internals --------------------------------------------------------------------------
-
-    @contextmanager
-    def _errors(self, action: str) -> Iterator[None]:
-        if self._closed:
-            raise StoreError(f"FalkorDB at {self.address}: {action}: the store is closed")
-        try:
-            yield
-        except CLIENT_ERRORS as exc:
-            reason = str(exc) or type(exc).__name__
-            raise StoreError(f"FalkorDB at {self.address}: {action}: {reason}") from exc
 
     def _meta_value(self, key: str) -> Any:
         rows = read_rows(self._meta, _Q_META_GET, {"key": key})
@@ -371,10 +349,10 @@ class FalkorGraphStore:
         return current is not None and current > version
 
     def _drop_versions_before(self, version: int) -> None:
-        for name in self._db.list_graphs():
+        for name in self._conn.db.list_graphs():
             match = self._versions.fullmatch(name)
             if match and int(match[1]) < version:
-                _drop_quietly(self._db.select_graph(name))
+                _drop_quietly(self._conn.db.select_graph(name))
 
 
 def _write_version(target: Any, graph: KnowledgeGraph) -> None:

@@ -32,21 +32,17 @@ from __future__ import annotations
 
 import math
 import threading
-from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import numpy as np
-from falkordb import FalkorDB
 from redis.exceptions import ResponseError
 
 from graphready.errors import StoreError
 from graphready.stores.base import Hit, Vectors
 from graphready.stores.falkordb_common import (
-    CLIENT_ERRORS,
-    CONNECT_TIMEOUT_S,
-    GRAPH_NAME,
     SOCKET_TIMEOUT_S,
+    FalkorConnection,
     create_index,
     read_rows,
     write_batches,
@@ -114,24 +110,16 @@ class FalkorVectorStore:
         username: str | None = None,
         timeout_s: float = SOCKET_TIMEOUT_S,
     ) -> None:
-        if not GRAPH_NAME.fullmatch(graph):
-            raise ValueError(f"invalid FalkorDB graph name {graph!r}: use letters, digits, "
-                             "'_', '.' and '-' (at most 200)")
-        self.address = f"{host}:{port}"
+        self._conn = FalkorConnection(host, port, graph, password, username, timeout_s)
+        self.address = self._conn.address
         self.graph = graph
         self._write_lock = threading.Lock()
-        self._closed = False
-        with self._errors("cannot connect"):
-            self._db = FalkorDB(
-                host=host, port=port, username=username, password=password,
-                socket_connect_timeout=CONNECT_TIMEOUT_S, socket_timeout=timeout_s,
-            )
         try:
-            with self._errors("cannot prepare the vector store"):
-                self._graph = self._db.select_graph(f"{graph}_vectors")
+            with self._conn.errors("cannot prepare the vector store"):
+                self._graph = self._conn.db.select_graph(f"{graph}_vectors")
                 self._prepare()
         except StoreError:
-            self._db.close()
+            self._conn.close()
             raise
 
     # -- DerivedStore -----------------------------------------------------------------------
@@ -141,7 +129,7 @@ class FalkorVectorStore:
         found: set[str] = set()
         after = ""
         while True:
-            with self._errors("cannot read vector ids"):
+            with self._conn.errors("cannot read vector ids"):
                 rows = read_rows(self._graph, _Q_PAGE_IDS, {"after": after, "limit": PAGE_ROWS})
             found.update(str(row[0]) for row in rows)
             if len(rows) < PAGE_ROWS:
@@ -149,31 +137,29 @@ class FalkorVectorStore:
             after = rows[-1][0]
 
     def synced_fingerprint(self) -> str | None:
-        with self._errors("cannot read the sync fingerprint"):
+        with self._conn.errors("cannot read the sync fingerprint"):
             value = self._meta_value(_FINGERPRINT)
         return None if value is None else str(value)
 
     def mark_synced(self, fingerprint: str) -> None:
-        with self._errors("cannot write the sync fingerprint"):
+        with self._conn.errors("cannot write the sync fingerprint"):
             self._graph.query(_Q_META_SET, {"key": _FINGERPRINT, "value": fingerprint})
 
     def close(self) -> None:
         """Close the connections; the store cannot be used afterwards. Safe to call twice."""
-        if not self._closed:
-            self._closed = True
-            self._db.close()
+        self._conn.close()
 
     # -- VectorStore ------------------------------------------------------------------------
 
     def model_id(self) -> str | None:
-        with self._errors("cannot read the model id"):
+        with self._conn.errors("cannot read the model id"):
             value = self._meta_value(_MODEL_ID)
         return None if value is None else str(value)
 
     def set_model_id(self, model_id: str) -> None:
         """Record the embedder; a different one than stored deletes every (now stale) vector,
         the vector index (its dimension may change) and the synced fingerprint."""
-        with self._write_lock, self._errors("cannot set the model id"):
+        with self._write_lock, self._conn.errors("cannot set the model id"):
             if self._meta_value(_MODEL_ID) == model_id:
                 return
             # First forget the model: a failure after the delete leaves an empty store with no
@@ -195,7 +181,7 @@ class FalkorVectorStore:
         dim = int(matrix.shape[1])
         latest = {chunk_id: row for row, chunk_id in enumerate(ids)}
         rows = [[chunk_id, matrix[row].tolist()] for chunk_id, row in latest.items()]
-        with self._write_lock, self._errors("cannot store vectors"):
+        with self._write_lock, self._conn.errors("cannot store vectors"):
             stored = int(self._graph.query(_Q_CLAIM_DIM, {
                 "dim_key": _DIM, "dim": dim, "fingerprint_key": _FINGERPRINT,
             }).result_set[0][0])
@@ -209,7 +195,7 @@ class FalkorVectorStore:
         gone = list(dict.fromkeys(ids))
         if not gone:
             return
-        with self._write_lock, self._errors("cannot remove vectors"):
+        with self._write_lock, self._conn.errors("cannot remove vectors"):
             self._graph.query(_Q_META_DELETE, {"key": _FINGERPRINT})
             write_batches(self._graph, _Q_REMOVE, gone)
 
@@ -225,7 +211,7 @@ class FalkorVectorStore:
         norm = float(np.linalg.norm(q))
         if norm > 0.0:
             q = q / norm
-        with self._errors("cannot search vectors"):
+        with self._conn.errors("cannot search vectors"):
             try:
                 rows = self._graph.ro_query(_Q_SEARCH, {"k": k, "query": q.tolist()}).result_set
             except ResponseError as exc:
@@ -241,16 +227,6 @@ class FalkorVectorStore:
         return hits[:k]
 
     # -- internals --------------------------------------------------------------------------
-
-    @contextmanager
-    def _errors(self, action: str) -> Iterator[None]:
-        if self._closed:
-            raise StoreError(f"FalkorDB at {self.address}: {action}: the store is closed")
-        try:
-            yield
-        except CLIENT_ERRORS as exc:
-            reason = str(exc) or type(exc).__name__
-            raise StoreError(f"FalkorDB at {self.address}: {action}: {reason}") from exc
 
     def _prepare(self) -> None:
         """The range indexes (creating them also creates the graph)."""
