@@ -18,6 +18,7 @@ from graphready.errors import ConfigError
 ENV_PREFIX = "GRAPHREADY_"
 EMBEDDERS = ("minilm", "hashing")
 STAGES = ("documents", "vectors", "graph")
+TOOL_CALLING = ("auto", "off")
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,11 +44,28 @@ class Settings:
     graph_url: str | None = None
     vector_url: str | None = None
     log_level: str = "info"
+    llm_base_url: str | None = None
+    llm_model: str | None = None
+    llm_api_key: str | None = dataclasses.field(default=None, repr=False)
+    llm_timeout_s: int = 60
+    llm_retries: int = 2
+    llm_concurrency: int = 4
+    llm_max_tokens: int = 600
+    llm_max_steps: int = 4
+    llm_tool_calling: str = "auto"
+    embed_base_url: str | None = None
+    embed_model: str | None = None
+    embed_api_key: str | None = dataclasses.field(default=None, repr=False)
 
     @property
     def db_dir(self) -> Path:
         """Where the stores keep their files."""
         return self.data_dir / "index"
+
+    @property
+    def llm_configured(self) -> bool:
+        """Whether a language model is configured (else answers are extractive)."""
+        return self.llm_base_url is not None
 
 
 def _field_types() -> dict[str, str]:
@@ -98,8 +116,33 @@ def _validate(s: Settings) -> None:
                           f"choose one of {', '.join(STAGES)}")
     if s.log_level not in ("debug", "info", "warning", "error"):
         raise ConfigError(_env_name("log_level"), f"unknown level {s.log_level!r}")
+    positive("llm_timeout_s", s.llm_timeout_s, 1, 3600)
+    positive("llm_retries", s.llm_retries, 0, 10)
+    positive("llm_concurrency", s.llm_concurrency, 1, 256)
+    positive("llm_max_tokens", s.llm_max_tokens, 16)
+    positive("llm_max_steps", s.llm_max_steps, 1, 20)
+    if s.llm_tool_calling not in TOOL_CALLING:
+        raise ConfigError(_env_name("llm_tool_calling"), f"unknown value {s.llm_tool_calling!r}; "
+                          f"choose one of {', '.join(TOOL_CALLING)}")
+    _check_endpoint("llm", s.llm_base_url, s.llm_model)
+    _check_endpoint("embed", s.embed_base_url, s.embed_model)
     if s.docs_dir is not None and not s.docs_dir.is_dir():
         raise ConfigError(_env_name("docs_dir"), f"{s.docs_dir} is not a folder")
+
+
+def _check_endpoint(prefix: str, base_url: str | None, model: str | None) -> None:
+    """An OpenAI-compatible endpoint needs an http(s) base URL and a model name, or neither."""
+    if base_url is None:
+        if model is not None:
+            raise ConfigError(_env_name(f"{prefix}_base_url"),
+                              f"is required when {_env_name(f'{prefix}_model')} is set")
+        return
+    if not base_url.startswith(("http://", "https://")) or base_url.endswith("://"):
+        raise ConfigError(_env_name(f"{prefix}_base_url"),
+                          f"expected an http:// or https:// URL, got {base_url!r}")
+    if model is None:
+        raise ConfigError(_env_name(f"{prefix}_model"),
+                          f"is required when {_env_name(f'{prefix}_base_url')} is set")
 
 
 def load_settings(env: Mapping[str, str], **overrides: Any) -> Settings:

@@ -10,7 +10,11 @@ them to HTTP responses in exactly one place (``server/errors.py``).
      ├── NotReady             nothing can answer yet                           -> 503 + Retry-After
      ├── DocumentError        one input file cannot be read (it is skipped, never fatal)
      ├── StoreError           a store could not be opened, read or written
-     └── BuildError           a build stage failed (reported in /status, retried)
+     ├── BuildError           a build stage failed (reported in /status, retried)
+     └── LLMError             the language model did not give a usable reply
+          ├── LLMUnavailable  unreachable, timed out, or 429/5xx after the retries
+          └── LLMRejected     the server refused the request (4xx): a bad key, an
+                              unknown model, an option it does not support
 """
 
 from __future__ import annotations
@@ -88,3 +92,26 @@ class BuildError(GraphReadyError):
     """A build stage failed."""
 
     code = "build_error"
+
+
+class LLMError(GraphReadyError):
+    """The language model did not give a usable reply. Answers degrade to extractive ones; a
+    build stage fails and is retried (what was answered stays in the LLM cache)."""
+
+    code = "llm_error"
+
+
+class LLMUnavailable(LLMError):
+    """The LLM server cannot be reached, timed out, or kept answering 429/5xx."""
+
+    code = "llm_unavailable"
+
+
+class LLMRejected(LLMError):
+    """The LLM server refused the request (a 4xx other than 429)."""
+
+    code = "llm_rejected"
+
+    def __init__(self, message: str, status: int) -> None:
+        super().__init__(message)
+        self.status = status

@@ -9,24 +9,10 @@ import httpx
 import pytest
 
 from graphready.server.sse import event, pieces
-from support.api import assert_error
+from support.api import assert_error, frames
 from support.corpus import NEEDLE, NEEDLE_QUESTION
 
 pytestmark = pytest.mark.anyio
-
-
-def frames(text: str) -> list[tuple[str | None, str]]:
-    """(event name, data) of each SSE frame."""
-    out = []
-    for block in text.strip().split("\n\n"):
-        name, data = None, ""
-        for line in block.splitlines():
-            if line.startswith("event: "):
-                name = line[7:]
-            elif line.startswith("data: "):
-                data = line[6:]
-        out.append((name, data))
-    return out
 
 
 def test_pieces_join_back_exactly() -> None:

@@ -1,10 +1,12 @@
-"""The offline agent: picks the retrieval tools that exist for the requested mode, and answers
-extractively with citations. (An LLM agent that chooses tools by function calling implements the
-same ``chat`` method.)"""
+"""The agent protocol, and the offline agent: it picks the retrieval tools that exist for the
+requested mode, and answers extractively with citations. (The LLM agent, ``llm_agent.py``, chooses
+tools by function calling and implements the same protocol.)"""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Protocol
 
 from graphready.retrieval.graph_global import is_global_question
 from graphready.retrieval.pipeline import Mode, Retrieval, Toolset, retrieve
@@ -31,6 +33,26 @@ class ChatResult:
     mode: str
     answer_type: str = "extractive"
     note: str = EXTRACTIVE_NOTE
+    degraded: bool = False
+    """True when a configured language model failed and this is the extractive answer."""
+    plan: str = "fixed"
+    """How the passages were chosen: ``fixed`` (the mode's retrieval) or ``agent`` (tool calls
+    the model chose)."""
+    agent_steps: int = 0
+
+
+class Agent(Protocol):
+    """Answers questions with the retrieval tools of the moment."""
+
+    def chat(self, tools: Toolset, question: str, mode: Mode, k: int) -> ChatResult:
+        """The whole answer."""
+        ...
+
+    def stream(self, tools: Toolset, question: str, mode: Mode,
+               k: int) -> Iterator[str | ChatResult]:
+        """Answer text as it is written, then the whole result (whose ``answer`` is the
+        authoritative text); an answer not written piece by piece comes as the result alone."""
+        ...
 
 
 class OfflineAgent:
@@ -43,6 +65,11 @@ class OfflineAgent:
     def chat(self, tools: Toolset, question: str, mode: Mode, k: int) -> ChatResult:
         """Retrieve with ``tools`` (a snapshot: it does not change during the call) and answer."""
         return self.answer(question, retrieve(tools, question, mode, k))
+
+    def stream(self, tools: Toolset, question: str, mode: Mode,
+               k: int) -> Iterator[str | ChatResult]:
+        """The result alone: an extractive answer is not written piece by piece."""
+        yield self.chat(tools, question, mode, k)
 
     def answer(self, question: str, found: Retrieval) -> ChatResult:
         """Compose the answer to ``question`` from what retrieval found."""

@@ -55,7 +55,7 @@ class _Candidate:
     sentence: str
 
 
-def _snippet(text: str) -> str:
+def snippet(text: str) -> str:
     text = " ".join(text.split())
     return text if len(text) <= SNIPPET_CHARS else text[: SNIPPET_CHARS - 1].rstrip() + "…"
 
@@ -109,7 +109,7 @@ def extractive_answer(question: str, passages: Sequence[Passage], max_sentences:
         parts.append(f"{cand.sentence} [{number}]")
     citations = [
         Citation(number, passages[rank].doc_id, passages[rank].chunk_id, passages[rank].title,
-                 _snippet(" … ".join(snippets[rank])), round(passages[rank].score, 6))
+                 snippet(" … ".join(snippets[rank])), round(passages[rank].score, 6))
         for rank, number in numbers.items()
     ]
     return Answer(" ".join(parts), citations)
@@ -144,7 +144,7 @@ def community_answer(
             if number is None:
                 number = numbers[passage.chunk_id] = len(citations) + 1
                 citations.append(Citation(number, passage.doc_id, passage.chunk_id,
-                                          passage.title, _snippet(first), round(passage.score, 6)))
+                                          passage.title, snippet(first), round(passage.score, 6)))
             marker = f" [{number}]"
         lines.append(f"- {title}: {first}{marker}")
     return Answer("\n".join(lines), citations)

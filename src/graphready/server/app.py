@@ -10,6 +10,7 @@ from fastapi import FastAPI
 
 from graphready import __version__
 from graphready.config import Settings
+from graphready.llm.protocol import ChatModel
 
 from . import errors
 from .lifecycle import AppState
@@ -18,13 +19,15 @@ from .openai import router as openai_router
 from .routes import router
 
 
-def create_app(settings: Settings, build: bool = True) -> FastAPI:
+def create_app(settings: Settings, build: bool = True,
+               chat_model: ChatModel | None = None) -> FastAPI:
     """The ASGI app for ``settings``. ``build=False`` serves what is persisted without starting
-    build workers (``graphready ask`` and some tests)."""
+    build workers (``graphready ask`` and some tests); ``chat_model`` replaces the configured
+    language model for answers (tests give a scripted one)."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        state = await AppState.start(settings)
+        state = await AppState.start(settings, chat_model)
         app.state.graphready = state
         state.begin_background(build=build)
         try:

@@ -12,14 +12,19 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Iterator
 from dataclasses import replace
+from typing import Any
 
-from graphready.agent.agent import ChatResult, OfflineAgent
+from graphready.agent.agent import Agent, ChatResult, OfflineAgent
+from graphready.agent.llm_agent import LLMAgent
 from graphready.build.events import Event, StageDone, StageFailed
 from graphready.build.supervisor import BuildSupervisor
 from graphready.config import Settings
 from graphready.documents.types import SkippedFile
 from graphready.errors import InvalidRequest, NotReady, StoreError
+from graphready.llm.protocol import ChatModel
+from graphready.llm.registry import open_chat_model
 from graphready.retrieval.loading import load_graph, load_vectors
 from graphready.retrieval.pipeline import Mode, Toolset
 from graphready.stores.reconnecting import redact
@@ -34,10 +39,14 @@ class AppState:
     """Everything the running app holds: settings, stores, the agent, the current toolset, the
     readiness report and the build supervisor. Created by the lifespan, closed by it."""
 
-    def __init__(self, settings: Settings, stores: Stores) -> None:
+    def __init__(self, settings: Settings, stores: Stores,
+                 chat_model: ChatModel | None = None) -> None:
         self.settings = settings
         self.stores = stores
-        self.agent = OfflineAgent(stores.catalog)
+        self.chat_model = chat_model
+        self.agent: Agent = OfflineAgent(stores.catalog) if chat_model is None else LLMAgent(
+            stores.catalog, chat_model, max_steps=settings.llm_max_steps,
+            tool_calling=settings.llm_tool_calling != "off", max_tokens=settings.llm_max_tokens)
         self.readiness = Readiness()
         self.tools = Toolset()
         self.supervisor = BuildSupervisor(settings, self._on_event)
@@ -51,11 +60,14 @@ class AppState:
     # -- phases ------------------------------------------------------------------------------
 
     @classmethod
-    async def start(cls, settings: Settings) -> AppState:
-        """Phase 1: open the stores and whatever can answer at once. Runs exactly once per
-        process start (the lifespan calls it; no server hook does)."""
+    async def start(cls, settings: Settings, chat_model: ChatModel | None = None) -> AppState:
+        """Phase 1: open the stores, the language model if one is configured (or the one
+        given: tests pass a scripted model), and whatever can answer at once. Runs exactly once
+        per process start (the lifespan calls it; no server hook does)."""
         stores = await asyncio.to_thread(open_stores, settings)
-        state = cls(settings, stores)
+        if chat_model is None:
+            chat_model = await asyncio.to_thread(open_chat_model, settings)
+        state = cls(settings, stores, chat_model)
         state.readiness.startup_runs += 1
         log.info("startup phase 1: stores opened in %s", settings.db_dir)
         if await asyncio.to_thread(stores.keyword.synced_fingerprint) is not None:
@@ -71,9 +83,9 @@ class AppState:
         self._background = asyncio.create_task(self._load_then_build(build),
                                                 name="graphready-build")
 
-    async def ask(self, message: str, mode: Mode, top_k: int | None) -> ChatResult:
-        """Answer with the tools available now (a snapshot), in a worker thread; request limits
-        are checked here so every endpoint applies the same ones."""
+    def _checked(self, message: str, top_k: int | None) -> tuple[Toolset, int]:
+        """The toolset to answer with (a snapshot) and ``k``; request limits are checked here
+        so every endpoint applies the same ones."""
         settings = self.settings
         if len(message) > settings.max_message_chars:
             raise InvalidRequest(f"message: longer than {settings.max_message_chars} "
@@ -84,7 +96,29 @@ class AppState:
         tools = self.tools
         if not tools.can_answer:
             raise NotReady("nothing can answer yet: the documents are still being indexed")
+        return tools, k
+
+    async def ask(self, message: str, mode: Mode, top_k: int | None) -> ChatResult:
+        """Answer with the tools available now, in a worker thread."""
+        tools, k = self._checked(message, top_k)
         return await asyncio.to_thread(self.agent.chat, tools, message, mode, k)
+
+    def ask_stream(self, message: str, mode: Mode,
+                   top_k: int | None) -> Iterator[str | ChatResult]:
+        """The answer as the agent writes it (a blocking iterator: iterate it in a thread).
+        Limits and readiness are checked now, before anything is streamed."""
+        tools, k = self._checked(message, top_k)
+        return self.agent.stream(tools, message, mode, k)
+
+    def llm_status(self) -> dict[str, Any] | None:
+        """The language model's name and counters for ``/status`` (None when offline)."""
+        if self.chat_model is None:
+            return None
+        base_url = self.settings.llm_base_url
+        return {"model": self.chat_model.name,
+                "base_url": redact(base_url) if base_url else None,
+                "tool_calling": self.settings.llm_tool_calling,
+                **self.chat_model.stats.snapshot()}
 
     async def rebuild(self) -> bool:
         """Start another build (rescan the documents) unless one is running."""
@@ -103,6 +137,9 @@ class AppState:
             self._background.cancel()
             await asyncio.gather(self._background, return_exceptions=True)
         await asyncio.to_thread(self.stores.close)
+        close_model = getattr(self.chat_model, "close", None)
+        if close_model is not None:
+            await asyncio.to_thread(close_model)
         log.info("shutdown complete: workers stopped, stores closed")
 
     # -- background work ---------------------------------------------------------------------

@@ -14,7 +14,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictStr
 
-from graphready.errors import InvalidRequest
+from graphready.errors import GraphReadyError, InvalidRequest
 from graphready.retrieval.pipeline import Mode
 
 from . import sse
@@ -56,7 +56,7 @@ class Message(BaseModel):
 
 class CompletionRequest(BaseModel):
     """``POST /v1/chat/completions``. Sampling options (temperature, max_tokens, ...) are
-    accepted and ignored: offline answers are extractive."""
+    accepted and ignored: graphready's own settings decide how its model is called."""
 
     model_config = ConfigDict(extra="ignore")
     model: StrictStr = "graphready"
@@ -76,11 +76,16 @@ def _question(body: CompletionRequest) -> tuple[str, Mode]:
     return question, mode
 
 
-def _content(response: ChatResponse) -> str:
+def _sources(response: ChatResponse) -> str:
+    """The "Sources" list that follows the answer ('' without citations)."""
     if not response.citations:
-        return response.answer
-    sources = "\n".join(f"[{c.number}] {c.title} ({c.id})" for c in response.citations)
-    return f"{response.answer}\n\nSources:\n{sources}"
+        return ""
+    return "\n\nSources:\n" + "\n".join(f"[{c.number}] {c.title} ({c.id})"
+                                         for c in response.citations)
+
+
+def _content(response: ChatResponse) -> str:
+    return response.answer + _sources(response)
 
 
 @router.get("/models", summary="The models graphready answers as (one per retrieval mode)")
@@ -100,12 +105,13 @@ async def completions(request: Request) -> Response:
     body = await read_json(request, CompletionRequest, "a JSON object with 'messages'")
     question, mode = _question(body)
     state: AppState = request.app.state.graphready
-    response = chat_response(await state.ask(question, mode, None))
     ident, created = f"chatcmpl-{uuid.uuid4().hex}", int(time.time())
     if body.stream:
-        return StreamingResponse(_chunks(response, ident, created, body.model),
+        answer = await sse.AnswerStream.begin(state.ask_stream(question, mode, None))
+        return StreamingResponse(_chunks(answer, ident, created, body.model),
                                  media_type="text/event-stream",
                                  headers={"Cache-Control": "no-cache"})
+    response = chat_response(await state.ask(question, mode, None))
     content = _content(response)
     return JSONResponse({
         "id": ident, "object": "chat.completion", "created": created, "model": body.model,
@@ -118,15 +124,29 @@ async def completions(request: Request) -> Response:
     })
 
 
-async def _chunks(response: ChatResponse, ident: str, created: int,
+async def _chunks(answer: sse.AnswerStream, ident: str, created: int,
                   model: str) -> AsyncIterator[bytes]:
-    def chunk(delta: dict[str, str], finish: str | None = None) -> bytes:
+    """``chat.completion.chunk`` events: the answer as it is written, then its sources; the
+    last chunk also carries the structured ``citations``. A stream that fails midway ends with
+    an ``error`` object, as OpenAI's does."""
+    def chunk(delta: dict[str, str], finish: str | None = None,
+              **extra: Any) -> bytes:
         return sse.event({"id": ident, "object": "chat.completion.chunk", "created": created,
                           "model": model, "choices": [{"index": 0, "delta": delta,
-                                                       "finish_reason": finish}]})
+                                                       "finish_reason": finish}], **extra})
 
     yield chunk({"role": "assistant", "content": ""})
-    for piece in sse.pieces(_content(response)):
-        yield chunk({"content": piece})
-    yield chunk({}, "stop")
+    try:
+        async for item in answer.items():
+            if isinstance(item, str):
+                yield chunk({"content": item})
+                continue
+            response = chat_response(item)
+            sources = _sources(response)
+            if sources:
+                yield chunk({"content": sources})
+            yield chunk({}, "stop", citations=[c.model_dump() for c in response.citations],
+                        degraded=response.degraded)
+    except GraphReadyError as exc:
+        yield sse.event({"error": {"code": exc.code, "message": str(exc)}})
     yield sse.event("[DONE]")

@@ -10,6 +10,8 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response, StreamingResponse
 
+from graphready.errors import GraphReadyError
+
 from . import sse
 from .bodies import read_json
 from .lifecycle import AppState
@@ -37,7 +39,7 @@ async def health() -> dict[str, str]:
 async def status(request: Request) -> dict[str, Any]:
     """Readiness of each index, the tools the agent can use, build progress and errors."""
     state = _state(request)
-    return state.readiness.snapshot(state.tools)
+    return {**state.readiness.snapshot(state.tools), "llm": state.llm_status()}
 
 
 @router.post("/chat", response_model=ChatResponse, responses=ERRORS,
@@ -48,18 +50,24 @@ async def chat(request: Request) -> Response:
     """Answer ``message`` with the tools available now (503 with Retry-After when none is).
     With ``"stream": true`` the answer comes as Server-Sent Events."""
     body = await read_json(request, ChatRequest, "a JSON object with a 'message'")
-    result = await _state(request).ask(body.message, body.mode, body.top_k)
-    response = chat_response(result)
+    state = _state(request)
     if not body.stream:
-        return JSONResponse(response.model_dump())
-    return StreamingResponse(_chat_events(response), media_type="text/event-stream",
+        result = await state.ask(body.message, body.mode, body.top_k)
+        return JSONResponse(chat_response(result).model_dump())
+    answer = await sse.AnswerStream.begin(state.ask_stream(body.message, body.mode, body.top_k))
+    return StreamingResponse(_chat_events(answer), media_type="text/event-stream",
                              headers={"Cache-Control": "no-cache"})
 
 
-async def _chat_events(response: ChatResponse) -> AsyncIterator[bytes]:
-    for piece in sse.pieces(response.answer):
-        yield sse.event({"text": piece}, "token")
-    yield sse.event(response.model_dump(), "done")
+async def _chat_events(answer: sse.AnswerStream) -> AsyncIterator[bytes]:
+    try:
+        async for item in answer.items():
+            if isinstance(item, str):
+                yield sse.event({"text": item}, "token")
+            else:
+                yield sse.event(chat_response(item).model_dump(), "done")
+    except GraphReadyError as exc:
+        yield sse.error_event(exc)
 
 
 @router.post("/build", response_model=BuildResponse, summary="Rescan the documents and rebuild")

@@ -49,6 +49,9 @@ def chat_response(result: ChatResult) -> ChatResponse:
         mode=result.mode,
         answer_type="extractive" if result.answer_type == "extractive" else "generated",
         note=result.note,
+        degraded=result.degraded,
+        plan="agent" if result.plan == "agent" else "fixed",
+        agent_steps=result.agent_steps,
     )
 
 
@@ -71,8 +74,16 @@ class ChatResponse(BaseModel):
     tools_used: list[str]
     graph_used: bool
     mode: str
-    answer_type: Literal["extractive", "generated"]
+    answer_type: Literal["extractive", "generated"] = Field(
+        description="`generated` by the language model, or `extractive` (sentences quoted from "
+                    "the passages: no model is configured, or it failed)")
     note: str
+    degraded: bool = Field(False, description="True when the configured language model failed "
+                           "(down, timed out) and this is the extractive answer instead")
+    plan: Literal["fixed", "agent"] = Field(
+        "fixed", description="`agent`: the model chose the retrieval tools by function calling; "
+                             "`fixed`: the mode's retrieval was used")
+    agent_steps: int = Field(0, description="Tool-choosing calls the agent made")
 
 
 class ErrorBody(BaseModel):

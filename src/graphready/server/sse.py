@@ -1,12 +1,20 @@
-"""Server-Sent Events (pure): how answers are cut into streamed pieces and framed."""
+"""Server-Sent Events: how answers are cut into streamed pieces and framed, and how an agent's
+blocking stream of answer text is carried to the event loop."""
 
 from __future__ import annotations
 
 import json
 import re
+from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
+from starlette.concurrency import iterate_in_threadpool, run_in_threadpool
+
+from graphready.agent.agent import ChatResult
+from graphready.errors import GraphReadyError
+
 _PIECE = re.compile(r"\s*\S+")
+_END = object()
 
 
 def pieces(text: str) -> list[str]:
@@ -23,3 +31,43 @@ def event(data: dict[str, Any] | str, name: str | None = None) -> bytes:
     payload = data if isinstance(data, str) else json.dumps(data, separators=(",", ":"))
     head = f"event: {name}\n" if name else ""
     return f"{head}data: {payload}\n\n".encode()
+
+
+def error_event(exc: GraphReadyError) -> bytes:
+    """The frame that ends a stream which failed after it began."""
+    return event({"error": {"code": exc.code, "message": str(exc)}}, "error")
+
+
+class AnswerStream:
+    """An agent's answer stream (text pieces, then a :class:`ChatResult`) read in a worker
+    thread. :meth:`begin` takes the first item before any byte is sent, so an error there
+    (not ready, bad mode) is still an ordinary HTTP error; :meth:`items` then yields text
+    pieces and the result, cutting the result's answer into pieces when the agent wrote none."""
+
+    def __init__(self, source: Iterator[str | ChatResult], first: object) -> None:
+        self._source = source
+        self._first = first
+
+    @classmethod
+    async def begin(cls, source: Iterator[str | ChatResult]) -> AnswerStream:
+        return cls(source, await run_in_threadpool(next, source, _END))
+
+    async def items(self) -> AsyncIterator[str | ChatResult]:
+        streamed = False
+
+        async def rest() -> AsyncIterator[object]:
+            if self._first is not _END:
+                yield self._first
+            async for item in iterate_in_threadpool(self._source):
+                yield item
+
+        async for item in rest():
+            if isinstance(item, ChatResult):
+                if not streamed:
+                    for piece in pieces(item.answer):
+                        yield piece
+                yield item
+                return
+            if isinstance(item, str):
+                streamed = True
+                yield item

@@ -1,0 +1,116 @@
+"""Grounded answers (pure): the prompt that gives a language model numbered passages, and the
+check of its reply: ``[n]`` markers that name a passage it was given become citations, markers it
+invented are dropped, from the final text and from the streamed text alike."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+from graphready.llm.protocol import Message
+
+from .answer import Answer, Citation, Passage, snippet
+
+MAX_PASSAGE_CHARS = 1500
+ANSWER_SYSTEM = (
+    "You answer questions about the user's documents using only the numbered passages below. "
+    "After each statement, cite the passage it comes from as [n]. If the passages do not hold "
+    "the answer, say that the documents do not say. Be concise."
+)
+_MARKER = re.compile(r"\[\s*(\d+(?:\s*,\s*\d+)*)\s*\]")
+_MAX_MARKER_CHARS = 24
+"""A ``[`` without its ``]`` within this many characters is plain text, not a marker."""
+
+
+def context_text(passages: Sequence[Passage], reports: Sequence[tuple[str, str]] = ()) -> str:
+    """The numbered passages (and community reports, unnumbered) as the model reads them."""
+    parts = []
+    if reports:
+        parts.append("Community reports from the knowledge graph:")
+        parts.extend(f"- {title}: {summary}" for title, summary in reports)
+        parts.append("")
+    parts.append("Passages:")
+    for number, passage in enumerate(passages, start=1):
+        text = " ".join(passage.text.split())
+        if len(text) > MAX_PASSAGE_CHARS:
+            text = text[:MAX_PASSAGE_CHARS].rstrip() + " …"
+        parts.append(f"[{number}] {passage.title}: {text}" if passage.title
+                     else f"[{number}] {text}")
+    return "\n".join(parts)
+
+
+def answer_messages(question: str, passages: Sequence[Passage],
+                    reports: Sequence[tuple[str, str]] = ()) -> tuple[Message, ...]:
+    """The messages that ask for a grounded answer to ``question``."""
+    return (
+        {"role": "system", "content": ANSWER_SYSTEM},
+        {"role": "user", "content": f"{context_text(passages, reports)}\n\n"
+                                    f"Question: {question}"},
+    )
+
+
+def _kept_marker(match: re.Match[str], count: int) -> str:
+    numbers = [int(n) for n in re.findall(r"\d+", match.group(1))]
+    real = [n for n in dict.fromkeys(numbers) if 1 <= n <= count]
+    return "[" + ", ".join(str(n) for n in real) + "]" if real else ""
+
+
+def strip_invented(text: str, count: int) -> str:
+    """``text`` without the citation numbers that name none of ``count`` passages (a marker
+    left empty goes, with the space before it)."""
+    out = _MARKER.sub(lambda m: _kept_marker(m, count), text)
+    return re.sub(r"[ \t]+([.,;:!?])", r"\1", out) if out != text else out
+
+
+def ground(text: str, passages: Sequence[Passage]) -> Answer:
+    """The model's ``text`` made safe: invented markers dropped; the passages it cites, by their
+    numbers, as citations. A reply that cites nothing lists none: the caller says so."""
+    clean = strip_invented(text, len(passages)).strip()
+    cited: list[int] = []
+    for match in _MARKER.finditer(clean):
+        cited.extend(int(n) for n in re.findall(r"\d+", match.group(1)))
+    citations = [
+        Citation(n, passages[n - 1].doc_id, passages[n - 1].chunk_id, passages[n - 1].title,
+                 snippet(passages[n - 1].text), round(passages[n - 1].score, 6))
+        for n in sorted(set(cited))
+    ]
+    return Answer(clean, citations)
+
+
+class MarkerFilter:
+    """Drops invented citation markers from streamed text: text after a ``[`` is held back until
+    the marker closes (or clearly is not one), everything else passes at once."""
+
+    def __init__(self, count: int) -> None:
+        self._count = count
+        self._held = ""
+
+    def feed(self, piece: str) -> str:
+        """What of ``piece`` (and anything held) can be sent now."""
+        text = self._held + piece
+        self._held = ""
+        out: list[str] = []
+        while text:
+            start = text.find("[")
+            if start < 0:
+                out.append(text)
+                break
+            out.append(text[:start])
+            end = text.find("]", start)
+            if end < 0:
+                if len(text) - start < _MAX_MARKER_CHARS:
+                    self._held = text[start:]
+                    break
+                out.append(text[start])
+                text = text[start + 1:]
+                continue
+            candidate = text[start:end + 1]
+            out.append(strip_invented(candidate, self._count) if _MARKER.fullmatch(candidate)
+                       else candidate)
+            text = text[end + 1:]
+        return "".join(out)
+
+    def finish(self) -> str:
+        """Whatever is still held (an unclosed ``[`` is plain text)."""
+        held, self._held = self._held, ""
+        return held

@@ -1,0 +1,236 @@
+"""The LLM agent: a language model chooses among the retrieval tools available now by function
+calling (OpenAI ``tools``), at most ``GRAPHREADY_LLM_MAX_STEPS`` rounds, then writes an answer
+grounded in the passages found, with numbered citations that point at real passages.
+
+A model without tool calling (the server refuses ``tools``, or never calls one) gets a fixed
+plan instead: the retrieval ``/chat`` uses for the mode, then the grounded answer. A mode other
+than ``auto`` is the user's choice of retrieval, so it takes the fixed plan too. When the model
+fails (down, timed out, refusing), the answer degrades to the extractive one, flagged."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from graphready.errors import LLMError, LLMRejected
+from graphready.llm.protocol import ChatModel, Message, Prompt
+from graphready.retrieval.pipeline import (
+    GRAPH_GLOBAL,
+    GRAPH_LOCAL,
+    Mode,
+    Retrieval,
+    Toolset,
+    retrieve,
+)
+from graphready.stores.base import Catalog, Hit
+
+from . import tools as agent_tools
+from .agent import MAX_REPORT_SOURCES, ChatResult, OfflineAgent
+from .answer import Passage
+from .grounded import MarkerFilter, answer_messages, ground
+
+log = logging.getLogger("graphready.agent")
+
+AGENT_SYSTEM = (
+    "You gather what is needed to answer a question about the user's documents. Call the "
+    "search tools: several times when the question has several parts, or when one fact is "
+    "needed to find another. When the passages found are enough, reply with the single word "
+    "DONE and call no tool."
+)
+AGENT_MAX_TOKENS = 200
+MAX_CALLS_PER_STEP = 3
+TOOL_RESULT_CHARS = 600
+GENERATED_NOTE = "Answer written by the language model from the cited passages."
+UNCITED_NOTE = ("Answer written by the language model, which cited no passage; the passages it "
+                "was given are listed.")
+Streamed = str | ChatResult
+"""What :meth:`LLMAgent.stream` yields: answer text as it comes, then the whole result."""
+
+
+@dataclass(slots=True)
+class _Gathered:
+    """Passages in the order first found (their numbers are positions + 1), reports, tools."""
+
+    passages: dict[str, Passage] = field(default_factory=dict)
+    reports: dict[str, tuple[str, str]] = field(default_factory=dict)
+    used: list[str] = field(default_factory=list)
+    plan: str = "fixed"
+    steps: int = 0
+
+    def numbered(self) -> list[Passage]:
+        return list(self.passages.values())
+
+    def retrieval(self, mode: Mode) -> Retrieval:
+        hits = [Hit(p.chunk_id, p.score) for p in self.passages.values()]
+        return Retrieval(mode=mode, hits=hits, tools_used=tuple(self.used))
+
+
+class LLMAgent:
+    """Answers with a language model; falls back to :class:`OfflineAgent` when it fails."""
+
+    def __init__(self, catalog: Catalog, model: ChatModel, *, max_steps: int = 4,
+                 tool_calling: bool = True, max_tokens: int = 600) -> None:
+        self._catalog = catalog
+        self._model = model
+        self._offline = OfflineAgent(catalog)
+        self._max_steps = max_steps
+        self._tool_calling = tool_calling
+        self._max_tokens = max_tokens
+
+    @property
+    def model(self) -> ChatModel:
+        return self._model
+
+    def chat(self, tools: Toolset, question: str, mode: Mode, k: int) -> ChatResult:
+        """The whole answer (the final call is not streamed, so it can be cached)."""
+        result: ChatResult | None = None
+        for item in self._respond(tools, question, mode, k, streaming=False):
+            if isinstance(item, ChatResult):
+                result = item
+        assert result is not None
+        return result
+
+    def stream(self, tools: Toolset, question: str, mode: Mode, k: int) -> Iterator[Streamed]:
+        """The answer's text as the model writes it (invented citation markers held back and
+        dropped), then the whole :class:`ChatResult`, whose ``answer`` is authoritative (after a
+        failure mid-stream it is the extractive answer). An answer that was not written by the
+        model (nothing found, or the model failed first) comes as the result alone."""
+        return self._respond(tools, question, mode, k, streaming=True)
+
+    # -- the steps ---------------------------------------------------------------------------
+
+    def _respond(self, tools: Toolset, question: str, mode: Mode, k: int,
+                 streaming: bool) -> Iterator[Streamed]:
+        gathered: _Gathered | None = None
+        try:
+            gathered = self._gather(tools, question, mode, k)
+            passages = gathered.numbered()
+            if not passages:
+                yield from self._offline_stream(question, gathered.retrieval(mode))
+                return
+            messages = answer_messages(question, passages, list(gathered.reports.values()))
+            prompt = Prompt(messages, max_tokens=self._max_tokens, purpose="answer")
+            if streaming:
+                pieces: list[str] = []
+                marker_filter = MarkerFilter(len(passages))
+                for piece in self._model.stream(prompt):
+                    pieces.append(piece)
+                    out = marker_filter.feed(piece)
+                    if out:
+                        yield out
+                tail = marker_filter.finish()
+                if tail:
+                    yield tail
+                text = "".join(pieces)
+            else:
+                text = self._model.complete(prompt).content
+            yield self._result(text, passages, gathered, mode)
+        except LLMError as exc:
+            log.warning("the language model failed; answering extractively: %s", exc)
+            found = gathered.retrieval(mode) if gathered and gathered.passages else \
+                retrieve(tools, question, mode, k)
+            result = replace(self._offline.answer(question, found), degraded=True,
+                             note=f"Extractive answer: the language model failed ({exc}).")
+            yield result
+
+    def _offline_stream(self, question: str, found: Retrieval) -> Iterator[Streamed]:
+        yield self._offline.answer(question, found)
+
+    def _result(self, text: str, passages: list[Passage], gathered: _Gathered,
+                mode: Mode) -> ChatResult:
+        answer = ground(text, passages)
+        citations, note = answer.citations, GENERATED_NOTE
+        if not citations:
+            citations = ground(" ".join(f"[{n}]" for n in range(1, len(passages) + 1)),
+                               passages).citations
+            note = UNCITED_NOTE
+        used = tuple(dict.fromkeys(gathered.used))
+        return ChatResult(answer=answer.text or "(the language model gave an empty answer)",
+                          citations=citations, tools_used=used,
+                          graph_used=GRAPH_LOCAL in used or GRAPH_GLOBAL in used, mode=mode,
+                          answer_type="generated", note=note, plan=gathered.plan,
+                          agent_steps=gathered.steps)
+
+    def _gather(self, tools: Toolset, question: str, mode: Mode, k: int) -> _Gathered:
+        gathered = _Gathered()
+        if mode == "auto" and self._tool_calling:
+            try:
+                self._agent_loop(tools, question, k, gathered)
+            except LLMRejected as exc:
+                if exc.status not in (400, 404, 422, 501):
+                    raise
+                log.warning("the LLM refused tool calling (%s); using the fixed retrieval plan "
+                            "from now on", exc)
+                self._tool_calling = False
+        if not gathered.passages:
+            gathered.plan = "fixed"
+            found = retrieve(tools, question, mode, k)
+            self._add(gathered, found.hits, None, found)
+        return gathered
+
+    def _agent_loop(self, tools: Toolset, question: str, k: int, gathered: _Gathered) -> None:
+        names = agent_tools.available(tools)
+        specs = agent_tools.specs(names)
+        messages: list[Message] = [{"role": "system", "content": AGENT_SYSTEM},
+                                   {"role": "user", "content": question}]
+        cap = max(k, min(2 * k, 12))
+        for _ in range(self._max_steps):
+            reply = self._model.complete(Prompt(tuple(messages), tools=specs,
+                                                max_tokens=AGENT_MAX_TOKENS, purpose="agent"))
+            gathered.steps += 1
+            calls = reply.tool_calls[:MAX_CALLS_PER_STEP]
+            if not calls:
+                break
+            gathered.plan = "agent"
+            messages.append({"role": "assistant", "content": reply.content or None,
+                             "tool_calls": [_call_message(c.id, c.name, c.arguments)
+                                            for c in calls]})
+            for call in calls:
+                try:
+                    run = agent_tools.run_tool(tools, call.name, call.arguments, k)
+                except agent_tools.ToolArgumentError as exc:
+                    content = f"error: {exc}"
+                else:
+                    shown = self._add(gathered, run.hits, cap, run.retrieval)
+                    gathered.used.extend(run.used)
+                    content = _tool_text(gathered, shown)
+                messages.append({"role": "tool", "tool_call_id": call.id, "content": content})
+
+    def _add(self, gathered: _Gathered, hits: list[Hit], cap: int | None,
+             found: Retrieval | None) -> list[str]:
+        """Add the passages of ``hits`` (and the reports of ``found``) to ``gathered``, up to
+        ``cap`` passages in all; the chunk ids to show for this call."""
+        if found is not None and cap is None:
+            gathered.used.extend(found.tools_used)
+        wanted = [h.chunk_id for h in hits]
+        if found is not None:
+            for hit in found.communities:
+                gathered.reports.setdefault(hit.community.id, (hit.community.title,
+                                                               hit.community.summary))
+                wanted.extend(hit.community.chunk_ids[:MAX_REPORT_SOURCES])
+        scores = {h.chunk_id: h.score for h in hits}
+        fresh = [c for c in dict.fromkeys(wanted) if c not in gathered.passages]
+        room = len(fresh) if cap is None else max(0, cap - len(gathered.passages))
+        for chunk in self._catalog.get_chunks(fresh[:room]):
+            gathered.passages[chunk.id] = Passage(chunk.id, chunk.doc_id, chunk.title,
+                                                  chunk.text, scores.get(chunk.id, 0.0))
+        return [c for c in dict.fromkeys(wanted) if c in gathered.passages]
+
+
+def _call_message(ident: str, name: str, arguments: str) -> dict[str, Any]:
+    return {"id": ident, "type": "function", "function": {"name": name, "arguments": arguments}}
+
+
+def _tool_text(gathered: _Gathered, shown: list[str]) -> str:
+    """The passages a call found, with their numbers, as the model reads them."""
+    if not shown:
+        return "No passages found."
+    numbers = {c: n for n, c in enumerate(gathered.passages, start=1)}
+    lines = []
+    for chunk_id in shown:
+        passage = gathered.passages[chunk_id]
+        text = " ".join(passage.text.split())[:TOOL_RESULT_CHARS]
+        lines.append(f"[{numbers[chunk_id]}] {passage.title}: {text}")
+    return "\n".join(lines)

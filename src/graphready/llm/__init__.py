@@ -1,0 +1,1 @@
+"""Language models behind the OpenAI chat API: the protocol, the client, the response cache."""
