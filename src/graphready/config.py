@@ -19,6 +19,7 @@ ENV_PREFIX = "GRAPHREADY_"
 EMBEDDERS = ("minilm", "hashing")
 STAGES = ("documents", "vectors", "graph")
 TOOL_CALLING = ("auto", "off")
+ON_OFF = ("on", "off")
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,6 +54,7 @@ class Settings:
     llm_max_tokens: int = 600
     llm_max_steps: int = 4
     llm_tool_calling: str = "auto"
+    llm_graph: str = "on"
     embed_base_url: str | None = None
     embed_model: str | None = None
     embed_api_key: str | None = dataclasses.field(default=None, repr=False)
@@ -66,6 +68,12 @@ class Settings:
     def llm_configured(self) -> bool:
         """Whether a language model is configured (else answers are extractive)."""
         return self.llm_base_url is not None
+
+    @property
+    def llm_builds_graph(self) -> bool:
+        """Whether the language model extracts the graph and writes the community reports
+        (else spaCy and extractive reports do, and the model only answers)."""
+        return self.llm_configured and self.llm_graph == "on"
 
 
 def _field_types() -> dict[str, str]:
@@ -124,6 +132,8 @@ def _validate(s: Settings) -> None:
     if s.llm_tool_calling not in TOOL_CALLING:
         raise ConfigError(_env_name("llm_tool_calling"), f"unknown value {s.llm_tool_calling!r}; "
                           f"choose one of {', '.join(TOOL_CALLING)}")
+    if s.llm_graph not in ON_OFF:
+        raise ConfigError(_env_name("llm_graph"), f"expected on or off, got {s.llm_graph!r}")
     _check_endpoint("llm", s.llm_base_url, s.llm_model)
     _check_endpoint("embed", s.embed_base_url, s.embed_model)
     if s.docs_dir is not None and not s.docs_dir.is_dir():

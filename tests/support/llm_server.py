@@ -34,12 +34,15 @@ class LlamaServer:
     """Start with :meth:`start` (or ``with``), stop with :meth:`stop`; a stopped server starts
     again on the same port. ``tools=True`` serves OpenAI tool calling (llama.cpp's
     ``chatml-function-calling`` chat format); otherwise ``tools`` in a request are ignored, as
-    by a model without tool calling."""
+    by a model without tool calling. ``embeddings=True`` serves ``/v1/embeddings`` (one vector
+    per token: the model has no pooling)."""
 
-    def __init__(self, *, tools: bool = True, context: int = 4096) -> None:
+    def __init__(self, *, tools: bool = True, embeddings: bool = False,
+                 context: int = 4096) -> None:
         self.host = HOST
         self.port = free_port()
         self.tools = tools
+        self.embeddings = embeddings
         self.context = context
         self._process: subprocess.Popen[bytes] | None = None
 
@@ -57,6 +60,8 @@ class LlamaServer:
                    "--n_ctx", str(self.context), "--n_threads", "1", "--verbose", "False"]
         if self.tools:
             command += ["--chat_format", "chatml-function-calling"]
+        if self.embeddings:
+            command += ["--embedding", "True"]
         self._process = subprocess.Popen(command, stdout=subprocess.DEVNULL,
                                          stderr=subprocess.PIPE)
         deadline = time.monotonic() + START_TIMEOUT_S

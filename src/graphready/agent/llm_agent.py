@@ -177,16 +177,18 @@ class LLMAgent:
                                    {"role": "user", "content": question}]
         cap = max(k, min(2 * k, 12))
         for _ in range(self._max_steps):
-            reply = self._model.complete(Prompt(tuple(messages), tools=specs,
-                                                max_tokens=AGENT_MAX_TOKENS, purpose="agent"))
+            reply = self._model.complete(Prompt(
+                tuple(messages), tools=specs, purpose="agent",
+                max_tokens=min(AGENT_MAX_TOKENS, self._max_tokens)))
             gathered.steps += 1
             calls = reply.tool_calls[:MAX_CALLS_PER_STEP]
             if not calls:
                 break
             gathered.plan = "agent"
-            messages.append({"role": "assistant", "content": reply.content or None,
-                             "tool_calls": [_call_message(c.id, c.name, c.arguments)
-                                            for c in calls]})
+            # content "" rather than null: llama.cpp's server refuses null, and its template
+            # reads the field
+            messages.append({"role": "assistant", "content": reply.content, "tool_calls": [
+                _call_message(c.id, c.name, c.arguments) for c in calls]})
             for call in calls:
                 try:
                     run = agent_tools.run_tool(tools, call.name, call.arguments, k)

@@ -31,7 +31,14 @@ FACTORIES: Mapping[str, EmbedderFactory] = MappingProxyType(
 
 
 def create_embedder(settings: Settings) -> Embedder:
-    """The embedder ``settings.embedder`` names; an unknown name raises ``ConfigError``."""
+    """The embedding server ``GRAPHREADY_EMBED_BASE_URL`` names, else the embedder
+    ``settings.embedder`` names; an unknown name raises ``ConfigError``."""
+    if settings.embed_base_url is not None and settings.embed_model is not None:
+        from graphready.embeddings.remote import RemoteEmbedder
+
+        return RemoteEmbedder(settings.embed_base_url, settings.embed_model,
+                              settings.embed_api_key, timeout_s=settings.llm_timeout_s,
+                              retries=settings.llm_retries, batch_size=settings.embed_batch)
     factory = FACTORIES.get(settings.embedder)
     if factory is None:
         raise ConfigError(

@@ -20,7 +20,7 @@ NO_KEY = "not-needed"
 """Sent when no API key is configured (local servers ignore it; the client needs one)."""
 
 
-def _failure(exc: Exception, where: str) -> LLMError:
+def failure(exc: Exception, where: str) -> LLMError:
     """The :class:`LLMError` for an exception of the ``openai`` client."""
     if isinstance(exc, openai.APITimeoutError):
         return LLMUnavailable(f"the LLM at {where} timed out")
@@ -34,7 +34,7 @@ def _failure(exc: Exception, where: str) -> LLMError:
                                   f"{detail}")
         return LLMRejected(f"the LLM at {where} refused the request ({status}): {detail}",
                            status)
-    return LLMError(f"unexpected reply from the LLM at {where}: {exc}")
+    return LLMError(f"unexpected reply from the model server at {where}: {exc}")
 
 
 class OpenAIChatModel:
@@ -72,7 +72,7 @@ class OpenAIChatModel:
                 response = self._client.chat.completions.create(**self._arguments(prompt))
             except openai.OpenAIError as exc:
                 self.stats.record_failure()
-                raise _failure(exc, self._where) from None
+                raise failure(exc, self._where) from None
         if not response.choices:
             self.stats.record_failure()
             raise LLMError(f"the LLM at {self._where} sent a reply without choices")
@@ -100,7 +100,7 @@ class OpenAIChatModel:
                             yield chunk.choices[0].delta.content
             except openai.OpenAIError as exc:
                 self.stats.record_failure()
-                raise _failure(exc, self._where) from None
+                raise failure(exc, self._where) from None
         self.stats.record_call(prompt.purpose, Usage())
 
     def close(self) -> None:

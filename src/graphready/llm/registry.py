@@ -3,6 +3,9 @@ cache, or none (the offline default)."""
 
 from __future__ import annotations
 
+import urllib.error
+import urllib.request
+
 from graphready.config import Settings
 
 from .cache import CACHE_FILE, CachedChatModel, LLMCache
@@ -22,3 +25,20 @@ def open_chat_model(settings: Settings) -> CachedChatModel | None:
                              concurrency=settings.llm_concurrency, stats=stats)
     return CachedChatModel(client, LLMCache(settings.db_dir / CACHE_FILE), stats,
                            on_close=client.close)
+
+
+def probe_llm(settings: Settings, timeout_s: float = 5.0) -> str | None:
+    """None when the configured LLM server answers HTTP at all (``GET {base}/models``; any
+    status counts: it is up), else why not. Never cached, unlike completions."""
+    if settings.llm_base_url is None:
+        return "no LLM is configured"
+    url = settings.llm_base_url.rstrip("/") + "/models"
+    request = urllib.request.Request(url, headers={"Authorization": "Bearer "
+                                                   + (settings.llm_api_key or "not-needed")})
+    try:
+        with urllib.request.urlopen(request, timeout=timeout_s):
+            return None
+    except urllib.error.HTTPError:
+        return None
+    except (OSError, ValueError) as exc:
+        return f"GRAPHREADY_LLM_BASE_URL: cannot reach {url}: {exc}"

@@ -3,16 +3,19 @@ how each mode uses them."""
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from typing import Literal
 
 from graphready.embeddings.base import Embedder
-from graphready.errors import NotReady
+from graphready.errors import LLMError, NotReady
 from graphready.stores.base import Hit, KeywordIndex, VectorStore
 
 from .fusion import reciprocal_rank_fusion
 from .graph_global import CommunityHit, CommunityIndex, is_global_question
 from .graph_local import GraphIndex
+
+log = logging.getLogger("graphready.retrieval")
 
 Mode = Literal["auto", "retrieval", "graph_local", "graph_global"]
 MODES: tuple[Mode, ...] = ("auto", "retrieval", "graph_local", "graph_global")
@@ -30,8 +33,14 @@ class VectorSearch:
     store: VectorStore
 
     def search(self, question: str, k: int) -> list[Hit]:
-        """The ``k`` passages nearest to the question."""
-        return self.store.search(self.embedder.embed([question])[0], k)
+        """The ``k`` passages nearest to the question; none when a remote embedder fails (the
+        other retrievers still answer)."""
+        try:
+            vector = self.embedder.embed([question])[0]
+        except LLMError as exc:
+            log.warning("vector search skipped: the embedding server failed: %s", exc)
+            return []
+        return self.store.search(vector, k)
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 from typing import Any
 
@@ -24,7 +24,7 @@ from graphready.config import Settings
 from graphready.documents.types import SkippedFile
 from graphready.errors import InvalidRequest, NotReady, StoreError
 from graphready.llm.protocol import ChatModel
-from graphready.llm.registry import open_chat_model
+from graphready.llm.registry import open_chat_model, probe_llm
 from graphready.retrieval.loading import load_graph, load_vectors
 from graphready.retrieval.pipeline import Mode, Toolset
 from graphready.stores.reconnecting import redact
@@ -168,9 +168,13 @@ class AppState:
             log.info("build %s", "complete" if ok else "ended with errors")
         finally:
             self.readiness.building = False
-        if not ok and self.settings.graph_url is not None and \
-                self.readiness.stages["graph"].state == "failed":
-            await self._rebuild_graph_when_back()
+        graph = self.readiness.stages["graph"]
+        if ok or graph.state != "failed":
+            return
+        if self.settings.graph_url is not None and not _llm_failure(graph.error):
+            await self._rebuild_graph_when_back(self._probe_graph_store)
+        elif self.settings.llm_builds_graph and _llm_failure(graph.error):
+            await self._rebuild_graph_when_back(self._probe_llm)
 
     def _probe_graph_store(self) -> str | None:
         """None when the graph store answers, else why not (blocking: run in a thread)."""
@@ -180,22 +184,30 @@ class AppState:
             return f"GRAPHREADY_GRAPH_URL ({self.readiness.graph_store}): {exc}"
         return None
 
-    async def _rebuild_graph_when_back(self, first_delay: float = 1.0, max_delay: float = 10.0,
+    def _probe_llm(self) -> str | None:
+        """None when the LLM server answers, else why not (blocking: run in a thread)."""
+        return probe_llm(self.settings)
+
+    async def _rebuild_graph_when_back(self, probe: Callable[[], str | None],
+                                       first_delay: float = 1.0, max_delay: float = 10.0,
                                        attempts: int = 3) -> None:
-        """After a graph stage failed on a server store: wait while the server is unreachable
-        (probing with backoff) and build the graph again once it answers, up to ``attempts``
-        times; a failure that persists while the server answers is left to ``POST /build``
-        or the next start."""
+        """After a graph stage failed on a server it needs (the graph store, or the LLM that
+        extracts): wait while ``probe`` says the server is unreachable (with backoff) and build
+        the graph again once it answers, up to ``attempts`` times; what was already extracted
+        is kept and the LLM's replies are cached, so the build resumes where it stopped. A
+        failure that persists while the server answers is left to ``POST /build`` or the next
+        start."""
         delay = first_delay
         while not self._closed and attempts > 0:
             await asyncio.sleep(delay)
             delay = min(2 * delay, max_delay)
-            error = await asyncio.to_thread(self._probe_graph_store)
-            self.readiness.graph_store_error = error
+            error = await asyncio.to_thread(probe)
+            if probe == self._probe_graph_store:
+                self.readiness.graph_store_error = error
             if error is not None:
                 continue
             attempts -= 1
-            log.info("graph store %s answers: building the graph", self.readiness.graph_store)
+            log.info("the server the graph needs answers again: building the graph")
             self.readiness.building = True
             self.readiness.stages["graph"].state = "pending"
             try:
@@ -265,3 +277,8 @@ class AppState:
         self.readiness.counts.update(documents=documents, chunks=chunks,
                                      skipped_files=len(skipped))
         self.readiness.skipped = skipped
+
+
+def _llm_failure(error: str | None) -> bool:
+    """Whether a stage's error says the LLM failed (its message names the LLM setting)."""
+    return error is not None and "GRAPHREADY_LLM_BASE_URL" in error
