@@ -51,7 +51,7 @@ class Settings:
     llm_timeout_s: int = 60
     llm_retries: int = 2
     llm_concurrency: int = 4
-    llm_max_tokens: int = 600
+    llm_max_tokens: int = 1000
     llm_max_steps: int = 4
     llm_tool_calling: str = "auto"
     llm_graph: str = "on"

@@ -7,7 +7,6 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -28,6 +27,13 @@ from graphready.stores.graph_falkordb import FalkorGraphStore
 from graphready.stores.graph_neo4j import Neo4jGraphStore
 from graphready.stores.graph_sqlite import SqliteGraphStore
 from support.falkordb_server import FalkorDBServer, free_port
+from support.lease_contract import (  # noqa: F401 (the lease contract, run here too)
+    test_expired_lease_is_free,
+    test_free_lease_is_taken_and_refused_to_others,
+    test_holder_renews_and_reports_progress,
+    test_racing_takers_get_the_lease_once,
+    test_release_frees_only_the_holders_lease,
+)
 
 Factory = Callable[[], GraphStore]
 
@@ -254,73 +260,48 @@ def test_values_round_trip_exactly(open_store: Factory) -> None:
     assert store.ids() == {odd}
 
 
-# -- build lease ------------------------------------------------------------------------------
+def test_descriptions_and_ratings_round_trip(open_store: Factory) -> None:
+    store = open_store()
+    text = 'She "discovered" radium\nin 1898 — 🙂 {x} \\ `y`'
+    graph = KnowledgeGraph(
+        (Entity("a", "Marie Curie", "PERSON", ("c1",), text), Entity("b", "Radium", "X", ())),
+        (Relation("a", "b", "related_to", 1.8, ("c1",), text),),
+        (Community("k", 0, None, ("a", "b"), "Curie", "Summary.", ("c1",), 7.5),
+         Community("j", 1, "k", ("a",), "Marie", "Child.", (), 0.0)))
+    store.replace_graph(graph, "fp-1")
+    extractions = [
+        ChunkExtraction("c1", (Mention("Marie Curie", "marie curie", "PERSON", text),
+                               Mention("Radium", "radium", "CONCEPT")),
+                        (ExtractedRelation("marie curie", "radium", "related_to", text, 1.8),
+                         ExtractedRelation("radium", "marie curie", "x", "", 0.4),
+                         ExtractedRelation("radium", "marie curie", "y", "only text"))),
+        _extraction("c2")]
+    store.add_extractions(extractions)
+    assert store.load_graph() == graph
+    assert list(store.iter_extractions()) == extractions
 
 
-def test_free_lease_is_taken_and_refused_to_others(open_store: Factory) -> None:
-    store, other = open_store(), open_store()
-    assert store.current_lease() is None
-    before = time.time()
-    assert store.acquire_lease("a", 60, "graph.extract", 1, 10)
-    lease = other.current_lease()
-    assert lease is not None
-    assert (lease.owner, lease.stage, lease.done, lease.total) == ("a", "graph.extract", 1, 10)
-    assert before + 59 < lease.expires < time.time() + 61
-    assert not other.acquire_lease("b", 60, "graph", 0, 0)
-    assert not store.acquire_lease("b", 60)
-    assert other.current_lease() == lease
-
-
-def test_holder_renews_and_reports_progress(open_store: Factory) -> None:
-    store, other = open_store(), open_store()
-    assert store.acquire_lease("a", 60, "graph.extract", 1, 10)
-    first = other.current_lease()
-    assert store.acquire_lease("a", 120, "graph.communities", 7, 9)
-    lease = other.current_lease()
-    assert first is not None and lease is not None
-    assert (lease.owner, lease.stage, lease.done, lease.total) == (
-        "a", "graph.communities", 7, 9)
-    assert lease.expires > first.expires + 50
-
-
-def test_release_frees_only_the_holders_lease(open_store: Factory) -> None:
-    store, other = open_store(), open_store()
-    assert store.acquire_lease("a", 60, "graph", 2, 3)
-    other.release_lease("b")  # not the holder: nothing happens
-    lease = other.current_lease()
-    assert lease is not None and lease.owner == "a"
-    assert not other.acquire_lease("b", 60)
-    store.release_lease("a")
-    assert other.current_lease() is None
-    assert other.acquire_lease("b", 60, "s", 0, 0)
-
-
-def test_expired_lease_is_free(open_store: Factory) -> None:
-    store, other = open_store(), open_store()
-    assert store.acquire_lease("a", 0.05, "graph", 0, 0)
-    time.sleep(0.1)
-    assert other.current_lease() is None
-    assert other.acquire_lease("b", 60, "graph", 0, 0)
-    lease = store.current_lease()
-    assert lease is not None and lease.owner == "b"
-    assert not store.acquire_lease("a", 60)
-    store.release_lease("a")  # the old holder can no longer release it
-    assert store.current_lease() == lease
-
-
-def test_racing_takers_get_the_lease_once(open_store: Factory) -> None:
-    stores = [open_store() for _ in range(8)]
-    barrier = threading.Barrier(len(stores))
-
-    def take(n: int) -> bool:
-        barrier.wait()
-        return stores[n].acquire_lease(f"owner-{n}", 60, "graph", 0, 0)
-
-    with ThreadPoolExecutor(len(stores)) as pool:
-        results = list(pool.map(take, range(len(stores))))
-    assert results.count(True) == 1
-    lease = stores[0].current_lease()
-    assert lease is not None and lease.owner == f"owner-{results.index(True)}"
+def test_extractor_id_change_clears_extractions_only(open_store: Factory) -> None:
+    store = open_store()
+    assert store.extractor_id() is None
+    store.add_extractions([_extraction("a"), _extraction("b")])
+    store.replace_graph(_graph("x"), "fp-1")
+    store.set_extractor_id("llm:model-a:v1")
+    assert store.extractor_id() == "llm:model-a:v1"
+    assert store.ids() == set()
+    assert store.load_graph() == _graph("x")
+    assert store.synced_fingerprint() is None
+    store.mark_synced("fp-2")
+    store.add_extractions([_extraction("c")])
+    store.set_extractor_id("llm:model-a:v1")  # the same one: nothing changes
+    assert store.ids() == {"c"} and store.synced_fingerprint() == "fp-2"
+    store.close()
+    again = open_store()
+    assert again.extractor_id() == "llm:model-a:v1"
+    again.set_extractor_id("spacy-en_core_web_sm")
+    assert again.ids() == set() and again.extractor_id() == "spacy-en_core_web_sm"
+    again.add_extractions([_extraction("d")])
+    assert [x.chunk_id for x in again.iter_extractions()] == ["d"]
 
 
 # -- FalkorDB only ---------------------------------------------------------------------------

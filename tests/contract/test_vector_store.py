@@ -17,8 +17,16 @@ import pytest
 from graphready.errors import StoreError
 from graphready.stores.base import Vectors, VectorStore
 from graphready.stores.vector_falkordb import FalkorVectorStore
+from graphready.stores.vector_neo4j import Neo4jVectorStore
 from graphready.stores.vector_sqlite import SqliteVectorStore
 from support.falkordb_server import FalkorDBServer
+from support.lease_contract import (  # noqa: F401 (the lease contract, run here too)
+    test_expired_lease_is_free,
+    test_free_lease_is_taken_and_refused_to_others,
+    test_holder_renews_and_reports_progress,
+    test_racing_takers_get_the_lease_once,
+    test_release_frees_only_the_holders_lease,
+)
 
 Opener = Callable[[], VectorStore]
 
@@ -28,6 +36,29 @@ def falkordb_server() -> Iterator[FalkorDBServer]:
     """One real FalkorDB server for the module; each test uses its own graph name in it."""
     with FalkorDBServer() as server:
         yield server
+
+
+@pytest.fixture(scope="module")
+def falkordb_bolt_server() -> Iterator[FalkorDBServer]:
+    """One real FalkorDB server with its Bolt listener, for the Neo4j store through the official
+    driver. It ignores the database name (one graph), so each test uses its own namespace."""
+    with FalkorDBServer(bolt=True) as server:
+        yield server
+
+
+class BoltTestStore(Neo4jVectorStore):
+    """The Neo4j vector store on a FalkorDB Bolt server (portable statements only: exact
+    search in Cypher instead of Neo4j's vector index), in its own namespace; closing it absorbs
+    the server's GOODBYE defect (see :meth:`FalkorDBServer.absorb_bolt_goodbyes`)."""
+
+    def __init__(self, server: FalkorDBServer, namespace: str) -> None:
+        super().__init__(server.bolt_uri, None, None, batch_size=50, neo4j_features=False,
+                         namespace=namespace, connect_timeout_s=2)
+        self._server = server
+
+    def close(self) -> None:
+        super().close()
+        self._server.absorb_bolt_goodbyes()
 
 
 def _sqlite(request: pytest.FixtureRequest, folder: Path) -> Opener:
@@ -40,9 +71,16 @@ def _falkordb(request: pytest.FixtureRequest, folder: Path) -> Opener:
     return lambda: FalkorVectorStore(server.host, server.port, name)
 
 
+def _neo4j_over_falkordb_bolt(request: pytest.FixtureRequest, folder: Path) -> Opener:
+    server: FalkorDBServer = request.getfixturevalue("falkordb_bolt_server")
+    namespace = f"t{uuid.uuid4().hex}_"
+    return lambda: server.open_over_bolt(lambda: BoltTestStore(server, namespace))
+
+
 BACKENDS: dict[str, Callable[[pytest.FixtureRequest, Path], Opener]] = {
     "sqlite": _sqlite,
     "falkordb": _falkordb,
+    "neo4j-falkordb-bolt": _neo4j_over_falkordb_bolt,
 }
 DIM = 8
 
@@ -252,3 +290,13 @@ def test_other_dimension_is_refused_and_changes_nothing(store: VectorStore) -> N
         store.search(np.ones(DIM * 2, dtype=np.float32), 1)
     assert store.ids() == {"x", "y", "xy"}
     assert store.synced_fingerprint() == "fp"
+
+
+def test_a_model_change_keeps_the_build_lease(open_store: Opener) -> None:
+    builder, other = open_store(), open_store()
+    fill(builder)
+    assert builder.acquire_lease("a", 60, "vectors", 0, 3)
+    builder.set_model_id("model-b")
+    lease = other.current_lease()
+    assert lease is not None and (lease.owner, lease.stage, lease.total) == ("a", "vectors", 3)
+    assert not other.acquire_lease("b", 60)

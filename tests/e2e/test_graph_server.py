@@ -1,5 +1,6 @@
 """End to end with the knowledge graph on a real FalkorDB server (started by the test): the
-server down at start, and the server killed in the middle of a build."""
+server down at start, the server killed in the middle of a build, and two replicas sharing the
+server for the graph and the vectors."""
 
 from __future__ import annotations
 
@@ -97,13 +98,14 @@ def test_graph_server_killed_mid_build_is_retried_and_never_half_ready(
     assert server.stop(signal.SIGTERM) == 0
 
 
-def test_two_replicas_on_one_server_build_the_graph_once(
+def test_two_replicas_on_one_server_build_the_graph_and_vectors_once(
     tmp_path: Path, falkordb: FalkorDBServer, graphready: list[ServerProcess]
 ) -> None:
     falkordb.start()
     docs = tmp_path / "docs"
     write_corpus(docs, passages=800)
-    env = {"GRAPHREADY_GRAPH_URL": f"{falkordb.url}/shared", "GRAPHREADY_EMBEDDER": "hashing"}
+    env = {"GRAPHREADY_GRAPH_URL": f"{falkordb.url}/shared",
+           "GRAPHREADY_VECTOR_URL": f"{falkordb.url}/shared", "GRAPHREADY_EMBEDDER": "hashing"}
     replicas = [ServerProcess(docs, tmp_path / name / "data", env) for name in ("a", "b")]
     graphready.extend(replicas)
     for replica in replicas:
@@ -117,6 +119,20 @@ def test_two_replicas_on_one_server_build_the_graph_once(
     assert sources == ["built", "loaded"], sources
     waited = next(r for r in replicas if r.status()["timings"]["graph"]["source"] == "loaded")
     assert waited.status()["stages"]["graph"]["counts"] == {"built_by_another_process": 1}
+
+    # The vectors were embedded once, by one replica, into the shared store: the other found
+    # them there (waiting for the builder if it came while the builder held the lease).
+    vectors = sorted(((r.status()["timings"]["vectors"]["source"],
+                       r.status()["stages"]["vectors"]["counts"]) for r in replicas),
+                     key=lambda pair: pair[0])
+    assert [source for source, _ in vectors] == ["built", "loaded"], vectors
+    assert vectors[0][1] == {"vectors_added": first["counts"]["chunks"]}
+    assert vectors[1][1] in ({}, {"built_by_another_process": 1})
     for replica in replicas:
+        status = replica.status()
+        assert status["retrieval"]["vector_ready"] and status["vector_store"]["where"]
+        answer = replica.chat(NEEDLE_QUESTION, mode="retrieval").json()
+        assert "vector_search" in answer["tools_used"]
+        assert answer["citations"][0]["id"] == NEEDLE["id"]
         assert replica.chat(NEEDLE_QUESTION, mode="graph_local").json()["graph_used"]
         assert replica.stop() == 0

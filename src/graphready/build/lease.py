@@ -1,8 +1,9 @@
-"""The build lease: several processes that share one graph store (replicas on one FalkorDB or
-Neo4j, or ``serve`` and ``index`` on one data dir) build the graph once. The builder holds a
-lease in the store, renews it as it reports progress (the progress travels with it, so the
-others can show it), and gives it up at the end; a builder that dies stops renewing, and its
-lease lapses after ``TTL_S``. The others wait until the store holds the graph of their
+"""The build lease: several processes that share one store (replicas on one FalkorDB or Neo4j,
+or ``serve`` and ``index`` on one data dir) build what it holds once. The graph and the vector
+stores each hold a lease of their own, for the ``graph`` and the ``vectors`` stage. The builder
+holds the lease in the store, renews it as it reports progress (the progress travels with it,
+so the others can show it), and gives it up at the end; a builder that dies stops renewing,
+and its lease lapses after ``TTL_S``. The others wait until the store holds the index of their
 documents, or take the lease over when it lapses."""
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import uuid
 from collections.abc import Callable
 
 from graphready.errors import BuildError
-from graphready.stores.base import GraphStore
+from graphready.stores.base import GraphStore, VectorStore
 
 from .events import Event, Progress
 
@@ -25,7 +26,17 @@ RENEW_S = 5.0
 POLL_S = 2.0
 """How often a waiting process looks at the store."""
 WAITING = "graph.other_builder"
-"""The progress stage a waiting process reports (with the builder's numbers)."""
+"""The progress stage a process waiting for the graph reports (with the builder's numbers);
+see :func:`waiting`."""
+
+SharedStore = GraphStore | VectorStore
+"""A store whose index is built under its lease."""
+
+
+def waiting(stage: str) -> str:
+    """The progress stage a process waiting for another's build of ``stage`` reports:
+    ``<stage>.other_builder``."""
+    return f"{stage}.other_builder"
 
 
 def new_owner() -> str:
@@ -35,11 +46,12 @@ def new_owner() -> str:
 
 class LeaseKeeper:
     """Wraps a progress reporter: reports also renew the lease (at most every ``RENEW_S``) and
-    publish the progress with it. Losing the lease stops the build."""
+    publish the progress with it. Losing the lease stops the build of ``stage``."""
 
-    def __init__(self, store: GraphStore, owner: str, report: Callable[[Event], None],
-                 ttl_s: float = TTL_S) -> None:
+    def __init__(self, store: SharedStore, owner: str, report: Callable[[Event], None],
+                 ttl_s: float = TTL_S, stage: str = "graph") -> None:
         self._store = store
+        self._stage = stage
         self._owner = owner
         self._report = report
         self._ttl = ttl_s
@@ -52,22 +64,27 @@ class LeaseKeeper:
             return
         if not self._store.acquire_lease(self._owner, self._ttl, event.stage, event.done,
                                          event.total):
-            raise BuildError("lost the graph build lease to another process")
+            raise BuildError(f"lost the {self._stage} build lease to another process")
         self._renewed = time.monotonic()
 
 
-def wait_for_builder(store: GraphStore, owner: str, fingerprint: str,
+def wait_for_builder(store: SharedStore, owner: str, fingerprint: str,
                      report: Callable[[Event], None], ttl_s: float = TTL_S,
-                     poll_s: float = POLL_S) -> bool:
-    """While another process holds the lease: report its progress, and return True once the
-    store holds the graph of ``fingerprint``, or False once this process took the lease (the
-    builder finished something else, failed or died)."""
+                     poll_s: float = POLL_S, *, stage: str = "graph",
+                     built: Callable[[], bool] | None = None) -> bool:
+    """While another process holds the lease: report its progress (as :func:`waiting`
+    ``(stage)``), and return True once the store holds the index of ``fingerprint`` (once
+    ``built()``, when given), or False once this process took the lease (the builder finished
+    something else, failed or died)."""
+    def done() -> bool:
+        return built() if built is not None else store.synced_fingerprint() == fingerprint
+
     while True:
-        if store.synced_fingerprint() == fingerprint:
+        if done():
             return True
-        if store.acquire_lease(owner, ttl_s, "graph", 0, 0):
+        if store.acquire_lease(owner, ttl_s, stage, 0, 0):
             return False
         lease = store.current_lease()
         if lease is not None:
-            report(Progress(WAITING, lease.done, lease.total))
+            report(Progress(waiting(stage), lease.done, lease.total))
         time.sleep(poll_s)

@@ -14,17 +14,20 @@ import contextlib
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from types import MappingProxyType
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from graphready.config import Settings
 from graphready.documents.types import Chunk, SkippedFile
-from graphready.errors import BuildError, StoreError
+from graphready.errors import BuildError, LLMError, StoreError
 from graphready.knowledge import KnowledgeGraph
 from graphready.stores.base import Catalog, KeywordIndex
 from graphready.stores.registry import Stores
 
 from .events import Event, Progress, StageDone
 from .lease import TTL_S, LeaseKeeper, new_owner, wait_for_builder
+
+if TYPE_CHECKING:
+    from graphready.llm.cache import CachedChatModel
 
 Report = Callable[[Event], None]
 T = TypeVar("T")
@@ -118,7 +121,9 @@ def _skip_file(skipped: SkippedFile) -> str:
 
 
 def run_vectors(settings: Settings, stores: Stores, report: Report) -> StageDone:
-    """Embed every chunk that has no vector from the configured embedder yet."""
+    """Embed every chunk that has no vector from the configured embedder yet. Processes that
+    share the vector store embed once: the one holding the store's build lease embeds, the
+    others wait (reporting its progress as ``vectors.other_builder``) and use what it stored."""
     started = time.perf_counter()
     _check_injected_failure(settings, "vectors")
     catalog, vectors = stores.catalog, stores.vectors
@@ -126,58 +131,141 @@ def run_vectors(settings: Settings, stores: Stores, report: Report) -> StageDone
     from graphready.embeddings.registry import create_embedder
 
     embedder = create_embedder(settings)
-    if vectors.model_id() == embedder.model_id and vectors.synced_fingerprint() == fingerprint:
+
+    def current() -> bool:
+        return (vectors.model_id() == embedder.model_id
+                and vectors.synced_fingerprint() == fingerprint)
+
+    if current():
         return _loaded("vectors", started)
-    if vectors.model_id() != embedder.model_id:
-        vectors.set_model_id(embedder.model_id)
-    wanted = catalog.chunk_ids()
-    have = vectors.ids()
-    if have - wanted:
-        vectors.remove(have - wanted)
-    missing = sorted(wanted - have)
-    report(Progress("vectors", 0, len(missing)))
-    done = 0
-    for batch in batches(missing, max(64, settings.embed_batch * 4)):
-        chunks = catalog.get_chunks(batch)
-        vectors.add([c.id for c in chunks], embedder.embed([search_text(c) for c in chunks]))
-        done += len(batch)
-        report(Progress("vectors", done, len(missing)))
-    if catalog.fingerprint() == fingerprint:
-        vectors.mark_synced(fingerprint)
+    owner = new_owner()
+    if not vectors.acquire_lease(owner, TTL_S, "vectors", 0, 0) and wait_for_builder(
+            vectors, owner, fingerprint, report, stage="vectors", built=current):
+        return StageDone(stage="vectors", seconds=round(time.perf_counter() - started, 3),
+                         source="loaded", counts={"built_by_another_process": 1})
+    try:
+        keeper = LeaseKeeper(vectors, owner, report, stage="vectors")
+        if vectors.model_id() != embedder.model_id:
+            vectors.set_model_id(embedder.model_id)
+        wanted = catalog.chunk_ids()
+        have = vectors.ids()
+        if have - wanted:
+            vectors.remove(have - wanted)
+        missing = sorted(wanted - have)
+        keeper(Progress("vectors", 0, len(missing)))
+        done = 0
+        for batch in batches(missing, max(64, settings.embed_batch * 4)):
+            chunks = catalog.get_chunks(batch)
+            vectors.add([c.id for c in chunks], embedder.embed([search_text(c) for c in chunks]))
+            done += len(batch)
+            keeper(Progress("vectors", done, len(missing)))
+        if catalog.fingerprint() == fingerprint:
+            vectors.mark_synced(fingerprint)
+    finally:
+        with contextlib.suppress(StoreError):
+            vectors.release_lease(owner)
     return StageDone(stage="vectors", seconds=round(time.perf_counter() - started, 3),
                      source="built", counts={"vectors_added": len(missing)})
 
 
 def run_graph(settings: Settings, stores: Stores, report: Report) -> StageDone:
-    """Extract what is new, then assemble, cluster and summarise, and replace the graph."""
+    """Extract what is new, then assemble, cluster and summarise, and replace the graph. With an
+    LLM configured (``GRAPHREADY_LLM_BASE_URL``), it extracts and writes the community reports
+    (a bad reply falls back to the offline way for that chunk or community; an outage fails the
+    stage, which a retry resumes from the stored extractions and the LLM cache). The store
+    records which extractor wrote its extractions: another one re-extracts every chunk."""
     started = time.perf_counter()
     catalog, graph = stores.catalog, stores.graph
     fingerprint = catalog.fingerprint()
-    if graph.synced_fingerprint() == fingerprint and settings.fail_stage != "graph":
+    extractor_id = _extractor_id(settings)
+
+    def current() -> bool:
+        return (graph.synced_fingerprint() == fingerprint
+                and _same_extractor(graph.extractor_id(), extractor_id))
+
+    if current() and settings.fail_stage != "graph":
         return _loaded("graph", started)
     owner = new_owner()
     if not graph.acquire_lease(owner, TTL_S, "graph", 0, 0) and \
-            wait_for_builder(graph, owner, fingerprint, report):
+            wait_for_builder(graph, owner, fingerprint, report, built=current):
         return StageDone(stage="graph", seconds=round(time.perf_counter() - started, 3),
                          source="loaded", counts={"built_by_another_process": 1})
     try:
         keeper = LeaseKeeper(graph, owner, report)
-        extracted = _extract_missing(settings, catalog, stores, keeper)
-        _check_injected_failure(settings, "graph")
-        knowledge, reused = _assemble(settings, catalog, stores, keeper)
-        graph.replace_graph(knowledge, fingerprint)
+        with _chat_model(settings) as model:
+            try:
+                if not _same_extractor(graph.extractor_id(), extractor_id):
+                    graph.set_extractor_id(extractor_id)
+                extracted, extract_fallbacks = _extract_missing(
+                    settings, catalog, stores, keeper, model)
+                _check_injected_failure(settings, "graph")
+                reuse = graph.synced_fingerprint() is not None  # None: another extractor's
+                knowledge, reused, report_fallbacks = _assemble(
+                    settings, catalog, stores, keeper, model, reuse=reuse)
+                graph.replace_graph(knowledge, fingerprint)
+            except LLMError as exc:
+                raise BuildError(f"the LLM at GRAPHREADY_LLM_BASE_URL={settings.llm_base_url} "
+                                 f"gave no usable reply: {exc}") from exc
+            counts = {"chunks_extracted": extracted, "entities": len(knowledge.entities),
+                      "relations": len(knowledge.relations),
+                      "communities": len(knowledge.communities), "summaries_reused": reused}
+            if model is not None:
+                counts.update(_llm_counts(model, extract_fallbacks, report_fallbacks))
     finally:
         with contextlib.suppress(StoreError):
             graph.release_lease(owner)
-    return StageDone(
-        stage="graph", seconds=round(time.perf_counter() - started, 3), source="built",
-        counts={"chunks_extracted": extracted, "entities": len(knowledge.entities),
-                "relations": len(knowledge.relations),
-                "communities": len(knowledge.communities), "summaries_reused": reused},
-    )
+    return StageDone(stage="graph", seconds=round(time.perf_counter() - started, 3),
+                     source="built", counts=counts)
 
 
-def _extract_missing(settings: Settings, catalog: Catalog, stores: Stores, report: Report) -> int:
+def _extractor_id(settings: Settings) -> str:
+    """Who extracts with these settings: the offline extractor, or the configured LLM."""
+    from graphready.extraction.base import OFFLINE_EXTRACTOR
+    from graphready.extraction.llm_extract import llm_extractor_id
+
+    if not settings.llm_builds_graph:
+        return OFFLINE_EXTRACTOR
+    return llm_extractor_id(settings.llm_model or "")
+
+
+def _same_extractor(stored: str | None, wanted: str) -> bool:
+    """Whether the stored extractions are ``wanted``'s (none recorded: the offline one's)."""
+    from graphready.extraction.base import OFFLINE_EXTRACTOR
+
+    return stored == wanted or (stored is None and wanted == OFFLINE_EXTRACTOR)
+
+
+@contextlib.contextmanager
+def _chat_model(settings: Settings) -> Iterator[CachedChatModel | None]:
+    """The configured LLM behind its cache (closed at the end), or None offline."""
+    if not settings.llm_builds_graph:
+        yield None
+        return
+    from graphready.llm.registry import open_chat_model
+
+    model = open_chat_model(settings)
+    try:
+        yield model
+    finally:
+        if model is not None:
+            model.close()
+
+
+def _llm_counts(model: CachedChatModel, extract_fallbacks: int,
+                report_fallbacks: int) -> dict[str, int]:
+    """What the stage cost in LLM calls and tokens, for ``StageDone.counts``."""
+    stats = model.stats.snapshot()
+    return {"llm_calls": int(stats["calls"]), "llm_cache_hits": int(stats["cache_hits"]),
+            "llm_prompt_tokens": int(stats["prompt_tokens"]),
+            "llm_completion_tokens": int(stats["completion_tokens"]),
+            "extract_fallbacks": extract_fallbacks, "report_fallbacks": report_fallbacks}
+
+
+def _extract_missing(settings: Settings, catalog: Catalog, stores: Stores, report: Report,
+                     model: CachedChatModel | None) -> tuple[int, int]:
+    """Extract the chunks that have no stored extraction, persisting each batch; how many, and
+    how many of them fell back from the LLM to the offline extractor."""
+    from graphready.extraction.llm_extract import LLMExtractor
     from graphready.extraction.spacy_nlp import SpacyExtractor
 
     graph = stores.graph
@@ -187,20 +275,37 @@ def _extract_missing(settings: Settings, catalog: Catalog, stores: Stores, repor
         graph.remove_extractions(have - wanted)
     missing = sorted(wanted - have)
     report(Progress("graph.extract", 0, len(missing)))
-    extractor = SpacyExtractor()
+    offline = SpacyExtractor()
+    llm = None if model is None else LLMExtractor(
+        model, offline, concurrency=settings.llm_concurrency, max_tokens=settings.llm_max_tokens)
+    size = 128 if llm is None else max(8, 4 * settings.llm_concurrency)
     done = 0
-    for batch in batches(missing, 128):
+    for batch in batches(missing, size):
         chunks = catalog.get_chunks(batch)
-        graph.add_extractions(extractor.extract(chunks))
+        if llm is None:
+            items = offline.extract(chunks)
+        else:
+            items = llm.extract(chunks, progress=_progress(report, done, len(missing)))
+        graph.add_extractions(items)
         done += len(batch)
         report(Progress("graph.extract", done, len(missing)))
-    return len(missing)
+    return len(missing), 0 if llm is None else llm.fallbacks
+
+
+def _progress(report: Report, base: int, total: int) -> Callable[[int], None]:
+    """Reports ``graph.extract`` progress of ``base`` chunks plus those a batch has done."""
+    return lambda n: report(Progress("graph.extract", base + n, total))
 
 
 def _assemble(
-    settings: Settings, catalog: Catalog, stores: Stores, report: Report
-) -> tuple[KnowledgeGraph, int]:
+    settings: Settings, catalog: Catalog, stores: Stores, report: Report,
+    model: CachedChatModel | None, *, reuse: bool = True,
+) -> tuple[KnowledgeGraph, int, int]:
+    """The graph from every stored extraction, with community reports (by the LLM when there
+    is one); the reports of unchanged communities are reused when ``reuse``. Also how many
+    reports were reused and how many fell back from the LLM to the extractive report."""
     from graphready.communities.hierarchy import detect_communities
+    from graphready.communities.llm_reports import report_communities
     from graphready.communities.summaries import summarize_communities
     from graphready.extraction.assemble import assemble_graph
 
@@ -213,16 +318,24 @@ def _assemble(
         max_levels=settings.community_levels,
     )
     report(Progress("graph.communities", 1, 1))
-    previous_graph = stores.graph.load_graph()
+    previous_graph = stores.graph.load_graph() if reuse else None
     previous = {c.id: c for c in previous_graph.communities} if previous_graph else {}
     report(Progress("graph.summaries", 0, len(nodes)))
     texts = {c.id: c.text for c in catalog.iter_chunks()}
-    communities = summarize_communities(
-        nodes, {e.id: e for e in entities}, relations, texts, previous
-    )
+    by_id = {e.id: e for e in entities}
+    fallbacks = 0
+    if model is None:
+        communities = summarize_communities(nodes, by_id, relations, texts, previous)
+    else:
+        outcome = report_communities(
+            nodes, by_id, relations, texts, previous, model,
+            concurrency=settings.llm_concurrency, max_tokens=settings.llm_max_tokens,
+            progress=lambda done, total: report(Progress("graph.summaries", done, total)))
+        communities, fallbacks = outcome.communities, outcome.fallbacks
     report(Progress("graph.summaries", len(nodes), len(nodes)))
     reused = sum(1 for c in communities if c.id in previous)
-    return KnowledgeGraph(tuple(entities), tuple(relations), tuple(communities)), reused
+    return (KnowledgeGraph(tuple(entities), tuple(relations), tuple(communities)), reused,
+            fallbacks)
 
 
 def _loaded(stage: str, started: float) -> StageDone:

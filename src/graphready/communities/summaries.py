@@ -38,30 +38,31 @@ def _words(text: str) -> str:
     return " " + " ".join(_WORD.findall(text.casefold())) + " "
 
 
-def _adjacency(relations: Sequence[Relation]) -> dict[str, list[tuple[str, float]]]:
-    adjacency: dict[str, list[tuple[str, float]]] = {}
+def adjacency(relations: Sequence[Relation]) -> dict[str, list[tuple[str, float]]]:
+    """Each entity's neighbours with the weights of the relations to them."""
+    neighbours: dict[str, list[tuple[str, float]]] = {}
     for rel in relations:
-        adjacency.setdefault(rel.source, []).append((rel.target, rel.weight))
-        adjacency.setdefault(rel.target, []).append((rel.source, rel.weight))
-    return adjacency
+        neighbours.setdefault(rel.source, []).append((rel.target, rel.weight))
+        neighbours.setdefault(rel.target, []).append((rel.source, rel.weight))
+    return neighbours
 
 
-def _central_members(
+def central_members(
     members: Sequence[str],
     entities: Mapping[str, Entity],
-    adjacency: Mapping[str, list[tuple[str, float]]],
+    neighbours: Mapping[str, list[tuple[str, float]]],
 ) -> list[Entity]:
     """Known members by weighted degree inside the community (ties: more chunks, then name)."""
     inside = set(members)
     degree = {
-        m: sum(w for other, w in adjacency.get(m, ()) if other in inside) for m in members
+        m: sum(w for other, w in neighbours.get(m, ()) if other in inside) for m in members
     }
     known = [entities[m] for m in members if m in entities]
     known.sort(key=lambda e: (-degree[e.id], -len(e.chunk_ids), e.name, e.id))
     return known
 
 
-def _candidate_chunks(members: Sequence[Entity]) -> list[tuple[str, list[Entity]]]:
+def candidate_chunks(members: Sequence[Entity]) -> list[tuple[str, list[Entity]]]:
     """The chunks holding the most member entities, with the members each holds."""
     by_chunk: dict[str, list[Entity]] = {}
     for entity in members:
@@ -138,14 +139,15 @@ def summarize_communities(
     """One report per node, in the order given. The title joins the three most central members
     (by weighted degree inside the community); the summary holds at most ``max_sentences``
     source sentences that mention the most member entities, then a ``Key entities:`` line.
-    A node whose id is in ``previous`` reuses that community's title, summary and chunk ids;
+    A node whose id is in ``previous`` reuses that community's title, summary, chunk ids and
+    rating (an LLM report stays one);
     chunk texts are looked up only for the communities that are summarised."""
     wanted = [n for n in nodes if n.id not in previous]
-    adjacency = _adjacency(relations) if wanted else {}
+    adjacent = adjacency(relations) if wanted else {}
     plans: dict[str, tuple[list[Entity], list[tuple[str, list[Entity]]]]] = {}
     for node in wanted:
-        central = _central_members(node.members, entities, adjacency)
-        plans[node.id] = (central, _candidate_chunks(central))
+        central = central_members(node.members, entities, adjacent)
+        plans[node.id] = (central, candidate_chunks(central))
     if isinstance(chunk_text, Mapping):
         texts = chunk_text
     else:
@@ -157,7 +159,7 @@ def summarize_communities(
         old = previous.get(node.id)
         if old is not None:
             reports.append(Community(node.id, node.level, node.parent, node.members,
-                                     old.title, old.summary, old.chunk_ids))
+                                     old.title, old.summary, old.chunk_ids, old.rating))
             continue
         central, candidates = plans[node.id]
         sentences = _pick_sentences(candidates, texts, cache, max_sentences)

@@ -8,6 +8,10 @@ from typing import Protocol
 from graphready.documents.types import Chunk
 from graphready.knowledge import ChunkExtraction
 
+OFFLINE_EXTRACTOR = "spacy-en_core_web_sm"
+"""The id a graph store records for extractions of the offline extractor (``spacy_nlp``). A
+store that records none holds offline extractions too (ids were recorded later)."""
+
 
 class Extractor(Protocol):
     """Finds entities and relations in chunks."""

@@ -240,7 +240,8 @@ class AppState:
         await self._refresh_counts()
 
     async def _load_vectors(self, source_stage: StageDone | None) -> None:
-        if source_stage is not None and source_stage.source == "loaded" and self.tools.vectors:
+        if source_stage is not None and source_stage.source == "loaded" and self.tools.vectors \
+                and not source_stage.counts.get("built_by_another_process"):
             return
         started = time.perf_counter()
         loaded = await asyncio.to_thread(load_vectors, self.settings, self.stores,
@@ -251,7 +252,8 @@ class AppState:
             self.readiness.loads["vectors"] = round(time.perf_counter() - started, 3)
 
     async def _load_graph(self, source_stage: StageDone | None) -> None:
-        if source_stage is not None and source_stage.source == "loaded" and self.tools.graph:
+        if source_stage is not None and source_stage.source == "loaded" and self.tools.graph \
+                and not source_stage.counts.get("built_by_another_process"):
             return
         started = time.perf_counter()
         try:

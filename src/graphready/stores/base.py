@@ -31,7 +31,7 @@ class Hit:
 
 @dataclass(frozen=True, slots=True)
 class Lease:
-    """The build lease of a graph store: who holds it, until when, and how far it got."""
+    """The build lease of a store: who holds it, until when, and how far it got."""
 
     owner: str
     expires: float
@@ -109,6 +109,31 @@ class DerivedStore(Protocol):
     def close(self) -> None: ...
 
 
+class LeaseStore(Protocol):
+    """A store shared by several processes that build into it (replicas on one server, or
+    ``serve`` and ``index`` on one data dir) holds one build lease, so that one of them builds
+    and the others wait (see ``build/lease.py``). The vector and graph stores each hold their
+    own."""
+
+    def acquire_lease(
+        self, owner: str, ttl_s: float, stage: str = "", done: int = 0, total: int = 0
+    ) -> bool:
+        """Take the build lease, or renew it (and update its progress) when ``owner`` holds
+        it; True when ``owner`` holds it afterwards. The lease then expires ``ttl_s`` seconds
+        after the caller's ``time.time()`` (server clocks are never used). A lease whose
+        ``expires`` is in the past is free. Atomic: two callers racing for a free lease never
+        both get True, even from different processes sharing the store."""
+        ...
+
+    def release_lease(self, owner: str) -> None:
+        """Give the lease up if ``owner`` holds it (otherwise do nothing)."""
+        ...
+
+    def current_lease(self) -> Lease | None:
+        """The lease if one is held and not expired (by the caller's clock), else None."""
+        ...
+
+
 class KeywordIndex(DerivedStore, Protocol):
     """Full-text search over chunks (BM25 or similar)."""
 
@@ -121,7 +146,7 @@ class KeywordIndex(DerivedStore, Protocol):
         ...
 
 
-class VectorStore(DerivedStore, Protocol):
+class VectorStore(DerivedStore, LeaseStore, Protocol):
     """Dense vectors of chunks, searched by cosine similarity."""
 
     def model_id(self) -> str | None:
@@ -143,7 +168,7 @@ class VectorStore(DerivedStore, Protocol):
         ...
 
 
-class GraphStore(DerivedStore, Protocol):
+class GraphStore(DerivedStore, LeaseStore, Protocol):
     """Per-chunk extractions (a cache that makes rebuilds incremental) and the assembled graph,
     which is replaced in one piece so that no partial graph is ever loaded."""
 
@@ -161,20 +186,14 @@ class GraphStore(DerivedStore, Protocol):
         """The last complete graph, or None when none was ever completed."""
         ...
 
-    def acquire_lease(
-        self, owner: str, ttl_s: float, stage: str = "", done: int = 0, total: int = 0
-    ) -> bool:
-        """Take the build lease, or renew it (and update its progress) when ``owner`` holds
-        it; True when ``owner`` holds it afterwards. The lease then expires ``ttl_s`` seconds
-        after the caller's ``time.time()`` (server clocks are never used). A lease whose
-        ``expires`` is in the past is free. Atomic: two callers racing for a free lease never
-        both get True, even from different processes sharing the store."""
+    def extractor_id(self) -> str | None:
+        """Who wrote the stored extractions (``OFFLINE_EXTRACTOR``, or an LLM extractor's id);
+        None when never recorded (a store written before ids were: the offline extractor)."""
         ...
 
-    def release_lease(self, owner: str) -> None:
-        """Give the lease up if ``owner`` holds it (otherwise do nothing)."""
-        ...
-
-    def current_lease(self) -> Lease | None:
-        """The lease if one is held and not expired (by the caller's clock), else None."""
+    def set_extractor_id(self, extractor_id: str) -> None:
+        """Record the extractor; a different one than stored (or none) deletes every stored
+        extraction, so that extractions of two extractors are never mixed, and forgets the
+        synced fingerprint. The assembled graph stays loadable until it is replaced; a graph
+        without a synced fingerprint is one another extractor built."""
         ...

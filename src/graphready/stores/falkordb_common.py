@@ -1,10 +1,11 @@
 """What the FalkorDB stores (graph and vectors) share: connection settings, the errors that
 become ``StoreError``, graph-name validation, batched writes, reads of graphs that may not exist,
-and index creation."""
+index creation, and the build lease."""
 
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
@@ -14,6 +15,7 @@ from falkordb.exceptions import SchemaVersionMismatchException
 from redis.exceptions import RedisError, ResponseError
 
 from graphready.errors import StoreError
+from graphready.stores.base import Lease
 
 BATCH_ROWS = 500
 """Rows sent per ``UNWIND`` write query."""
@@ -23,6 +25,24 @@ GRAPH_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,199}")
 """Names a store accepts: they become Redis key prefixes, so no spaces, braces or colons."""
 CLIENT_ERRORS = (RedisError, OSError, SchemaVersionMismatchException)
 """What the client raises when the server is unreachable or refuses a query."""
+
+
+# Takes the lease when it is free (no owner, or expired) or renews it for its owner, in one
+# (atomic) query; returns a row when $owner holds it afterwards, nothing otherwise.
+_Q_LEASE_ACQUIRE = (
+    "MERGE (l:Lease {key: $key}) "
+    "WITH l WHERE l.owner IS NULL OR l.owner = $owner OR l.expires < $now "
+    "SET l.owner = $owner, l.expires = $expires, l.stage = $stage, l.done = $done, "
+    "l.total = $total RETURN l.owner"
+)
+_Q_LEASE_RELEASE = (
+    "MATCH (l:Lease {key: $key}) WHERE l.owner = $owner "
+    "SET l.owner = NULL, l.expires = NULL, l.stage = NULL, l.done = NULL, l.total = NULL"
+)
+_Q_LEASE_GET = (
+    "MATCH (l:Lease {key: $key}) WHERE l.owner IS NOT NULL "
+    "RETURN l.owner, l.expires, l.stage, l.done, l.total"
+)
 
 
 def write_batches(target: Any, query: str, rows: Sequence[Any]) -> None:
@@ -93,3 +113,44 @@ class FalkorConnection:
             self._closed = True
             self.db.close()
 
+
+class FalkorLease:
+    """A build lease kept in the FalkorDB graph ``graph`` as one ``(:Lease {key, owner,
+    expires, stage, done, total})`` node (no ``owner`` while free), under ``key``: the
+    ``LeaseStore`` methods of the FalkorDB stores. Taken, renewed and released each in ONE
+    query, so atomically against every other client; times are the callers' ``time.time()``,
+    never the server's. The ``Lease`` label is created (by its index) here, before any
+    ``MERGE``: measured on FalkorDB, concurrent ``MERGE`` queries on a label the graph does not
+    know yet can each create the node (8 racing takers, 2 of 30 rounds), while on a known
+    label they never did (0 of 40)."""
+
+    def __init__(self, conn: FalkorConnection, graph: Any, key: str = "build") -> None:
+        self._conn = conn
+        self._graph = graph
+        self._key = key
+        create_index(graph, "Lease", "key")
+
+    def acquire(self, owner: str, ttl_s: float, stage: str, done: int, total: int) -> bool:
+        """Take the lease, or renew it (with new progress) when ``owner`` holds it; True when
+        ``owner`` holds it afterwards."""
+        now = time.time()
+        with self._conn.errors("cannot take the build lease"):
+            rows = self._graph.query(_Q_LEASE_ACQUIRE, {
+                "key": self._key, "owner": owner, "now": now, "expires": now + ttl_s,
+                "stage": stage, "done": done, "total": total,
+            }).result_set
+        return bool(rows)
+
+    def release(self, owner: str) -> None:
+        """Give the lease up if ``owner`` holds it (otherwise do nothing)."""
+        with self._conn.errors("cannot release the build lease"):
+            self._graph.query(_Q_LEASE_RELEASE, {"key": self._key, "owner": owner})
+
+    def current(self) -> Lease | None:
+        """The lease if one is held and not expired, else None."""
+        with self._conn.errors("cannot read the build lease"):
+            rows = read_rows(self._graph, _Q_LEASE_GET, {"key": self._key})
+        if not rows or float(rows[0][1]) < time.time():
+            return None
+        owner, expires, stage, done, total = rows[0]
+        return Lease(str(owner), float(expires), str(stage), int(done), int(total))

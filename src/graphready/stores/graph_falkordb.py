@@ -8,20 +8,19 @@ Three kinds of FalkorDB graph (Redis keys) belong to a store named ``G``:
     One ``(:Extraction {chunk_id, payload})`` node per chunk (indexed on ``chunk_id``); the
     payload is the JSON of :mod:`graphready.stores.graph_codec`, as in the SQLite store.
 ``G_v<N>``
-    One complete knowledge graph: ``(:Entity {id, name, type, chunk_ids, data})``, entities
-    joined by ``[:RELATED {label, weight, chunk_ids, data}]`` (``source`` -> ``target``), and
-    ``(:Community {id, level, parent, entity_ids, title, summary, chunk_ids, data})``. The
+    One complete knowledge graph: ``(:Entity {id, name, type, chunk_ids, description, data})``,
+    entities joined by ``[:RELATED {label, weight, chunk_ids, description, data}]`` (``source``
+    -> ``target``), and ``(:Community {id, level, parent, entity_ids, title, summary, chunk_ids,
+    rating, data})``. The
     native properties are for Cypher queries; ``data`` is the same item as one compact JSON
     string (with its position in the stored tuple), which is all a load reads: a typed reply
     of the native values takes the Python client about ten times longer to parse.
 ``G_meta``
     One ``(:Meta {key, value})`` node per key: ``next_version`` (a counter), ``current_version``
-    (the version a load reads) and ``synced_fingerprint``; and the build lease, one
+    (the version a load reads), ``synced_fingerprint`` and ``extractor_id`` (who wrote the
+    extractions); and the build lease, one
     ``(:Lease {key: 'build', owner, expires, stage, done, total})`` node, taken, renewed and
-    released each in ONE query (times are the callers' ``time.time()``, never the server's).
-    The ``Lease`` label is created (by its index) when the store opens: measured on FalkorDB,
-    concurrent ``MERGE`` queries on a label the graph does not know yet can each create the
-    node (8 racing takers, 2 of 30 rounds), while on a known label they never did (0 of 40).
+    released each in ONE query (see :class:`~graphready.stores.falkordb_common.FalkorLease`).
 
 ``replace_graph`` allocates a version number, writes ``G_v<N>`` in batches, then sets
 ``current_version`` and ``synced_fingerprint`` in ONE query (a FalkorDB query is atomic) and only
@@ -40,7 +39,6 @@ from __future__ import annotations
 import math
 import re
 import threading
-import time
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import suppress
 from typing import Any
@@ -56,16 +54,19 @@ from graphready.stores.falkordb_common import (
     CLIENT_ERRORS,
     SOCKET_TIMEOUT_S,
     FalkorConnection,
+    FalkorLease,
     create_index,
     read_rows,
     write_batches,
 )
 from graphready.stores.graph_codec import (
-    compact_json,
+    community_item,
     decode_extraction,
     decode_graph,
     encode_extraction,
+    entity_item,
     graph_problem,
+    relation_item,
 )
 
 PAGE_ROWS = 1000
@@ -78,8 +79,8 @@ read (only possible between reading the pointer and the one query that reads the
 _NEXT_VERSION = "next_version"
 _CURRENT_VERSION = "current_version"
 _FINGERPRINT = "synced_fingerprint"
+_EXTRACTOR_ID = "extractor_id"
 _RO_QUERY = "GRAPH.RO_QUERY"
-_ENTITY, _RELATION, _COMMUNITY = 0, 1, 2
 
 _Q_ADD_EXTRACTIONS = (
     "UNWIND $rows AS row MERGE (x:Extraction {chunk_id: row[0]}) SET x.payload = row[1]"
@@ -92,6 +93,7 @@ _Q_PAGE_EXTRACTIONS = (
 _Q_EXTRACTION_IDS = "MATCH (x:Extraction) RETURN x.chunk_id"
 _Q_META_GET = "MATCH (m:Meta {key: $key}) RETURN m.value"
 _Q_META_SET = "MERGE (m:Meta {key: $key}) SET m.value = $value"
+_Q_META_DELETE = "MATCH (m:Meta {key: $key}) DELETE m"
 _Q_ALLOCATE = (
     "MERGE (m:Meta {key: $key}) ON CREATE SET m.value = 1 ON MATCH SET m.value = m.value + 1 "
     "RETURN m.value"
@@ -104,35 +106,20 @@ _Q_PUBLISH = (
     "MERGE (f:Meta {key: $fingerprint_key}) SET f.value = $fingerprint "
     "RETURN 1"
 )
-# Takes the lease when it is free (no owner, or expired) or renews it for its owner, in one
-# (atomic) query; returns a row when $owner holds it afterwards, nothing otherwise.
-_Q_LEASE_ACQUIRE = (
-    "MERGE (l:Lease {key: $key}) "
-    "WITH l WHERE l.owner IS NULL OR l.owner = $owner OR l.expires < $now "
-    "SET l.owner = $owner, l.expires = $expires, l.stage = $stage, l.done = $done, "
-    "l.total = $total RETURN l.owner"
-)
-_Q_LEASE_RELEASE = (
-    "MATCH (l:Lease {key: $key}) WHERE l.owner = $owner "
-    "SET l.owner = NULL, l.expires = NULL, l.stage = NULL, l.done = NULL, l.total = NULL"
-)
-_Q_LEASE_GET = (
-    "MATCH (l:Lease {key: $key}) WHERE l.owner IS NOT NULL "
-    "RETURN l.owner, l.expires, l.stage, l.done, l.total"
-)
-_LEASE_KEY = "build"
 _Q_CREATE_ENTITIES = (
     "UNWIND $rows AS row CREATE (:Entity {id: row[0], name: row[1], type: row[2], "
-    "chunk_ids: row[3], data: row[4]})"
+    "chunk_ids: row[3], data: row[4], description: row[5]})"
 )
 _Q_CREATE_RELATIONS = (
     "UNWIND $rows AS row MATCH (a:Entity {id: row[0]}), (b:Entity {id: row[1]}) "
-    "CREATE (a)-[:RELATED {label: row[2], weight: row[3], chunk_ids: row[4], data: row[5]}]->(b) "
+    "CREATE (a)-[:RELATED {label: row[2], weight: row[3], chunk_ids: row[4], data: row[5], "
+    "description: row[6]}]->(b) "
     "RETURN count(*)"
 )
 _Q_CREATE_COMMUNITIES = (
     "UNWIND $rows AS row CREATE (:Community {id: row[0], level: row[1], parent: row[2], "
-    "entity_ids: row[3], title: row[4], summary: row[5], chunk_ids: row[6], data: row[7]})"
+    "entity_ids: row[3], title: row[4], summary: row[5], chunk_ids: row[6], data: row[7], "
+    "rating: row[8]})"
 )
 # The whole graph in ONE query, so that a replace cannot delete it between parts. It reads only
 # the ``data`` copies: one string per item in a plain (not typed) reply, where typed replies of
@@ -181,7 +168,7 @@ class FalkorGraphStore:
                 self._meta = self._conn.db.select_graph(f"{graph}_meta")
                 create_index(self._extractions, "Extraction", "chunk_id")
                 create_index(self._meta, "Meta", "key")
-                create_index(self._meta, "Lease", "key")
+                self._lease = FalkorLease(self._conn, self._meta)
         except StoreError:
             self._conn.close()
             raise
@@ -218,6 +205,26 @@ class FalkorGraphStore:
         """The chunk ids that have an extraction."""
         with self._conn.errors("cannot read extraction ids"):
             return {row[0] for row in read_rows(self._extractions, _Q_EXTRACTION_IDS)}
+
+    def extractor_id(self) -> str | None:
+        """The extractor the stored extractions come from, if one was recorded."""
+        with self._conn.errors("cannot read the extractor id"):
+            value = self._meta_value(_EXTRACTOR_ID)
+        return None if value is None else str(value)
+
+    def set_extractor_id(self, extractor_id: str) -> None:
+        """Record the extractor; a different one than stored (or none) deletes every stored
+        extraction and forgets the synced fingerprint. The id is forgotten first, so a failure
+        part-way leaves no stale id."""
+        with self._write_lock, self._conn.errors("cannot set the extractor id"):
+            if self._meta_value(_EXTRACTOR_ID) == extractor_id:
+                return
+            self._meta.query(_Q_META_DELETE, {"key": _EXTRACTOR_ID})
+            self._meta.query(_Q_META_DELETE, {"key": _FINGERPRINT})
+            _drop_quietly(self._extractions)
+            self._extractions = self._conn.db.select_graph(f"{self.graph}_extractions")
+            create_index(self._extractions, "Extraction", "chunk_id")
+            self._meta.query(_Q_META_SET, {"key": _EXTRACTOR_ID, "value": extractor_id})
 
     # -- the graph --------------------------------------------------------------------------
 
@@ -304,28 +311,16 @@ class FalkorGraphStore:
         self, owner: str, ttl_s: float, stage: str = "", done: int = 0, total: int = 0
     ) -> bool:
         """Take the build lease, or renew it (with new progress) when ``owner`` holds it; True
-        when ``owner`` holds it afterwards. One query, so atomic against every other client."""
-        now = time.time()
-        with self._conn.errors("cannot take the build lease"):
-            rows = self._meta.query(_Q_LEASE_ACQUIRE, {
-                "key": _LEASE_KEY, "owner": owner, "now": now, "expires": now + ttl_s,
-                "stage": stage, "done": done, "total": total,
-            }).result_set
-        return bool(rows)
+        when ``owner`` holds it afterwards (see :class:`FalkorLease`)."""
+        return self._lease.acquire(owner, ttl_s, stage, done, total)
 
     def release_lease(self, owner: str) -> None:
         """Give the lease up if ``owner`` holds it (otherwise do nothing)."""
-        with self._conn.errors("cannot release the build lease"):
-            self._meta.query(_Q_LEASE_RELEASE, {"key": _LEASE_KEY, "owner": owner})
+        self._lease.release(owner)
 
     def current_lease(self) -> Lease | None:
         """The lease if one is held and not expired, else None."""
-        with self._conn.errors("cannot read the build lease"):
-            rows = read_rows(self._meta, _Q_LEASE_GET, {"key": _LEASE_KEY})
-        if not rows or float(rows[0][1]) < time.time():
-            return None
-        owner, expires, stage, done, total = rows[0]
-        return Lease(str(owner), float(expires), str(stage), int(done), int(total))
+        return self._lease.current()
 
     def close(self) -> None:
         """Close the connections; the store cannot be used afterwards. Safe to call twice."""
@@ -361,22 +356,19 @@ def _write_version(target: Any, graph: KnowledgeGraph) -> None:
     rows: list[list[Any]] = []
     for n, e in enumerate(graph.entities):
         chunks = sorted(set(e.chunk_ids))
-        rows.append([e.id, e.name, e.type, chunks,
-                     compact_json([_ENTITY, n, e.id, e.name, e.type, chunks])])
+        rows.append([e.id, e.name, e.type, chunks, entity_item(n, e, chunks), e.description])
     write_batches(target, _Q_CREATE_ENTITIES, rows)
     for start in range(0, len(graph.relations), BATCH_ROWS):
         batch = [
             [r.source, r.target, r.label, r.weight if math.isfinite(r.weight) else None,
-             list(r.chunk_ids),
-             compact_json([_RELATION, r.source, r.target, r.label, r.weight, r.chunk_ids])]
+             list(r.chunk_ids), relation_item(r), r.description]
             for r in graph.relations[start:start + BATCH_ROWS]]
         created = target.query(_Q_CREATE_RELATIONS, {"rows": batch}).result_set[0][0]
         if created != len(batch):  # cannot happen after graph_problem, but never publish it
             raise StoreError(f"wrote {created} of {len(batch)} relations of a batch")
     write_batches(target, _Q_CREATE_COMMUNITIES, [
         [c.id, c.level, c.parent, list(c.entity_ids), c.title, c.summary, list(c.chunk_ids),
-         compact_json([_COMMUNITY, n, c.id, c.level, c.parent, c.entity_ids, c.title, c.summary,
-                c.chunk_ids])]
+         community_item(n, c), c.rating]
         for n, c in enumerate(graph.communities)])
 
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import sqlite3
-import time
 from collections.abc import Iterable, Iterator, Sequence
 from itertools import groupby
 from pathlib import Path
@@ -24,31 +23,38 @@ from graphready.knowledge import (
 )
 from graphready.stores.base import Lease
 from graphready.stores.graph_codec import decode_extraction, encode_extraction
-from graphready.stores.sqlite_common import SqliteDatabase
+from graphready.stores.sqlite_common import LEASE_SCHEMA, SqliteDatabase, SqliteLease
 
 PAGE_ROWS = 1000
 _FINGERPRINT = "fingerprint"
 _GRAPH_BUILT = "graph_built"
-_LEASE_KEY = "build"
+_EXTRACTOR_ID = "extractor_id"
+_ADDED_COLUMNS = (
+    ("entities", "description", "TEXT NOT NULL DEFAULT ''"),
+    ("relations", "description", "TEXT NOT NULL DEFAULT ''"),
+    ("communities", "rating", "REAL NOT NULL DEFAULT 0"),
+)
+"""Columns added since the first schema: :func:`_migrate` adds them to older files."""
 
 _SCHEMA = (
     "CREATE TABLE IF NOT EXISTS extractions (chunk_id TEXT PRIMARY KEY, payload TEXT NOT NULL)",
     "CREATE TABLE IF NOT EXISTS entities ("
-    " id TEXT PRIMARY KEY, name TEXT NOT NULL, type TEXT NOT NULL)",
+    " id TEXT PRIMARY KEY, name TEXT NOT NULL, type TEXT NOT NULL,"
+    " description TEXT NOT NULL DEFAULT '')",
     "CREATE TABLE IF NOT EXISTS entity_chunks ("
     " entity_id TEXT NOT NULL, chunk_id TEXT NOT NULL,"
     " PRIMARY KEY (entity_id, chunk_id)) WITHOUT ROWID",
     "CREATE INDEX IF NOT EXISTS entity_chunks_by_chunk ON entity_chunks (chunk_id)",
     "CREATE TABLE IF NOT EXISTS relations ("
     " source TEXT NOT NULL, target TEXT NOT NULL, label TEXT NOT NULL, weight REAL NOT NULL,"
-    " chunk_ids TEXT NOT NULL, PRIMARY KEY (source, target)) WITHOUT ROWID",
+    " chunk_ids TEXT NOT NULL, description TEXT NOT NULL DEFAULT '',"
+    " PRIMARY KEY (source, target)) WITHOUT ROWID",
     "CREATE TABLE IF NOT EXISTS communities ("
     " id TEXT PRIMARY KEY, level INTEGER NOT NULL, parent TEXT, title TEXT NOT NULL,"
-    " summary TEXT NOT NULL, entity_ids TEXT NOT NULL, chunk_ids TEXT NOT NULL)",
+    " summary TEXT NOT NULL, entity_ids TEXT NOT NULL, chunk_ids TEXT NOT NULL,"
+    " rating REAL NOT NULL DEFAULT 0)",
     "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
-    "CREATE TABLE IF NOT EXISTS lease (key TEXT PRIMARY KEY, owner TEXT NOT NULL,"
-    " expires REAL NOT NULL, stage TEXT NOT NULL, done INTEGER NOT NULL,"
-    " total INTEGER NOT NULL)",
+    LEASE_SCHEMA,
 )
 
 
@@ -66,6 +72,12 @@ class SqliteGraphStore:
 
     def __init__(self, path: Path) -> None:
         self._db = SqliteDatabase(path, _SCHEMA)
+        try:
+            _migrate(self._db)
+        except BaseException:
+            self._db.close()
+            raise
+        self._lease = SqliteLease(self._db)
 
     def add_extractions(self, items: Sequence[ChunkExtraction]) -> None:
         """Store (or replace) the extractions of these chunks."""
@@ -100,23 +112,46 @@ class SqliteGraphStore:
         with self._db.read() as conn:
             return {row[0] for row in conn.execute("SELECT chunk_id FROM extractions")}
 
+    def extractor_id(self) -> str | None:
+        """The extractor the stored extractions come from, if one was recorded."""
+        with self._db.read() as conn:
+            row = conn.execute("SELECT value FROM meta WHERE key = ?",
+                               (_EXTRACTOR_ID,)).fetchone()
+        return None if row is None else str(row[0])
+
+    def set_extractor_id(self, extractor_id: str) -> None:
+        """Record the extractor; a different one than stored (or none) deletes every stored
+        extraction and forgets the synced fingerprint, in the same transaction."""
+        with self._db.write() as conn:
+            row = conn.execute("SELECT value FROM meta WHERE key = ?",
+                               (_EXTRACTOR_ID,)).fetchone()
+            if row is not None and row[0] == extractor_id:
+                return
+            conn.execute("DELETE FROM extractions")
+            conn.execute("DELETE FROM meta WHERE key = ?", (_FINGERPRINT,))
+            conn.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)",
+                         (_EXTRACTOR_ID, extractor_id))
+
     def replace_graph(self, graph: KnowledgeGraph, fingerprint: str) -> None:
         """Store ``graph`` in place of the previous one and mark it synced, in one transaction."""
         with self._db.write() as conn:
             for table in ("entities", "entity_chunks", "relations", "communities"):
                 conn.execute(f"DELETE FROM {table}")
-            conn.executemany("INSERT INTO entities VALUES (?, ?, ?)",
-                             [(e.id, e.name, e.type) for e in graph.entities])
+            conn.executemany("INSERT INTO entities (id, name, type, description) "
+                             "VALUES (?, ?, ?, ?)",
+                             [(e.id, e.name, e.type, e.description) for e in graph.entities])
             conn.executemany("INSERT OR IGNORE INTO entity_chunks VALUES (?, ?)",
                              [(e.id, c) for e in graph.entities for c in e.chunk_ids])
             conn.executemany(
-                "INSERT INTO relations VALUES (?, ?, ?, ?, ?)",
-                [(r.source, r.target, r.label, r.weight, _dump_ids(r.chunk_ids))
+                "INSERT INTO relations (source, target, label, weight, chunk_ids, description) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                [(r.source, r.target, r.label, r.weight, _dump_ids(r.chunk_ids), r.description)
                  for r in graph.relations])
             conn.executemany(
-                "INSERT INTO communities VALUES (?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO communities (id, level, parent, title, summary, entity_ids, "
+                "chunk_ids, rating) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 [(c.id, c.level, c.parent, c.title, c.summary, _dump_ids(c.entity_ids),
-                  _dump_ids(c.chunk_ids)) for c in graph.communities])
+                  _dump_ids(c.chunk_ids), c.rating) for c in graph.communities])
             conn.executemany("INSERT OR REPLACE INTO meta VALUES (?, ?)",
                              [(_GRAPH_BUILT, "1"), (_FINGERPRINT, fingerprint)])
 
@@ -144,31 +179,16 @@ class SqliteGraphStore:
         self, owner: str, ttl_s: float, stage: str = "", done: int = 0, total: int = 0
     ) -> bool:
         """Take the build lease, or renew it (with new progress) when ``owner`` holds it; True
-        when ``owner`` holds it afterwards. Read and written in one ``BEGIN IMMEDIATE``
-        transaction, which serialises writers across processes."""
-        now = time.time()
-        with self._db.write() as conn:
-            row = conn.execute("SELECT owner, expires FROM lease WHERE key = ?",
-                               (_LEASE_KEY,)).fetchone()
-            if row is not None and row[0] != owner and float(row[1]) >= now:
-                return False
-            conn.execute("INSERT OR REPLACE INTO lease VALUES (?, ?, ?, ?, ?, ?)",
-                         (_LEASE_KEY, owner, now + ttl_s, stage, done, total))
-        return True
+        when ``owner`` holds it afterwards (see :class:`SqliteLease`)."""
+        return self._lease.acquire(owner, ttl_s, stage, done, total)
 
     def release_lease(self, owner: str) -> None:
         """Give the lease up if ``owner`` holds it (otherwise do nothing)."""
-        with self._db.write() as conn:
-            conn.execute("DELETE FROM lease WHERE key = ? AND owner = ?", (_LEASE_KEY, owner))
+        self._lease.release(owner)
 
     def current_lease(self) -> Lease | None:
         """The lease if one is held and not expired, else None."""
-        with self._db.read() as conn:
-            row = conn.execute("SELECT owner, expires, stage, done, total FROM lease "
-                               "WHERE key = ?", (_LEASE_KEY,)).fetchone()
-        if row is None or float(row[1]) < time.time():
-            return None
-        return Lease(str(row[0]), float(row[1]), str(row[2]), int(row[3]), int(row[4]))
+        return self._lease.current()
 
     def counts(self) -> dict[str, int]:
         """The number of entities, relations and communities of the stored graph."""
@@ -183,6 +203,24 @@ class SqliteGraphStore:
         self._db.close()
 
 
+def _migrate(db: SqliteDatabase) -> None:
+    """Add the columns of :data:`_ADDED_COLUMNS` that a file made by an older version lacks
+    (checked again inside the write transaction, so two processes opening it at once are
+    safe)."""
+    with db.read() as conn:
+        missing = [c for c in _ADDED_COLUMNS if c[1] not in _columns(conn, c[0])]
+    if not missing:
+        return
+    with db.write() as conn:
+        for table, column, declaration in missing:
+            if column not in _columns(conn, table):
+                conn.execute(f"ALTER TABLE {table} ADD COLUMN {column} {declaration}")
+
+
+def _columns(conn: sqlite3.Connection, table: str) -> set[str]:
+    return {str(row[1]) for row in conn.execute(f"PRAGMA table_info({table})")}
+
+
 def _load_snapshot(conn: sqlite3.Connection) -> KnowledgeGraph | None:
     if conn.execute("SELECT 1 FROM meta WHERE key = ?", (_GRAPH_BUILT,)).fetchone() is None:
         return None
@@ -193,19 +231,21 @@ def _load_snapshot(conn: sqlite3.Connection) -> KnowledgeGraph | None:
                          "ORDER BY entity_id, chunk_id"), key=lambda row: row[0])
     }
     entities = tuple(
-        Entity(i, name, kind, chunks.get(i, ()))
-        for i, name, kind in conn.execute("SELECT id, name, type FROM entities ORDER BY rowid")
+        Entity(i, name, kind, chunks.get(i, ()), description)
+        for i, name, kind, description in conn.execute(
+            "SELECT id, name, type, description FROM entities ORDER BY rowid")
     )
     relations = tuple(
-        Relation(s, t, label, weight, _load_ids(ids))
-        for s, t, label, weight, ids in conn.execute(
-            "SELECT source, target, label, weight, chunk_ids FROM relations "
+        Relation(s, t, label, weight, _load_ids(ids), description)
+        for s, t, label, weight, ids, description in conn.execute(
+            "SELECT source, target, label, weight, chunk_ids, description FROM relations "
             "ORDER BY source, target")
     )
     communities = tuple(
-        Community(i, level, parent, _load_ids(members), title, summary, _load_ids(ids))
-        for i, level, parent, title, summary, members, ids in conn.execute(
-            "SELECT id, level, parent, title, summary, entity_ids, chunk_ids "
+        Community(i, level, parent, _load_ids(members), title, summary, _load_ids(ids),
+                  float(rating))
+        for i, level, parent, title, summary, members, ids, rating in conn.execute(
+            "SELECT id, level, parent, title, summary, entity_ids, chunk_ids, rating "
             "FROM communities ORDER BY rowid")
     )
     return KnowledgeGraph(entities, relations, communities)

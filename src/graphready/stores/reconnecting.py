@@ -80,6 +80,12 @@ class ReconnectingGraphStore:
     def load_graph(self) -> KnowledgeGraph | None:
         return self._call(lambda s: s.load_graph())
 
+    def extractor_id(self) -> str | None:
+        return self._call(lambda s: s.extractor_id())
+
+    def set_extractor_id(self, extractor_id: str) -> None:
+        self._call(lambda s: s.set_extractor_id(extractor_id))
+
     def acquire_lease(
         self, owner: str, ttl_s: float, stage: str = "", done: int = 0, total: int = 0
     ) -> bool:

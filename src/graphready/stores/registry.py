@@ -189,14 +189,16 @@ VECTOR_URL_SETTING = "GRAPHREADY_VECTOR_URL"
 
 def open_vector_store(url: str | None, db_dir: Path) -> VectorStore:
     """The vector store ``url`` names: None is the SQLite store under ``db_dir``,
-    ``falkordb://[:password@]host:port/graph`` the vector index of a FalkorDB server (then no
-    local copy is kept). A server that does not answer is a ``ConfigError`` naming the setting."""
+    ``falkordb://[:password@]host:port/graph`` the vector index of a FalkorDB server,
+    ``neo4j://``, ``neo4j+s://``, ``bolt://`` or ``bolt+s://`` (``[user:password@]host[:port]
+    [/database]``) the vector index of a Neo4j server (then no local copy is kept). A
+    malformed URL, or a server that does not answer, is a ``ConfigError`` naming the
+    setting."""
     if url is None:
         return _sqlite_vectors(db_dir)
     where = parse_graph_url(url, VECTOR_URL_SETTING)
-    if where.scheme != FALKORDB_SCHEME:
-        raise ConfigError(VECTOR_URL_SETTING, f"only {FALKORDB_SCHEME}:// vector stores are "
-                          f"supported, not {where.scheme}://")
+    if where.is_neo4j:
+        return _neo4j_vectors(where)
     try:
         from graphready.stores.vector_falkordb import FalkorVectorStore
     except ImportError as exc:
@@ -204,5 +206,17 @@ def open_vector_store(url: str | None, db_dir: Path) -> VectorStore:
     try:
         return FalkorVectorStore(where.host, where.port, where.graph, where.password,
                                  username=where.username)
-    except StoreError as exc:
+    except (StoreError, ValueError) as exc:
+        raise ConfigError(VECTOR_URL_SETTING, str(exc)) from None
+
+
+def _neo4j_vectors(where: GraphUrl) -> VectorStore:
+    try:
+        from graphready.stores.vector_neo4j import Neo4jVectorStore
+    except ImportError as exc:
+        raise ConfigError(VECTOR_URL_SETTING, f"a {where.scheme}:// URL needs the neo4j "
+                          f"package (the 'neo4j' extra): {exc}") from exc
+    try:
+        return Neo4jVectorStore(where.neo4j_uri, where.graph or None, where.neo4j_auth)
+    except (StoreError, ValueError) as exc:
         raise ConfigError(VECTOR_URL_SETTING, str(exc)) from None

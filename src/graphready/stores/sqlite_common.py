@@ -4,19 +4,27 @@ The server reads from a thread pool while a separate build process writes the sa
 WAL mode (readers never block the writer), a 30 s busy timeout (concurrent access waits rather
 than fails), ``check_same_thread=False`` guarded by one lock per connection, explicit
 transactions (``BEGIN IMMEDIATE`` for writes, a snapshot ``BEGIN`` for multi-statement reads),
-and every ``sqlite3.Error`` raised as a ``StoreError`` that names the file.
+and every ``sqlite3.Error`` raised as a ``StoreError`` that names the file. A store that holds a
+build lease keeps it in a ``lease`` table (:class:`SqliteLease`).
 """
 
 from __future__ import annotations
 
 import sqlite3
 import threading
+import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
 from graphready.errors import StoreError
+from graphready.stores.base import Lease
 
+LEASE_SCHEMA = (
+    "CREATE TABLE IF NOT EXISTS lease (key TEXT PRIMARY KEY, owner TEXT NOT NULL,"
+    " expires REAL NOT NULL, stage TEXT NOT NULL, done INTEGER NOT NULL,"
+    " total INTEGER NOT NULL)")
+"""The table of :class:`SqliteLease` (one row while the lease is held)."""
 BUSY_TIMEOUT_S = 30.0
 MAX_PARAMS = 500
 """Ids bound per ``IN (...)`` query, well under SQLite's variable limit."""
@@ -94,3 +102,41 @@ def batches(items: list[str], size: int = MAX_PARAMS) -> Iterator[list[str]]:
 def placeholders(count: int) -> str:
     """``?, ?, ...`` for ``count`` bound parameters."""
     return ", ".join("?" * count)
+
+
+class SqliteLease:
+    """The build lease of a store kept in ``db`` (whose schema includes
+    :data:`LEASE_SCHEMA`), under ``key``: the ``LeaseStore`` methods of the SQLite stores.
+    Taken in one ``BEGIN IMMEDIATE`` transaction, which serialises writers across
+    processes."""
+
+    def __init__(self, db: SqliteDatabase, key: str = "build") -> None:
+        self._db = db
+        self._key = key
+
+    def acquire(self, owner: str, ttl_s: float, stage: str, done: int, total: int) -> bool:
+        """Take the lease, or renew it (with new progress) when ``owner`` holds it; True when
+        ``owner`` holds it afterwards."""
+        now = time.time()
+        with self._db.write() as conn:
+            row = conn.execute("SELECT owner, expires FROM lease WHERE key = ?",
+                               (self._key,)).fetchone()
+            if row is not None and row[0] != owner and float(row[1]) >= now:
+                return False
+            conn.execute("INSERT OR REPLACE INTO lease VALUES (?, ?, ?, ?, ?, ?)",
+                         (self._key, owner, now + ttl_s, stage, done, total))
+        return True
+
+    def release(self, owner: str) -> None:
+        """Give the lease up if ``owner`` holds it (otherwise do nothing)."""
+        with self._db.write() as conn:
+            conn.execute("DELETE FROM lease WHERE key = ? AND owner = ?", (self._key, owner))
+
+    def current(self) -> Lease | None:
+        """The lease if one is held and not expired, else None."""
+        with self._db.read() as conn:
+            row = conn.execute("SELECT owner, expires, stage, done, total FROM lease "
+                               "WHERE key = ?", (self._key,)).fetchone()
+        if row is None or float(row[1]) < time.time():
+            return None
+        return Lease(str(row[0]), float(row[1]), str(row[2]), int(row[3]), int(row[4]))

@@ -1,13 +1,17 @@
 """Vectors on a FalkorDB server, searched through FalkorDB's vector (HNSW) index: the same
 contract as :class:`~graphready.stores.vector_sqlite.SqliteVectorStore`, without a local copy.
 
-A store named ``G`` keeps everything in one FalkorDB graph (one Redis key), ``G_vectors``:
+A store named ``G`` keeps its vectors in one FalkorDB graph (one Redis key), ``G_vectors``:
 
 ``(:Chunk {chunk_id, embedding})``
     One node per chunk, indexed on ``chunk_id`` (a range index) and on ``embedding`` (a cosine
     vector index). Embeddings are L2-normalised ``vecf32`` values.
 ``(:Meta {key, value})``
     One node per key (indexed on ``key``): ``model_id``, ``synced_fingerprint`` and ``dim``.
+
+The build lease is one ``(:Lease)`` node in a graph of its own, ``G_vectors_lease`` (see
+:class:`~graphready.stores.falkordb_common.FalkorLease`), so that a model change, which deletes
+``G_vectors``, leaves it with its holder.
 
 A vector index fixes its dimension when it is created, so it is created by the first ``add``
 (when the dimension is known). A new model id deletes the whole graph (vectors, index and
@@ -39,10 +43,11 @@ import numpy as np
 from redis.exceptions import ResponseError
 
 from graphready.errors import StoreError
-from graphready.stores.base import Hit, Vectors
+from graphready.stores.base import Hit, Lease, Vectors
 from graphready.stores.falkordb_common import (
     SOCKET_TIMEOUT_S,
     FalkorConnection,
+    FalkorLease,
     create_index,
     read_rows,
     write_batches,
@@ -118,6 +123,8 @@ class FalkorVectorStore:
             with self._conn.errors("cannot prepare the vector store"):
                 self._graph = self._conn.db.select_graph(f"{graph}_vectors")
                 self._prepare()
+                self._lease = FalkorLease(
+                    self._conn, self._conn.db.select_graph(f"{graph}_vectors_lease"))
         except StoreError:
             self._conn.close()
             raise
@@ -225,6 +232,23 @@ class FalkorVectorStore:
         hits = [Hit(str(chunk_id), _cosine(distance)) for chunk_id, distance in rows]
         hits.sort(key=lambda hit: -hit.score)
         return hits[:k]
+
+    # -- LeaseStore -------------------------------------------------------------------------
+
+    def acquire_lease(
+        self, owner: str, ttl_s: float, stage: str = "", done: int = 0, total: int = 0
+    ) -> bool:
+        """Take the build lease, or renew it (with new progress) when ``owner`` holds it; True
+        when ``owner`` holds it afterwards (see :class:`FalkorLease`)."""
+        return self._lease.acquire(owner, ttl_s, stage, done, total)
+
+    def release_lease(self, owner: str) -> None:
+        """Give the lease up if ``owner`` holds it (otherwise do nothing)."""
+        self._lease.release(owner)
+
+    def current_lease(self) -> Lease | None:
+        """The lease if one is held and not expired, else None."""
+        return self._lease.current()
 
     # -- internals --------------------------------------------------------------------------
 

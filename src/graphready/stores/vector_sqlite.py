@@ -17,12 +17,13 @@ from pathlib import Path
 import numpy as np
 
 from graphready.errors import StoreError
-from graphready.stores.base import Hit, Vectors
-from graphready.stores.sqlite_common import SqliteDatabase
+from graphready.stores.base import Hit, Lease, Vectors
+from graphready.stores.sqlite_common import LEASE_SCHEMA, SqliteDatabase, SqliteLease
 
 _SCHEMA = (
     "CREATE TABLE IF NOT EXISTS vectors (chunk_id TEXT PRIMARY KEY, vec BLOB NOT NULL)",
     "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
+    LEASE_SCHEMA,
 )
 _MODEL_ID = "model_id"
 _FINGERPRINT = "synced_fingerprint"
@@ -58,6 +59,7 @@ class SqliteVectorStore:
         self._lock = threading.Lock()
         self._snapshot: _Snapshot | None = None
         self._db = SqliteDatabase(path, _SCHEMA)
+        self._lease = SqliteLease(self._db)
 
     def _read(self) -> AbstractContextManager[sqlite3.Connection]:
         """The connection inside one read transaction (a consistent snapshot)."""
@@ -188,6 +190,23 @@ class SqliteVectorStore:
         else:
             top = np.argsort(-scores, kind="stable")
         return [Hit(snapshot.ids[i], float(scores[i])) for i in top]
+
+    # LeaseStore
+
+    def acquire_lease(
+        self, owner: str, ttl_s: float, stage: str = "", done: int = 0, total: int = 0
+    ) -> bool:
+        """Take the build lease, or renew it (with new progress) when ``owner`` holds it; True
+        when ``owner`` holds it afterwards (see :class:`SqliteLease`)."""
+        return self._lease.acquire(owner, ttl_s, stage, done, total)
+
+    def release_lease(self, owner: str) -> None:
+        """Give the lease up if ``owner`` holds it (otherwise do nothing)."""
+        self._lease.release(owner)
+
+    def current_lease(self) -> Lease | None:
+        """The lease if one is held and not expired, else None."""
+        return self._lease.current()
 
     # the in-memory copy
 

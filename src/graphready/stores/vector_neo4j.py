@@ -1,0 +1,258 @@
+"""Vectors on a Neo4j 5 server, searched through Neo4j's vector index
+(``db.index.vector.queryNodes``): the same contract as
+:class:`~graphready.stores.vector_sqlite.SqliteVectorStore`, without a local copy.
+
+The model and every statement are in :mod:`graphready.stores.neo4j_cypher`: one
+``(:<ns>Chunk {id, embedding})`` node per chunk (``embedding`` a list of floats, L2-normalised),
+one meta node holding ``model_id``, ``dim`` and ``synced_fingerprint``, and one holding the
+vector build lease. Writes are batched ``UNWIND`` statements in managed transactions, values
+always parameters (see :class:`~graphready.stores.neo4j_common.Neo4jConnection`).
+
+A vector index fixes its dimension when it is created, so it is created by the first ``add``
+(when the dimension is known: ``CREATE VECTOR INDEX ... IF NOT EXISTS``, then
+``db.awaitIndex``, as Neo4j populates a new index in the background). A new model id forgets
+the model, dimension and fingerprint, deletes every vector in batches and drops the index; the
+next ``add`` creates it again with the new model's dimension. ``add`` and ``remove`` first
+clear the synced fingerprint, so a failure part-way leaves no fingerprint (the next sync
+repairs it).
+
+``search`` reads the stored dimension (a query of another dimension is a :class:`StoreError`,
+and a store never written to has no index and finds nothing), then asks the server. Neo4j
+scores a cosine index as ``(1 + cosine) / 2``; ``Hit.score`` is the cosine, as in the SQLite
+store. The index is approximate (HNSW). Neo4j does not index a zero vector under cosine, and a
+zero query finds nothing.
+
+``neo4j_features=False`` is for FalkorDB's Bolt mode (the test double of a Neo4j server), which
+has no Neo4j vector index: the constraints and the vector index are skipped for plain lookup
+indexes, and ``search`` is an exact cosine computed by the server in portable Cypher
+(:attr:`~graphready.stores.neo4j_cypher.VectorStatements.exact_search`). That mode writes
+floats with six decimals and refuses parameters over ~3,000 characters, so it only takes small
+vectors (the contract suite's 8 dimensions, not MiniLM's 384).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable, Sequence
+from contextlib import suppress
+from typing import Any
+
+import numpy as np
+from neo4j.exceptions import Neo4jError
+
+from graphready.errors import StoreError
+from graphready.stores import neo4j_cypher as cypher
+from graphready.stores.base import Hit, Lease, Vectors
+from graphready.stores.neo4j_common import Neo4jConnection, Neo4jLease
+
+PAGE_ROWS = 10_000
+"""Chunk ids read per query by :meth:`Neo4jVectorStore.ids`."""
+DELETE_ROWS = 5000
+"""Vectors deleted per transaction when the model changes."""
+INDEX_WAIT_S = 300
+"""How long an ``add`` waits for a new vector index to come online."""
+
+
+def _normalise(vectors: Vectors) -> Vectors:
+    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+    return np.ascontiguousarray(vectors / np.where(norms > 0.0, norms, 1.0), dtype=np.float32)
+
+
+class Neo4jVectorStore:
+    """A :class:`~graphready.stores.base.VectorStore` in the Neo4j database ``database`` (None:
+    the server's default) at ``uri`` (``bolt://``, ``neo4j://`` and their ``+s`` forms), with
+    labels prefixed by ``namespace``. Connection arguments are those of
+    :class:`~graphready.stores.neo4j_common.Neo4jConnection`. Safe to share between threads;
+    writes by one store object are serialised. Every driver error is raised as a
+    :class:`StoreError` naming the URI (never a password); a bad argument is a ValueError."""
+
+    def __init__(
+        self,
+        uri: str,
+        database: str | None,
+        auth: tuple[str, str] | None,
+        *,
+        batch_size: int = 200,
+        neo4j_features: bool = True,
+        namespace: str = "",
+        max_param_chars: int | None = None,
+        retry_time_s: float = 30.0,
+        connect_timeout_s: float = 60.0,
+    ) -> None:
+        labels = cypher.Labels.of(namespace)
+        self.namespace = namespace
+        self._q = cypher.vector_statements(labels)
+        self._index, self._create_index = cypher.chunk_vector_index(namespace)
+        self._neo4j = neo4j_features
+        self._write_lock = threading.Lock()
+        self._conn = Neo4jConnection(
+            uri, database, auth, batch_size=batch_size, neo4j_features=neo4j_features,
+            max_param_chars=max_param_chars, retry_time_s=retry_time_s,
+            connect_timeout_s=connect_timeout_s)
+        self.uri = self._conn.uri
+        self.database = database
+        self._lease = Neo4jLease(self._conn, cypher.lease_statements(labels),
+                                 cypher.VECTOR_LEASE_KEY)
+        try:
+            with self._conn.errors("cannot prepare the vector store"):
+                if neo4j_features:
+                    for statement in cypher.neo4j_vector_schema(namespace):
+                        self._conn.write(statement)
+                else:
+                    for statement in cypher.portable_vector_indexes(labels):
+                        # No IF NOT EXISTS there: an index that exists is an (opaque) error.
+                        with suppress(Neo4jError):
+                            self._conn.write(statement)
+        except BaseException:
+            self._conn.close()
+            raise
+
+    # -- DerivedStore -----------------------------------------------------------------------
+
+    def ids(self) -> set[str]:
+        """The chunk ids that have a vector, read a page at a time."""
+        found: set[str] = set()
+        after = ""
+        while True:
+            with self._conn.errors("cannot read vector ids"):
+                rows = self._conn.read(self._q.page_ids, after=after, limit=PAGE_ROWS)
+            found.update(str(row[0]) for row in rows)
+            if len(rows) < PAGE_ROWS:
+                return found
+            after = rows[-1][0]
+
+    def synced_fingerprint(self) -> str | None:
+        """The catalog fingerprint of the last complete sync, if any."""
+        with self._conn.errors("cannot read the sync fingerprint"):
+            return self._state()[2]
+
+    def mark_synced(self, fingerprint: str) -> None:
+        """Record ``fingerprint`` as the catalog state the store is synced to."""
+        with self._conn.errors("cannot write the sync fingerprint"):
+            self._conn.write(self._q.mark_synced, key=cypher.VECTOR_META_KEY,
+                             fingerprint=fingerprint)
+
+    def close(self) -> None:
+        """Close the driver; the store cannot be used afterwards. Safe to call twice."""
+        self._conn.close()
+
+    # -- VectorStore ------------------------------------------------------------------------
+
+    def model_id(self) -> str | None:
+        """The embedder the stored vectors came from."""
+        with self._conn.errors("cannot read the model id"):
+            return self._state()[0]
+
+    def set_model_id(self, model_id: str) -> None:
+        """Record the embedder; a different one than stored deletes every (now stale) vector,
+        the vector index (its dimension may change) and the synced fingerprint."""
+        with self._write_lock, self._conn.errors("cannot set the model id"):
+            if self._state()[0] == model_id:
+                return
+            # First forget the model: a failure after this leaves a store with no model id,
+            # which the next set_model_id clears again.
+            self._conn.write(self._q.forget_model, key=cypher.VECTOR_META_KEY)
+            while self._conn.write(self._q.delete_some, limit=DELETE_ROWS)[0][0]:
+                pass
+            if self._neo4j:
+                self._conn.write(cypher.drop_index(self._index))
+            self._conn.write(self._q.set_model, key=cypher.VECTOR_META_KEY, model_id=model_id)
+
+    def add(self, ids: Sequence[str], vectors: Vectors) -> None:
+        """Insert or replace the vectors of ``ids`` (row ``i`` of ``vectors`` is ``ids[i]``;
+        the last row of a repeated id wins)."""
+        matrix = np.asarray(vectors, dtype=np.float32)
+        if matrix.ndim != 2 or matrix.shape[0] != len(ids):
+            raise StoreError(f"add: {len(ids)} ids but vectors of shape {matrix.shape}")
+        if not ids:
+            return
+        matrix = _normalise(matrix)
+        dim = int(matrix.shape[1])
+        latest = {chunk_id: row for row, chunk_id in enumerate(ids)}
+        batches = self._conn.batches(
+            [[chunk_id, matrix[row].tolist()] for chunk_id, row in latest.items()])
+        with self._write_lock, self._conn.errors("cannot store vectors"):
+            stored, fresh = self._conn.write(self._q.claim_dim, key=cypher.VECTOR_META_KEY,
+                                             dim=dim)[0]
+            if int(stored) != dim:
+                raise StoreError(f"add: vectors have {dim} dimensions, the store holds {stored}")
+            if self._neo4j:
+                self._prepare_index(dim, bool(fresh))
+            self._conn.send_batches(self._q.add, batches)
+
+    def remove(self, ids: Iterable[str]) -> None:
+        """Delete the vectors of ``ids`` (unknown ids are ignored)."""
+        gone = list(dict.fromkeys(ids))
+        if not gone:
+            return
+        with self._write_lock, self._conn.errors("cannot remove vectors"):
+            self._conn.write(self._q.clear_fingerprint, key=cypher.VECTOR_META_KEY)
+            self._conn.write_batches(self._q.remove, gone)
+
+    def refresh(self) -> None:
+        """Nothing to reload: every search asks the server."""
+
+    def search(self, query: Vectors, k: int) -> list[Hit]:
+        """The ``k`` stored vectors with the highest cosine to ``query``, best first (through
+        Neo4j's approximate vector index; exact without ``neo4j_features``)."""
+        q = np.asarray(query, dtype=np.float32).reshape(-1)
+        if k <= 0:
+            return []
+        norm = float(np.linalg.norm(q))
+        if norm > 0.0:
+            q = q / norm
+        with self._conn.errors("cannot search vectors"):
+            dim = self._state()[1]
+            if dim is None:
+                return []
+            if dim != q.shape[0]:
+                raise StoreError(f"search: query has {q.shape[0]} dimensions, "
+                                 f"the store holds {dim}")
+            if not self._neo4j:
+                rows = self._conn.read(self._q.exact_search, vector=q.tolist(), k=k)
+                hits = [Hit(str(chunk_id), float(score)) for chunk_id, score in rows]
+            elif norm == 0.0:
+                return []
+            else:
+                rows = self._conn.read(cypher.VECTOR_QUERY, index=self._index, k=k,
+                                       vector=q.tolist())
+                hits = [Hit(str(chunk_id), 2.0 * float(score) - 1.0) for chunk_id, score in rows]
+        hits.sort(key=lambda hit: -hit.score)
+        return hits[:k]
+
+    # -- LeaseStore -------------------------------------------------------------------------
+
+    def acquire_lease(
+        self, owner: str, ttl_s: float, stage: str = "", done: int = 0, total: int = 0
+    ) -> bool:
+        """Take the vector build lease, or renew it (with new progress) when ``owner`` holds
+        it; True when ``owner`` holds it afterwards (see :class:`Neo4jLease`)."""
+        return self._lease.acquire(owner, ttl_s, stage, done, total)
+
+    def release_lease(self, owner: str) -> None:
+        """Give the lease up if ``owner`` holds it (otherwise do nothing)."""
+        self._lease.release(owner)
+
+    def current_lease(self) -> Lease | None:
+        """The lease if one is held and not expired, else None."""
+        return self._lease.current()
+
+    # -- internals --------------------------------------------------------------------------
+
+    def _state(self) -> tuple[str | None, int | None, str | None]:
+        """The model id, the dimension and the synced fingerprint."""
+        rows: list[list[Any]] = self._conn.read(self._q.read_state, key=cypher.VECTOR_META_KEY)
+        if not rows:
+            return None, None, None
+        model_id, dim, fingerprint = rows[0]
+        return (None if model_id is None else str(model_id), None if dim is None else int(dim),
+                None if fingerprint is None else str(fingerprint))
+
+    def _prepare_index(self, dim: int, fresh: bool) -> None:
+        """The vector index for ``dim`` dimensions, online. When the dimension was just
+        recorded, an index left from before (of another dimension, maybe) is dropped first;
+        otherwise one that exists has this dimension, and creating it is a no-op."""
+        if fresh:
+            self._conn.write(cypher.drop_index(self._index))
+        self._conn.write(self._create_index, dimensions=dim)
+        self._conn.write(cypher.AWAIT_INDEX, index=self._index, seconds=INDEX_WAIT_S)
