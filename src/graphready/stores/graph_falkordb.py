@@ -48,7 +48,6 @@ from redis.exceptions import ResponseError
 from graphready.errors import StoreError
 from graphready.gcpause import gc_paused
 from graphready.knowledge import ChunkExtraction, KnowledgeGraph
-from graphready.stores.base import Lease
 from graphready.stores.falkordb_common import (
     BATCH_ROWS,
     CLIENT_ERRORS,
@@ -68,6 +67,7 @@ from graphready.stores.graph_codec import (
     graph_problem,
     relation_item,
 )
+from graphready.stores.lease_delegate import LeaseDelegate
 
 PAGE_ROWS = 1000
 """Extractions read per query by :meth:`FalkorGraphStore.iter_extractions`."""
@@ -140,7 +140,7 @@ class _VersionGone(Exception):
     """The version being read was deleted by a newer replace."""
 
 
-class FalkorGraphStore:
+class FalkorGraphStore(LeaseDelegate):
     """A :class:`~graphready.stores.base.GraphStore` in the FalkorDB server at ``host:port``,
     under the graph name ``graph`` (see the module docstring for its keys). Safe to share
     between threads: the client keeps a pool of connections, and writes by one store object
@@ -304,23 +304,6 @@ class FalkorGraphStore:
         """Record ``fingerprint`` as the catalog state the store is synced to."""
         with self._conn.errors("cannot write the sync fingerprint"):
             self._meta.query(_Q_META_SET, {"key": _FINGERPRINT, "value": fingerprint})
-
-    # -- build lease ------------------------------------------------------------------------
-
-    def acquire_lease(
-        self, owner: str, ttl_s: float, stage: str = "", done: int = 0, total: int = 0
-    ) -> bool:
-        """Take the build lease, or renew it (with new progress) when ``owner`` holds it; True
-        when ``owner`` holds it afterwards (see :class:`FalkorLease`)."""
-        return self._lease.acquire(owner, ttl_s, stage, done, total)
-
-    def release_lease(self, owner: str) -> None:
-        """Give the lease up if ``owner`` holds it (otherwise do nothing)."""
-        self._lease.release(owner)
-
-    def current_lease(self) -> Lease | None:
-        """The lease if one is held and not expired, else None."""
-        return self._lease.current()
 
     def close(self) -> None:
         """Close the connections; the store cannot be used afterwards. Safe to call twice."""

@@ -33,7 +33,6 @@ from graphready.errors import StoreError
 from graphready.gcpause import gc_paused
 from graphready.knowledge import ChunkExtraction, KnowledgeGraph
 from graphready.stores import neo4j_cypher as cypher
-from graphready.stores.base import Lease
 from graphready.stores.graph_codec import (
     community_item,
     decode_extraction,
@@ -43,6 +42,7 @@ from graphready.stores.graph_codec import (
     graph_problem,
     relation_item,
 )
+from graphready.stores.lease_delegate import LeaseDelegate
 from graphready.stores.neo4j_common import CLIENT_ERRORS, Neo4jConnection, Neo4jLease
 
 PAGE_ROWS = 1000
@@ -55,7 +55,7 @@ VECTOR_DIMENSIONS = 384
 
 
 
-class Neo4jGraphStore:
+class Neo4jGraphStore(LeaseDelegate):
     """A :class:`~graphready.stores.base.GraphStore` in the Neo4j database ``database`` (None:
     the server's default) at ``uri`` (``bolt://``, ``neo4j://`` and their ``+s`` forms), with
     labels prefixed by ``namespace`` (see :mod:`graphready.stores.neo4j_cypher`). Writes go in
@@ -228,25 +228,6 @@ class Neo4jGraphStore:
         """Record ``fingerprint`` as the catalog state the store is synced to."""
         with self._conn.errors("cannot write the sync fingerprint"):
             self._conn.write(self._q.mark_synced, key=cypher.META_KEY, fingerprint=fingerprint)
-
-    # -- build lease ------------------------------------------------------------------------
-
-    def acquire_lease(
-        self, owner: str, ttl_s: float, stage: str = "", done: int = 0, total: int = 0
-    ) -> bool:
-        """Take the build lease, or renew it (with new progress) when ``owner`` holds it; True
-        when ``owner`` holds it afterwards. One statement that write-locks the lease node
-        before testing it, so two takers never both succeed (see
-        :class:`~graphready.stores.neo4j_common.Neo4jLease`)."""
-        return self._lease.acquire(owner, ttl_s, stage, done, total)
-
-    def release_lease(self, owner: str) -> None:
-        """Give the lease up if ``owner`` holds it (otherwise do nothing)."""
-        self._lease.release(owner)
-
-    def current_lease(self) -> Lease | None:
-        """The lease if one is held and not expired, else None."""
-        return self._lease.current()
 
     def close(self) -> None:
         """Close the driver; the store cannot be used afterwards. Safe to call twice."""

@@ -21,8 +21,8 @@ from graphready.knowledge import (
     KnowledgeGraph,
     Relation,
 )
-from graphready.stores.base import Lease
 from graphready.stores.graph_codec import decode_extraction, encode_extraction
+from graphready.stores.lease_delegate import LeaseDelegate
 from graphready.stores.sqlite_common import LEASE_SCHEMA, SqliteDatabase, SqliteLease
 
 PAGE_ROWS = 1000
@@ -66,7 +66,7 @@ def _load_ids(text: str) -> tuple[str, ...]:
     return tuple(json.loads(text))
 
 
-class SqliteGraphStore:
+class SqliteGraphStore(LeaseDelegate):
     """A :class:`~graphready.stores.base.GraphStore` in one SQLite file at ``path`` (WAL, 30 s
     busy timeout, one locked connection: see :mod:`graphready.stores.sqlite_common`)."""
 
@@ -172,23 +172,6 @@ class SqliteGraphStore:
         """Record ``fingerprint`` as the catalog state the store is synced to."""
         with self._db.write() as conn:
             conn.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (_FINGERPRINT, fingerprint))
-
-    # -- build lease ------------------------------------------------------------------------
-
-    def acquire_lease(
-        self, owner: str, ttl_s: float, stage: str = "", done: int = 0, total: int = 0
-    ) -> bool:
-        """Take the build lease, or renew it (with new progress) when ``owner`` holds it; True
-        when ``owner`` holds it afterwards (see :class:`SqliteLease`)."""
-        return self._lease.acquire(owner, ttl_s, stage, done, total)
-
-    def release_lease(self, owner: str) -> None:
-        """Give the lease up if ``owner`` holds it (otherwise do nothing)."""
-        self._lease.release(owner)
-
-    def current_lease(self) -> Lease | None:
-        """The lease if one is held and not expired, else None."""
-        return self._lease.current()
 
     def counts(self) -> dict[str, int]:
         """The number of entities, relations and communities of the stored graph."""

@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import math
 import threading
+import time
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -43,7 +44,7 @@ import numpy as np
 from redis.exceptions import ResponseError
 
 from graphready.errors import StoreError
-from graphready.stores.base import Hit, Lease, Vectors
+from graphready.stores.base import Hit, Vectors
 from graphready.stores.falkordb_common import (
     SOCKET_TIMEOUT_S,
     FalkorConnection,
@@ -52,6 +53,7 @@ from graphready.stores.falkordb_common import (
     read_rows,
     write_batches,
 )
+from graphready.stores.lease_delegate import LeaseDelegate
 
 PAGE_ROWS = 10_000
 """Chunk ids read per query by :meth:`FalkorVectorStore.ids`."""
@@ -65,6 +67,10 @@ _DIM = "dim"
 _NO_VECTORS = ("empty key", "undefined attribute")
 """Errors of a vector query on a graph that does not exist, or has never held an embedding."""
 
+_Q_INDEX_STATUS = (
+    "CALL db.indexes() YIELD label, types, status "
+    "WHERE label = 'Chunk' AND 'VECTOR' IN types['embedding'] RETURN status"
+)
 _Q_META_GET = "MATCH (m:Meta {key: $key}) RETURN m.value"
 _Q_META_SET = "MERGE (m:Meta {key: $key}) SET m.value = $value"
 _Q_META_DELETE = "MATCH (m:Meta {key: $key}) DELETE m"
@@ -99,7 +105,7 @@ def _normalise(vectors: Vectors) -> Vectors:
     return np.ascontiguousarray(vectors / np.where(norms > 0.0, norms, 1.0), dtype=np.float32)
 
 
-class FalkorVectorStore:
+class FalkorVectorStore(LeaseDelegate):
     """A :class:`~graphready.stores.base.VectorStore` in the FalkorDB server at ``host:port``,
     in the graph ``<graph>_vectors`` (see the module docstring). Safe to share between threads:
     the client keeps a pool of connections, and writes by one store object are serialised.
@@ -233,23 +239,6 @@ class FalkorVectorStore:
         hits.sort(key=lambda hit: -hit.score)
         return hits[:k]
 
-    # -- LeaseStore -------------------------------------------------------------------------
-
-    def acquire_lease(
-        self, owner: str, ttl_s: float, stage: str = "", done: int = 0, total: int = 0
-    ) -> bool:
-        """Take the build lease, or renew it (with new progress) when ``owner`` holds it; True
-        when ``owner`` holds it afterwards (see :class:`FalkorLease`)."""
-        return self._lease.acquire(owner, ttl_s, stage, done, total)
-
-    def release_lease(self, owner: str) -> None:
-        """Give the lease up if ``owner`` holds it (otherwise do nothing)."""
-        self._lease.release(owner)
-
-    def current_lease(self) -> Lease | None:
-        """The lease if one is held and not expired, else None."""
-        return self._lease.current()
-
     # -- internals --------------------------------------------------------------------------
 
     def _prepare(self) -> None:
@@ -271,6 +260,19 @@ class FalkorVectorStore:
         except ResponseError as exc:
             if "already indexed" not in str(exc):
                 raise
+        self._await_vector_index()
+
+    def _await_vector_index(self, timeout_s: float = 10.0) -> None:
+        """Wait until the vector index is operational: FalkorDB builds an index in the
+        background, and a query meanwhile fails with "Invalid arguments" (measured: about one
+        contract run in three right after a model change recreated the index)."""
+        deadline = time.monotonic() + timeout_s
+        while True:
+            rows = read_rows(self._graph, _Q_INDEX_STATUS, {})
+            if any(status == "OPERATIONAL" for status in (r[0] for r in rows)) or \
+                    time.monotonic() > deadline:
+                return
+            time.sleep(0.01)
 
 
 def _cosine(distance: Any) -> float:

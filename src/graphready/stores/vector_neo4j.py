@@ -42,7 +42,8 @@ from neo4j.exceptions import Neo4jError
 
 from graphready.errors import StoreError
 from graphready.stores import neo4j_cypher as cypher
-from graphready.stores.base import Hit, Lease, Vectors
+from graphready.stores.base import Hit, Vectors
+from graphready.stores.lease_delegate import LeaseDelegate
 from graphready.stores.neo4j_common import Neo4jConnection, Neo4jLease
 
 PAGE_ROWS = 10_000
@@ -58,7 +59,7 @@ def _normalise(vectors: Vectors) -> Vectors:
     return np.ascontiguousarray(vectors / np.where(norms > 0.0, norms, 1.0), dtype=np.float32)
 
 
-class Neo4jVectorStore:
+class Neo4jVectorStore(LeaseDelegate):
     """A :class:`~graphready.stores.base.VectorStore` in the Neo4j database ``database`` (None:
     the server's default) at ``uri`` (``bolt://``, ``neo4j://`` and their ``+s`` forms), with
     labels prefixed by ``namespace``. Connection arguments are those of
@@ -219,23 +220,6 @@ class Neo4jVectorStore:
                 hits = [Hit(str(chunk_id), 2.0 * float(score) - 1.0) for chunk_id, score in rows]
         hits.sort(key=lambda hit: -hit.score)
         return hits[:k]
-
-    # -- LeaseStore -------------------------------------------------------------------------
-
-    def acquire_lease(
-        self, owner: str, ttl_s: float, stage: str = "", done: int = 0, total: int = 0
-    ) -> bool:
-        """Take the vector build lease, or renew it (with new progress) when ``owner`` holds
-        it; True when ``owner`` holds it afterwards (see :class:`Neo4jLease`)."""
-        return self._lease.acquire(owner, ttl_s, stage, done, total)
-
-    def release_lease(self, owner: str) -> None:
-        """Give the lease up if ``owner`` holds it (otherwise do nothing)."""
-        self._lease.release(owner)
-
-    def current_lease(self) -> Lease | None:
-        """The lease if one is held and not expired, else None."""
-        return self._lease.current()
 
     # -- internals --------------------------------------------------------------------------
 

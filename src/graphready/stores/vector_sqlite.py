@@ -17,7 +17,8 @@ from pathlib import Path
 import numpy as np
 
 from graphready.errors import StoreError
-from graphready.stores.base import Hit, Lease, Vectors
+from graphready.stores.base import Hit, Vectors
+from graphready.stores.lease_delegate import LeaseDelegate
 from graphready.stores.sqlite_common import LEASE_SCHEMA, SqliteDatabase, SqliteLease
 
 _SCHEMA = (
@@ -45,7 +46,7 @@ def _normalise(vectors: Vectors) -> Vectors:
     return np.ascontiguousarray(vectors / np.where(norms > 0.0, norms, 1.0), dtype=np.float32)
 
 
-class SqliteVectorStore:
+class SqliteVectorStore(LeaseDelegate):
     """A ``VectorStore`` in one SQLite file. Thread-safe; several processes may open the file.
 
     ``search`` reads an in-memory matrix loaded on first use; writes through this object keep it
@@ -190,23 +191,6 @@ class SqliteVectorStore:
         else:
             top = np.argsort(-scores, kind="stable")
         return [Hit(snapshot.ids[i], float(scores[i])) for i in top]
-
-    # LeaseStore
-
-    def acquire_lease(
-        self, owner: str, ttl_s: float, stage: str = "", done: int = 0, total: int = 0
-    ) -> bool:
-        """Take the build lease, or renew it (with new progress) when ``owner`` holds it; True
-        when ``owner`` holds it afterwards (see :class:`SqliteLease`)."""
-        return self._lease.acquire(owner, ttl_s, stage, done, total)
-
-    def release_lease(self, owner: str) -> None:
-        """Give the lease up if ``owner`` holds it (otherwise do nothing)."""
-        self._lease.release(owner)
-
-    def current_lease(self) -> Lease | None:
-        """The lease if one is held and not expired, else None."""
-        return self._lease.current()
 
     # the in-memory copy
 
