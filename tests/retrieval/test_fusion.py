@@ -33,3 +33,15 @@ def test_weights_scale_each_ranking() -> None:
 def test_empty_rankings_give_nothing() -> None:
     assert reciprocal_rank_fusion([]) == []
     assert reciprocal_rank_fusion([[], []]) == []
+
+
+def test_rescore_by_lifts_what_the_evidence_supports() -> None:
+    from graphready.retrieval.fusion import rescore_by
+
+    walk = [Hit("a", 0.5), Hit("b", 0.4), Hit("c", 0.1)]
+    dense = [Hit("b", 0.9), Hit("c", 0.2)]
+    assert [h.chunk_id for h in rescore_by(walk, dense, 0.0)] == ["a", "b", "c"]
+    # a is missing from the evidence, so it gets its lowest score (0.2): b overtakes it
+    assert [h.chunk_id for h in rescore_by(walk, dense, 1.0)] == ["b", "a", "c"]
+    assert rescore_by([], dense, 1.0) == []
+    assert [h.chunk_id for h in rescore_by(walk, [], 1.0)] == ["a", "b", "c"]

@@ -96,3 +96,33 @@ def test_the_words_of_a_global_question_do_not_steer_it() -> None:
     index = CommunityIndex((*graph().communities, themed))
     broad = index.search("What are the main themes?", k=1)
     assert broad[0].community.id == "k1"
+
+
+def test_link_keys_ignore_punctuation_inside_names_and_disambiguations() -> None:
+    from graphready.retrieval.graph_local import link_key, title_keys
+
+    assert link_key("J. M. Barrie") == link_key("J M Barrie") == "j m barrie"
+    assert link_key("At Shelly’s Manne-Hole") == link_key("at Shelly's Manne Hole")
+    assert title_keys("Alien (film)") == ("alien film", "alien")
+    assert title_keys("Alien") == ("alien", None)
+
+
+def test_an_entity_is_tied_to_its_own_page() -> None:
+    entities = (
+        Entity("e1", "Mark Bowden", "PERSON", ("c1",)),
+        Entity("e2", "Killing Pablo", "WORK_OF_ART", ("c1",)),
+        Entity("e3", "Philadelphia", "GPE", ("c1", "c3")),
+    )
+    titles = {"Killing Pablo": ["c1"], "Mark Bowden (writer)": ["c2"], "Philadelphia": ["c3"]}
+    index = GraphIndex(KnowledgeGraph(entities, (), ()), titles)
+    # c2 mentions nothing, yet the walk reaches it: it is the page of Mark Bowden, whom c1 names
+    ranked = [h.chunk_id for h in index.search("Who wrote Killing Pablo?", k=3)]
+    assert ranked[0] == "c1" and "c2" in ranked
+    assert index.titles_named("Where was the author of Killing Pablo born?") == 1
+    assert index.titles_named("Was Mark Bowden born in Philadelphia?") == 1
+
+
+def test_names_never_capitalised_do_not_seed() -> None:
+    entities = (Entity("e1", "award", "ORG", ("c1",)), Entity("e2", "Oscar", "PERSON", ("c2",)))
+    index = GraphIndex(KnowledgeGraph(entities, (), ()))
+    assert {s.name for s in index.seeds("Which award did Oscar win?").values()} == {"Oscar"}

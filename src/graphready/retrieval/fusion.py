@@ -1,7 +1,8 @@
-"""Reciprocal rank fusion of several rankings (pure)."""
+"""Reciprocal rank fusion of several rankings, and re-scoring one ranking by another (pure)."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 from graphready.stores.base import Hit
@@ -28,3 +29,16 @@ def reciprocal_rank_fusion(
             scores[hit.chunk_id] = scores.get(hit.chunk_id, 0.0) + weight / (k + rank)
     order = sorted(scores.items(), key=lambda item: -item[1])
     return [Hit(chunk_id, score) for chunk_id, score in order]
+
+
+def rescore_by(ranking: Sequence[Hit], evidence: Sequence[Hit], weight: float) -> list[Hit]:
+    """``ranking`` (positive scores, such as PageRank) re-ordered by ``log(score) + weight *
+    evidence``, where a chunk's evidence is its score in ``evidence`` (a dense ranking's cosine)
+    and a chunk missing from it gets the lowest score there (0 when it is empty)."""
+    if not ranking or weight == 0.0:
+        return list(ranking)
+    known = {hit.chunk_id: hit.score for hit in evidence}
+    floor = min(known.values(), default=0.0)
+    rescored = [Hit(hit.chunk_id, math.log(max(hit.score, 1e-300))
+                    + weight * known.get(hit.chunk_id, floor)) for hit in ranking]
+    return sorted(rescored, key=lambda hit: -hit.score)

@@ -6,11 +6,16 @@ the entity both passages share.
 Tuned on the dev halves of the multi-hop sets (``graphready eval``; see the README): noun-phrase
 concepts and co-occurrence relations make PageRank spread into hubs and cost recall, so this
 graph keeps named entities and titles only, and weighs each passage-entity edge by the entity's
-specificity. Dense passages seed the walk only when the question names no known entity."""
+specificity. An entity is tied strongly to its own page: the passages of the document whose
+title names it, a disambiguating ``(film)`` or ``(born 1950)`` left out. Names are matched on
+their words alone (``J. M. Barrie`` meets ``J M Barrie``), and an entity whose name is never
+capitalised (``award``, ``island``: a common noun that NER took for a name) does not seed the
+walk. Dense passages seed the walk only when the question names no known entity."""
 
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -24,19 +29,39 @@ from graphready.stores.base import Hit
 from .text import words
 
 CONCEPT = "CONCEPT"
+_WORD = re.compile(r"[^\W_]+")
+_DISAMBIGUATION = re.compile(r"\s*\([^()]*\)\s*$")
+
+
+def link_key(name: str) -> str:
+    """The key that question n-grams, entity names and titles are matched on: the words of the
+    normalised name (:func:`entity_key`) joined by single spaces, punctuation inside dropped."""
+    return " ".join(_WORD.findall(entity_key(name)))
+
+
+def title_keys(title: str) -> tuple[str, str | None]:
+    """The link key of a document title and, for a title ending in a parenthesised
+    disambiguation (``Alien (film)``), the key of the title without it (``alien``)."""
+    full = link_key(title)
+    short = _DISAMBIGUATION.sub("", title)
+    alias = link_key(short) if short != title else None
+    return full, (alias if alias and alias != full else None)
 
 
 @dataclass(frozen=True, slots=True)
 class GraphSearchParams:
     """How graph-local search walks. ``damping`` is the probability of continuing the walk;
     an entity in more than ``seed_df_share`` of the passages (at least ``seed_df_min``) is
-    too common to seed it."""
+    too common to seed it. A question n-gram that names a title seeds its passages with
+    ``title_weight`` times its inverse document frequency; an entity's edges to its own page
+    weigh ``own_page_weight`` times its other edges."""
 
     damping: float = 0.85
     max_ngram: int = 6
     seed_df_share: float = 0.01
     seed_df_min: int = 20
     title_weight: float = 3.0
+    own_page_weight: float = 3.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,40 +111,52 @@ class GraphIndex:
     def __init__(self, graph: KnowledgeGraph, titles: Mapping[str, Sequence[str]] | None = None,
                  params: GraphSearchParams | None = None) -> None:
         """``titles`` maps each document title to its chunks: a question that names a title
-        seeds that document's passages directly (an entity's own page)."""
+        seeds that document's passages directly, and the entity of that name is tied to them
+        (its own page)."""
         self._params = params or GraphSearchParams()
         entities = [e for e in graph.entities if e.type != CONCEPT and e.chunk_ids]
-        chunk_ids = sorted({c for e in entities for c in e.chunk_ids})
+        titles = titles or {}
+        chunk_ids = sorted({c for e in entities for c in e.chunk_ids}
+                           | {c for ids in titles.values() for c in ids})
         chunk_index = {c: i for i, c in enumerate(chunk_ids)}
         n_chunks = len(chunk_ids)
-        sources: list[int] = []
-        targets: list[int] = []
-        weights: list[float] = []
-        for i, entity in enumerate(entities):
-            specificity = 1.0 / math.log(len(entity.chunk_ids) + math.e - 1)
-            for chunk_id in entity.chunk_ids:
-                sources.append(n_chunks + i)
-                targets.append(chunk_index[chunk_id])
-                weights.append(specificity)
-        self._walk = RandomWalk(n_chunks + len(entities), np.asarray(sources, dtype=np.int64),
-                                np.asarray(targets, dtype=np.int64),
-                                np.asarray(weights, dtype=np.float64))
         self._chunk_ids = chunk_ids
         self._chunk_index = chunk_index
         self._n_chunks = n_chunks
-        self._names = [e.name for e in entities]
-        self._df = [len(e.chunk_ids) for e in entities]
+        self._titles, self._full_titles = _title_index(titles, chunk_index)
         self._by_key: dict[str, int] = {}
         for i, entity in enumerate(entities):
-            self._by_key.setdefault(entity_key(entity.name), i)
+            self._by_key.setdefault(link_key(entity.name), i)
+        members = [{chunk_index[c] for c in e.chunk_ids} for e in entities]
+        own_pages = self._own_pages(members)
+        sources: list[int] = []
+        targets: list[int] = []
+        weights: list[float] = []
+        for i, nodes in enumerate(members):
+            specificity = 1.0 / math.log(len(nodes) + math.e - 1)
+            own = own_pages.get(i, set())
+            for node in sorted(nodes):
+                sources.append(n_chunks + i)
+                targets.append(node)
+                weights.append(specificity * (self._params.own_page_weight if node in own
+                                              else 1.0))
+        self._walk = RandomWalk(n_chunks + len(entities), np.asarray(sources, dtype=np.int64),
+                                np.asarray(targets, dtype=np.int64),
+                                np.asarray(weights, dtype=np.float64))
+        self._names = [e.name for e in entities]
+        self._df = [len(nodes) for nodes in members]
         self._max_seed_df = max(self._params.seed_df_min,
                                 int(self._params.seed_df_share * n_chunks))
-        self._titles: dict[str, list[int]] = {}
-        for title, ids in (titles or {}).items():
-            key = entity_key(title)
-            nodes = [chunk_index[c] for c in ids if c in chunk_index]
-            if key and nodes:
-                self._titles.setdefault(key, []).extend(nodes)
+
+    def _own_pages(self, members: list[set[int]]) -> dict[int, set[int]]:
+        """Entity -> the passages of the documents its name titles; they join ``members``."""
+        own: dict[int, set[int]] = {}
+        for key, nodes in self._titles.items():
+            index = self._by_key.get(key)
+            if index is not None:
+                own.setdefault(index, set()).update(nodes)
+                members[index].update(nodes)
+        return own
 
     @property
     def chunk_count(self) -> int:
@@ -127,12 +164,12 @@ class GraphIndex:
         return self._n_chunks
 
     def _ngrams(self, question: str) -> list[tuple[str, int]]:
-        """Normalised n-grams of the question, longest first, each once, with their length."""
+        """Link keys of the question's n-grams, longest first, each once, with their length."""
         tokens = words(question)
         seen: dict[str, int] = {}
         for size in range(min(self._params.max_ngram, len(tokens)), 0, -1):
             for start in range(len(tokens) - size + 1):
-                key = entity_key(" ".join(tokens[start : start + size]))
+                key = link_key(" ".join(tokens[start : start + size]))
                 if key and key not in seen:
                     seen[key] = size
         return list(seen.items())
@@ -141,12 +178,14 @@ class GraphIndex:
         return (math.log((self._n_chunks + 1) / (df + 1)) + 0.1) * (1.0 + 0.25 * (size - 1))
 
     def seeds(self, question: str) -> dict[int, Seed]:
-        """Entities whose normalised name equals an n-gram of the question, weighted by inverse
-        document frequency (longer names a little more); very common ones are left out."""
+        """Entities whose name matches an n-gram of the question, weighted by inverse document
+        frequency (longer names a little more); very common ones, and names never written with
+        a capital, are left out."""
         found: dict[int, Seed] = {}
         for key, size in self._ngrams(question):
             index = self._by_key.get(key)
-            if index is None or index in found or self._df[index] > self._max_seed_df:
+            if index is None or index in found or self._df[index] > self._max_seed_df \
+                    or self._names[index].islower():
                 continue
             found[index] = Seed(self._names[index], self._idf(self._df[index], size))
         return found
@@ -160,6 +199,10 @@ class GraphIndex:
             for node in nodes:
                 found[node] = found.get(node, 0.0) + weight
         return found
+
+    def titles_named(self, question: str) -> int:
+        """How many document titles the question names in full."""
+        return sum(1 for key, _ in self._ngrams(question) if key in self._full_titles)
 
     def search(self, question: str, k: int, passage_seeds: Sequence[Hit] = ()) -> list[Hit]:
         """The ``k`` passages with the highest personalised PageRank from the question's
@@ -182,3 +225,22 @@ class GraphIndex:
         order = np.argpartition(-scores, top - 1)[:top]
         order = order[np.argsort(-scores[order], kind="stable")]
         return [Hit(self._chunk_ids[i], float(scores[i])) for i in order if scores[i] > 0]
+
+
+def _title_index(titles: Mapping[str, Sequence[str]], chunk_index: Mapping[str, int]) -> (
+        tuple[dict[str, list[int]], frozenset[str]]):
+    """Link key (of a title, or of a title without its disambiguation) -> the graph nodes of
+    the passages of those documents; and the keys of the full titles."""
+    nodes_of: dict[str, set[int]] = {}
+    full: set[str] = set()
+    for title, ids in titles.items():
+        nodes = {chunk_index[c] for c in ids if c in chunk_index}
+        if not nodes:
+            continue
+        key, alias = title_keys(title)
+        for name in (key, alias):
+            if name:
+                nodes_of.setdefault(name, set()).update(nodes)
+        if key:
+            full.add(key)
+    return {key: sorted(nodes) for key, nodes in nodes_of.items()}, frozenset(full)
