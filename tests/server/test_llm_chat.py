@@ -16,7 +16,7 @@ from graphready.errors import LLMRejected, LLMUnavailable
 from graphready.llm.protocol import ChatReply, Prompt
 from support.api import app_client, frames
 from support.corpus import NEEDLE, NEEDLE_ANSWER, NEEDLE_QUESTION
-from support.scripted_llm import ScriptedChatModel, reply
+from support.scripted_llm import CutShort, ScriptedChatModel, reply
 
 pytestmark = pytest.mark.anyio
 
@@ -169,6 +169,18 @@ async def test_a_stream_whose_model_is_down_sends_the_extractive_answer(built: S
     tokens = "".join(json.loads(d)["text"] for name, d in got if name == "token")
     done = json.loads(got[-1][1])
     assert done["degraded"] is True and tokens == done["answer"] and NEEDLE_ANSWER in tokens
+
+
+async def test_a_stream_cut_short_ends_with_the_extractive_answer(built: Settings) -> None:
+    model = ScriptedChatModel([reply("DONE"), CutShort("The Zephyr Lighthouse was",
+                                                       LLMUnavailable("connection lost"))])
+    response = await ask(built, model, stream=True)
+    got = frames(response.text)
+    tokens = "".join(json.loads(d)["text"] for name, d in got if name == "token")
+    done = json.loads(got[-1][1])
+    assert tokens == "The Zephyr Lighthouse was"
+    assert got[-1][0] == "done" and done["degraded"] is True and "connection lost" in done["note"]
+    assert NEEDLE_ANSWER in done["answer"] and done["answer_type"] == "extractive"
 
 
 async def test_openai_surface_streams_the_models_answer(built: Settings) -> None:

@@ -11,8 +11,18 @@ from dataclasses import dataclass, field
 from graphready.errors import LLMError
 from graphready.llm.protocol import ChatReply, LLMStats, Prompt, ToolCall, Usage
 
-Step = ChatReply | LLMError | Callable[[Prompt], ChatReply]
-"""A scripted reply: a reply, an error to raise, or a function of the prompt."""
+
+@dataclass(frozen=True)
+class CutShort:
+    """A streamed reply that fails after ``text``: the server went away mid-answer."""
+
+    text: str
+    error: LLMError
+
+
+Step = ChatReply | LLMError | CutShort | Callable[[Prompt], ChatReply]
+"""A scripted reply: a reply, an error to raise, a stream cut short, or a function of the
+prompt."""
 
 
 def reply(content: str = "", *calls: tuple[str, str]) -> ChatReply:
@@ -33,12 +43,18 @@ class ScriptedChatModel:
     stats: LLMStats = field(default_factory=LLMStats)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def _next(self, prompt: Prompt) -> ChatReply:
+    def _step(self, prompt: Prompt) -> Step:
         with self._lock:
             self.prompts.append(prompt)
             step = self.script.pop(0) if self.script else self.default
         if step is None:
             raise AssertionError(f"the scripted model ran out of replies at: {prompt}")
+        return step
+
+    def _next(self, prompt: Prompt, step: Step | None = None) -> ChatReply:
+        step = self._step(prompt) if step is None else step
+        if isinstance(step, CutShort):
+            step = step.error
         if isinstance(step, LLMError):
             self.stats.record_failure()
             raise step
@@ -50,6 +66,14 @@ class ScriptedChatModel:
         return self._next(prompt)
 
     def stream(self, prompt: Prompt) -> Iterator[str]:
-        text = self._next(prompt).content
-        for start in range(0, len(text), 4):
-            yield text[start:start + 4]
+        step = self._step(prompt)
+        if isinstance(step, CutShort):
+            yield from _chunks(step.text)
+            self.stats.record_failure()
+            raise step.error
+        yield from _chunks(self._next(prompt, step).content)
+
+
+def _chunks(text: str) -> Iterator[str]:
+    for start in range(0, len(text), 4):
+        yield text[start:start + 4]
