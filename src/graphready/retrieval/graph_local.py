@@ -128,6 +128,10 @@ class GraphIndex:
         for i, entity in enumerate(entities):
             self._by_key.setdefault(link_key(entity.name), i)
         members = [{chunk_index[c] for c in e.chunk_ids} for e in entities]
+        self._mentions: dict[str, list[int]] = {}
+        for i, entity in enumerate(entities):
+            for chunk_id in entity.chunk_ids:
+                self._mentions.setdefault(chunk_id, []).append(i)
         own_pages = self._own_pages(members)
         sources: list[int] = []
         targets: list[int] = []
@@ -162,6 +166,10 @@ class GraphIndex:
     def chunk_count(self) -> int:
         """Passages in the graph."""
         return self._n_chunks
+
+    def names_in(self, chunk_id: str) -> list[str]:
+        """The names of the entities a passage mentions, each once, in graph order."""
+        return list(dict.fromkeys(self._names[i] for i in self._mentions.get(chunk_id, ())))
 
     def _ngrams(self, question: str) -> list[tuple[str, int]]:
         """Link keys of the question's n-grams, longest first, each once, with their length."""

@@ -111,7 +111,11 @@ class FusionWeights:
     alike (the usual k=60); with it, the graph ranking leads and a small k lets each list's top
     ranks count; before fusion the graph's passages are re-scored by ``log(PageRank) +
     graph_dense * cosine`` to the question, so the walk's passages that also match the question
-    rise (tuned with ``graphready eval`` on the dev halves of 2Wiki, HotpotQA and MuSiQue)."""
+    rise (tuned with ``graphready eval`` on the dev halves of 2Wiki, HotpotQA and MuSiQue).
+    With the graph, a second hop follows the fused ranking's top passage: a keyword search for
+    the question plus the entities that passage names (and the question does not) finds the
+    passage about the bridging entity, and its ranking joins the fusion with weight
+    ``second_hop``."""
 
     keyword: float = 1.0
     vector: float = 1.0
@@ -121,6 +125,7 @@ class FusionWeights:
     graph: float = 1.0
     graph_k: int = 5
     graph_dense: float = 1.0
+    second_hop: float = 1.0
 
 
 FUSION = FusionWeights()
@@ -147,9 +152,23 @@ def _fused(tools: Toolset, question: str, k: int, use_graph: bool, mode: Mode) -
     weights = {KEYWORD: FUSION.graph_keyword if local else FUSION.keyword,
                VECTOR: FUSION.graph_vector if local else FUSION.vector,
                GRAPH_LOCAL: FUSION.graph}
-    hits = reciprocal_rank_fusion(rankings, [weights[n] for n in names],
-                                  k=FUSION.graph_k if local else FUSION.k)[:k]
-    return Retrieval(mode=mode, hits=hits, tools_used=tuple(names))
+    fusion_weights = [weights[n] for n in names]
+    hits = reciprocal_rank_fusion(rankings, fusion_weights,
+                                  k=FUSION.graph_k if local else FUSION.k)
+    if local and hits and tools.keyword is not None and tools.graph is not None:
+        bridge = bridge_query(question, tools.graph.names_in(hits[0].chunk_id))
+        if bridge != question:
+            rankings.append(tools.keyword.search(bridge, _depth(k)))
+            hits = reciprocal_rank_fusion(rankings, [*fusion_weights, FUSION.second_hop],
+                                          k=FUSION.graph_k)
+    return Retrieval(mode=mode, hits=hits[:k], tools_used=tuple(names))
+
+
+def bridge_query(question: str, names: list[str]) -> str:
+    """The question followed by those of ``names`` that it does not already contain."""
+    lowered = question.lower()
+    new = [name for name in names if name.lower() not in lowered]
+    return " ".join([question, *new]) if new else question
 
 
 def _local(tools: Toolset, question: str, k: int) -> Retrieval:
