@@ -146,7 +146,9 @@ def test_changed_files_update_exactly_what_came_from_them(
     docs, data = tmp_path / "docs", tmp_path / "data"
     corpus = write_corpus(docs, passages=150)
     server = start(servers, docs, data)
-    server.wait_until(lambda: server.status()["graphrag_ready"], BUILD_TIMEOUT, "first build")
+    # every stage done (the graph can be ready while the vectors are still being embedded)
+    server.wait_until(lambda: server.status()["graphrag_ready"]
+                      and not server.status()["building"], BUILD_TIMEOUT, "first build")
     first = server.status()
     assert server.stop() == 0
 
