@@ -196,3 +196,22 @@ async def test_openai_surface_streams_the_models_answer(built: Settings) -> None
     assert chunks[-1]["choices"][0]["finish_reason"] == "stop"
     assert [c["id"] for c in chunks[-1]["citations"]] == [NEEDLE["id"]]
     assert status["llm"]["model"] == "scripted" and status["llm"]["calls"] == 2
+
+
+async def test_openai_clients_earlier_turns_reach_the_model(built: Settings) -> None:
+    model = ScriptedChatModel([reply("DONE"), answer_citing_needle()])
+    async for client in client_with(built, model):
+        response = await client.post("/v1/chat/completions", json={
+            "model": "graphready", "messages": [
+                {"role": "system", "content": "Be brief."},
+                {"role": "user", "content": "Tell me about lighthouses in Brittany."},
+                {"role": "assistant", "content": "There is the Zephyr Lighthouse [1]."},
+                {"role": "user", "content": NEEDLE_QUESTION}]})
+    assert response.status_code == 200, response.text
+    agent, answer = model.prompts
+    for prompt in (agent, answer):
+        roles = [m["role"] for m in prompt.messages]
+        assert roles == ["system", "user", "assistant", "user"], roles
+        assert prompt.messages[1]["content"] == "Tell me about lighthouses in Brittany."
+        assert "Be brief." not in json.dumps(list(prompt.messages))
+    assert answer.messages[-1]["content"].endswith(f"Question: {NEEDLE_QUESTION}")

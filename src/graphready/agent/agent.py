@@ -4,10 +4,11 @@ tools by function calling and implements the same protocol.)"""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
+from graphready.llm.protocol import Message
 from graphready.retrieval.graph_global import is_global_question
 from graphready.retrieval.pipeline import Mode, Retrieval, Toolset, retrieve
 from graphready.stores.base import Catalog
@@ -42,14 +43,16 @@ class ChatResult:
 
 
 class Agent(Protocol):
-    """Answers questions with the retrieval tools of the moment."""
+    """Answers questions with the retrieval tools of the moment. ``history`` holds the
+    conversation's earlier turns (OpenAI messages, user and assistant), oldest first."""
 
-    def chat(self, tools: Toolset, question: str, mode: Mode, k: int) -> ChatResult:
+    def chat(self, tools: Toolset, question: str, mode: Mode, k: int,
+             history: Sequence[Message] = ()) -> ChatResult:
         """The whole answer."""
         ...
 
-    def stream(self, tools: Toolset, question: str, mode: Mode,
-               k: int) -> Iterator[str | ChatResult]:
+    def stream(self, tools: Toolset, question: str, mode: Mode, k: int,
+               history: Sequence[Message] = ()) -> Iterator[str | ChatResult]:
         """Answer text as it is written, then the whole result (whose ``answer`` is the
         authoritative text); an answer not written piece by piece comes as the result alone."""
         ...
@@ -62,12 +65,14 @@ class OfflineAgent:
         self._catalog = catalog
         self._max_sentences = max_sentences
 
-    def chat(self, tools: Toolset, question: str, mode: Mode, k: int) -> ChatResult:
-        """Retrieve with ``tools`` (a snapshot: it does not change during the call) and answer."""
+    def chat(self, tools: Toolset, question: str, mode: Mode, k: int,
+             history: Sequence[Message] = ()) -> ChatResult:
+        """Retrieve with ``tools`` (a snapshot: it does not change during the call) and answer
+        (extractive answers do not use the earlier turns)."""
         return self.answer(question, retrieve(tools, question, mode, k))
 
-    def stream(self, tools: Toolset, question: str, mode: Mode,
-               k: int) -> Iterator[str | ChatResult]:
+    def stream(self, tools: Toolset, question: str, mode: Mode, k: int,
+               history: Sequence[Message] = ()) -> Iterator[str | ChatResult]:
         """The result alone: an extractive answer is not written piece by piece."""
         yield self.chat(tools, question, mode, k)
 

@@ -40,10 +40,13 @@ def context_text(passages: Sequence[Passage], reports: Sequence[tuple[str, str]]
 
 
 def answer_messages(question: str, passages: Sequence[Passage],
-                    reports: Sequence[tuple[str, str]] = ()) -> tuple[Message, ...]:
-    """The messages that ask for a grounded answer to ``question``."""
+                    reports: Sequence[tuple[str, str]] = (),
+                    history: Sequence[Message] = ()) -> tuple[Message, ...]:
+    """The messages that ask for a grounded answer to ``question``, after the conversation's
+    earlier turns (``history``), if any."""
     return (
         {"role": "system", "content": ANSWER_SYSTEM},
+        *history,
         {"role": "user", "content": f"{context_text(passages, reports)}\n\n"
                                     f"Question: {question}"},
     )

@@ -10,7 +10,7 @@ fails (down, timed out, refusing), the answer degrades to the extractive one, fl
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -83,34 +83,37 @@ class LLMAgent:
     def model(self) -> ChatModel:
         return self._model
 
-    def chat(self, tools: Toolset, question: str, mode: Mode, k: int) -> ChatResult:
+    def chat(self, tools: Toolset, question: str, mode: Mode, k: int,
+             history: Sequence[Message] = ()) -> ChatResult:
         """The whole answer (the final call is not streamed, so it can be cached)."""
         result: ChatResult | None = None
-        for item in self._respond(tools, question, mode, k, streaming=False):
+        for item in self._respond(tools, question, mode, k, history, streaming=False):
             if isinstance(item, ChatResult):
                 result = item
         assert result is not None
         return result
 
-    def stream(self, tools: Toolset, question: str, mode: Mode, k: int) -> Iterator[Streamed]:
+    def stream(self, tools: Toolset, question: str, mode: Mode, k: int,
+               history: Sequence[Message] = ()) -> Iterator[Streamed]:
         """The answer's text as the model writes it (invented citation markers held back and
         dropped), then the whole :class:`ChatResult`, whose ``answer`` is authoritative (after a
         failure mid-stream it is the extractive answer). An answer that was not written by the
         model (nothing found, or the model failed first) comes as the result alone."""
-        return self._respond(tools, question, mode, k, streaming=True)
+        return self._respond(tools, question, mode, k, history, streaming=True)
 
     # -- the steps ---------------------------------------------------------------------------
 
     def _respond(self, tools: Toolset, question: str, mode: Mode, k: int,
-                 streaming: bool) -> Iterator[Streamed]:
+                 history: Sequence[Message], streaming: bool) -> Iterator[Streamed]:
         gathered: _Gathered | None = None
         try:
-            gathered = self._gather(tools, question, mode, k)
+            gathered = self._gather(tools, question, mode, k, history)
             passages = gathered.numbered()
             if not passages:
                 yield from self._offline_stream(question, gathered.retrieval(mode))
                 return
-            messages = answer_messages(question, passages, list(gathered.reports.values()))
+            messages = answer_messages(question, passages, list(gathered.reports.values()),
+                                       history)
             prompt = Prompt(messages, max_tokens=self._max_tokens, purpose="answer")
             if streaming:
                 pieces: list[str] = []
@@ -153,11 +156,12 @@ class LLMAgent:
                           answer_type="generated", note=note, plan=gathered.plan,
                           agent_steps=gathered.steps)
 
-    def _gather(self, tools: Toolset, question: str, mode: Mode, k: int) -> _Gathered:
+    def _gather(self, tools: Toolset, question: str, mode: Mode, k: int,
+                history: Sequence[Message]) -> _Gathered:
         gathered = _Gathered()
         if mode == "auto" and self._tool_calling:
             try:
-                self._agent_loop(tools, question, k, gathered)
+                self._agent_loop(tools, question, k, history, gathered)
             except LLMRejected as exc:
                 if exc.status not in (400, 404, 422, 501):
                     raise
@@ -170,10 +174,11 @@ class LLMAgent:
             self._add(gathered, found.hits, None, found)
         return gathered
 
-    def _agent_loop(self, tools: Toolset, question: str, k: int, gathered: _Gathered) -> None:
+    def _agent_loop(self, tools: Toolset, question: str, k: int, history: Sequence[Message],
+                    gathered: _Gathered) -> None:
         names = agent_tools.available(tools)
         specs = agent_tools.specs(names)
-        messages: list[Message] = [{"role": "system", "content": AGENT_SYSTEM},
+        messages: list[Message] = [{"role": "system", "content": AGENT_SYSTEM}, *history,
                                    {"role": "user", "content": question}]
         cap = max(k, min(2 * k, 12))
         for _ in range(self._max_steps):

@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import replace
 from typing import Any
 
@@ -23,7 +23,7 @@ from graphready.build.supervisor import BuildSupervisor
 from graphready.config import Settings
 from graphready.documents.types import SkippedFile
 from graphready.errors import InvalidRequest, NotReady, StoreError
-from graphready.llm.protocol import ChatModel
+from graphready.llm.protocol import ChatModel, Message
 from graphready.llm.registry import open_chat_model, probe_llm
 from graphready.retrieval.loading import load_graph, load_vectors
 from graphready.retrieval.pipeline import Mode, Toolset
@@ -98,17 +98,19 @@ class AppState:
             raise NotReady("nothing can answer yet: the documents are still being indexed")
         return tools, k
 
-    async def ask(self, message: str, mode: Mode, top_k: int | None) -> ChatResult:
-        """Answer with the tools available now, in a worker thread."""
+    async def ask(self, message: str, mode: Mode, top_k: int | None,
+                  history: Sequence[Message] = ()) -> ChatResult:
+        """Answer with the tools available now, in a worker thread; ``history`` holds the
+        conversation's earlier turns (the language model sees them; retrieval does not)."""
         tools, k = self._checked(message, top_k)
-        return await asyncio.to_thread(self.agent.chat, tools, message, mode, k)
+        return await asyncio.to_thread(self.agent.chat, tools, message, mode, k, history)
 
-    def ask_stream(self, message: str, mode: Mode,
-                   top_k: int | None) -> Iterator[str | ChatResult]:
+    def ask_stream(self, message: str, mode: Mode, top_k: int | None,
+                   history: Sequence[Message] = ()) -> Iterator[str | ChatResult]:
         """The answer as the agent writes it (a blocking iterator: iterate it in a thread).
         Limits and readiness are checked now, before anything is streamed."""
         tools, k = self._checked(message, top_k)
-        return self.agent.stream(tools, message, mode, k)
+        return self.agent.stream(tools, message, mode, k, history)
 
     def llm_status(self) -> dict[str, Any] | None:
         """The language model's name and counters for ``/status`` (None when offline)."""

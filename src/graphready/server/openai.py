@@ -1,6 +1,8 @@
 """An OpenAI-compatible surface, so that existing chat clients can use graphready as a model:
 ``GET /v1/models`` and ``POST /v1/chat/completions`` (streaming and not). The question is the
-last user message; the model name picks the retrieval mode. Citations follow the answer as a
+last user message (what is retrieved for); the turns before it go to the language model, when
+one is configured, so follow-up questions read in context; the model name picks the retrieval
+mode. Citations follow the answer as a
 "Sources" list, and come structured in a ``citations`` field as well."""
 
 from __future__ import annotations
@@ -64,16 +66,24 @@ class CompletionRequest(BaseModel):
     stream: StrictBool = False
 
 
-def _question(body: CompletionRequest) -> tuple[str, Mode]:
+MAX_HISTORY_MESSAGES = 8
+MAX_HISTORY_CHARS = 2_000
+
+
+def _question(body: CompletionRequest) -> tuple[str, Mode, list[dict[str, str]]]:
+    """The question (the last user message), the mode, and the turns before it (user and
+    assistant messages: at most the last eight, each cut to 2,000 characters) for the model."""
     mode = MODELS.get(body.model)
     if mode is None:
         raise InvalidRequest(f"model: unknown model {body.model!r}; "
                              f"available: {', '.join(MODELS)}")
-    users = [m for m in body.messages if m.role == "user"]
-    question = users[-1].text() if users else ""
-    if not question.strip():
+    last = max((i for i, m in enumerate(body.messages) if m.role == "user"), default=None)
+    question = body.messages[last].text() if last is not None else ""
+    if last is None or not question.strip():
         raise InvalidRequest("messages: no user message with text to answer")
-    return question, mode
+    history = [{"role": m.role, "content": m.text()[:MAX_HISTORY_CHARS]}
+               for m in body.messages[:last] if m.role in ("user", "assistant") and m.text()]
+    return question, mode, history[-MAX_HISTORY_MESSAGES:]
 
 
 def _sources(response: ChatResponse) -> str:
@@ -103,15 +113,15 @@ async def models() -> dict[str, Any]:
 async def completions(request: Request) -> Response:
     """Answer the last user message; ``stream: true`` sends ``chat.completion.chunk`` events."""
     body = await read_json(request, CompletionRequest, "a JSON object with 'messages'")
-    question, mode = _question(body)
+    question, mode, history = _question(body)
     state: AppState = request.app.state.graphready
     ident, created = f"chatcmpl-{uuid.uuid4().hex}", int(time.time())
     if body.stream:
-        answer = await sse.AnswerStream.begin(state.ask_stream(question, mode, None))
+        answer = await sse.AnswerStream.begin(state.ask_stream(question, mode, None, history))
         return StreamingResponse(_chunks(answer, ident, created, body.model),
                                  media_type="text/event-stream",
                                  headers={"Cache-Control": "no-cache"})
-    response = chat_response(await state.ask(question, mode, None))
+    response = chat_response(await state.ask(question, mode, None, history))
     content = _content(response)
     return JSONResponse({
         "id": ident, "object": "chat.completion", "created": created, "model": body.model,
