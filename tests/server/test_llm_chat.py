@@ -215,3 +215,14 @@ async def test_openai_clients_earlier_turns_reach_the_model(built: Settings) -> 
         assert prompt.messages[1]["content"] == "Tell me about lighthouses in Brittany."
         assert "Be brief." not in json.dumps(list(prompt.messages))
     assert answer.messages[-1]["content"].endswith(f"Question: {NEEDLE_QUESTION}")
+
+
+async def test_chat_history_reaches_the_model_and_is_checked(built: Settings) -> None:
+    model = ScriptedChatModel([answer_citing_needle()])
+    turns = [{"role": "user", "content": "Tell me about Brittany."},
+             {"role": "assistant", "content": "It has lighthouses."}]
+    body = (await ask(built, model, mode="retrieval", history=turns)).json()
+    assert body["answer_type"] == "generated"
+    assert [m["role"] for m in model.prompts[0].messages] == ["system", "user", "assistant", "user"]
+    bad = await ask(built, ScriptedChatModel(), history=[{"role": "system", "content": "x"}])
+    assert bad.status_code == 422 and "history" in bad.json()["error"]["message"]

@@ -22,7 +22,7 @@ from graphready.retrieval.pipeline import Mode
 from . import sse
 from .bodies import read_json
 from .lifecycle import AppState
-from .schemas import ChatResponse, ErrorResponse, chat_response
+from .schemas import ChatResponse, ErrorResponse, chat_response, recent_turns
 
 router = APIRouter(prefix="/v1", tags=["openai"])
 
@@ -66,10 +66,6 @@ class CompletionRequest(BaseModel):
     stream: StrictBool = False
 
 
-MAX_HISTORY_MESSAGES = 8
-MAX_HISTORY_CHARS = 2_000
-
-
 def _question(body: CompletionRequest) -> tuple[str, Mode, list[dict[str, str]]]:
     """The question (the last user message), the mode, and the turns before it (user and
     assistant messages: at most the last eight, each cut to 2,000 characters) for the model."""
@@ -81,9 +77,9 @@ def _question(body: CompletionRequest) -> tuple[str, Mode, list[dict[str, str]]]
     question = body.messages[last].text() if last is not None else ""
     if last is None or not question.strip():
         raise InvalidRequest("messages: no user message with text to answer")
-    history = [{"role": m.role, "content": m.text()[:MAX_HISTORY_CHARS]}
-               for m in body.messages[:last] if m.role in ("user", "assistant") and m.text()]
-    return question, mode, history[-MAX_HISTORY_MESSAGES:]
+    history = recent_turns([(m.role, m.text()) for m in body.messages[:last]
+                            if m.role in ("user", "assistant")])
+    return question, mode, history
 
 
 def _sources(response: ChatResponse) -> str:

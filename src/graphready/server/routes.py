@@ -15,7 +15,14 @@ from graphready.errors import GraphReadyError
 from . import sse
 from .bodies import read_json
 from .lifecycle import AppState
-from .schemas import BuildResponse, ChatRequest, ChatResponse, ErrorResponse, chat_response
+from .schemas import (
+    BuildResponse,
+    ChatRequest,
+    ChatResponse,
+    ErrorResponse,
+    chat_response,
+    recent_turns,
+)
 
 router = APIRouter()
 
@@ -51,10 +58,12 @@ async def chat(request: Request) -> Response:
     With ``"stream": true`` the answer comes as Server-Sent Events."""
     body = await read_json(request, ChatRequest, "a JSON object with a 'message'")
     state = _state(request)
+    history = recent_turns([(t.role, t.content) for t in body.history])
     if not body.stream:
-        result = await state.ask(body.message, body.mode, body.top_k)
+        result = await state.ask(body.message, body.mode, body.top_k, history)
         return JSONResponse(chat_response(result).model_dump())
-    answer = await sse.AnswerStream.begin(state.ask_stream(body.message, body.mode, body.top_k))
+    answer = await sse.AnswerStream.begin(
+        state.ask_stream(body.message, body.mode, body.top_k, history))
     return StreamingResponse(_chat_events(answer), media_type="text/event-stream",
                              headers={"Cache-Control": "no-cache"})
 

@@ -17,6 +17,15 @@ from pydantic import (
 from graphready.agent.agent import ChatResult
 
 
+class Turn(BaseModel):
+    """An earlier turn of the conversation."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    role: Literal["user", "assistant"]
+    content: StrictStr
+
+
 class ChatRequest(BaseModel):
     """A question for ``POST /chat``."""
 
@@ -27,6 +36,11 @@ class ChatRequest(BaseModel):
         "auto", description="Which retrieval to use; auto picks by question and readiness."
     )
     top_k: StrictInt | None = Field(None, ge=1, description="How many passages to retrieve.")
+    history: list[Turn] = Field(
+        default_factory=list, max_length=50,
+        description="Earlier turns, oldest first; the language model (when one is configured) "
+                    "sees the last eight, so follow-up questions read in context. Retrieval "
+                    "uses `message` alone.")
     stream: StrictBool = Field(False, description="Answer as Server-Sent Events: `token` "
                                "events, then one `done` event with the whole response.")
 
@@ -36,6 +50,18 @@ class ChatRequest(BaseModel):
         if not value.strip():
             raise ValueError("message must not be empty")
         return value
+
+
+MAX_HISTORY_MESSAGES = 8
+MAX_HISTORY_CHARS = 2_000
+
+
+def recent_turns(turns: list[tuple[str, str]]) -> list[dict[str, str]]:
+    """The turns a language model gets: the last eight non-empty ones, each cut to 2,000
+    characters, as OpenAI messages."""
+    kept = [{"role": role, "content": content[:MAX_HISTORY_CHARS]}
+            for role, content in turns if content.strip()]
+    return kept[-MAX_HISTORY_MESSAGES:]
 
 
 def chat_response(result: ChatResult) -> ChatResponse:
