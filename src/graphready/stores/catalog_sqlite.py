@@ -5,10 +5,12 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
 from graphready.documents.hashing import fingerprint
 from graphready.documents.types import Chunk, Document, SkippedFile, SourceFile
 from graphready.stores.base import SourceChange
+from graphready.stores.paging import keyset_pages
 from graphready.stores.sqlite_common import SqliteDatabase, batches, placeholders
 
 _SCHEMA = (
@@ -33,7 +35,7 @@ _CHUNK_COLUMNS = "id, doc_id, ordinal, title, text, MIN(source)"
 _PAGE = 1000
 
 
-def _chunk(row: tuple[str, str, int, str, str, str]) -> Chunk:
+def _chunk(row: Sequence[Any]) -> Chunk:
     return Chunk(id=row[0], doc_id=row[1], ordinal=row[2], title=row[3], text=row[4])
 
 
@@ -137,18 +139,16 @@ class SqliteCatalog:
 
     def iter_chunks(self) -> Iterator[Chunk]:
         """Every chunk, in id order, read in pages (the lock is not held between pages)."""
-        after = ""
-        while True:
+        def page(after: str, limit: int) -> list[Any]:
             with self._db.read() as conn:
-                rows = conn.execute(
+                return conn.execute(
                     f"SELECT {_CHUNK_COLUMNS} FROM chunks WHERE id > ?"
                     " GROUP BY id ORDER BY id LIMIT ?",
-                    (after, _PAGE),
+                    (after, limit),
                 ).fetchall()
+
+        for rows in keyset_pages(page, _PAGE):
             yield from (_chunk(row) for row in rows)
-            if len(rows) < _PAGE:
-                return
-            after = rows[-1][0]
 
     def fingerprint(self) -> str:
         """``hashing.fingerprint`` of the set of chunk ids."""

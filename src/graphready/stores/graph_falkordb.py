@@ -68,6 +68,7 @@ from graphready.stores.graph_codec import (
     relation_item,
 )
 from graphready.stores.lease_delegate import LeaseDelegate
+from graphready.stores.paging import keyset_pages
 
 PAGE_ROWS = 1000
 """Extractions read per query by :meth:`FalkorGraphStore.iter_extractions`."""
@@ -190,16 +191,14 @@ class FalkorGraphStore(LeaseDelegate):
 
     def iter_extractions(self) -> Iterator[ChunkExtraction]:
         """Every stored extraction, by chunk id, read a page at a time."""
-        after = ""
-        while True:
+        def page(after: str, limit: int) -> list[list[Any]]:
             with self._conn.errors("cannot read extractions"):
-                rows = read_rows(self._extractions, _Q_PAGE_EXTRACTIONS,
-                             {"after": after, "limit": PAGE_ROWS})
+                return read_rows(self._extractions, _Q_PAGE_EXTRACTIONS,
+                                 {"after": after, "limit": limit})
+
+        for rows in keyset_pages(page, PAGE_ROWS):
             for chunk_id, payload in rows:
                 yield decode_extraction(chunk_id, payload)
-            if len(rows) < PAGE_ROWS:
-                return
-            after = rows[-1][0]
 
     def ids(self) -> set[str]:
         """The chunk ids that have an extraction."""

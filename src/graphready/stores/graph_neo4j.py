@@ -26,6 +26,7 @@ import math
 import threading
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import suppress
+from typing import Any
 
 from neo4j.exceptions import Neo4jError
 
@@ -44,6 +45,7 @@ from graphready.stores.graph_codec import (
 )
 from graphready.stores.lease_delegate import LeaseDelegate
 from graphready.stores.neo4j_common import CLIENT_ERRORS, Neo4jConnection, Neo4jLease
+from graphready.stores.paging import keyset_pages
 
 PAGE_ROWS = 1000
 """Extractions read per query by :meth:`Neo4jGraphStore.iter_extractions`."""
@@ -124,15 +126,13 @@ class Neo4jGraphStore(LeaseDelegate):
 
     def iter_extractions(self) -> Iterator[ChunkExtraction]:
         """Every stored extraction, by chunk id, read a page at a time."""
-        after = ""
-        while True:
+        def page(after: str, limit: int) -> list[Any]:
             with self._conn.errors("cannot read extractions"):
-                rows = self._conn.read(self._q.page_extractions, after=after, limit=PAGE_ROWS)
+                return self._conn.read(self._q.page_extractions, after=after, limit=limit)
+
+        for rows in keyset_pages(page, PAGE_ROWS):
             for chunk_id, payload in rows:
                 yield decode_extraction(chunk_id, payload)
-            if len(rows) < PAGE_ROWS:
-                return
-            after = rows[-1][0]
 
     def ids(self) -> set[str]:
         """The chunk ids that have an extraction."""

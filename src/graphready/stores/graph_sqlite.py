@@ -12,6 +12,7 @@ import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
 from itertools import groupby
 from pathlib import Path
+from typing import Any
 
 from graphready.gcpause import gc_paused
 from graphready.knowledge import (
@@ -23,6 +24,7 @@ from graphready.knowledge import (
 )
 from graphready.stores.graph_codec import decode_extraction, encode_extraction
 from graphready.stores.lease_delegate import LeaseDelegate
+from graphready.stores.paging import keyset_pages
 from graphready.stores.sqlite_common import LEASE_SCHEMA, SqliteDatabase, SqliteLease
 
 PAGE_ROWS = 1000
@@ -95,17 +97,15 @@ class SqliteGraphStore(LeaseDelegate):
 
     def iter_extractions(self) -> Iterator[ChunkExtraction]:
         """Every stored extraction, by chunk id, read a page at a time."""
-        after = ""
-        while True:
+        def page(after: str, limit: int) -> list[Any]:
             with self._db.read() as conn:
-                rows = conn.execute(
+                return conn.execute(
                     "SELECT chunk_id, payload FROM extractions WHERE chunk_id > ? "
-                    "ORDER BY chunk_id LIMIT ?", (after, PAGE_ROWS)).fetchall()
+                    "ORDER BY chunk_id LIMIT ?", (after, limit)).fetchall()
+
+        for rows in keyset_pages(page, PAGE_ROWS):
             for chunk_id, payload in rows:
                 yield decode_extraction(chunk_id, payload)
-            if len(rows) < PAGE_ROWS:
-                return
-            after = rows[-1][0]
 
     def ids(self) -> set[str]:
         """The chunk ids that have an extraction."""

@@ -54,6 +54,7 @@ from graphready.stores.falkordb_common import (
     write_batches,
 )
 from graphready.stores.lease_delegate import LeaseDelegate
+from graphready.stores.paging import keyset_pages
 
 PAGE_ROWS = 10_000
 """Chunk ids read per query by :meth:`FalkorVectorStore.ids`."""
@@ -139,15 +140,11 @@ class FalkorVectorStore(LeaseDelegate):
 
     def ids(self) -> set[str]:
         """The chunk ids that have a vector, read a page at a time."""
-        found: set[str] = set()
-        after = ""
-        while True:
+        def page(after: str, limit: int) -> list[list[Any]]:
             with self._conn.errors("cannot read vector ids"):
-                rows = read_rows(self._graph, _Q_PAGE_IDS, {"after": after, "limit": PAGE_ROWS})
-            found.update(str(row[0]) for row in rows)
-            if len(rows) < PAGE_ROWS:
-                return found
-            after = rows[-1][0]
+                return read_rows(self._graph, _Q_PAGE_IDS, {"after": after, "limit": limit})
+
+        return {str(row[0]) for rows in keyset_pages(page, PAGE_ROWS) for row in rows}
 
     def synced_fingerprint(self) -> str | None:
         with self._conn.errors("cannot read the sync fingerprint"):

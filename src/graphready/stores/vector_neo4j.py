@@ -45,6 +45,7 @@ from graphready.stores import neo4j_cypher as cypher
 from graphready.stores.base import Hit, Vectors
 from graphready.stores.lease_delegate import LeaseDelegate
 from graphready.stores.neo4j_common import Neo4jConnection, Neo4jLease
+from graphready.stores.paging import keyset_pages
 
 PAGE_ROWS = 10_000
 """Chunk ids read per query by :meth:`Neo4jVectorStore.ids`."""
@@ -112,15 +113,11 @@ class Neo4jVectorStore(LeaseDelegate):
 
     def ids(self) -> set[str]:
         """The chunk ids that have a vector, read a page at a time."""
-        found: set[str] = set()
-        after = ""
-        while True:
+        def page(after: str, limit: int) -> list[Any]:
             with self._conn.errors("cannot read vector ids"):
-                rows = self._conn.read(self._q.page_ids, after=after, limit=PAGE_ROWS)
-            found.update(str(row[0]) for row in rows)
-            if len(rows) < PAGE_ROWS:
-                return found
-            after = rows[-1][0]
+                return self._conn.read(self._q.page_ids, after=after, limit=limit)
+
+        return {str(row[0]) for rows in keyset_pages(page, PAGE_ROWS) for row in rows}
 
     def synced_fingerprint(self) -> str | None:
         """The catalog fingerprint of the last complete sync, if any."""
