@@ -82,6 +82,7 @@ class ToolRun:
 
 
 def _run(tools: Toolset, name: str, query: str, k: int) -> ToolRun:
+    """Run tool ``name``, one of :func:`available` (checked by the caller)."""
     runners: dict[str, Callable[[], ToolRun]] = {
         SEARCH: lambda: _from(retrieve(tools, query, "retrieval" if tools.graph is None
                                        else "auto", k)),
@@ -94,10 +95,7 @@ def _run(tools: Toolset, name: str, query: str, k: int) -> ToolRun:
     if tools.vectors is not None:
         vectors = tools.vectors
         runners[VECTOR] = lambda: ToolRun(vectors.search(query, k), (VECTOR,))
-    runner = runners.get(name)
-    if runner is None:
-        raise ToolArgumentError(f"no tool {name!r} now; available: {', '.join(available(tools))}")
-    return runner()
+    return runners[name]()
 
 
 def _from(found: Retrieval) -> ToolRun:
