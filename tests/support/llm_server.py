@@ -6,17 +6,25 @@ tool calls, JSON mode), the cache and outages (stop it mid-test, start it again)
 from __future__ import annotations
 
 import importlib.util
+import json
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from pathlib import Path
 from types import TracebackType
+from typing import NoReturn
 
 from .falkordb_server import HOST, free_port
+from .services import describe_exit, died, unusable
 
 START_TIMEOUT_S = 60.0
+SMOKE_TIMEOUT_S = 60.0
 MODEL_NAME = "smollm2-135m"
+NAME = "llama.cpp's server (llama-cpp-python)"
+BUILD_HINT = ("If it was killed by SIGILL, llama.cpp was compiled for another CPU: scripts/setup "
+              "builds it for a portable instruction set; remove the venv and run it again.")
 
 
 def model_path() -> Path:
@@ -44,6 +52,7 @@ class LlamaServer:
         self.tools = tools
         self.embeddings = embeddings
         self.context = context
+        self.log = Path(tempfile.mkdtemp(prefix="llama-server-")) / "server.log"
         self._process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -55,6 +64,9 @@ class LlamaServer:
         return {"GRAPHREADY_LLM_BASE_URL": self.base_url, "GRAPHREADY_LLM_MODEL": MODEL_NAME}
 
     def start(self) -> None:
+        """Start the server, wait until it lists its model, and check that it completes a
+        prompt of several tokens (a build for the wrong CPU dies there, not before). A server
+        that cannot do so stops the test run with its log (see ``support.services``)."""
         command = [sys.executable, "-m", "llama_cpp.server", "--model", str(model_path()),
                    "--model_alias", MODEL_NAME, "--host", self.host, "--port", str(self.port),
                    "--n_ctx", str(self.context), "--n_threads", "1", "--verbose", "False"]
@@ -62,35 +74,67 @@ class LlamaServer:
             command += ["--chat_format", "chatml-function-calling"]
         if self.embeddings:
             command += ["--embedding", "True"]
-        self._process = subprocess.Popen(command, stdout=subprocess.DEVNULL,
-                                         stderr=subprocess.PIPE)
+        with self.log.open("ab") as log:
+            self._process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT,
+                                             stdin=subprocess.DEVNULL)
         deadline = time.monotonic() + START_TIMEOUT_S
-        while time.monotonic() < deadline:
+        while not self._answers("/models"):
             if self._process.poll() is not None:
-                err = self._process.stderr.read().decode(errors="replace") \
-                    if self._process.stderr else ""
-                raise RuntimeError(f"llama.cpp server exited at start: {err[-2000:]}")
-            try:
-                with urllib.request.urlopen(f"{self.base_url}/models", timeout=1) as response:
-                    if response.status == 200:
-                        return
-            except OSError:
-                time.sleep(0.2)
-        self.stop()
-        raise RuntimeError(f"llama.cpp server did not answer within {START_TIMEOUT_S} s")
+                self._give_up(f"it exited at start ({self._exit()})")
+            if time.monotonic() > deadline:
+                self._give_up(f"it did not answer within {START_TIMEOUT_S:.0f} s")
+            time.sleep(0.2)
+        self._smoke_test()
+
+    def _answers(self, path: str) -> bool:
+        try:
+            with urllib.request.urlopen(f"{self.base_url}{path}", timeout=1) as response:
+                return bool(response.status == 200)
+        except OSError:
+            return False
+
+    def _smoke_test(self) -> None:
+        """One short completion of a prompt of several tokens."""
+        body = json.dumps({"model": MODEL_NAME, "max_tokens": 2, "messages": [
+            {"role": "user", "content": "Say hello to the test suite, please."}]}).encode()
+        request = urllib.request.Request(f"{self.base_url}/chat/completions", data=body,
+                                         headers={"Content-Type": "application/json"})
+        try:
+            with urllib.request.urlopen(request, timeout=SMOKE_TIMEOUT_S) as response:
+                reply = json.load(response)
+        except OSError as exc:
+            time.sleep(0.5)
+            state = self._exit() if self._process and self._process.poll() is not None \
+                else "it is still running"
+            self._give_up(f"its first completion failed ({exc}; {state})")
+        if not reply.get("choices"):
+            self._give_up(f"its first completion had no choices: {reply}")
+
+    def _exit(self) -> str:
+        assert self._process is not None
+        return describe_exit(self._process.returncode)
+
+    def _give_up(self, problem: str) -> NoReturn:
+        process, self._process = self._process, None
+        if process is not None and process.poll() is None:
+            process.kill()
+            process.wait()
+        unusable(NAME, problem, self.log, BUILD_HINT)
 
     def stop(self) -> None:
+        """Stop the server (a stopped one can start again on the same port). One that died
+        on its own fails the test that was using it, with its log."""
         process, self._process = self._process, None
         if process is None:
             return
+        if process.poll() is not None:
+            raise died(NAME, process.returncode, self.log)
         process.terminate()
         try:
             process.wait(timeout=10)
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
-        if process.stderr is not None:
-            process.stderr.close()
 
     @property
     def running(self) -> bool:
