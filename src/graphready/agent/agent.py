@@ -10,6 +10,7 @@ from typing import Protocol
 
 from graphready.llm.protocol import Message
 from graphready.retrieval.graph_global import is_global_question
+from graphready.retrieval.graph_local import EntityRef
 from graphready.retrieval.pipeline import Mode, Retrieval, Toolset, retrieve
 from graphready.stores.base import Catalog
 
@@ -40,6 +41,10 @@ class ChatResult:
     """How the passages were chosen: ``fixed`` (the mode's retrieval) or ``agent`` (tool calls
     the model chose)."""
     agent_steps: int = 0
+    seeds: tuple[EntityRef, ...] = ()
+    """Graph entities the graph walk started from (none when the graph was not walked)."""
+    reached: tuple[EntityRef, ...] = ()
+    """Graph entities the walk reached with the most weight."""
 
 
 class Agent(Protocol):
@@ -101,4 +106,4 @@ class OfflineAgent:
             answer = extractive_answer(question, ranked, self._max_sentences)
         return ChatResult(answer=answer.text, citations=answer.citations,
                           tools_used=found.tools_used, graph_used=found.graph_used,
-                          mode=found.mode)
+                          mode=found.mode, seeds=found.seeds, reached=found.reached)

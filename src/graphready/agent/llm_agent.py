@@ -16,6 +16,7 @@ from typing import Any
 
 from graphready.errors import LLMError, LLMRejected
 from graphready.llm.protocol import ChatModel, Message, Prompt
+from graphready.retrieval.graph_local import EntityRef
 from graphready.retrieval.pipeline import (
     GRAPH_GLOBAL,
     GRAPH_LOCAL,
@@ -58,13 +59,21 @@ class _Gathered:
     used: list[str] = field(default_factory=list)
     plan: str = "fixed"
     steps: int = 0
+    seeds: dict[str, EntityRef] = field(default_factory=dict)
+    reached: dict[str, EntityRef] = field(default_factory=dict)
+
+    def walked(self, found: Retrieval) -> None:
+        """Keep the graph entities a retrieval walked from and reached."""
+        self.seeds.update((e.id, e) for e in found.seeds)
+        self.reached.update((e.id, e) for e in found.reached if e.id not in self.seeds)
 
     def numbered(self) -> list[Passage]:
         return list(self.passages.values())
 
     def retrieval(self, mode: Mode) -> Retrieval:
         hits = [Hit(p.chunk_id, p.score) for p in self.passages.values()]
-        return Retrieval(mode=mode, hits=hits, tools_used=tuple(self.used))
+        return Retrieval(mode=mode, hits=hits, tools_used=tuple(self.used),
+                         seeds=tuple(self.seeds.values()), reached=tuple(self.reached.values()))
 
 
 class LLMAgent:
@@ -154,7 +163,8 @@ class LLMAgent:
                           citations=citations, tools_used=used,
                           graph_used=GRAPH_LOCAL in used or GRAPH_GLOBAL in used, mode=mode,
                           answer_type="generated", note=note, plan=gathered.plan,
-                          agent_steps=gathered.steps)
+                          agent_steps=gathered.steps, seeds=tuple(gathered.seeds.values()),
+                          reached=tuple(gathered.reached.values()))
 
     def _gather(self, tools: Toolset, question: str, mode: Mode, k: int,
                 history: Sequence[Message]) -> _Gathered:
@@ -209,6 +219,8 @@ class LLMAgent:
              found: Retrieval | None) -> list[str]:
         """Add the passages of ``hits`` (and the reports of ``found``) to ``gathered``, up to
         ``cap`` passages in all; the chunk ids to show for this call."""
+        if found is not None:
+            gathered.walked(found)
         if found is not None and cap is None:
             gathered.used.extend(found.tools_used)
         wanted = [h.chunk_id for h in hits]

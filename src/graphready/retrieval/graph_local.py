@@ -72,6 +72,27 @@ class Seed:
     weight: float
 
 
+@dataclass(frozen=True, slots=True)
+class EntityRef:
+    """An entity of the graph, by id and name (what a chat response says the walk used)."""
+
+    id: str
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class GraphWalk:
+    """What one graph-local search found: the passages, the entities the walk started from
+    (``seeds``) and the entities it reached with the most weight (``reached``, seeds left out)."""
+
+    hits: list[Hit]
+    seeds: tuple[EntityRef, ...] = ()
+    reached: tuple[EntityRef, ...] = ()
+
+
+REACHED_SHOWN = 10
+
+
 class RandomWalk:
     """Personalised PageRank on an undirected weighted graph by power iteration with numpy:
     exact to ``tol`` and, unlike one long library call, it never holds the interpreter lock for
@@ -148,6 +169,7 @@ class GraphIndex:
                                 np.asarray(targets, dtype=np.int64),
                                 np.asarray(weights, dtype=np.float64))
         self._names = [e.name for e in entities]
+        self._ids = [e.id for e in entities]
         self._df = [len(nodes) for nodes in members]
         self._max_seed_df = max(self._params.seed_df_min,
                                 int(self._params.seed_df_share * n_chunks))
@@ -216,8 +238,13 @@ class GraphIndex:
         """The ``k`` passages with the highest personalised PageRank from the question's
         entities and titles (or, when it names none, from ``passage_seeds``); [] when nothing
         seeds it."""
+        return self.walk(question, k, passage_seeds).hits
+
+    def walk(self, question: str, k: int, passage_seeds: Sequence[Hit] = ()) -> GraphWalk:
+        """:meth:`search`, with the entities the walk started from and those it reached."""
         reset = np.zeros(self._walk.nodes, dtype=np.float64)
-        for index, seed in self.seeds(question).items():
+        seeds = self.seeds(question)
+        for index, seed in seeds.items():
             reset[self._n_chunks + index] = seed.weight
         for node, weight in self.title_seeds(question).items():
             reset[node] += weight
@@ -227,12 +254,29 @@ class GraphIndex:
                 if position is not None:
                     reset[position] += max(hit.score, 0.0)
         if not reset.any():
-            return []
-        scores = self._walk.personalized_pagerank(reset, self._params.damping)[: self._n_chunks]
+            return GraphWalk([])
+        ranks = self._walk.personalized_pagerank(reset, self._params.damping)
+        scores = ranks[: self._n_chunks]
         top = min(k, self._n_chunks)
         order = np.argpartition(-scores, top - 1)[:top]
         order = order[np.argsort(-scores[order], kind="stable")]
-        return [Hit(self._chunk_ids[i], float(scores[i])) for i in order if scores[i] > 0]
+        hits = [Hit(self._chunk_ids[i], float(scores[i])) for i in order if scores[i] > 0]
+        return GraphWalk(hits, tuple(self._ref(i) for i in seeds),
+                         self._reached(ranks[self._n_chunks:], set(seeds)))
+
+    def _ref(self, index: int) -> EntityRef:
+        return EntityRef(self._ids[index], self._names[index])
+
+    def _reached(self, entity_ranks: npt.NDArray[np.float64], seeds: set[int]) -> (
+            tuple[EntityRef, ...]):
+        """The entities with the highest rank after the walk, seeds left out."""
+        wanted = min(REACHED_SHOWN + len(seeds), len(entity_ranks))
+        if wanted == 0:
+            return ()
+        order = np.argpartition(-entity_ranks, wanted - 1)[:wanted]
+        order = order[np.argsort(-entity_ranks[order], kind="stable")]
+        found = [int(i) for i in order if entity_ranks[i] > 0 and int(i) not in seeds]
+        return tuple(self._ref(i) for i in found[:REACHED_SHOWN])
 
 
 def _title_index(titles: Mapping[str, Sequence[str]], chunk_index: Mapping[str, int]) -> (

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from graphready.config import Settings
 from graphready.embeddings.base import Embedder
+from graphready.explore.view import GraphView
 from graphready.stores.registry import Stores
 
 from .graph_global import CommunityIndex
@@ -15,11 +16,12 @@ from .pipeline import Toolset, VectorSearch
 
 @dataclass(frozen=True, slots=True)
 class GraphTools:
-    """The graph's two tools and its counts."""
+    """The graph's two tools, its counts, and the view the graph API reads."""
 
     local: GraphIndex
     communities: CommunityIndex
     counts: dict[str, int]
+    view: GraphView
 
 
 def load_vectors(settings: Settings, stores: Stores, embedder: Embedder | None) -> (
@@ -45,9 +47,12 @@ def load_graph(stores: Stores) -> GraphTools | None:
     counts = {"entities": len(graph.entities), "relations": len(graph.relations),
               "communities": len(graph.communities)}
     titles: dict[str, list[str]] = {}
+    chunk_docs: dict[str, str] = {}
     for chunk in stores.catalog.iter_chunks():
         titles.setdefault(chunk.title, []).append(chunk.id)
-    return GraphTools(GraphIndex(graph, titles), CommunityIndex(graph.communities), counts)
+        chunk_docs[chunk.id] = chunk.doc_id
+    return GraphTools(GraphIndex(graph, titles), CommunityIndex(graph.communities), counts,
+                      GraphView(graph, chunk_docs))
 
 
 def load_toolset(settings: Settings, stores: Stores) -> Toolset:

@@ -13,7 +13,7 @@ from graphready.stores.base import Hit, KeywordIndex, VectorStore
 
 from .fusion import reciprocal_rank_fusion, rescore_by
 from .graph_global import CommunityHit, CommunityIndex, is_global_question
-from .graph_local import GraphIndex
+from .graph_local import EntityRef, GraphIndex, GraphWalk
 
 log = logging.getLogger("graphready.retrieval")
 
@@ -73,6 +73,10 @@ class Retrieval:
     hits: list[Hit]
     tools_used: tuple[str, ...]
     communities: tuple[CommunityHit, ...] = ()
+    seeds: tuple[EntityRef, ...] = ()
+    """The graph entities the walk started from (graph-local search only)."""
+    reached: tuple[EntityRef, ...] = ()
+    """The graph entities the walk reached with the most weight."""
 
     @property
     def graph_used(self) -> bool:
@@ -143,9 +147,10 @@ def _fused(tools: Toolset, question: str, k: int, use_graph: bool, mode: Mode) -
         rankings.append(dense)
         names.append(VECTOR)
     local: list[Hit] = []
+    walk = GraphWalk([])
     if use_graph and tools.graph is not None:
-        local = tools.graph.search(question, _depth(k), passage_seeds=dense[:5])
-        local = rescore_by(local, dense, FUSION.graph_dense)
+        walk = tools.graph.walk(question, _depth(k), passage_seeds=dense[:5])
+        local = rescore_by(walk.hits, dense, FUSION.graph_dense)
         if local:
             rankings.append(local)
             names.append(GRAPH_LOCAL)
@@ -161,7 +166,8 @@ def _fused(tools: Toolset, question: str, k: int, use_graph: bool, mode: Mode) -
             rankings.append(tools.keyword.search(bridge, _depth(k)))
             hits = reciprocal_rank_fusion(rankings, [*fusion_weights, FUSION.second_hop],
                                           k=FUSION.graph_k)
-    return Retrieval(mode=mode, hits=hits[:k], tools_used=tuple(names))
+    return Retrieval(mode=mode, hits=hits[:k], tools_used=tuple(names), seeds=walk.seeds,
+                     reached=walk.reached)
 
 
 def bridge_query(question: str, names: list[str]) -> str:
@@ -174,11 +180,12 @@ def bridge_query(question: str, names: list[str]) -> str:
 def _local(tools: Toolset, question: str, k: int) -> Retrieval:
     assert tools.graph is not None
     dense = tools.vectors.search(question, 5) if tools.vectors is not None else []
-    hits = tools.graph.search(question, k, passage_seeds=dense)
+    walk = tools.graph.walk(question, k, passage_seeds=dense)
     used = (VECTOR, GRAPH_LOCAL) if dense else (GRAPH_LOCAL,)
-    if not hits:
+    if not walk.hits:
         return _fused(tools, question, k, use_graph=False, mode="graph_local")
-    return Retrieval(mode="graph_local", hits=hits, tools_used=used)
+    return Retrieval(mode="graph_local", hits=walk.hits, tools_used=used, seeds=walk.seeds,
+                     reached=walk.reached)
 
 
 def _global(tools: Toolset, question: str, k: int) -> Retrieval:

@@ -13,10 +13,13 @@ from graphready.config import Settings
 from graphready.llm.protocol import ChatModel
 
 from . import errors
+from .graph_api import router as graph_router
 from .lifecycle import AppState
 from .limits import BodyLimit
 from .openai import router as openai_router
 from .routes import router
+from .webapp import router as webapp_router
+from .webapp import static_files
 
 
 def create_app(settings: Settings, build: bool = True,
@@ -44,5 +47,8 @@ def create_app(settings: Settings, build: bool = True,
     errors.install(app)
     app.include_router(router)
     app.include_router(openai_router)
+    app.include_router(graph_router)
+    app.include_router(webapp_router)
+    app.mount("/static", static_files(), name="static")
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     return app

@@ -23,6 +23,7 @@ from graphready.build.supervisor import BuildSupervisor
 from graphready.config import Settings
 from graphready.documents.types import SkippedFile
 from graphready.errors import InvalidRequest, NotReady, StoreError
+from graphready.explore.view import GraphView
 from graphready.llm.protocol import ChatModel, Message
 from graphready.llm.registry import open_chat_model, probe_llm
 from graphready.retrieval.loading import load_graph, load_vectors
@@ -49,6 +50,8 @@ class AppState:
             tool_calling=settings.llm_tool_calling != "off", max_tokens=settings.llm_max_tokens)
         self.readiness = Readiness()
         self.tools = Toolset()
+        self.graph_view: GraphView | None = None
+        """The loaded graph, indexed for the graph API (None until a graph is loaded)."""
         self.supervisor = BuildSupervisor(settings, self._on_event)
         if settings.graph_url is not None:
             self.readiness.graph_store = redact(settings.graph_url)
@@ -268,6 +271,7 @@ class AppState:
         self.readiness.graph_store_error = None
         if loaded is not None:
             self.tools = replace(self.tools, graph=loaded.local, communities=loaded.communities)
+            self.graph_view = loaded.view
             self.readiness.counts.update(loaded.counts)
             self.readiness.loads["graph"] = round(time.perf_counter() - started, 3)
 

@@ -4,11 +4,10 @@ in-memory state, and ``/chat`` runs retrieval in a worker thread."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from importlib import resources
 from typing import Any
 
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse, JSONResponse, Response, StreamingResponse
+from fastapi.responses import JSONResponse, Response, StreamingResponse
 
 from graphready.errors import GraphReadyError
 
@@ -85,10 +84,3 @@ async def build(request: Request) -> BuildResponse:
     started = await _state(request).rebuild()
     message = "build started" if started else "a build is already running"
     return BuildResponse(started=started, message=message)
-
-
-@router.get("/", response_class=HTMLResponse, include_in_schema=False)
-async def index() -> HTMLResponse:
-    """The chat page."""
-    page = resources.files("graphready.server").joinpath("static/index.html").read_text("utf-8")
-    return HTMLResponse(page)

@@ -78,6 +78,9 @@ def chat_response(result: ChatResult) -> ChatResponse:
         degraded=result.degraded,
         plan="agent" if result.plan == "agent" else "fixed",
         agent_steps=result.agent_steps,
+        graph_entities=GraphEntitiesOut(
+            seeds=[EntityRefOut(id=e.id, name=e.name) for e in result.seeds],
+            reached=[EntityRefOut(id=e.id, name=e.name) for e in result.reached]),
     )
 
 
@@ -90,6 +93,24 @@ class CitationOut(BaseModel):
     title: str
     snippet: str
     score: float
+
+
+class EntityRefOut(BaseModel):
+    """A graph entity (``GET /graph/entities/{id}`` tells more)."""
+
+    id: str
+    name: str
+
+
+class GraphEntitiesOut(BaseModel):
+    """The graph entities behind an answer."""
+
+    seeds: list[EntityRefOut] = Field(
+        default_factory=list, description="Where the graph walk started: the entities the "
+                                          "question names")
+    reached: list[EntityRefOut] = Field(
+        default_factory=list, description="The entities the walk reached with the most weight "
+                                          "(seeds left out)")
 
 
 class ChatResponse(BaseModel):
@@ -110,6 +131,10 @@ class ChatResponse(BaseModel):
         "fixed", description="`agent`: the model chose the retrieval tools by function calling; "
                              "`fixed`: the mode's retrieval was used")
     agent_steps: int = Field(0, description="Tool-choosing calls the agent made")
+    graph_entities: GraphEntitiesOut = Field(
+        default_factory=GraphEntitiesOut,
+        description="The graph entities the graph walk started from and reached (empty when "
+                    "the graph was not walked)")
 
 
 class ErrorBody(BaseModel):

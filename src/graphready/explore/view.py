@@ -1,0 +1,264 @@
+"""A read-only view of the loaded knowledge graph for people to explore: entity search by name
+(case- and accent-insensitive, whole-name prefix or word prefixes), each entity's relations and
+communities, the neighbourhood of an entity for drawing (strongest relations first, capped), and
+the community hierarchy. Built once when a graph is loaded (the same graph the retrieval tools
+use, from whichever store holds it), then only read: it is safe to share between requests."""
+
+from __future__ import annotations
+
+import bisect
+import re
+import unicodedata
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from graphready.knowledge import Community, Entity, KnowledgeGraph, Relation
+
+_WORD = re.compile(r"[^\W_]+")
+_WORD_END = "\U0010ffff"
+
+
+def fold(text: str) -> str:
+    """``text`` without case or accents: NFKD, combining marks dropped, casefolded."""
+    decomposed = unicodedata.normalize("NFKD", text)
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch)).casefold()
+
+
+def name_words(text: str) -> list[str]:
+    """The folded words of a name or query."""
+    return _WORD.findall(fold(text))
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    """One page of a long list: the positions of the items and where the next page starts."""
+
+    items: list[int]
+    total: int
+    next_offset: int | None
+
+
+def page_of(positions: Sequence[int], offset: int, limit: int) -> Page:
+    """Items ``offset`` to ``offset + limit`` of ``positions``."""
+    items = list(positions[offset: offset + limit])
+    after = offset + len(items)
+    return Page(items, len(positions), after if after < len(positions) else None)
+
+
+@dataclass(frozen=True, slots=True)
+class Neighbour:
+    """One relation of an entity, seen from it: the other end and the relation."""
+
+    other: int
+    relation: Relation
+
+
+@dataclass(frozen=True, slots=True)
+class Subgraph:
+    """Entities (by position) around a centre, the hop at which each was reached, and the
+    relations among them; ``truncated`` when the neighbourhood was larger than the cap."""
+
+    nodes: list[int]
+    hops: list[int]
+    edges: list[Relation]
+    truncated: bool
+
+
+class GraphView:
+    """The loaded graph, indexed for browsing. ``chunk_docs`` maps each chunk id to its document
+    id (for the documents that mention an entity, and the export's attributes)."""
+
+    def __init__(self, graph: KnowledgeGraph, chunk_docs: Mapping[str, str]) -> None:
+        self.entities: tuple[Entity, ...] = graph.entities
+        self.relations: tuple[Relation, ...] = graph.relations
+        self.communities: tuple[Community, ...] = graph.communities
+        self.chunk_docs = chunk_docs
+        self._position = {e.id: i for i, e in enumerate(self.entities)}
+        self._build_adjacency()
+        self._build_names()
+        self._build_communities()
+
+    # -- construction ----------------------------------------------------------------------
+
+    def _build_adjacency(self) -> None:
+        """Both directions of every relation in CSR form, each entity's neighbours strongest
+        first."""
+        n = len(self.entities)
+        pairs = [(self._position.get(r.source), self._position.get(r.target))
+                 for r in self.relations]
+        keep = [i for i, (s, t) in enumerate(pairs) if s is not None and t is not None]
+        src = np.asarray([pairs[i][0] for i in keep], dtype=np.int64)
+        dst = np.asarray([pairs[i][1] for i in keep], dtype=np.int64)
+        weight = np.asarray([self.relations[i].weight for i in keep], dtype=np.float64)
+        rel = np.asarray(keep, dtype=np.int64)
+        node = np.concatenate([src, dst])
+        other = np.concatenate([dst, src])
+        both_weight = np.concatenate([weight, weight])
+        order = np.lexsort((-both_weight, node))
+        counts = np.bincount(node, minlength=n)
+        self._indptr: npt.NDArray[np.int64] = np.concatenate(
+            [np.zeros(1, dtype=np.int64), np.cumsum(counts)])
+        self._other: npt.NDArray[np.int64] = other[order]
+        self._weight: npt.NDArray[np.float64] = both_weight[order]
+        self._rel: npt.NDArray[np.int64] = np.concatenate([rel, rel])[order]
+        self.degree: npt.NDArray[np.int64] = counts.astype(np.int64)
+        self._by_degree = sorted(range(n), key=lambda i: (-int(counts[i]),
+                                                          fold(self.entities[i].name)))
+
+    def _build_names(self) -> None:
+        self._folded = [fold(e.name) for e in self.entities]
+        words = sorted({(w, i) for i, name in enumerate(self._folded) for w in _WORD.findall(name)})
+        self._words = [w for w, _ in words]
+        self._word_owner = [i for _, i in words]
+        self.types = sorted({e.type for e in self.entities})
+
+    def _build_communities(self) -> None:
+        self._community = {c.id: c for c in self.communities}
+        self._children: dict[str, list[str]] = {}
+        self._of_entity: dict[int, list[str]] = {}
+        for community in sorted(self.communities, key=lambda c: (c.level, c.id)):
+            if community.parent is not None:
+                self._children.setdefault(community.parent, []).append(community.id)
+            for entity_id in community.entity_ids:
+                position = self._position.get(entity_id)
+                if position is not None:
+                    self._of_entity.setdefault(position, []).append(community.id)
+        self.levels = sorted({c.level for c in self.communities})
+
+    # -- entities ----------------------------------------------------------------------------
+
+    def position(self, entity_id: str) -> int | None:
+        """The position of an entity, or None for an unknown id."""
+        return self._position.get(entity_id)
+
+    def _with_prefix(self, prefix: str) -> set[int]:
+        start = bisect.bisect_left(self._words, prefix)
+        end = bisect.bisect_left(self._words, prefix + _WORD_END, lo=start)
+        return set(self._word_owner[start:end])
+
+    def search(self, query: str, entity_type: str | None, offset: int, limit: int) -> Page:
+        """Entities whose name starts with ``query`` or has a word starting with each word of
+        it (case and accents ignored), of ``entity_type`` if given; exact names first, then
+        whole-name prefixes, then word matches, each by degree. No query: all, by degree."""
+        wanted = name_words(query)
+        if not wanted:
+            found: Sequence[int] = self._by_degree
+        else:
+            sets = sorted((self._with_prefix(w) for w in wanted), key=len)
+            hits = set.intersection(*sets) if sets else set()
+            whole = fold(query).strip()
+            found = sorted(hits, key=lambda i: (
+                0 if self._folded[i] == whole else 1 if self._folded[i].startswith(whole) else 2,
+                -int(self.degree[i]), self._folded[i]))
+        if entity_type:
+            found = [i for i in found if self.entities[i].type == entity_type]
+        return page_of(found, offset, limit)
+
+    def neighbours(self, position: int, limit: int) -> list[Neighbour]:
+        """The entity's strongest ``limit`` relations."""
+        start = int(self._indptr[position])
+        end = min(int(self._indptr[position + 1]), start + limit)
+        return [Neighbour(int(self._other[j]), self.relations[int(self._rel[j])])
+                for j in range(start, end)]
+
+    def communities_of(self, position: int) -> list[Community]:
+        """The communities an entity belongs to, top level first."""
+        return [self._community[c] for c in self._of_entity.get(position, ())]
+
+    def top_community(self, position: int) -> str | None:
+        """The id of the entity's top-level community (what the app colours by)."""
+        ids = self._of_entity.get(position)
+        return ids[0] if ids else None
+
+    def documents_of(self, entity: Entity) -> list[str]:
+        """The ids of the documents whose passages mention the entity, each once."""
+        return list(dict.fromkeys(self.chunk_docs[c] for c in entity.chunk_ids
+                                  if c in self.chunk_docs))
+
+    # -- neighbourhoods ----------------------------------------------------------------------
+
+    def subgraph(self, position: int, hops: int, limit: int, max_edges: int) -> Subgraph:
+        """The centre and up to ``limit - 1`` entities around it: its neighbours by relation
+        weight, then (``hops == 2``) their neighbours by the weaker of the two weights on the
+        way; and the strongest ``max_edges`` relations among them. Cost grows with ``limit``
+        and with the degrees of the entities chosen, never with the whole neighbourhood
+        beyond what is read of each adjacency list."""
+        chosen = {position: 0}
+        first = self._ranked(position, limit)
+        for other, _ in first:
+            if len(chosen) >= limit:
+                break
+            chosen.setdefault(other, 1)
+        truncated = len(first) > len(chosen) - 1
+        if hops >= 2 and len(chosen) < limit:
+            truncated = self._second_hop(chosen, first, limit) or truncated
+        elif hops >= 2:
+            truncated = True
+        nodes = list(chosen)
+        return Subgraph(nodes, [chosen[i] for i in nodes],
+                        self._edges_among(nodes, max_edges), truncated)
+
+    def _ranked(self, position: int, limit: int) -> list[tuple[int, float]]:
+        """Up to ``limit`` distinct neighbours with their strongest weight, strongest first."""
+        start, end = int(self._indptr[position]), int(self._indptr[position + 1])
+        seen: dict[int, float] = {}
+        for j in range(start, end):
+            other = int(self._other[j])
+            if other != position and other not in seen:
+                seen[other] = float(self._weight[j])
+                if len(seen) > limit:
+                    break
+        return list(seen.items())
+
+    def _second_hop(self, chosen: dict[int, int], first: list[tuple[int, float]],
+                    limit: int) -> bool:
+        room = limit - len(chosen)
+        best: dict[int, float] = {}
+        for via, w1 in first:
+            if via not in chosen:
+                continue
+            for other, w2 in self._ranked(via, room):
+                if other not in chosen:
+                    best[other] = max(best.get(other, 0.0), min(w1, w2))
+        ranked = sorted(best.items(), key=lambda item: (-item[1], item[0]))
+        for other, _ in ranked[:room]:
+            chosen[other] = 2
+        return len(ranked) > room
+
+    def _edges_among(self, nodes: list[int], max_edges: int) -> list[Relation]:
+        inside = np.zeros(len(self.entities), dtype=bool)
+        inside[nodes] = True
+        found: dict[int, float] = {}
+        for node in nodes:
+            start, end = int(self._indptr[node]), int(self._indptr[node + 1])
+            mask = inside[self._other[start:end]]
+            for rel, weight in zip(self._rel[start:end][mask].tolist(),
+                                   self._weight[start:end][mask].tolist(), strict=True):
+                found[rel] = weight
+        strongest = sorted(found, key=lambda r: (-found[r], r))[:max_edges]
+        return [self.relations[r] for r in strongest]
+
+    # -- communities -------------------------------------------------------------------------
+
+    def community(self, community_id: str) -> Community | None:
+        """A community by id, or None."""
+        return self._community.get(community_id)
+
+    def children(self, community_id: str) -> list[Community]:
+        """The communities one level below, largest first."""
+        found = [self._community[c] for c in self._children.get(community_id, ())]
+        return sorted(found, key=lambda c: (-len(c.entity_ids), c.id))
+
+    def list_communities(self, level: int | None) -> list[Community]:
+        """Communities (of one level, if given), by level, then largest first."""
+        found = [c for c in self.communities if level is None or c.level == level]
+        return sorted(found, key=lambda c: (c.level, -len(c.entity_ids), c.id))
+
+    def members(self, community: Community) -> list[int]:
+        """The positions of a community's entities, highest degree first."""
+        positions = [p for p in (self._position.get(e) for e in community.entity_ids)
+                     if p is not None]
+        return sorted(positions, key=lambda p: (-int(self.degree[p]), self._folded[p]))

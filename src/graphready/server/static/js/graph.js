@@ -1,0 +1,199 @@
+// The graph: search an entity, draw its neighbourhood (Cytoscape.js, vendored), click a node to
+// read the entity (passages, relations, communities), expand it, colour by community.
+import cytoscape from "../vendor/cytoscape/cytoscape.esm.min.js";
+import { getJSON, request } from "./api.js";
+import { openPassage } from "./passage.js";
+import { $, h, replace } from "./dom.js";
+
+const PALETTE = ["#4e79a7", "#f28e2b", "#59a14f", "#e15759", "#76b7b2", "#edc948", "#b07aa1",
+                 "#ff9da7", "#9c755f", "#bab0ac", "#1f77b4", "#2ca02c", "#d62728", "#9467bd"];
+const NO_COMMUNITY = "#999999";
+const colours = new Map();  // community id -> colour, in order of first sight
+const legend = new Map();   // community id -> title
+let cy = null;
+let highlight = { seeds: [], reached: [] };
+
+function colour(community) {
+  if (!community) return NO_COMMUNITY;
+  if (!colours.has(community)) colours.set(community, PALETTE[colours.size % PALETTE.length]);
+  return colours.get(community);
+}
+
+function graph() {
+  if (cy) return cy;
+  cy = cytoscape({
+    container: $("graph-canvas"),
+    minZoom: 0.1, maxZoom: 4, wheelSensitivity: 0.3,
+    style: [
+      { selector: "node", style: {
+        "background-color": "data(colour)", label: "data(name)", "font-size": 10,
+        width: "mapData(degree, 0, 50, 14, 40)", height: "mapData(degree, 0, 50, 14, 40)",
+        "text-valign": "bottom", "text-margin-y": 2, color: "#222",
+        "text-background-color": "#fff", "text-background-opacity": 0.7 } },
+      { selector: "node.center", style: { "border-width": 3, "border-color": "#111" } },
+      { selector: "node.seed", style: { "border-width": 4, "border-color": "#d62728" } },
+      { selector: "node.reached", style: { "border-width": 3, "border-color": "#ff7f0e", "border-style": "dashed" } },
+      { selector: "node:selected", style: { "border-width": 4, "border-color": "#000" } },
+      { selector: "edge", style: {
+        width: "mapData(weight, 1, 10, 1, 5)", "line-color": "#bbb", "curve-style": "haystack",
+        opacity: 0.8 } },
+    ],
+  });
+  cy.on("tap", "node", (ev) => openEntity(ev.target.id()));
+  cy.on("dbltap", "node", (ev) => expand(ev.target.id()));
+  return cy;
+}
+
+function elements(sub) {
+  const nodes = sub.nodes.map((n) => ({ group: "nodes", data: {
+    id: n.id, name: n.name, type: n.type, degree: n.degree, community: n.community,
+    colour: colour(n.community) } }));
+  const edges = sub.edges.map((e) => ({ group: "edges", data: {
+    id: `${e.source}|${e.target}`, source: e.source, target: e.target, label: e.label,
+    weight: e.weight } }));
+  return [...nodes, ...edges];
+}
+
+function drawLegend() {
+  const box = $("graph-legend");
+  replace(box, [...legend].map(([id, title]) =>
+    h("span", { class: "legend-item" }, h("span", { class: "swatch", "data-colour": colour(id) }), title)));
+  // colours are set through the DOM (no inline style attribute in markup)
+  for (const swatch of box.querySelectorAll(".swatch")) swatch.style.background = swatch.dataset.colour;
+}
+
+function layout() {
+  const c = graph();
+  const big = c.nodes().length > 150;
+  c.layout(big ? { name: "concentric", animate: false, minNodeSpacing: 4,
+                   concentric: (n) => (n.hasClass("center") ? 100 : n.degree()), levelWidth: () => 4 }
+               : { name: "cose", animate: false, numIter: 400, nodeRepulsion: () => 6000,
+                   idealEdgeLength: () => 60 }).run();
+}
+
+function mark() {
+  const c = graph();
+  c.nodes().removeClass("seed reached");
+  for (const id of highlight.seeds) c.getElementById(id).addClass("seed");
+  for (const id of highlight.reached) c.getElementById(id).addClass("reached");
+}
+
+async function subgraph(id, hops) {
+  const limit = $("graph-limit").value;
+  return getJSON(`/graph/subgraph?entity=${encodeURIComponent(id)}&hops=${hops}&limit=${limit}`);
+}
+
+function addLegend(sub) {
+  for (const c of sub.communities) legend.set(c.id, c.title);
+  drawLegend();
+}
+
+export async function draw(id) {
+  try {
+    const sub = await subgraph(id, $("graph-hops").value);
+    const c = graph();
+    legend.clear();
+    c.elements().remove();
+    c.add(elements(sub));
+    c.getElementById(sub.center).addClass("center");
+    addLegend(sub);
+    mark();
+    layout();
+    replace($("graph-message"), `${sub.nodes.length} entities, ${sub.edges.length} relations` +
+      (sub.truncated ? ` (the strongest ${sub.limit}; raise the limit to see more)` : ""));
+    openEntity(id);
+  } catch (e) {
+    replace($("graph-message"), `Cannot draw the graph: ${e.message}`);
+  }
+}
+
+export async function expand(id) {
+  try {
+    const sub = await subgraph(id, 1);
+    const c = graph();
+    const fresh = elements(sub).filter((el) => c.getElementById(el.data.id).empty());
+    c.add(fresh);
+    addLegend(sub);
+    mark();
+    layout();
+    replace($("graph-message"), `${c.nodes().length} entities, ${c.edges().length} relations (expanded ${sub.nodes[0].name}: ${fresh.length} new elements)`);
+  } catch (e) {
+    replace($("graph-message"), `Cannot expand: ${e.message}`);
+  }
+}
+
+function entityButton(entity) {
+  return h("button", { type: "button", class: "link", onclick: () => draw(entity.id) }, entity.name);
+}
+
+export async function openEntity(id) {
+  const panel = $("entity");
+  panel.hidden = false;
+  replace(panel, h("p", { class: "muted" }, "Loading…"));
+  try {
+    const e = await getJSON(`/graph/entities/${encodeURIComponent(id)}`);
+    replace(panel,
+      h("h3", {}, e.name), h("p", { class: "muted" }, `${e.type} · ${e.degree} relations · ${e.passage_count} passages · ${e.document_count} documents`),
+      e.description ? h("p", {}, e.description) : null,
+      h("div", { class: "buttons" },
+        h("button", { type: "button", onclick: () => expand(e.id) }, "Expand"),
+        h("button", { type: "button", onclick: () => draw(e.id) }, "Centre here")),
+      e.communities.length ? h("div", {}, h("h4", {}, "Communities"), h("ul", {}, e.communities.map((c) =>
+        h("li", {}, `level ${c.level}: `, h("button", { type: "button", class: "link",
+          onclick: () => window.dispatchEvent(new CustomEvent("graphready:show-community", { detail: c })) }, c.title))))) : null,
+      h("h4", {}, `Relations (${e.degree})`), h("ul", { class: "relations" }, e.relations.map((r) =>
+        h("li", {}, entityButton(r.other), ` ${r.label} · weight ${r.weight}`,
+          r.description ? h("div", { class: "muted" }, r.description) : null))),
+      h("h4", {}, `Passages (${e.passage_count})`), h("ul", { class: "passages" }, e.passages.map((p) =>
+        h("li", {}, h("button", { type: "button", class: "link", onclick: () => openPassage(p.chunk_id) }, p.title),
+          h("div", { class: "snippet" }, p.snippet)))));
+  } catch (e) {
+    replace(panel, h("p", { class: "error" }, `Cannot open the entity: ${e.message}`));
+  }
+}
+
+async function search(q) {
+  const list = $("graph-results");
+  try {
+    const body = await getJSON(`/graph/entities?q=${encodeURIComponent(q)}&limit=30`);
+    replace(list, body.entities.map((e) => h("li", {},
+      h("button", { type: "button", class: "result", onclick: () => draw(e.id) }, e.name,
+        h("span", { class: "muted" }, ` ${e.type} · ${e.degree}`)))));
+    if (!body.entities.length) list.appendChild(h("li", { class: "muted" }, "No entity matches."));
+    replace($("graph-message"), `${body.total} entities match`);
+    return body.entities;
+  } catch (e) {
+    replace(list);
+    replace($("graph-message"), e.message);
+    return [];
+  }
+}
+
+async function exportGraph(ev) {
+  ev.preventDefault();
+  try {
+    const blob = await (await request("/graph/export?format=graphml")).blob();
+    const link = h("a", { href: URL.createObjectURL(blob), download: "graphready-graph.graphml" });
+    link.click();
+    setTimeout(() => URL.revokeObjectURL(link.href), 10000);
+  } catch (e) { replace($("graph-message"), `Cannot export: ${e.message}`); }
+}
+
+// The drawing area was hidden: tell Cytoscape its size now that it shows.
+export function shown() {
+  if (cy) { cy.resize(); }
+}
+
+export function init() {
+  $("graph-form").addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    const found = await search($("graph-q").value.trim());
+    if (found.length) draw(found[0].id);
+  });
+  $("graph-export").addEventListener("click", exportGraph);
+  window.addEventListener("graphready:show-entity", (ev) => {
+    highlight = ev.detail.highlight || { seeds: [], reached: [] };
+    window.dispatchEvent(new CustomEvent("graphready:go", { detail: "graph" }));
+    draw(ev.detail.id);
+  });
+}

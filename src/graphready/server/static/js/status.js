@@ -1,0 +1,72 @@
+// Status: readiness in the header on every view, and the status view: each build stage with a
+// live progress bar, counts, timings, the stores and the language model, errors in words.
+import { getJSON } from "./api.js";
+import { $, h, replace, seconds } from "./dom.js";
+
+const STAGES = ["documents", "vectors", "graph"];
+
+function pill(label, on, busy, error) {
+  const cls = error ? "err" : on ? "on" : busy ? "busy" : "";
+  return h("span", { class: `pill ${cls}`, title: error || "" }, label);
+}
+
+function header(s) {
+  replace($("readiness"),
+    pill("chat", s.ready, !s.ready), pill("keyword", s.retrieval.keyword_ready, !s.retrieval.keyword_ready),
+    pill("vectors", s.retrieval.vector_ready, s.building, s.stages.vectors.error),
+    pill("graph", s.graphrag_ready, s.graphrag_initializing, s.graphrag_error));
+}
+
+function stage(s, name) {
+  const info = s.stages[name];
+  const timing = s.timings[name];
+  const progress = s.progress && s.progress.stage.split(".")[0] === name ? s.progress : null;
+  const bar = h("progress", { max: progress?.total || 1,
+                              value: info.state === "done" ? (progress?.total || 1) : progress ? progress.done : 0,
+                              "aria-label": `${name} progress` });
+  const counts = Object.entries(info.counts || {}).map(([k, v]) => `${k} ${v}`).join(", ");
+  return h("div", { class: `stage stage-${info.state}` },
+    h("div", { class: "stage-head" }, h("strong", {}, name), ` ${info.state}`,
+      progress ? ` · ${progress.stage} ${progress.done}/${progress.total}` : "",
+      timing ? ` · ${seconds(timing.seconds)} (${timing.source})` : ""),
+    bar, counts ? h("div", { class: "muted" }, counts) : null,
+    info.error ? h("div", { class: "error" }, info.error) : null);
+}
+
+function table(rows) {
+  return h("table", { class: "kv" }, rows.filter(Boolean).map(([k, v]) => h("tr", {}, h("th", {}, k), h("td", {}, v))));
+}
+
+function body(s) {
+  const llm = s.llm;
+  return [
+    h("h2", {}, "Build"), STAGES.map((name) => stage(s, name)),
+    s.graphrag_error ? h("p", { class: "error" }, `Graph: ${s.graphrag_error}`) : null,
+    h("h2", {}, "Counts"), table(Object.entries(s.counts).map(([k, v]) => [k, String(v)])),
+    h("h2", {}, "Stores and model"), table([
+      ["vector store", s.vector_store.where],
+      ["graph store", `${s.graph_store.where}${s.graph_store.available ? "" : " (unavailable)"}`],
+      s.graph_store.error ? ["graph store error", s.graph_store.error] : null,
+      ["language model", llm ? `${llm.model}${llm.base_url ? ` at ${llm.base_url}` : ""}` : "none (offline: extractive answers)"],
+      llm ? ["model calls", `${llm.calls ?? 0} calls, ${llm.failures ?? 0} failures`] : null,
+      ["tools", s.tools.join(", ") || "none yet"],
+      ["uptime", seconds(s.uptime_seconds)],
+    ]),
+    s.skipped.length ? [h("h2", {}, "Skipped files"), h("ul", {}, s.skipped.map((f) => h("li", {}, `${f.path}: ${f.reason}`)))] : null,
+  ];
+}
+
+export async function poll() {
+  try {
+    const s = await getJSON("/status");
+    header(s);
+    if (!$("view-status").hidden) replace($("status-body"), body(s));
+  } catch (e) {
+    replace($("readiness"), h("span", { class: "pill err" }, e.status ? e.message : "server unreachable"));
+  }
+}
+
+export function init() {
+  poll();
+  setInterval(poll, 2000);
+}

@@ -1,0 +1,35 @@
+"""The web app: one HTML page at ``/`` and its static files (CSS, JavaScript modules and the
+vendored Cytoscape.js) under ``/static``, served from the package, so nothing comes from the
+network and nothing needs node at run time. The page's Content-Security-Policy allows scripts,
+styles and requests from this server only, and no inline script: documents are untrusted input,
+and even text that slipped into the page as HTML could not run."""
+
+from __future__ import annotations
+
+from importlib import resources
+
+from fastapi import APIRouter
+from fastapi.responses import HTMLResponse
+from starlette.staticfiles import StaticFiles
+
+router = APIRouter()
+
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
+    "connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; "
+    "frame-ancestors 'none'")
+HEADERS = {"Content-Security-Policy": CONTENT_SECURITY_POLICY,
+           "X-Content-Type-Options": "nosniff", "Referrer-Policy": "no-referrer",
+           "Cache-Control": "no-cache"}
+
+
+def static_files() -> StaticFiles:
+    """The app's static files, from the installed package."""
+    return StaticFiles(packages=[("graphready.server", "static")])
+
+
+@router.get("/", response_class=HTMLResponse, include_in_schema=False)
+async def index() -> HTMLResponse:
+    """The web app: chat, documents, graph, communities and status."""
+    page = resources.files("graphready.server").joinpath("static/index.html").read_text("utf-8")
+    return HTMLResponse(page, headers=HEADERS)
