@@ -21,10 +21,18 @@ def _parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     serve = sub.add_parser("serve", help="serve DOCS_DIR over HTTP, building indexes meanwhile")
-    serve.add_argument("docs_dir", help="folder of documents (.txt .md .html .jsonl)")
+    serve.add_argument("docs_dir", nargs="?", default=None,
+                       help="folder of documents (.txt .md .html .jsonl); omit it to serve "
+                       "documents added over HTTP only (POST /documents)")
     serve.add_argument("--data-dir", help="where indexes are kept (GRAPHREADY_DATA_DIR)")
     serve.add_argument("--host", help="address to listen on (default 127.0.0.1)")
     serve.add_argument("--port", type=int, help="port to listen on (default 8000)")
+    serve.add_argument("--allow-no-api-key", action="store_const", const="on", default=None,
+                       help="serve beyond loopback without an API key "
+                       "(GRAPHREADY_ALLOW_NO_API_KEY)")
+    serve.add_argument("--workers", type=int,
+                       help="server processes sharing the port and the data dir: one builds, "
+                       "the others follow (default 1; GRAPHREADY_WORKERS)")
 
     index = sub.add_parser("index", help="build every index for DOCS_DIR, then exit")
     index.add_argument("docs_dir")
@@ -58,7 +66,7 @@ def _int_list(option: str, text: str) -> list[int]:
 
 def _settings(args: argparse.Namespace) -> Settings:
     overrides: dict[str, Any] = {"data_dir": args.data_dir}
-    for name in ("docs_dir", "host", "port"):
+    for name in ("docs_dir", "host", "port", "allow_no_api_key", "workers"):
         if hasattr(args, name):
             overrides[name] = getattr(args, name)
     return load_settings(os.environ, **overrides)
@@ -78,11 +86,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command != "ask":
             ensure_data_dir(settings)
         if args.command == "serve":
+            from graphready.server.auth import check_exposure
             from graphready.server.run import serve
             from graphready.stores.registry import open_stores
 
+            check_exposure(settings)
             open_stores(settings).close()  # a store that cannot be opened stops us here
 
+            if settings.workers > 1:
+                from graphready.server.workers import serve_workers
+
+                return asyncio.run(serve_workers(settings))
             asyncio.run(serve(settings))
             return 0
         if args.command == "index":

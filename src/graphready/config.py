@@ -17,6 +17,7 @@ from graphready.errors import ConfigError
 
 ENV_PREFIX = "GRAPHREADY_"
 EMBEDDERS = ("minilm", "hashing")
+NLP_PIPELINES = ("entities", "full")
 STAGES = ("documents", "vectors", "graph")
 TOOL_CALLING = ("auto", "off")
 ON_OFF = ("on", "off")
@@ -37,10 +38,14 @@ class Settings:
     embed_batch: int = 32
     community_max_size: int = 40
     community_levels: int = 3
+    nlp_pipeline: str = "entities"
     default_top_k: int = 5
     max_top_k: int = 50
     max_body_bytes: int = 65_536
     max_message_chars: int = 4_000
+    chat_rate_per_minute: int = 0
+    max_chats_in_flight: int = 16
+    chat_queue_timeout_s: int = 10
     fail_stage: str | None = None
     graph_url: str | None = None
     vector_url: str | None = None
@@ -51,6 +56,8 @@ class Settings:
     llm_timeout_s: int = 60
     llm_retries: int = 2
     llm_concurrency: int = 4
+    llm_build_concurrency: int = 1
+    llm_answer_deadline_s: int = 30
     llm_max_tokens: int = 1000
     llm_max_steps: int = 4
     llm_tool_calling: str = "auto"
@@ -58,6 +65,12 @@ class Settings:
     embed_base_url: str | None = None
     embed_model: str | None = None
     embed_api_key: str | None = dataclasses.field(default=None, repr=False)
+    api_key: str | None = dataclasses.field(default=None, repr=False)
+    read_only_api_key: str | None = dataclasses.field(default=None, repr=False)
+    allow_no_api_key: str = "off"
+    max_upload_bytes: int = 10_485_760
+    max_upload_files: int = 20
+    workers: int = 1
 
     @property
     def db_dir(self) -> Path:
@@ -74,6 +87,32 @@ class Settings:
         """Whether the language model extracts the graph and writes the community reports
         (else spaCy and extractive reports do, and the model only answers)."""
         return self.llm_configured and self.llm_graph == "on"
+
+
+def api_keys(value: str | None) -> tuple[str, ...]:
+    """The keys of a comma-separated key setting (several, so that keys can be rotated)."""
+    return tuple(k.strip() for k in (value or "").split(",") if k.strip())
+
+
+MIN_API_KEY_CHARS = 16
+
+
+def _check_api_keys(s: Settings) -> None:
+    full, read_only = api_keys(s.api_key), api_keys(s.read_only_api_key)
+    for name, keys in (("api_key", full), ("read_only_api_key", read_only)):
+        for key in keys:
+            if len(key) < MIN_API_KEY_CHARS or any(c.isspace() for c in key):
+                raise ConfigError(_env_name(name), f"each key needs at least {MIN_API_KEY_CHARS}"
+                                  " characters and no spaces (comma-separated list)")
+    if set(full) & set(read_only):
+        raise ConfigError(_env_name("read_only_api_key"),
+                          "a key cannot be both full and read-only (also in GRAPHREADY_API_KEY)")
+    if read_only and not full:
+        raise ConfigError(_env_name("api_key"), "is required when GRAPHREADY_READ_ONLY_API_KEY "
+                          "is set (else nobody could add documents)")
+    if s.allow_no_api_key not in ON_OFF:
+        raise ConfigError(_env_name("allow_no_api_key"),
+                          f"expected on or off, got {s.allow_no_api_key!r}")
 
 
 def _field_types() -> dict[str, str]:
@@ -116,9 +155,19 @@ def _validate(s: Settings) -> None:
     positive("max_top_k", s.max_top_k, s.default_top_k)
     positive("max_body_bytes", s.max_body_bytes, 256)
     positive("max_message_chars", s.max_message_chars, 1)
+    positive("chat_rate_per_minute", s.chat_rate_per_minute, 0, 1_000_000)
+    positive("max_chats_in_flight", s.max_chats_in_flight, 1, 10_000)
+    positive("chat_queue_timeout_s", s.chat_queue_timeout_s, 0, 3600)
+    positive("max_upload_bytes", s.max_upload_bytes, 1024)
+    positive("max_upload_files", s.max_upload_files, 1, 1000)
+    positive("workers", s.workers, 1, 64)
+    _check_api_keys(s)
     if s.embedder not in EMBEDDERS:
         raise ConfigError(_env_name("embedder"), f"unknown embedder {s.embedder!r}; "
                           f"choose one of {', '.join(EMBEDDERS)}")
+    if s.nlp_pipeline not in NLP_PIPELINES:
+        raise ConfigError(_env_name("nlp_pipeline"), f"unknown pipeline {s.nlp_pipeline!r}; "
+                          f"choose one of {', '.join(NLP_PIPELINES)}")
     if s.fail_stage is not None and s.fail_stage not in STAGES:
         raise ConfigError(_env_name("fail_stage"), f"unknown stage {s.fail_stage!r}; "
                           f"choose one of {', '.join(STAGES)}")
@@ -127,6 +176,8 @@ def _validate(s: Settings) -> None:
     positive("llm_timeout_s", s.llm_timeout_s, 1, 3600)
     positive("llm_retries", s.llm_retries, 0, 10)
     positive("llm_concurrency", s.llm_concurrency, 1, 256)
+    positive("llm_build_concurrency", s.llm_build_concurrency, 1, 256)
+    positive("llm_answer_deadline_s", s.llm_answer_deadline_s, 1, 3600)
     positive("llm_max_tokens", s.llm_max_tokens, 16)
     positive("llm_max_steps", s.llm_max_steps, 1, 20)
     if s.llm_tool_calling not in TOOL_CALLING:

@@ -13,8 +13,11 @@ them to HTTP responses in exactly one place (``server/errors.py``).
      ├── BuildError           a build stage failed (reported in /status, retried)
      └── LLMError             the language model did not give a usable reply
           ├── LLMUnavailable  unreachable, timed out, or 429/5xx after the retries
-          └── LLMRejected     the server refused the request (4xx): a bad key, an
-                              unknown model, an option it does not support
+          │    └── LLMDeadlineExceeded  it did not start answering a question before
+          │                             GRAPHREADY_LLM_ANSWER_DEADLINE_S
+          ├── LLMRejected     the server refused the request (4xx): a bad key, an
+          │                   unknown model, an option it does not support
+          └── LLMCancelled    a build call cancelled because the build was told to stop
 """
 
 from __future__ import annotations
@@ -105,6 +108,19 @@ class LLMUnavailable(LLMError):
     """The LLM server cannot be reached, timed out, or kept answering 429/5xx."""
 
     code = "llm_unavailable"
+
+
+class LLMDeadlineExceeded(LLMUnavailable):
+    """The model did not start answering a question before its answer deadline
+    (``GRAPHREADY_LLM_ANSWER_DEADLINE_S``): it is busy or slow; the answer is extractive."""
+
+    code = "llm_deadline_exceeded"
+
+
+class LLMCancelled(LLMError):
+    """A call was cancelled because its process was told to stop (a build worker's SIGTERM)."""
+
+    code = "llm_cancelled"
 
 
 class LLMRejected(LLMError):

@@ -5,16 +5,23 @@ grounded in the passages found, with numbered citations that point at real passa
 A model without tool calling (the server refuses ``tools``, or never calls one) gets a fixed
 plan instead: the retrieval ``/chat`` uses for the mode, then the grounded answer. A mode other
 than ``auto`` is the user's choice of retrieval, so it takes the fixed plan too. When the model
-fails (down, timed out, refusing), the answer degrades to the extractive one, flagged."""
+fails (down, timed out, refusing), the answer degrades to the extractive one, flagged.
+
+A question has an answer deadline (``GRAPHREADY_LLM_ANSWER_DEADLINE_S``, from when the agent
+starts on it): the model must begin writing the answer by then, or the answer is the extractive
+one, flagged, with a note saying so. The agent stops choosing tools once half of it is gone.
+The answer is always asked for as a stream (collected for a whole answer), so that its start
+can be seen."""
 
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from graphready.errors import LLMError, LLMRejected
+from graphready.errors import LLMDeadlineExceeded, LLMError, LLMRejected
 from graphready.llm.protocol import ChatModel, Message, Prompt
 from graphready.retrieval.graph_local import EntityRef
 from graphready.retrieval.pipeline import (
@@ -80,8 +87,10 @@ class LLMAgent:
     """Answers with a language model; falls back to :class:`OfflineAgent` when it fails."""
 
     def __init__(self, catalog: Catalog, model: ChatModel, *, max_steps: int = 4,
-                 tool_calling: bool = True, max_tokens: int = 600) -> None:
+                 tool_calling: bool = True, max_tokens: int = 600,
+                 answer_deadline_s: float | None = None) -> None:
         self._catalog = catalog
+        self._deadline_s = answer_deadline_s
         self._model = model
         self._offline = OfflineAgent(catalog)
         self._max_steps = max_steps
@@ -94,9 +103,9 @@ class LLMAgent:
 
     def chat(self, tools: Toolset, question: str, mode: Mode, k: int,
              history: Sequence[Message] = ()) -> ChatResult:
-        """The whole answer (the final call is not streamed, so it can be cached)."""
+        """The whole answer (streamed from the model and collected)."""
         result: ChatResult | None = None
-        for item in self._respond(tools, question, mode, k, history, streaming=False):
+        for item in self._respond(tools, question, mode, k, history):
             if isinstance(item, ChatResult):
                 result = item
         assert result is not None
@@ -108,44 +117,48 @@ class LLMAgent:
         dropped), then the whole :class:`ChatResult`, whose ``answer`` is authoritative (after a
         failure mid-stream it is the extractive answer). An answer that was not written by the
         model (nothing found, or the model failed first) comes as the result alone."""
-        return self._respond(tools, question, mode, k, history, streaming=True)
+        return self._respond(tools, question, mode, k, history)
 
     # -- the steps ---------------------------------------------------------------------------
 
     def _respond(self, tools: Toolset, question: str, mode: Mode, k: int,
-                 history: Sequence[Message], streaming: bool) -> Iterator[Streamed]:
+                 history: Sequence[Message]) -> Iterator[Streamed]:
         gathered: _Gathered | None = None
+        deadline = None if self._deadline_s is None else time.monotonic() + self._deadline_s
         try:
-            gathered = self._gather(tools, question, mode, k, history)
+            gathered = self._gather(tools, question, mode, k, history, deadline)
             passages = gathered.numbered()
             if not passages:
                 yield from self._offline_stream(question, gathered.retrieval(mode))
                 return
             messages = answer_messages(question, passages, list(gathered.reports.values()),
                                        history)
-            prompt = Prompt(messages, max_tokens=self._max_tokens, purpose="answer")
-            if streaming:
-                pieces: list[str] = []
-                marker_filter = MarkerFilter(len(passages))
-                for piece in self._model.stream(prompt):
-                    pieces.append(piece)
-                    out = marker_filter.feed(piece)
-                    if out:
-                        yield out
-                tail = marker_filter.finish()
-                if tail:
-                    yield tail
-                text = "".join(pieces)
-            else:
-                text = self._model.complete(prompt).content
-            yield self._result(text, passages, gathered, mode)
+            prompt = Prompt(messages, max_tokens=self._max_tokens, purpose="answer",
+                            deadline=deadline)
+            pieces: list[str] = []
+            marker_filter = MarkerFilter(len(passages))
+            for piece in self._model.stream(prompt):
+                pieces.append(piece)
+                out = marker_filter.feed(piece)
+                if out:
+                    yield out
+            tail = marker_filter.finish()
+            if tail:
+                yield tail
+            yield self._result("".join(pieces), passages, gathered, mode)
         except LLMError as exc:
             log.warning("the language model failed; answering extractively: %s", exc)
             found = gathered.retrieval(mode) if gathered and gathered.passages else \
                 retrieve(tools, question, mode, k)
-            result = replace(self._offline.answer(question, found), degraded=True,
-                             note=f"Extractive answer: the language model failed ({exc}).")
-            yield result
+            yield replace(self._offline.answer(question, found), degraded=True,
+                          note=self._degraded_note(exc))
+
+    def _degraded_note(self, exc: LLMError) -> str:
+        if isinstance(exc, LLMDeadlineExceeded):
+            return (f"Extractive answer: the language model had not started answering after "
+                    f"{self._deadline_s:g} s (GRAPHREADY_LLM_ANSWER_DEADLINE_S); it is busy "
+                    f"or slow ({exc}).")
+        return f"Extractive answer: the language model failed ({exc})."
 
     def _offline_stream(self, question: str, found: Retrieval) -> Iterator[Streamed]:
         yield self._offline.answer(question, found)
@@ -167,11 +180,11 @@ class LLMAgent:
                           reached=tuple(gathered.reached.values()))
 
     def _gather(self, tools: Toolset, question: str, mode: Mode, k: int,
-                history: Sequence[Message]) -> _Gathered:
+                history: Sequence[Message], deadline: float | None = None) -> _Gathered:
         gathered = _Gathered()
         if mode == "auto" and self._tool_calling:
             try:
-                self._agent_loop(tools, question, k, history, gathered)
+                self._agent_loop(tools, question, k, history, gathered, deadline)
             except LLMRejected as exc:
                 if exc.status not in (400, 404, 422, 501):
                     raise
@@ -185,16 +198,18 @@ class LLMAgent:
         return gathered
 
     def _agent_loop(self, tools: Toolset, question: str, k: int, history: Sequence[Message],
-                    gathered: _Gathered) -> None:
+                    gathered: _Gathered, deadline: float | None = None) -> None:
         names = agent_tools.available(tools)
         specs = agent_tools.specs(names)
         messages: list[Message] = [{"role": "system", "content": AGENT_SYSTEM}, *history,
                                    {"role": "user", "content": question}]
         cap = max(k, min(2 * k, 12))
         for _ in range(self._max_steps):
+            if gathered.steps and self._half_gone(deadline):
+                break
             reply = self._model.complete(Prompt(
                 tuple(messages), tools=specs, purpose="agent",
-                max_tokens=min(AGENT_MAX_TOKENS, self._max_tokens)))
+                max_tokens=min(AGENT_MAX_TOKENS, self._max_tokens), deadline=deadline))
             gathered.steps += 1
             calls = reply.tool_calls[:MAX_CALLS_PER_STEP]
             if not calls:
@@ -214,6 +229,12 @@ class LLMAgent:
                     gathered.used.extend(run.used)
                     content = _tool_text(gathered, shown)
                 messages.append({"role": "tool", "tool_call_id": call.id, "content": content})
+
+    def _half_gone(self, deadline: float | None) -> bool:
+        """Whether half of the answer deadline is gone (then the agent answers)."""
+        if deadline is None or self._deadline_s is None:
+            return False
+        return deadline - time.monotonic() < self._deadline_s / 2
 
     def _add(self, gathered: _Gathered, hits: list[Hit], cap: int | None,
              found: Retrieval | None) -> list[str]:

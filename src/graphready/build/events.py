@@ -41,7 +41,30 @@ class StageFailed:
     kind: Literal["failed"] = "failed"
 
 
-Event = Progress | StageDone | StageFailed
+@dataclass(frozen=True, slots=True)
+class LLMActivity:
+    """The build's use of the language model: its requests in flight and waiting per purpose,
+    whether they are held back for questions (``paused``), how many were preempted, and its
+    progress: chunks extracted and community reports written (``reports_total`` is None until
+    the communities are known), model calls answered, calls per minute over the last minute,
+    and the estimated seconds left of the current step (None until there is a rate)."""
+
+    stage: str
+    in_flight: dict[str, int]
+    waiting: dict[str, int]
+    paused: bool
+    preemptions: int
+    calls: int
+    calls_per_minute: float
+    chunks_done: int
+    chunks_total: int
+    reports_done: int
+    reports_total: int | None
+    eta_seconds: float | None
+    kind: Literal["llm"] = "llm"
+
+
+Event = Progress | StageDone | StageFailed | LLMActivity
 
 
 def encode(event: Event) -> str:
@@ -65,6 +88,8 @@ def decode(line: str) -> Event | None:
             return StageDone(**data)
         if kind == "failed":
             return StageFailed(**data)
+        if kind == "llm":
+            return LLMActivity(**data)
     except TypeError:
         return None
     return None

@@ -28,6 +28,7 @@ from .lease import TTL_S, LeaseKeeper, new_owner, wait_for_builder
 
 if TYPE_CHECKING:
     from graphready.llm.cache import CachedChatModel
+    from graphready.llm.gate import ModelGate
 
 Report = Callable[[Event], None]
 T = TypeVar("T")
@@ -168,12 +169,14 @@ def run_vectors(settings: Settings, stores: Stores, report: Report) -> StageDone
                      source="built", counts={"vectors_added": len(missing)})
 
 
-def run_graph(settings: Settings, stores: Stores, report: Report) -> StageDone:
+def run_graph(settings: Settings, stores: Stores, report: Report,
+              gate: ModelGate | None = None) -> StageDone:
     """Extract what is new, then assemble, cluster and summarise, and replace the graph. With an
     LLM configured (``GRAPHREADY_LLM_BASE_URL``), it extracts and writes the community reports
     (a bad reply falls back to the offline way for that chunk or community; an outage fails the
     stage, which a retry resumes from the stored extractions and the LLM cache). The store
-    records which extractor wrote its extractions: another one re-extracts every chunk."""
+    records which extractor wrote its extractions: another one re-extracts every chunk. The
+    LLM's calls go through ``gate`` (the worker's, which questions in the server hold back)."""
     started = time.perf_counter()
     catalog, graph = stores.catalog, stores.graph
     fingerprint = catalog.fingerprint()
@@ -192,7 +195,7 @@ def run_graph(settings: Settings, stores: Stores, report: Report) -> StageDone:
                          source="loaded", counts={"built_by_another_process": 1})
     try:
         keeper = LeaseKeeper(graph, owner, report)
-        with _chat_model(settings) as model:
+        with _chat_model(settings, gate) as model:
             try:
                 if not _same_extractor(graph.extractor_id(), extractor_id):
                     graph.set_extractor_id(extractor_id)
@@ -236,14 +239,15 @@ def _same_extractor(stored: str | None, wanted: str) -> bool:
 
 
 @contextlib.contextmanager
-def _chat_model(settings: Settings) -> Iterator[CachedChatModel | None]:
+def _chat_model(settings: Settings,
+                gate: ModelGate | None = None) -> Iterator[CachedChatModel | None]:
     """The configured LLM behind its cache (closed at the end), or None offline."""
     if not settings.llm_builds_graph:
         yield None
         return
     from graphready.llm.registry import open_chat_model
 
-    model = open_chat_model(settings)
+    model = open_chat_model(settings, gate)
     try:
         yield model
     finally:
@@ -277,8 +281,9 @@ def _extract_missing(settings: Settings, catalog: Catalog, stores: Stores, repor
     report(Progress("graph.extract", 0, len(missing)))
     offline = SpacyExtractor()
     llm = None if model is None else LLMExtractor(
-        model, offline, concurrency=settings.llm_concurrency, max_tokens=settings.llm_max_tokens)
-    size = 128 if llm is None else max(8, 4 * settings.llm_concurrency)
+        model, offline, concurrency=settings.llm_build_concurrency,
+        max_tokens=settings.llm_max_tokens)
+    size = 128 if llm is None else max(8, 4 * settings.llm_build_concurrency)
     done = 0
     for batch in batches(missing, size):
         chunks = catalog.get_chunks(batch)
@@ -329,7 +334,7 @@ def _assemble(
     else:
         outcome = report_communities(
             nodes, by_id, relations, texts, previous, model,
-            concurrency=settings.llm_concurrency, max_tokens=settings.llm_max_tokens,
+            concurrency=settings.llm_build_concurrency, max_tokens=settings.llm_max_tokens,
             progress=lambda done, total: report(Progress("graph.summaries", done, total)))
         communities, fallbacks = outcome.communities, outcome.fallbacks
     report(Progress("graph.summaries", len(nodes), len(nodes)))

@@ -2,7 +2,9 @@
 
 The documents stage runs first; vectors and graph then run side by side (they are independent,
 and each takes a core). Nothing here blocks the event loop: the workers' output is read with
-asyncio streams. ``stop()`` terminates the workers and waits for them.
+asyncio streams. ``stop()`` terminates the workers and waits for them. A worker's standard
+input is the server's channel to it: ``signal_questions()`` tells it how many questions the
+server is answering (the graph build's LLM calls wait for them; ``build/control.py``).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from collections.abc import Awaitable, Callable
 
 from graphready.config import Settings, settings_to_env
 
+from .control import questions_line
 from .events import Event, StageDone, StageFailed, decode
 
 log = logging.getLogger("graphready.build")
@@ -31,6 +34,7 @@ class BuildSupervisor:
         self._stop_timeout = stop_timeout
         self._procs: dict[str, asyncio.subprocess.Process] = {}
         self._stopping = False
+        self._questions = 0
 
     @property
     def running(self) -> bool:
@@ -66,6 +70,22 @@ class BuildSupervisor:
                 proc.kill()
                 await proc.wait()
 
+    def signal_questions(self, count: int) -> None:
+        """Tell the graph worker (the only one that calls the LLM) how many questions the
+        server is answering now."""
+        self._questions = count
+        proc = self._procs.get("graph")
+        if proc is not None:
+            self._send_questions(proc)
+
+    def _send_questions(self, proc: asyncio.subprocess.Process) -> None:
+        if proc.returncode is not None or proc.stdin is None or proc.stdin.is_closing():
+            return
+        try:
+            proc.stdin.write(questions_line(self._questions))
+        except (OSError, RuntimeError) as exc:  # the worker is exiting
+            log.debug("cannot signal worker %s: %s", proc.pid, exc)
+
     def _worker_env(self) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items() if not k.startswith("GRAPHREADY_")}
         env.update(settings_to_env(self._settings))
@@ -76,10 +96,12 @@ class BuildSupervisor:
             return False
         proc = await asyncio.create_subprocess_exec(
             sys.executable, "-m", "graphready.build.worker", stage,
-            env=self._worker_env(), stdin=asyncio.subprocess.DEVNULL,
+            env=self._worker_env(), stdin=asyncio.subprocess.PIPE,
             stdout=asyncio.subprocess.PIPE, stderr=None,
         )
         self._procs[stage] = proc
+        if stage == "graph":
+            self._send_questions(proc)
         finished: Event | None = None
         assert proc.stdout is not None
         async for raw in proc.stdout:
@@ -93,6 +115,8 @@ class BuildSupervisor:
                 finished = event
             await self._on_event(event)
         code = await proc.wait()
+        if proc.stdin is not None:
+            proc.stdin.close()
         if isinstance(finished, StageDone) and code == 0:
             return True
         if finished is None:

@@ -2,6 +2,9 @@
 so CPU-heavy work never takes the interpreter lock from request handling. Settings come from the
 ``GRAPHREADY_*`` environment; events go to standard output, one JSON object a line; logs go to
 standard error. It runs at a lower CPU priority than the server, and exits when its parent dies.
+Its standard input carries ``questions N`` lines from the server (``build/control.py``): the
+graph stage's LLM calls wait while the server answers questions. On SIGTERM it cancels the LLM
+calls in flight and stops within seconds; what it committed stays, the rest is redone next time.
 """
 
 from __future__ import annotations
@@ -11,14 +14,20 @@ import logging
 import os
 import signal
 import sys
+import threading
 import traceback
+from collections.abc import Callable
 from types import FrameType
+from typing import TYPE_CHECKING
 
 from graphready.config import STAGES as STAGE_NAMES
-from graphready.config import load_settings
+from graphready.config import Settings, load_settings
 from graphready.errors import GraphReadyError
 
 from .events import Event, StageFailed, encode
+
+if TYPE_CHECKING:
+    from .control import BuildControl
 
 log = logging.getLogger("graphready.build")
 
@@ -28,20 +37,39 @@ class Stopped(SystemExit):
 
 
 class Reporter:
-    """Writes events to standard output; notices when the parent process has gone away."""
+    """Writes events to standard output (from any thread, a whole line at a time); notices
+    when the parent process has gone away."""
 
     def __init__(self, parent_pid: int) -> None:
         self._parent_pid = parent_pid
+        self._lock = threading.Lock()
 
     def __call__(self, event: Event) -> None:
         if os.getppid() != self._parent_pid:
             raise Stopped(3)
-        sys.stdout.write(encode(event) + "\n")
-        sys.stdout.flush()
+        with self._lock:
+            sys.stdout.write(encode(event) + "\n")
+            sys.stdout.flush()
 
 
-def _on_sigterm(signum: int, frame: FrameType | None) -> None:
-    raise Stopped(128 + signum)
+def _on_sigterm(cancel: Callable[[], None]) -> Callable[[int, FrameType | None], None]:
+    """The SIGTERM handler: cancel the LLM calls in flight (in another thread: the handler may
+    interrupt a thread holding the gate's lock), then stop the stage."""
+    def handler(signum: int, frame: FrameType | None) -> None:
+        threading.Thread(target=cancel, name="stop-llm-calls", daemon=True).start()
+        raise Stopped(128 + signum)
+    return handler
+
+
+def _graph_control(settings: Settings, report: Reporter) -> BuildControl:
+    """The graph stage's model gate, connected to the server through standard input."""
+    from graphready.llm.registry import model_gate
+
+    from .control import BuildControl
+
+    control = BuildControl(model_gate(settings), report)
+    control.start(sys.stdin.buffer if sys.stdin is not None else None)
+    return control
 
 
 def main(argv: list[str]) -> int:
@@ -50,7 +78,8 @@ def main(argv: list[str]) -> int:
         sys.stderr.write(f"usage: python -m graphready.build.worker {{{','.join(STAGE_NAMES)}}}\n")
         return 2
     stage = argv[1]
-    signal.signal(signal.SIGTERM, _on_sigterm)
+    control: BuildControl | None = None
+    signal.signal(signal.SIGTERM, _on_sigterm(lambda: control.stop() if control else None))
     with contextlib.suppress(OSError):
         os.nice(10)
     report = Reporter(os.getppid())
@@ -60,12 +89,18 @@ def main(argv: list[str]) -> int:
                             format=f"%(asctime)s worker[{stage}] %(levelname)s %(message)s")
         from graphready.stores.registry import open_stores
 
-        from .stages import STAGES
+        from .stages import STAGES, run_graph
 
         stores = open_stores(settings)
         try:
-            report(STAGES[stage](settings, stores, report))
+            if stage == "graph" and settings.llm_builds_graph:
+                control = _graph_control(settings, report)
+                report(run_graph(settings, stores, control.report, control.gate))
+            else:
+                report(STAGES[stage](settings, stores, report))
         finally:
+            if control is not None:
+                control.close()
             stores.close()
         return 0
     except Stopped:

@@ -1,23 +1,50 @@
 """The chat model of any server that speaks the OpenAI chat API (OpenAI, vLLM, Ollama,
 llama.cpp, ...), through the official ``openai`` client: it retries 408/409/429/5xx and
 connection errors with exponential backoff (``GRAPHREADY_LLM_RETRIES``) and applies the timeout
-(``GRAPHREADY_LLM_TIMEOUT_S``); this module adds the concurrency limit
-(``GRAPHREADY_LLM_CONCURRENCY``) and maps failures to :class:`~graphready.errors.LLMError`."""
+(``GRAPHREADY_LLM_TIMEOUT_S``). This module adds the model's queue (:mod:`.gate`: questions
+first, ``GRAPHREADY_LLM_CONCURRENCY`` and ``GRAPHREADY_LLM_BUILD_CONCURRENCY``), answer
+deadlines, cancellation, and maps failures to :class:`~graphready.errors.LLMError`.
+
+Requests run on an event loop of their own (one thread), so that any of them can be cancelled
+at once: a cancelled request closes its connection, and the servers stop generating a reply
+whose client went away (llama.cpp's server and Ollama notice at the next token they send,
+vLLM at once). Build calls (``extract``, ``report``) are streamed for that reason, and so that
+a stream the server ends early is noticed: llama.cpp's Python server (``llama_cpp.server``)
+serves one request at a time and ends a stream in progress, without a ``finish_reason``, when
+another request arrives; such a reply is asked for again rather than used cut short.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import concurrent.futures
+import contextlib
+import queue
 import threading
-from collections.abc import Iterator
-from typing import Any
+from collections.abc import Callable, Coroutine, Iterator
+from typing import Any, TypeVar
 
 import openai
 
-from graphready.errors import LLMError, LLMRejected, LLMUnavailable
+from graphready.errors import (
+    LLMCancelled,
+    LLMDeadlineExceeded,
+    LLMError,
+    LLMRejected,
+    LLMUnavailable,
+)
 
+from .gate import ModelGate, Preempted, Slot, is_build, remaining
 from .protocol import ChatReply, LLMStats, Prompt, ToolCall, Usage
 
 NO_KEY = "not-needed"
 """Sent when no API key is configured (local servers ignore it; the client needs one)."""
+MAX_EARLY_ENDS = 2
+"""How often a build reply whose stream ended without a ``finish_reason`` is asked for again
+before it is taken as it is (a server that never sends one)."""
+_STARTED = object()
+_DONE = object()
+T = TypeVar("T")
 
 
 def failure(exc: Exception, where: str) -> LLMError:
@@ -37,18 +64,35 @@ def failure(exc: Exception, where: str) -> LLMError:
     return LLMError(f"unexpected reply from the model server at {where}: {exc}")
 
 
+def _text_to(pieces: list[str]) -> Callable[[Any], None]:
+    """A stream sink that keeps the text pieces in ``pieces``."""
+    def keep(item: Any) -> None:
+        if isinstance(item, str):
+            pieces.append(item)
+    return keep
+
+
 class OpenAIChatModel:
-    """A :class:`~graphready.llm.protocol.ChatModel` on an OpenAI-compatible server."""
+    """A :class:`~graphready.llm.protocol.ChatModel` on an OpenAI-compatible server. ``gate``
+    is the process's queue for this model (one is made from the concurrency limits if not
+    given)."""
 
     def __init__(self, base_url: str, model: str, api_key: str | None = None, *,
                  timeout_s: float = 60.0, retries: int = 2, concurrency: int = 4,
-                 stats: LLMStats | None = None) -> None:
+                 build_concurrency: int = 1, stats: LLMStats | None = None,
+                 gate: ModelGate | None = None) -> None:
         self._model = model
         self._where = base_url
-        self._client = openai.OpenAI(base_url=base_url, api_key=api_key or NO_KEY,
-                                     timeout=timeout_s, max_retries=retries)
-        self._slots = threading.BoundedSemaphore(concurrency)
+        self.gate = gate if gate is not None else ModelGate(concurrency, build_concurrency)
         self.stats = stats if stats is not None else LLMStats()
+        self._usage_option = True
+        """Ask streams for their token counts (``stream_options``) until a server refuses."""
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, name="llm-requests",
+                                        daemon=True)
+        self._thread.start()
+        self._client = openai.AsyncOpenAI(base_url=base_url, api_key=api_key or NO_KEY,
+                                          timeout=timeout_s, max_retries=retries)
 
     @property
     def name(self) -> str:
@@ -66,13 +110,14 @@ class OpenAIChatModel:
             args["response_format"] = {"type": "json_object"}
         return args
 
+    # -- whole replies -----------------------------------------------------------------------
+
     def complete(self, prompt: Prompt) -> ChatReply:
-        with self._slots:
-            try:
-                response = self._client.chat.completions.create(**self._arguments(prompt))
-            except openai.OpenAIError as exc:
-                self.stats.record_failure()
-                raise failure(exc, self._where) from None
+        if is_build(prompt.purpose):
+            return self._complete_build(prompt)
+        with self.gate.slot(prompt.purpose, prompt.deadline) as slot:
+            response = self._wait(self._client.chat.completions.create(
+                **self._arguments(prompt)), slot, prompt.deadline)
         if not response.choices:
             self.stats.record_failure()
             raise LLMError(f"the LLM at {self._where} sent a reply without choices")
@@ -87,22 +132,144 @@ class OpenAIChatModel:
         self.stats.record_call(prompt.purpose, usage)
         return ChatReply(message.content or "", calls, usage)
 
+    def _complete_build(self, prompt: Prompt) -> ChatReply:
+        """A build call: streamed and collected, sent again after a preemption or a stream
+        the server ended early."""
+        args = self._arguments(prompt)
+        early_ends = 0
+        while True:
+            pieces: list[str] = []
+            with self.gate.slot(prompt.purpose) as slot:
+                try:
+                    usage, finish = self._wait(self._pump(args, _text_to(pieces)), slot, None)
+                except Preempted:
+                    continue
+            if finish is None and early_ends < MAX_EARLY_ENDS:
+                early_ends += 1
+                continue
+            self.stats.record_call(prompt.purpose, usage)
+            return ChatReply("".join(pieces), (), usage)
+
+    def _wait(self, work: Coroutine[Any, Any, T], slot: Slot, deadline: float | None) -> T:
+        """Run ``work`` on the request loop and wait for it (until ``deadline`` at most)."""
+        future = asyncio.run_coroutine_threadsafe(work, self._loop)
+        slot.attach(future)
+        left = remaining(deadline)
+        try:
+            return future.result(timeout=None if left is None else max(0.0, left))
+        except concurrent.futures.TimeoutError:
+            future.cancel()
+            raise self._missed() from None
+        except concurrent.futures.CancelledError:
+            raise self._cancelled(slot) from None
+        except openai.OpenAIError as exc:
+            self.stats.record_failure()
+            raise failure(exc, self._where) from None
+
+    def _missed(self) -> LLMDeadlineExceeded:
+        self.stats.record_deadline_miss()
+        return LLMDeadlineExceeded(f"the LLM at {self._where} did not start answering before "
+                                   "the answer deadline")
+
+    def _cancelled(self, slot: Slot) -> Exception:
+        reason = slot.reason()
+        if isinstance(reason, Preempted | LLMError):
+            return reason
+        return LLMCancelled(f"the request to the LLM at {self._where} was cancelled")
+
+    # -- streams -----------------------------------------------------------------------------
+
+    async def _open(self, args: dict[str, Any]) -> Any:
+        """A streamed completion, asking for its token counts where the server allows."""
+        if self._usage_option:
+            try:
+                return await self._client.chat.completions.create(
+                    **args, stream=True, stream_options={"include_usage": True})
+            except openai.BadRequestError:
+                self._usage_option = False
+            except openai.APIStatusError as exc:
+                if exc.status_code != 422:
+                    raise
+                self._usage_option = False
+        return await self._client.chat.completions.create(**args, stream=True)
+
+    async def _pump(self, args: dict[str, Any],
+                    sink: Callable[[Any], None]) -> tuple[Usage, str | None]:
+        """Stream a reply: :data:`_STARTED` then each piece of text to ``sink``; the token
+        counts (when the server sent them) and the ``finish_reason`` (None: ended early)."""
+        usage, finish, started = Usage(), None, False
+        stream = await self._open(args)
+        async with stream:
+            async for chunk in stream:
+                if not started:
+                    started = True
+                    sink(_STARTED)
+                if chunk.usage is not None:
+                    usage = Usage(chunk.usage.prompt_tokens, chunk.usage.completion_tokens)
+                if not chunk.choices:
+                    continue
+                choice = chunk.choices[0]
+                if choice.delta is not None and choice.delta.content:
+                    sink(choice.delta.content)
+                if choice.finish_reason:
+                    finish = choice.finish_reason
+        return usage, finish
+
     def stream(self, prompt: Prompt) -> Iterator[str]:
         args = self._arguments(prompt)
         args.pop("tools", None)
         args.pop("tool_choice", None)
-        with self._slots:
+        with self.gate.slot(prompt.purpose, prompt.deadline) as slot:
+            pieces: queue.SimpleQueue[Any] = queue.SimpleQueue()
+            future = asyncio.run_coroutine_threadsafe(
+                self._pump(args, lambda item: pieces.put(item)), self._loop)
+            slot.attach(future)
+            future.add_done_callback(lambda _: pieces.put(_DONE))
             try:
-                chunks = self._client.chat.completions.create(**args, stream=True)
-                with chunks:
-                    for chunk in chunks:
-                        if chunk.choices and chunk.choices[0].delta.content:
-                            yield chunk.choices[0].delta.content
-            except openai.OpenAIError as exc:
-                self.stats.record_failure()
-                raise failure(exc, self._where) from None
-        self.stats.record_call(prompt.purpose, Usage())
+                yield from self._pieces(pieces, prompt.deadline, future)
+                usage = self._finished(future, slot)
+            finally:
+                future.cancel()
+        self.stats.record_call(prompt.purpose, usage)
+
+    def _pieces(self, pieces: queue.SimpleQueue[Any], deadline: float | None,
+                future: concurrent.futures.Future[Any]) -> Iterator[str]:
+        """The streamed text until the stream ends; the first piece before ``deadline``."""
+        started = False
+        while True:
+            left = None if started else remaining(deadline)
+            try:
+                item = pieces.get(timeout=None if left is None else max(0.0, left))
+            except queue.Empty:
+                future.cancel()
+                raise self._missed() from None
+            if item is _DONE:
+                return
+            if item is _STARTED:
+                started = True
+                continue
+            yield item
+
+    def _finished(self, future: concurrent.futures.Future[tuple[Usage, str | None]],
+                  slot: Slot) -> Usage:
+        """The token counts of a finished stream, or its failure as an :class:`LLMError`."""
+        try:
+            usage, _ = future.result()
+        except concurrent.futures.CancelledError:
+            raise self._cancelled(slot) from None
+        except openai.OpenAIError as exc:
+            self.stats.record_failure()
+            raise failure(exc, self._where) from None
+        return usage
 
     def close(self) -> None:
-        """Close the HTTP connections."""
-        self._client.close()
+        """Cancel what is in flight, close the HTTP connections and the request loop."""
+        if self._loop.is_closed():
+            return
+        closing = asyncio.run_coroutine_threadsafe(self._client.close(), self._loop)
+        with contextlib.suppress(concurrent.futures.TimeoutError, RuntimeError, OSError):
+            closing.result(timeout=5)
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(timeout=5)
+        if not self._thread.is_alive():
+            self._loop.close()

@@ -30,6 +30,10 @@ class Prompt:
     temperature: float = 0.0
     purpose: str = "answer"
     """What the call is for (``answer``, ``agent``, ``extract``, ``report``): counted apart."""
+    deadline: float | None = None
+    """A question's answer deadline (a ``time.monotonic()`` value): a model that has not begun
+    its reply by then fails the call with :class:`~graphready.errors.LLMDeadlineExceeded`.
+    None: no deadline (build calls). Not part of what is sent or cached."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,6 +71,7 @@ class LLMStats:
     calls: dict[str, int] = field(default_factory=dict)
     cache_hits: dict[str, int] = field(default_factory=dict)
     failures: int = 0
+    deadline_misses: int = 0
     prompt_tokens: int = 0
     completion_tokens: int = 0
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
@@ -85,12 +90,17 @@ class LLMStats:
         with self._lock:
             self.failures += 1
 
+    def record_deadline_miss(self) -> None:
+        with self._lock:
+            self.deadline_misses += 1
+
     def snapshot(self) -> dict[str, Any]:
         """The counters as plain JSON values."""
         with self._lock:
             calls, hits = sum(self.calls.values()), sum(self.cache_hits.values())
             return {
                 "calls": calls, "cache_hits": hits, "failures": self.failures,
+                "deadline_misses": self.deadline_misses,
                 "cache_hit_rate": round(hits / (calls + hits), 4) if calls + hits else None,
                 "prompt_tokens": self.prompt_tokens,
                 "completion_tokens": self.completion_tokens,

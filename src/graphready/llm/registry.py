@@ -9,12 +9,20 @@ import urllib.request
 from graphready.config import Settings
 
 from .cache import CACHE_FILE, CachedChatModel, LLMCache
+from .gate import ModelGate
 from .protocol import LLMStats
 
 
-def open_chat_model(settings: Settings) -> CachedChatModel | None:
+def model_gate(settings: Settings) -> ModelGate:
+    """A queue for one process's calls to the configured model (``GRAPHREADY_LLM_CONCURRENCY``
+    interactive, ``GRAPHREADY_LLM_BUILD_CONCURRENCY`` build calls in flight at most)."""
+    return ModelGate(settings.llm_concurrency, settings.llm_build_concurrency)
+
+
+def open_chat_model(settings: Settings, gate: ModelGate | None = None) -> CachedChatModel | None:
     """The configured chat model with its cache in the data directory, or None when
-    ``GRAPHREADY_LLM_BASE_URL`` is unset. Nothing is sent until it is used."""
+    ``GRAPHREADY_LLM_BASE_URL`` is unset; its calls go through ``gate`` (a new one if not
+    given). Nothing is sent until it is used."""
     if settings.llm_base_url is None or settings.llm_model is None:
         return None
     from .openai_client import OpenAIChatModel
@@ -22,7 +30,7 @@ def open_chat_model(settings: Settings) -> CachedChatModel | None:
     stats = LLMStats()
     client = OpenAIChatModel(settings.llm_base_url, settings.llm_model, settings.llm_api_key,
                              timeout_s=settings.llm_timeout_s, retries=settings.llm_retries,
-                             concurrency=settings.llm_concurrency, stats=stats)
+                             stats=stats, gate=gate if gate is not None else model_gate(settings))
     return CachedChatModel(client, LLMCache(settings.db_dir / CACHE_FILE), stats,
                            on_close=client.close)
 

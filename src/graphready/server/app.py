@@ -12,10 +12,12 @@ from graphready import __version__
 from graphready.config import Settings
 from graphready.llm.protocol import ChatModel
 
-from . import errors
+from . import errors, openapi_doc
+from .auth import ApiKeys, keys_of
+from .cluster import WorkerRole, start_state
+from .documents import router as documents_router
 from .graph_api import router as graph_router
-from .lifecycle import AppState
-from .limits import BodyLimit
+from .limits import UPLOAD_PATH, BodyLimit
 from .openai import router as openai_router
 from .routes import router
 from .webapp import router as webapp_router
@@ -23,14 +25,15 @@ from .webapp import static_files
 
 
 def create_app(settings: Settings, build: bool = True,
-               chat_model: ChatModel | None = None) -> FastAPI:
+               chat_model: ChatModel | None = None, role: WorkerRole | None = None) -> FastAPI:
     """The ASGI app for ``settings``. ``build=False`` serves what is persisted without starting
     build workers (``graphready ask`` and some tests); ``chat_model`` replaces the configured
-    language model for answers (tests give a scripted one)."""
+    language model for answers (tests give a scripted one); ``role`` makes it one of the
+    processes of ``serve --workers N`` (``cluster.py``)."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        state = await AppState.start(settings, chat_model)
+        state = await start_state(settings, chat_model, role)
         app.state.graphready = state
         state.begin_background(build=build)
         try:
@@ -47,8 +50,13 @@ def create_app(settings: Settings, build: bool = True,
     errors.install(app)
     app.include_router(router)
     app.include_router(openai_router)
+    app.include_router(documents_router)
     app.include_router(graph_router)
     app.include_router(webapp_router)
     app.mount("/static", static_files(), name="static")
-    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes,
+                       uploads=(UPLOAD_PATH, settings.max_upload_bytes))
+    full, read_only = keys_of(settings)
+    app.add_middleware(ApiKeys, full=full, read_only=read_only)  # outermost: before any body
+    openapi_doc.install(app)
     return app

@@ -24,13 +24,15 @@ from graphready.config import Settings
 from graphready.documents.types import SkippedFile
 from graphready.errors import InvalidRequest, NotReady, StoreError
 from graphready.explore.view import GraphView
+from graphready.llm.gate import ModelGate
 from graphready.llm.protocol import ChatModel, Message
-from graphready.llm.registry import open_chat_model, probe_llm
+from graphready.llm.registry import model_gate, open_chat_model, probe_llm
 from graphready.retrieval.loading import load_graph, load_vectors
 from graphready.retrieval.pipeline import Mode, Toolset
 from graphready.stores.reconnecting import redact
 from graphready.stores.registry import Stores, open_stores
 
+from .llm_queue import QuestionQueue, queue_status
 from .readiness import Readiness
 
 log = logging.getLogger("graphready.server")
@@ -41,18 +43,23 @@ class AppState:
     readiness report and the build supervisor. Created by the lifespan, closed by it."""
 
     def __init__(self, settings: Settings, stores: Stores,
-                 chat_model: ChatModel | None = None) -> None:
+                 chat_model: ChatModel | None = None, gate: ModelGate | None = None) -> None:
         self.settings = settings
         self.stores = stores
         self.chat_model = chat_model
         self.agent: Agent = OfflineAgent(stores.catalog) if chat_model is None else LLMAgent(
             stores.catalog, chat_model, max_steps=settings.llm_max_steps,
-            tool_calling=settings.llm_tool_calling != "off", max_tokens=settings.llm_max_tokens)
+            tool_calling=settings.llm_tool_calling != "off", max_tokens=settings.llm_max_tokens,
+            answer_deadline_s=settings.llm_answer_deadline_s)
         self.readiness = Readiness()
         self.tools = Toolset()
         self.graph_view: GraphView | None = None
         """The loaded graph, indexed for the graph API (None until a graph is loaded)."""
         self.supervisor = BuildSupervisor(settings, self._on_event)
+        self.questions = QuestionQueue(gate if gate is not None else model_gate(settings),
+                                       self.supervisor.signal_questions,
+                                       asyncio.get_running_loop())
+        """Questions answered with the model: counted, and sent to the graph build worker."""
         if settings.graph_url is not None:
             self.readiness.graph_store = redact(settings.graph_url)
         if settings.vector_url is not None:
@@ -68,9 +75,10 @@ class AppState:
         given: tests pass a scripted model), and whatever can answer at once. Runs exactly once
         per process start (the lifespan calls it; no server hook does)."""
         stores = await asyncio.to_thread(open_stores, settings)
+        gate = model_gate(settings)
         if chat_model is None:
-            chat_model = await asyncio.to_thread(open_chat_model, settings)
-        state = cls(settings, stores, chat_model)
+            chat_model = await asyncio.to_thread(open_chat_model, settings, gate)
+        state = cls(settings, stores, chat_model, gate)
         state.readiness.startup_runs += 1
         log.info("startup phase 1: stores opened in %s", settings.db_dir)
         if await asyncio.to_thread(stores.keyword.synced_fingerprint) is not None:
@@ -106,14 +114,18 @@ class AppState:
         """Answer with the tools available now, in a worker thread; ``history`` holds the
         conversation's earlier turns (the language model sees them; retrieval does not)."""
         tools, k = self._checked(message, top_k)
-        return await asyncio.to_thread(self.agent.chat, tools, message, mode, k, history)
+        if self.chat_model is None:
+            return await asyncio.to_thread(self.agent.chat, tools, message, mode, k, history)
+        return await asyncio.to_thread(self.questions.answer, self.agent.chat, tools, message,
+                                       mode, k, history)
 
     def ask_stream(self, message: str, mode: Mode, top_k: int | None,
                    history: Sequence[Message] = ()) -> Iterator[str | ChatResult]:
         """The answer as the agent writes it (a blocking iterator: iterate it in a thread).
         Limits and readiness are checked now, before anything is streamed."""
         tools, k = self._checked(message, top_k)
-        return self.agent.stream(tools, message, mode, k, history)
+        answer = self.agent.stream(tools, message, mode, k, history)
+        return answer if self.chat_model is None else self.questions.stream(answer)
 
     def llm_status(self) -> dict[str, Any] | None:
         """The language model's name and counters for ``/status`` (None when offline)."""
@@ -123,7 +135,9 @@ class AppState:
         return {"model": self.chat_model.name,
                 "base_url": redact(base_url) if base_url else None,
                 "tool_calling": self.settings.llm_tool_calling,
-                **self.chat_model.stats.snapshot()}
+                "answer_deadline_s": self.settings.llm_answer_deadline_s,
+                **self.chat_model.stats.snapshot(),
+                **queue_status(self.questions.gate, self.readiness.llm_build)}
 
     async def rebuild(self) -> bool:
         """Start another build (rescan the documents) unless one is running."""
@@ -137,6 +151,7 @@ class AppState:
         if self._closed:
             return
         self._closed = True
+        self.questions.close()
         await self.supervisor.stop()
         if self._background is not None:
             self._background.cancel()

@@ -141,7 +141,9 @@ async def _chunks(answer: sse.AnswerStream, ident: str, created: int,
                           "model": model, "choices": [{"index": 0, "delta": delta,
                                                        "finish_reason": finish}], **extra})
 
-    yield chunk({"role": "assistant", "content": ""})
+    notice = answer.degraded_note  # the first chunk says the answer is extractive instead
+    yield chunk({"role": "assistant", "content": ""},
+                **({"degraded": True, "note": notice} if notice is not None else {}))
     try:
         async for item in answer.items():
             if isinstance(item, str):

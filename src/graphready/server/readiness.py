@@ -7,7 +7,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from graphready.build.events import Progress, StageDone, StageFailed
+from graphready.build.events import Event, LLMActivity, Progress, StageDone
 from graphready.documents.types import SkippedFile
 from graphready.retrieval.pipeline import Toolset
 
@@ -44,19 +44,26 @@ class Readiness:
     graph_store: str = "embedded (SQLite)"
     vector_store: str = "embedded (SQLite)"
     graph_store_error: str | None = None
+    llm_build: LLMActivity | None = None
+    """The graph build's use of the language model, while an LLM graph build runs."""
 
     def stage_for(self, progress_stage: str) -> StageState:
         """The stage a progress name (``graph.extract``) belongs to."""
         return self.stages[progress_stage.split(".", 1)[0]]
 
-    def apply(self, event: Progress | StageDone | StageFailed) -> None:
+    def apply(self, event: Event) -> None:
         """Record a build event."""
+        if isinstance(event, LLMActivity):
+            self.llm_build = event
+            return
         if isinstance(event, Progress):
             self.progress = event
             stage = self.stage_for(event.stage)
             stage.state, stage.error = "running", None
             return
         stage = self.stages[event.stage]
+        if event.stage == "graph":
+            self.llm_build = None
         if isinstance(event, StageDone):
             stage.state, stage.seconds, stage.source = "done", event.seconds, event.source
             stage.counts, stage.error = dict(event.counts), None

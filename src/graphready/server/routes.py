@@ -8,13 +8,17 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
+from starlette.background import BackgroundTask
 
 from graphready.errors import GraphReadyError
 
 from . import sse
+from .auth import keys_of
 from .bodies import read_json
+from .cluster import workers_status
 from .lifecycle import AppState
 from .schemas import (
+    CHAT_RESPONSES,
     BuildResponse,
     ChatRequest,
     ChatResponse,
@@ -45,33 +49,44 @@ async def health() -> dict[str, str]:
 async def status(request: Request) -> dict[str, Any]:
     """Readiness of each index, the tools the agent can use, build progress and errors."""
     state = _state(request)
-    return {**state.readiness.snapshot(state.tools), "llm": state.llm_status()}
+    return {**state.readiness.snapshot(state.tools), "llm": state.llm_status(),
+            "chat_admission": state.admission.snapshot(),
+            "auth": {"required": any(keys_of(state.settings))},
+            "workers": workers_status(state)}
 
 
-@router.post("/chat", response_model=ChatResponse, responses=ERRORS,
+@router.post("/chat", response_model=ChatResponse, responses=CHAT_RESPONSES,
              summary="Answer a question from the documents, with citations",
              openapi_extra={"requestBody": {"required": True, "content": {"application/json": {
                  "schema": ChatRequest.model_json_schema()}}}})
 async def chat(request: Request) -> Response:
     """Answer ``message`` with the tools available now (503 with Retry-After when none is).
-    With ``"stream": true`` the answer comes as Server-Sent Events."""
-    body = await read_json(request, ChatRequest, "a JSON object with a 'message'")
+    With ``"stream": true`` the answer comes as Server-Sent Events. Over the client's rate
+    limit: 429; every chat slot busy for the queue timeout: 503 ``overloaded``."""
     state = _state(request)
+    state.admission.check_rate(request)
+    body = await read_json(request, ChatRequest, "a JSON object with a 'message'")
     history = recent_turns([(t.role, t.content) for t in body.history])
-    if not body.stream:
-        result = await state.ask(body.message, body.mode, body.top_k, history)
-        return JSONResponse(chat_response(result).model_dump())
-    answer = await sse.AnswerStream.begin(
-        state.ask_stream(body.message, body.mode, body.top_k, history))
-    return StreamingResponse(_chat_events(answer), media_type="text/event-stream",
-                             headers={"Cache-Control": "no-cache"})
+    async with state.admission.slot() as slot:
+        if not body.stream:
+            result = await state.ask(body.message, body.mode, body.top_k, history)
+            return JSONResponse(chat_response(result).model_dump())
+        answer = await sse.AnswerStream.begin(
+            state.ask_stream(body.message, body.mode, body.top_k, history))
+        return StreamingResponse(slot.hold_while(_chat_events(answer)),
+                                 media_type="text/event-stream",
+                                 headers={"Cache-Control": "no-cache"},
+                                 background=BackgroundTask(slot.release))
 
 
 async def _chat_events(answer: sse.AnswerStream) -> AsyncIterator[bytes]:
+    notice = answer.degraded_note  # the first event says the answer is extractive instead
     try:
         async for item in answer.items():
             if isinstance(item, str):
-                yield sse.event({"text": item}, "token")
+                first = {"degraded": True, "note": notice} if notice is not None else {}
+                notice = None
+                yield sse.event({"text": item, **first}, "token")
             else:
                 yield sse.event(chat_response(item).model_dump(), "done")
     except GraphReadyError as exc:

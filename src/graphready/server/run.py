@@ -8,6 +8,7 @@ import logging
 import signal
 import socket
 
+from fastapi import FastAPI
 from hypercorn.asyncio import serve as hypercorn_serve
 from hypercorn.config import Config
 
@@ -41,16 +42,19 @@ def hypercorn_config(settings: Settings, sock: socket.socket) -> Config:
     return config
 
 
-async def serve(settings: Settings) -> None:
-    """Serve until a signal asks to stop."""
-    sock = listen(settings.host, settings.port)
+async def serve(settings: Settings, sock: socket.socket | None = None,
+                app: FastAPI | None = None) -> None:
+    """Serve until a signal asks to stop: ``app`` (else the app of ``settings``) on ``sock``
+    (else a new socket on the host and port of ``settings``)."""
+    sock = sock if sock is not None else listen(settings.host, settings.port)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    app = create_app(settings)
+    app = app if app is not None else create_app(settings)
     host, port = sock.getsockname()[:2]
-    log.info("serving %s on http://%s:%s", settings.docs_dir, host, port)
+    log.info("serving %s on http://%s:%s%s", settings.docs_dir or "uploaded documents only",
+             host, port, " (API keys required)" if settings.api_key else "")
     try:
         await hypercorn_serve(app, hypercorn_config(settings, sock),  # type: ignore[arg-type]
                               shutdown_trigger=stop.wait)

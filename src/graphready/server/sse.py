@@ -52,6 +52,14 @@ class AnswerStream:
     async def begin(cls, source: Iterator[str | ChatResult]) -> AnswerStream:
         return cls(source, await run_in_threadpool(next, source, _END))
 
+    @property
+    def degraded_note(self) -> str | None:
+        """The note of an answer known from the start to be the extractive one instead of the
+        model's (the model failed, or did not start answering before the answer deadline),
+        for the stream's first event to say so; else None."""
+        first = self._first
+        return first.note if isinstance(first, ChatResult) and first.degraded else None
+
     async def items(self) -> AsyncIterator[str | ChatResult]:
         streamed = False
 
