@@ -142,8 +142,8 @@ async def _chunks(answer: sse.AnswerStream, ident: str, created: int,
                                                        "finish_reason": finish}], **extra})
 
     notice = answer.degraded_note  # the first chunk says the answer is extractive instead
-    yield chunk({"role": "assistant", "content": ""},
-                **({"degraded": True, "note": notice} if notice is not None else {}))
+    first: dict[str, Any] = {"degraded": True, "note": notice} if notice is not None else {}
+    yield chunk({"role": "assistant", "content": ""}, **first)
     try:
         async for item in answer.items():
             if isinstance(item, str):
