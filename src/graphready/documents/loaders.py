@@ -1,7 +1,9 @@
 """Find source files under the documents folder and read them into documents.
 
 A bad file never stops a build: ``load_source`` turns every problem into a ``SkippedFile``
-(for ``.jsonl``, one per bad line, and the good lines still load).
+(for ``.jsonl``, one per bad line, and the good lines still load). Bytes are decoded as strict
+UTF-8 and JSON lines by ``graphready.text.loads_json``, so a document's text is always valid
+Unicode (a ``\\ud800`` escape becomes U+FFFD, as in request bodies).
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from selectolax.lexbor import LexborHTMLParser, LexborNode
 
 from graphready.documents.hashing import document_hash, file_hash
 from graphready.documents.types import Document, SkippedFile, SourceFile
+from graphready.text import loads_json
 
 EXTENSIONS = frozenset({".txt", ".md", ".markdown", ".html", ".htm", ".jsonl"})
 """The file extensions that are read (compared lower-cased)."""
@@ -210,7 +213,7 @@ def _load_jsonl(relpath: str, data: bytes) -> LoadResult:
             skipped.append(SkippedFile(where, "line is not UTF-8 text"))
             continue
         try:
-            doc = _jsonl_record(json.loads(line), relpath)
+            doc = _jsonl_record(loads_json(line), relpath)
         except json.JSONDecodeError as exc:
             skipped.append(SkippedFile(where, f"invalid JSON: {exc.msg} (column {exc.colno})"))
             continue

@@ -1,15 +1,17 @@
 """Reading a JSON request body into a pydantic model, whatever content type the client
-declared: JSON that does not parse is a 400, JSON of the wrong shape a 422 naming each problem."""
+declared: JSON that does not parse (or is nested too deeply) is a 400, JSON of the wrong shape
+a 422 naming each problem. Strings are cleaned as ``graphready.text`` says (lone surrogates
+become U+FFFD), so no invalid text reaches retrieval, the models or the stores."""
 
 from __future__ import annotations
 
-import json
 from typing import TypeVar
 
 from fastapi import Request
 from pydantic import BaseModel, ValidationError
 
 from graphready.errors import InvalidRequest, MalformedJSON
+from graphready.text import loads_json
 
 from .errors import describe_errors
 
@@ -22,7 +24,7 @@ async def read_json(request: Request, model: type[M], what: str) -> M:
     if not raw.strip():
         raise InvalidRequest(f"the request body is required: {what}")
     try:
-        data = json.loads(raw.decode("utf-8"))
+        data = loads_json(raw.decode("utf-8"))
     except UnicodeDecodeError:
         raise MalformedJSON("the request body is not valid JSON: it is not UTF-8 text") from None
     except ValueError as exc:
