@@ -210,6 +210,8 @@ class FollowerState(SharedState):
         self._status: dict[str, Any] | None = None
         self._status_version: tuple[int, int] | None = None
         self._requested_at: float | None = None
+        log.info("startup phase 2: loading persisted indexes in the background, then "
+                 "following the builder")
         self._background = asyncio.create_task(self._first_load(), name="graphready-load")
         self._link = asyncio.create_task(self._follow(), name="graphready-follow")
 
