@@ -6,8 +6,16 @@ them to HTTP responses in exactly one place (``server/errors.py``).
      ├── RequestError         a client sent something we cannot use            -> 4xx
      │    ├── MalformedJSON   the body is not JSON                             -> 400
      │    ├── InvalidRequest  JSON of the wrong shape, type or value           -> 422
-     │    └── BodyTooLarge    the body is over the documented limit            -> 413
+     │    ├── BodyTooLarge    the body is over the documented limit            -> 413
+     │    ├── MalformedUpload a multipart body that cannot be parsed           -> 400
+     │    ├── UnsupportedDocument  an uploaded file of a type that is not read -> 415
+     │    ├── Unauthorized    no valid API key                                 -> 401
+     │    ├── Forbidden       a read-only API key on a write                   -> 403
+     │    ├── NotFound        no such document                                 -> 404
+     │    ├── Conflict        the document is not the server's to change       -> 409
+     │    └── RateLimited     over the client's chat rate limit                -> 429 + Retry-After
      ├── NotReady             nothing can answer yet                           -> 503 + Retry-After
+     ├── Overloaded           too many chats in flight, none freed in time     -> 503 + Retry-After
      ├── DocumentError        one input file cannot be read (it is skipped, never fatal)
      ├── StoreError           a store could not be opened, read or written
      ├── BuildError           a build stage failed (reported in /status, retried)
@@ -28,6 +36,8 @@ class GraphReadyError(Exception):
 
     status_code = 500
     code = "internal_error"
+    retry_after: int | None = None
+    """Seconds after which a retry may succeed (sent as ``Retry-After``); None: not said."""
 
 
 class ConfigError(GraphReadyError):
@@ -68,6 +78,60 @@ class BodyTooLarge(RequestError):
     code = "body_too_large"
 
 
+class RateLimited(RequestError):
+    """The client sent more chat requests than its rate limit allows; retry after
+    ``retry_after`` seconds."""
+
+    status_code = 429
+    code = "rate_limited"
+
+    def __init__(self, message: str, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class MalformedUpload(RequestError):
+    """A ``multipart/form-data`` body that cannot be parsed."""
+
+    status_code = 400
+    code = "malformed_upload"
+
+
+class UnsupportedDocument(RequestError):
+    """An uploaded file of a type that graphready does not read."""
+
+    status_code = 415
+    code = "unsupported_document"
+
+
+class Unauthorized(RequestError):
+    """The request has no valid API key (``Authorization: Bearer KEY``)."""
+
+    status_code = 401
+    code = "unauthorized"
+
+
+class Forbidden(RequestError):
+    """A read-only API key was used for a write (adding or deleting documents, a build)."""
+
+    status_code = 403
+    code = "forbidden"
+
+
+class NotFound(RequestError):
+    """No document (or other named thing) with the id asked for."""
+
+    status_code = 404
+    code = "not_found"
+
+
+class Conflict(RequestError):
+    """The request conflicts with where the document lives (a file of the served folder)."""
+
+    status_code = 409
+    code = "conflict"
+
+
 class NotReady(GraphReadyError):
     """Nothing can answer yet; the client should retry after ``retry_after`` seconds."""
 
@@ -75,6 +139,18 @@ class NotReady(GraphReadyError):
     code = "not_ready"
 
     def __init__(self, message: str, retry_after: int = 2) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class Overloaded(GraphReadyError):
+    """Every chat slot stayed busy for the whole queue timeout: the request is shed; retry
+    after ``retry_after`` seconds."""
+
+    status_code = 503
+    code = "overloaded"
+
+    def __init__(self, message: str, retry_after: int) -> None:
         super().__init__(message)
         self.retry_after = retry_after
 

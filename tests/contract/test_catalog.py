@@ -236,3 +236,17 @@ def test_unopenable_location_raises_store_error(
     garbage.write_bytes(b"this is not a database" * 100)
     with pytest.raises(StoreError, match=r"garbage\.db"):
         catalog_factory(garbage)
+
+
+def test_documents_lists_each_document_with_its_chunks(catalog: Catalog) -> None:
+    assert catalog.documents() == []
+    _, _, chunks = make_source("b.jsonl", {"d2": LONG, "d1": "Short one."})
+    apply(catalog, "b.jsonl", {"d2": LONG, "d1": "Short one."})
+    apply(catalog, "a.jsonl", {"d1": "Short one."})
+    listed = catalog.documents()
+    assert [(d.id, d.source) for d in listed] == [("d1", "a.jsonl"), ("d1", "b.jsonl"),
+                                                  ("d2", "b.jsonl")]
+    assert listed[2].chunk_ids == tuple(c.id for c in chunks if c.doc_id == "d2")
+    assert len(listed[2].chunk_ids) > 1 and listed[0].chunk_ids == listed[1].chunk_ids
+    catalog.remove_source("b.jsonl")
+    assert [(d.id, d.source) for d in catalog.documents()] == [("d1", "a.jsonl")]

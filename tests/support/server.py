@@ -24,9 +24,11 @@ def free_port() -> int:
 
 
 class ServerProcess:
-    """``graphready serve DOCS --data-dir DATA`` as a subprocess; its log goes to a file."""
+    """``graphready serve DOCS --data-dir DATA`` as a subprocess; its log goes to a file.
+    ``docs=None`` serves uploaded documents only; ``args`` are more command-line flags."""
 
-    def __init__(self, docs: Path, data: Path, env: Mapping[str, str] | None = None) -> None:
+    def __init__(self, docs: Path | None, data: Path, env: Mapping[str, str] | None = None,
+                 args: tuple[str, ...] = ()) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log_path = data.parent / f"server-{self.port}.log"
@@ -36,8 +38,9 @@ class ServerProcess:
         self._log = self.log_path.open("wb")
         self.started_at = time.monotonic()
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "graphready.cli", "serve", str(docs), "--data-dir", str(data),
-             "--port", str(self.port)],
+            [sys.executable, "-m", "graphready.cli", "serve",
+             *([str(docs)] if docs is not None else []), "--data-dir", str(data),
+             "--port", str(self.port), *args],
             stdout=self._log, stderr=subprocess.STDOUT, env=full_env,
         )
         self.client = httpx.Client(base_url=self.url, timeout=30.0)

@@ -64,15 +64,18 @@ def _reconcile_keyword(catalog: Catalog, keyword: KeywordIndex) -> None:
 
 
 def run_documents(settings: Settings, stores: Stores, report: Report) -> StageDone:
-    """Bring the catalog and the keyword index in line with the documents folder."""
+    """Bring the catalog and the keyword index in line with the documents folder and the
+    documents uploaded over HTTP (``documents/uploads.py``), two sources handled alike."""
     from graphready.documents.chunking import chunk_document
-    from graphready.documents.loaders import load_source, scan_folder
+    from graphready.documents.loaders import LoadResult, load_source, scan_folder
+    from graphready.documents.uploads import UploadStore, is_upload, uploads_folder
 
     started = time.perf_counter()
     _check_injected_failure(settings, "documents")
     catalog, keyword = stores.catalog, stores.keyword
     root = settings.docs_dir
-    files = scan_folder(root) if root is not None else []
+    uploads = UploadStore(uploads_folder(settings.data_dir))
+    files = [*(scan_folder(root) if root is not None else []), *uploads.scan()]
     known = catalog.sources()
     present = {f.path for f in files}
     changed = [f for f in files if known.get(f.path) != f.file_hash]
@@ -84,7 +87,9 @@ def run_documents(settings: Settings, stores: Stores, report: Report) -> StageDo
     total = len(changed) + len(removed)
     report(Progress("documents", 0, total))
     for done, source in enumerate(changed, start=1):
-        loaded = load_source(root, source) if root is not None else None
+        loaded: LoadResult | None = (
+            uploads.load(source) if is_upload(source.path)
+            else load_source(root, source) if root is not None else None)
         if loaded is None:
             continue
         new_skips.extend(loaded.skipped)
@@ -311,6 +316,7 @@ def _assemble(
     reports were reused and how many fell back from the LLM to the extractive report."""
     from graphready.communities.hierarchy import detect_communities
     from graphready.communities.llm_reports import report_communities
+    from graphready.communities.reuse import reusable_reports
     from graphready.communities.summaries import summarize_communities
     from graphready.extraction.assemble import assemble_graph
 
@@ -324,7 +330,7 @@ def _assemble(
     )
     report(Progress("graph.communities", 1, 1))
     previous_graph = stores.graph.load_graph() if reuse else None
-    previous = {c.id: c for c in previous_graph.communities} if previous_graph else {}
+    previous = reusable_reports(previous_graph, entities, relations)
     report(Progress("graph.summaries", 0, len(nodes)))
     texts = {c.id: c.text for c in catalog.iter_chunks()}
     by_id = {e.id: e for e in entities}

@@ -88,6 +88,15 @@ def load_source(root: Path, source: SourceFile) -> LoadResult:
         return LoadResult(skipped=[SkippedFile(source.path, reason)])
 
 
+def load_bytes(name: str, data: bytes) -> LoadResult:
+    """Read the bytes of a file called ``name`` (its extension picks the loader; a single
+    document's id is ``name``), as ``load_source`` reads a file of the folder: never raises."""
+    try:
+        return _load_bytes(name, data)
+    except Exception as exc:  # a parser bug must not become a server error
+        return LoadResult(skipped=[SkippedFile(name, f"cannot load: {type(exc).__name__}: {exc}")])
+
+
 def _load_bytes(relpath: str, data: bytes) -> LoadResult:
     suffix = Path(relpath).suffix.lower()
     if b"\x00" in data:

@@ -10,6 +10,7 @@ swap of new indexes into the agent's toolset, and a clean shutdown.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -32,6 +33,7 @@ from graphready.retrieval.pipeline import Mode, Toolset
 from graphready.stores.reconnecting import redact
 from graphready.stores.registry import Stores, open_stores
 
+from .library import Library, VisibleCatalog
 from .llm_queue import QuestionQueue, queue_status
 from .readiness import Readiness
 
@@ -47,8 +49,11 @@ class AppState:
         self.settings = settings
         self.stores = stores
         self.chat_model = chat_model
-        self.agent: Agent = OfflineAgent(stores.catalog) if chat_model is None else LLMAgent(
-            stores.catalog, chat_model, max_steps=settings.llm_max_steps,
+        self.library = Library(settings, stores)
+        """The documents (folder and uploads), their states, the deleted ones hidden."""
+        catalog = VisibleCatalog(stores.catalog, self.library)
+        self.agent: Agent = OfflineAgent(catalog) if chat_model is None else LLMAgent(
+            catalog, chat_model, max_steps=settings.llm_max_steps,
             tool_calling=settings.llm_tool_calling != "off", max_tokens=settings.llm_max_tokens,
             answer_deadline_s=settings.llm_answer_deadline_s)
         self.readiness = Readiness()
@@ -65,6 +70,8 @@ class AppState:
         if settings.vector_url is not None:
             self.readiness.vector_store = redact(settings.vector_url)
         self._background: asyncio.Task[None] | None = None
+        self._builds = False
+        self._build_again = False
         self._closed = False
 
     # -- phases ------------------------------------------------------------------------------
@@ -139,6 +146,16 @@ class AppState:
                 **self.chat_model.stats.snapshot(),
                 **queue_status(self.questions.gate, self.readiness.llm_build)}
 
+    def request_build(self) -> None:
+        """Build the documents' changes: now, or after the build that is running (changes
+        that arrive during a build are never lost, nor applied half-way)."""
+        if not self._builds:
+            return
+        if self._background is not None and not self._background.done():
+            self._build_again = True
+            return
+        self._background = asyncio.create_task(self._build(), name="graphready-build")
+
     async def rebuild(self) -> bool:
         """Start another build (rescan the documents) unless one is running."""
         if self._background is not None and not self._background.done():
@@ -166,9 +183,11 @@ class AppState:
 
     async def _load_then_build(self, build: bool) -> None:
         self.readiness.building = build
+        self._builds = build
         try:
             await self._load_vectors(source_stage=None)
             await self._load_graph(source_stage=None)
+            await asyncio.to_thread(self.library.refresh_coverage)
         except StoreError as exc:
             log.error("a store is unavailable: %s", exc)
         except Exception:
@@ -182,6 +201,12 @@ class AppState:
             await asyncio.shield(self._background)
 
     async def _build(self) -> None:
+        await self._build_once()
+        while self._build_again and not self._closed:
+            self._build_again = False
+            await self._build_once()
+
+    async def _build_once(self) -> None:
         self.readiness.restart_build()
         try:
             ok = await self.supervisor.run()
@@ -257,6 +282,8 @@ class AppState:
                 await self._load_graph(source_stage=event)
         except StoreError as exc:
             log.error("cannot load the %s index: %s", event.stage, exc)
+        with contextlib.suppress(StoreError):
+            await asyncio.to_thread(self.library.stage_done, event.stage)
         await self._refresh_counts()
 
     async def _load_vectors(self, source_stage: StageDone | None) -> None:

@@ -1,5 +1,6 @@
 """A pure ASGI middleware that refuses request bodies over the documented limit (413), whether
-the client announces the size or streams it."""
+the client announces the size or streams it. Uploads (``POST /documents``) have a limit of their
+own, ``GRAPHREADY_MAX_UPLOAD_BYTES``."""
 
 from __future__ import annotations
 
@@ -12,18 +13,29 @@ Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+UPLOAD_PATH = "/documents"
 
 
 class BodyLimit:
-    """Wraps an ASGI app; ``max_bytes`` is ``GRAPHREADY_MAX_BODY_BYTES``."""
+    """Wraps an ASGI app; ``max_bytes`` is ``GRAPHREADY_MAX_BODY_BYTES``; ``uploads`` is the
+    upload path and its own limit (``GRAPHREADY_MAX_UPLOAD_BYTES``)."""
 
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+    def __init__(self, app: ASGIApp, max_bytes: int,
+                 uploads: tuple[str, int] | None = None) -> None:
         self._app = app
         self._max = max_bytes
+        self._setting = "GRAPHREADY_MAX_BODY_BYTES"
+        self._uploads = uploads
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self._app(scope, receive, send)
+            return
+        if self._uploads is not None and scope.get("path") == self._uploads[0] \
+                and scope.get("method") == "POST":
+            upload_limit = BodyLimit(self._app, self._uploads[1])
+            upload_limit._setting = "GRAPHREADY_MAX_UPLOAD_BYTES"
+            await upload_limit(scope, receive, send)
             return
         for name, value in scope.get("headers", []):
             if name == b"content-length":
@@ -53,8 +65,7 @@ class BodyLimit:
         return wrapped
 
     def _message(self) -> str:
-        return (f"the request body is over the limit of {self._max} bytes "
-                "(GRAPHREADY_MAX_BODY_BYTES)")
+        return f"the request body is over the limit of {self._max} bytes ({self._setting})"
 
     async def _refuse(self, send: Send) -> None:
         body = json.dumps({"error": {"code": "body_too_large", "message": self._message()}})

@@ -51,6 +51,17 @@ class SourceChange:
     removed_chunk_ids: tuple[str, ...]
 
 
+@dataclass(frozen=True, slots=True)
+class CatalogDocument:
+    """One document the catalog holds: the source it came from, and its chunks' ids."""
+
+    source: str
+    id: str
+    title: str
+    content_hash: str
+    chunk_ids: tuple[str, ...]
+
+
 class Catalog(Protocol):
     """Documents and chunks, by source file. The single source of truth for what exists."""
 
@@ -81,6 +92,10 @@ class Catalog(Protocol):
         ...
 
     def document_count(self) -> int: ...
+
+    def documents(self) -> list[CatalogDocument]:
+        """Every document, ordered by id then source, with its chunk ids in order."""
+        ...
 
     def chunk_count(self) -> int: ...
 

@@ -9,7 +9,7 @@ from typing import Any
 
 from graphready.documents.hashing import fingerprint
 from graphready.documents.types import Chunk, Document, SkippedFile, SourceFile
-from graphready.stores.base import SourceChange
+from graphready.stores.base import CatalogDocument, SourceChange
 from graphready.stores.paging import keyset_pages
 from graphready.stores.sqlite_common import SqliteDatabase, batches, placeholders
 
@@ -158,6 +158,19 @@ class SqliteCatalog:
         """How many documents, counting each ``(source, id)`` once."""
         with self._db.read() as conn:
             return int(conn.execute("SELECT COUNT(*) FROM documents").fetchone()[0])
+
+    def documents(self) -> list[CatalogDocument]:
+        """Every document, ordered by id then source, with its chunk ids in order."""
+        with self._db.read() as conn:
+            docs = conn.execute("SELECT source, id, title, content_hash FROM documents"
+                               " ORDER BY id, source").fetchall()
+            chunks = conn.execute("SELECT source, doc_id, id FROM chunks"
+                                  " ORDER BY source, doc_id, ordinal").fetchall()
+        owned: dict[tuple[str, str], list[str]] = {}
+        for source, doc_id, chunk in chunks:
+            owned.setdefault((source, doc_id), []).append(chunk)
+        return [CatalogDocument(r[0], r[1], r[2], r[3], tuple(owned.get((r[0], r[1]), ())))
+                for r in docs]
 
     def chunk_count(self) -> int:
         """How many distinct chunk ids."""

@@ -1,0 +1,276 @@
+"""``/documents``: add documents (files or JSON), list them with their state in every index, and
+delete uploaded ones. A change is stored at once (atomically, under the data dir), hidden from
+answers at once when it is a delete, and applied to every index by the next build; changes that
+arrive while a build runs are queued for the build after it."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field
+from starlette.datastructures import UploadFile
+from starlette.exceptions import HTTPException
+from starlette.formparsers import MultiPartException
+
+from graphready.documents.intake import JsonDocument, from_file, from_json, unique
+from graphready.documents.uploads import Upload, is_upload
+from graphready.errors import (
+    Conflict,
+    InvalidRequest,
+    MalformedUpload,
+    NotFound,
+)
+
+from .bodies import read_json
+from .library import DocumentEntry, StageView, decode_cursor, encode_cursor, sort_key
+from .lifecycle import AppState
+from .schemas import ErrorResponse
+
+router = APIRouter(tags=["documents"])
+MAX_JSON_DOCUMENTS = 1000
+MAX_PAGE = 500
+
+_ERRORS: dict[int | str, dict[str, Any]] = {
+    code: {"model": ErrorResponse} for code in (400, 401, 403, 404, 409, 413, 415, 422)
+}
+
+IndexState = Literal["pending", "indexed", "failed"]
+
+
+class DocumentItem(BaseModel):
+    """One document sent as JSON."""
+
+    model_config = ConfigDict(extra="forbid")
+    id: str | None = Field(default=None, description="kept as given; else a hash of the text")
+    title: str | None = Field(default=None, description="else the text's first line")
+    text: str
+
+
+class DocumentsBody(BaseModel):
+    """``POST /documents`` as JSON."""
+
+    model_config = ConfigDict(extra="forbid")
+    documents: list[DocumentItem] = Field(min_length=1, max_length=MAX_JSON_DOCUMENTS)
+
+
+class IndexStates(BaseModel):
+    """A document's state in each index."""
+
+    keyword: IndexState
+    vectors: IndexState
+    graph: IndexState
+
+
+class DocumentOut(BaseModel):
+    """A document: where it came from, its size and chunks, and its state in every index."""
+
+    id: str
+    title: str
+    source: Literal["folder", "upload"]
+    path: str | None = Field(description="its file under the served folder, or the uploaded "
+                             "file's name (None for JSON)")
+    size: int | None = Field(description="bytes: an upload's text, or the folder file "
+                             "(None for one line of a .jsonl file)")
+    chunks: int
+    content_hash: str
+    added_at: str | None
+    state: IndexState
+    indexes: IndexStates
+    error: str | None
+
+
+class DocumentList(BaseModel):
+    """A page of documents; pass ``next_cursor`` as ``cursor`` for the next one."""
+
+    documents: list[DocumentOut]
+    next_cursor: str | None
+
+
+class AddedDocuments(BaseModel):
+    """The documents a ``POST /documents`` stored, as they are now."""
+
+    documents: list[DocumentOut]
+
+
+class DeletedDocument(BaseModel):
+    """What a ``DELETE /documents/{id}`` did."""
+
+    deleted: str
+    message: str
+
+
+def _state(request: Request) -> AppState:
+    state: AppState = request.app.state.graphready
+    return state
+
+
+def _stages(state: AppState) -> dict[str, StageView]:
+    return {name: StageView(s.state, s.error) for name, s in state.readiness.stages.items()}
+
+
+async def _entries(state: AppState, doc_id: str | None = None) -> list[DocumentEntry]:
+    """Every document (or those with ``doc_id``) as it is now, read in a worker thread."""
+    library, stages, building = state.library, _stages(state), state.readiness.building
+    if doc_id is None:
+        return await asyncio.to_thread(library.entries, stages, building)
+    return await asyncio.to_thread(library.find, doc_id, stages, building)
+
+
+def _store(state: AppState, uploads: list[Upload]) -> bool:
+    """Store the uploads (blocking); True when one of them is new or changed. A document id
+    that a file of the served folder holds is refused: the folder's file is the document."""
+    folder_ids = {d.id for d in state.stores.catalog.documents() if not is_upload(d.source)}
+    taken = [u.id for u in uploads if u.id in folder_ids]
+    if taken:
+        raise Conflict(f"document id {taken[0]!r} belongs to a file of the served folder; "
+                       "send the document under another id")
+    changed = False
+    for upload in uploads:
+        old = state.library.uploads.get(upload.id)
+        if old is not None and old.content_hash == upload.content_hash:
+            continue
+        state.library.uploads.put(upload)
+        changed = True
+    return changed
+
+
+async def _add(state: AppState, uploads: list[Upload]) -> list[DocumentEntry]:
+    """Store the uploads, queue a build if anything changed, and the stored documents now."""
+    changed = await asyncio.to_thread(_store, state, uploads)
+    state.library.unhide([u.id for u in uploads])
+    if changed:
+        state.request_build()
+    entries = await _entries(state)
+    wanted = {u.id for u in uploads}
+    return [e for e in entries if e.id in wanted and e.source == "upload"]
+
+
+async def _delete(state: AppState, doc_id: str) -> bool:
+    """Delete an uploaded document: hidden from answers now, removed by the next build. False
+    when no uploaded document has this id."""
+    library = state.library
+    was_hidden = doc_id in library.hidden
+    library.hide(doc_id)  # before the file goes: no moment where it is gone but citable
+    if not await asyncio.to_thread(library.uploads.remove, doc_id):
+        if not was_hidden:
+            library.unhide([doc_id])
+        return False
+    state.request_build()
+    return True
+
+
+@router.post("/documents", status_code=202, response_model=AddedDocuments, responses=_ERRORS,
+             summary="Add documents: files (multipart, parts named 'files') or JSON",
+             openapi_extra={"requestBody": {"required": True, "content": {
+                 "application/json": {"schema": DocumentsBody.model_json_schema()},
+                 "multipart/form-data": {"schema": {
+                     "type": "object", "required": ["files"], "properties": {"files": {
+                         "type": "array", "items": {"type": "string", "format": "binary"}}}}},
+             }}})
+async def add_documents(request: Request) -> JSONResponse:
+    """Store the documents and queue them for indexing (202). The same id again replaces the
+    document; the same text without an id is the same document."""
+    state = _state(request)
+    now = time.time()
+    content_type = request.headers.get("content-type", "")
+    if content_type.startswith("multipart/form-data"):
+        uploads = await _read_files(request, state, now)
+    else:
+        body = await read_json(request, DocumentsBody,
+                               'a JSON object {"documents": [{"text": ...}]} or files')
+        uploads = from_json([JsonDocument(d.text, d.id, d.title) for d in body.documents], now)
+    entries = await _add(state, unique(uploads))
+    return JSONResponse({"documents": [e.as_json() for e in entries]}, status_code=202)
+
+
+async def _read_files(request: Request, state: AppState, now: float) -> list[Upload]:
+    settings = state.settings
+    try:
+        form = await request.form(max_files=settings.max_upload_files, max_fields=100)
+    except (MultiPartException, HTTPException) as exc:  # Starlette raises the latter
+        detail = str(getattr(exc, "detail", None) or getattr(exc, "message", exc))
+        if "Too many files" in detail:
+            raise InvalidRequest(f"at most {settings.max_upload_files} files a request "
+                                 "(GRAPHREADY_MAX_UPLOAD_FILES)") from None
+        raise MalformedUpload(f"the multipart body cannot be parsed: {detail}") from None
+    except (ValueError, AssertionError, KeyError) as exc:
+        raise MalformedUpload(f"the multipart body cannot be parsed: {exc}") from None
+    try:
+        files = [f for f in form.getlist("files") if isinstance(f, UploadFile)]
+        if not list(form.keys()):
+            raise MalformedUpload("the multipart body holds no complete part: send one or "
+                                  "more files as parts named 'files'")
+        others = [k for k in form if k != "files"]
+        if others:
+            raise InvalidRequest(f"unknown form field {others[0]!r}: send files as 'files'")
+        if not files:
+            raise InvalidRequest("no file: send one or more parts named 'files'")
+        uploads: list[Upload] = []
+        for upload in files:
+            data = await upload.read()
+            uploads.extend(await asyncio.to_thread(from_file, upload.filename, data, now))
+        return uploads
+    finally:
+        await form.close()
+
+
+@router.get("/documents", response_model=DocumentList, responses=_ERRORS,
+            summary="List the documents and their state in every index")
+async def list_documents(
+    request: Request,
+    state: Annotated[IndexState | None, Query(description="only documents in this state")] = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 50,
+    cursor: Annotated[str | None, Query(description="next_cursor of the previous page")] = None,
+) -> JSONResponse:
+    """A page of documents in id order, optionally only those ``pending``, ``indexed`` or
+    ``failed``."""
+    after = None
+    if cursor is not None:
+        after = decode_cursor(cursor)
+        if after is None:
+            raise InvalidRequest("cursor: not a cursor this server gave")
+    entries = await _entries(_state(request))
+    if state is not None:
+        entries = [e for e in entries if e.state == state]
+    if after is not None:
+        entries = [e for e in entries if sort_key(e) > after]
+    page = entries[:limit]
+    more = len(entries) > limit
+    return JSONResponse({"documents": [e.as_json() for e in page],
+                         "next_cursor": encode_cursor(page[-1]) if more and page else None})
+
+
+async def _one(request: Request, doc_id: str) -> DocumentEntry:
+    found = await _entries(_state(request), doc_id)
+    if not found:
+        raise NotFound(f"no document with id {doc_id!r}")
+    uploads = [e for e in found if e.source == "upload"]
+    return uploads[0] if uploads else found[0]
+
+
+@router.get("/documents/{doc_id:path}", response_model=DocumentOut, responses=_ERRORS,
+            summary="One document and its state in every index")
+async def get_document(request: Request, doc_id: str) -> JSONResponse:
+    """The document ``doc_id`` (404 when there is none)."""
+    return JSONResponse((await _one(request, doc_id)).as_json())
+
+
+@router.delete("/documents/{doc_id:path}", response_model=DeletedDocument, responses=_ERRORS,
+               summary="Delete an uploaded document and everything derived from it")
+async def delete_document(request: Request, doc_id: str) -> DeletedDocument:
+    """Remove an uploaded document: answers stop citing it at once, and the next build removes
+    it from every index. A document of the served folder is refused (409): remove its file."""
+    state = _state(request)
+    if await _delete(state, doc_id):
+        return DeletedDocument(deleted=doc_id, message="deleted: no answer cites it from now "
+                               "on; every index drops it in the build that follows")
+    entry = await _one(request, doc_id)
+    docs_dir = state.settings.docs_dir
+    where = f"{docs_dir}/{entry.path}" if docs_dir is not None else entry.path
+    line = " (a line of it)" if entry.path != entry.id else ""
+    raise Conflict(f"document {doc_id!r} comes from the served folder: graphready does not "
+                   f"delete your files; remove {where}{line}, then POST /build")
