@@ -12,7 +12,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
-from graphready.errors import GraphReadyError, NotReady
+from graphready.errors import GraphReadyError
 
 log = logging.getLogger("graphready.server")
 
@@ -56,8 +56,8 @@ async def _validation(request: Request, exc: Exception) -> JSONResponse:
 
 async def _graphready(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, GraphReadyError)
-    headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, NotReady) else None
-    if exc.status_code >= 500 and not isinstance(exc, NotReady):
+    headers = {"Retry-After": str(exc.retry_after)} if exc.retry_after is not None else None
+    if exc.status_code >= 500 and exc.retry_after is None:
         log.error("%s: %s", type(exc).__name__, exc)
     return error_response(exc.status_code, exc.code, str(exc), headers)
 

@@ -33,6 +33,7 @@ from graphready.retrieval.pipeline import Mode, Toolset
 from graphready.stores.reconnecting import redact
 from graphready.stores.registry import Stores, open_stores
 
+from .admission import Admission
 from .library import Library, VisibleCatalog
 from .llm_queue import QuestionQueue, queue_status
 from .readiness import Readiness
@@ -57,6 +58,7 @@ class AppState:
             tool_calling=settings.llm_tool_calling != "off", max_tokens=settings.llm_max_tokens,
             answer_deadline_s=settings.llm_answer_deadline_s)
         self.readiness = Readiness()
+        self.admission = Admission(settings)
         self.tools = Toolset()
         self.graph_view: GraphView | None = None
         """The loaded graph, indexed for the graph API (None until a graph is loaded)."""

@@ -15,6 +15,7 @@ from typing import Any, Literal
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictStr
+from starlette.background import BackgroundTask
 
 from graphready.errors import GraphReadyError, InvalidRequest
 from graphready.retrieval.pipeline import Mode
@@ -22,7 +23,7 @@ from graphready.retrieval.pipeline import Mode
 from . import sse
 from .bodies import read_json
 from .lifecycle import AppState
-from .schemas import ChatResponse, ErrorResponse, chat_response, recent_turns
+from .schemas import CHAT_RESPONSES, ChatResponse, chat_response, recent_turns
 
 router = APIRouter(prefix="/v1", tags=["openai"])
 
@@ -102,22 +103,27 @@ async def models() -> dict[str, Any]:
         for name in MODELS]}
 
 
-@router.post("/chat/completions", responses={c: {"model": ErrorResponse} for c in (400, 422, 503)},
+@router.post("/chat/completions", responses=CHAT_RESPONSES,
              summary="OpenAI-compatible chat completion, answered from the documents",
              openapi_extra={"requestBody": {"required": True, "content": {"application/json": {
                  "schema": CompletionRequest.model_json_schema()}}}})
 async def completions(request: Request) -> Response:
-    """Answer the last user message; ``stream: true`` sends ``chat.completion.chunk`` events."""
+    """Answer the last user message; ``stream: true`` sends ``chat.completion.chunk`` events.
+    Rate limit and chat slots as for ``POST /chat``."""
+    state: AppState = request.app.state.graphready
+    state.admission.check_rate(request)
     body = await read_json(request, CompletionRequest, "a JSON object with 'messages'")
     question, mode, history = _question(body)
-    state: AppState = request.app.state.graphready
     ident, created = f"chatcmpl-{uuid.uuid4().hex}", int(time.time())
-    if body.stream:
-        answer = await sse.AnswerStream.begin(state.ask_stream(question, mode, None, history))
-        return StreamingResponse(_chunks(answer, ident, created, body.model),
-                                 media_type="text/event-stream",
-                                 headers={"Cache-Control": "no-cache"})
-    response = chat_response(await state.ask(question, mode, None, history))
+    async with state.admission.slot() as slot:
+        if body.stream:
+            answer = await sse.AnswerStream.begin(
+                state.ask_stream(question, mode, None, history))
+            return StreamingResponse(slot.hold_while(_chunks(answer, ident, created, body.model)),
+                                     media_type="text/event-stream",
+                                     headers={"Cache-Control": "no-cache"},
+                                     background=BackgroundTask(slot.release))
+        response = chat_response(await state.ask(question, mode, None, history))
     content = _content(response)
     return JSONResponse({
         "id": ident, "object": "chat.completion", "created": created, "model": body.model,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import (
     BaseModel,
@@ -148,6 +148,22 @@ class ErrorResponse(BaseModel):
     """Every error response: ``{"error": {"code", "message"}}``."""
 
     error: ErrorBody
+
+
+SSE_EVENT: dict[str, Any] = {
+    "type": "object", "required": ["data"],
+    "description": "With `\"stream\": true`, the answer comes as Server-Sent Events; "
+                   "this is one event",
+    "properties": {"event": {"type": "string", "description": "The event's name, if any"},
+                   "data": {"type": "string", "description": "JSON (or `[DONE]`)"}},
+}
+
+CHAT_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {"content": {"text/event-stream": {"schema": SSE_EVENT}}},
+    **{code: {"model": ErrorResponse} for code in (400, 413, 422, 429, 503)},
+}
+"""The responses of a chat endpoint: an answer (as JSON, or streamed), or an error: 429 over
+the client's rate limit, 503 not ready or overloaded (both with ``Retry-After``)."""
 
 
 class BuildResponse(BaseModel):
