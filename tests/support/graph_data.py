@@ -22,12 +22,12 @@ def _relation(a: str, b: str, weight: float, label: str = "related_to") -> Relat
                     chunk_ids=("c-0",), description=f"{a} and {b}")
 
 
-def sample_graph() -> KnowledgeGraph:
-    """The hub ``Hub City`` tied to ``SPOKES`` spokes (spoke ``i`` with weight ``i + 1``), spoke
+def sample_graph(spokes: int = SPOKES) -> KnowledgeGraph:
+    """The hub ``Hub City`` tied to ``spokes`` spokes (spoke ``i`` with weight ``i + 1``), spoke
     0 tied to two second-hop entities, and a handful of named entities."""
     entities = [_entity(HUB, "Hub City", "GPE", ("c-0", "c-1"), "A city at the centre.")]
     relations = []
-    for i in range(SPOKES):
+    for i in range(spokes):
         entities.append(_entity(f"e-spoke-{i:03d}", f"Spoke {i:03d}", "ORG", (f"c-{i % 7}",)))
         relations.append(_relation(HUB, f"e-spoke-{i:03d}", float(i + 1)))
     entities += [
@@ -49,7 +49,7 @@ def sample_graph() -> KnowledgeGraph:
                     title="Film makers", summary="The director and his heroine.",
                     chunk_ids=("c-4",), rating=6.0)
     hub = Community(id="k-hub", level=0, parent=None,
-                    entity_ids=(HUB, *(f"e-spoke-{i:03d}" for i in range(SPOKES))),
+                    entity_ids=(HUB, *(f"e-spoke-{i:03d}" for i in range(spokes))),
                     title="The hub", summary="Everything around the hub.", chunk_ids=("c-0",))
     entities.sort(key=lambda e: e.id)
     relations.sort(key=lambda r: (r.source, r.target))

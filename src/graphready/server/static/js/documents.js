@@ -15,7 +15,7 @@ async function remove(doc, button) {
   if (!confirm(`Delete "${doc.title}" (${doc.id}) from every index?`)) return;
   button.disabled = true;
   try {
-    await request(`/documents/${encodeURIComponent(doc.id).replace(/%2F/g, "/")}`, { method: "DELETE" });
+    await request(docPath(doc.id), { method: "DELETE" });
     replace($("doc-message"), `Deleted ${doc.title}.`);
     await refresh();
   } catch (e) {
@@ -65,6 +65,28 @@ export async function refresh() {
   }
 }
 
+function docPath(id) {
+  return `/documents/${encodeURIComponent(id).replace(/%2F/g, "/")}`;
+}
+
+// Says when the uploaded documents are indexed (or failed), polling each one.
+async function follow(ids, label, titles) {
+  for (;;) {
+    await new Promise((done) => setTimeout(done, 1500));
+    let docs;
+    try { docs = await Promise.all(ids.map((id) => getJSON(docPath(id)))); }
+    catch (e) { replace(label, `Added ${titles}: ${e.message}`); return; }
+    const failed = docs.filter((d) => d.state === "failed");
+    if (docs.every((d) => d.state !== "pending")) {
+      replace(label, failed.length
+        ? `Failed: ${failed.map((d) => `${d.title}: ${d.error || "indexing failed"}`).join("; ")}`
+        : `Indexed: ${titles}`);
+      if (!$("view-documents").hidden) refresh();
+      return;
+    }
+  }
+}
+
 async function send(files) {
   if (!files.length) return;
   const form = new FormData();
@@ -75,8 +97,10 @@ async function send(files) {
   try {
     const body = await upload("/documents", form, (share) => { bar.value = share; });
     bar.value = 1;
-    replace(label, `Added ${body.documents.map((d) => d.title).join(", ")}: indexing…`);
+    const titles = body.documents.map((d) => d.title).join(", ");
+    replace(label, `Added ${titles}: indexing…`);
     await refresh();
+    follow(body.documents.map((d) => d.id), label, titles);
   } catch (e) {
     item.classList.add("error");
     replace(label, `Upload failed: ${e.message}`);

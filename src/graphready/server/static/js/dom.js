@@ -18,7 +18,7 @@ export function h(tag, props = {}, ...children) {
 }
 
 export function append(el, children) {
-  for (const child of children.flat()) {
+  for (const child of children.flat(Infinity)) {
     if (child === undefined || child === null || child === false) continue;
     el.appendChild(child instanceof Node ? child : document.createTextNode(String(child)));
   }

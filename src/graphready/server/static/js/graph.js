@@ -23,7 +23,7 @@ function graph() {
   if (cy) return cy;
   cy = cytoscape({
     container: $("graph-canvas"),
-    minZoom: 0.1, maxZoom: 4, wheelSensitivity: 0.3,
+    minZoom: 0.1, maxZoom: 2,
     style: [
       { selector: "node", style: {
         "background-color": "data(colour)", label: "data(name)", "font-size": 10,
@@ -99,6 +99,7 @@ export async function draw(id) {
     addLegend(sub);
     mark();
     layout();
+    counted();
     replace($("graph-message"), `${sub.nodes.length} entities, ${sub.edges.length} relations` +
       (sub.truncated ? ` (the strongest ${sub.limit}; raise the limit to see more)` : ""));
     openEntity(id);
@@ -116,6 +117,7 @@ export async function expand(id) {
     addLegend(sub);
     mark();
     layout();
+    counted();
     replace($("graph-message"), `${c.nodes().length} entities, ${c.edges().length} relations (expanded ${sub.nodes[0].name}: ${fresh.length} new elements)`);
   } catch (e) {
     replace($("graph-message"), `Cannot expand: ${e.message}`);
@@ -123,7 +125,19 @@ export async function expand(id) {
 }
 
 function entityButton(entity) {
-  return h("button", { type: "button", class: "link", onclick: () => draw(entity.id) }, entity.name);
+  return h("button", { type: "button", class: "link", title: "centre the drawing here",
+                       onclick: () => draw(entity.id) }, entity.name);
+}
+
+function expandButton(entity) {
+  return h("button", { type: "button", class: "small", title: `add the neighbours of ${entity.name} to the drawing`,
+                       "aria-label": `expand ${entity.name}`, onclick: () => expand(entity.id) }, "+");
+}
+
+function counted() {
+  const c = graph();
+  $("graph-canvas").dataset.nodes = String(c.nodes().length);
+  $("graph-canvas").dataset.edges = String(c.edges().length);
 }
 
 export async function openEntity(id) {
@@ -142,7 +156,7 @@ export async function openEntity(id) {
         h("li", {}, `level ${c.level}: `, h("button", { type: "button", class: "link",
           onclick: () => window.dispatchEvent(new CustomEvent("graphready:show-community", { detail: c })) }, c.title))))) : null,
       h("h4", {}, `Relations (${e.degree})`), h("ul", { class: "relations" }, e.relations.map((r) =>
-        h("li", {}, entityButton(r.other), ` ${r.label} · weight ${r.weight}`,
+        h("li", {}, expandButton(r.other), " ", entityButton(r.other), ` ${r.label} · weight ${r.weight}`,
           r.description ? h("div", { class: "muted" }, r.description) : null))),
       h("h4", {}, `Passages (${e.passage_count})`), h("ul", { class: "passages" }, e.passages.map((p) =>
         h("li", {}, h("button", { type: "button", class: "link", onclick: () => openPassage(p.chunk_id) }, p.title),
