@@ -202,16 +202,12 @@ class GraphView:
                         self._edges_among(nodes, max_edges), truncated)
 
     def _ranked(self, position: int, limit: int) -> list[tuple[int, float]]:
-        """Up to ``limit`` distinct neighbours with their strongest weight, strongest first."""
-        start, end = int(self._indptr[position]), int(self._indptr[position + 1])
-        seen: dict[int, float] = {}
-        for j in range(start, end):
-            other = int(self._other[j])
-            if other != position and other not in seen:
-                seen[other] = float(self._weight[j])
-                if len(seen) > limit:
-                    break
-        return list(seen.items())
+        """Up to ``limit + 1`` neighbours with their weights, strongest first (a graph holds
+        one relation per pair of entities, and none from an entity to itself)."""
+        start = int(self._indptr[position])
+        end = min(int(self._indptr[position + 1]), start + limit + 1)
+        return list(zip(self._other[start:end].tolist(), self._weight[start:end].tolist(),
+                        strict=True))
 
     def _second_hop(self, chosen: dict[int, int], first: list[tuple[int, float]],
                     limit: int) -> bool:
