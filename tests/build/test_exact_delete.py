@@ -5,6 +5,7 @@ embedded stores, and with the graph and the vectors on a real FalkorDB."""
 
 from __future__ import annotations
 
+import random
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -177,3 +178,42 @@ def test_delete_and_update_equal_a_build_from_scratch(
     for community in graph["communities"]:
         assert "admired" not in community.summary and not set(community.chunk_ids) & old_c
     assert all(c == first and score == 1.0 for c, first, score in after["vector_own"])
+
+
+POOL = [A, B, C, C2, *(f"{name} founded a guild of {craft} in {town}. The guild of {craft} in "
+                       f"{town} trained {pupil} for ten years." for name, craft, town, pupil in [
+                           ("Ines Moreau", "glassblowers", "Lyon", "Pavel Kral"),
+                           ("Oskar Lund", "clockmakers", "Bergen", "Ines Moreau"),
+                           ("Hana Sato", "weavers", "Kyoto", "Oskar Lund"),
+                           ("Pavel Kral", "printers", "Brno", "Hana Sato")])]
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_random_changes_equal_a_build_from_scratch(tmp_path: Path, seed: int) -> None:
+    """Random adds, updates and deletes of uploads, built now and then (several changes at a
+    time too), end where a build from scratch on what remains ends."""
+    rng = random.Random(seed)
+    _folder(tmp_path / "changed")
+    changed = _settings(tmp_path / "changed", None, None)
+    store = UploadStore(uploads_folder(changed.data_dir))
+    held: dict[str, str] = {}
+    for step in range(8):
+        doc_id = f"doc-{rng.randrange(4)}"
+        if doc_id in held and rng.random() < 0.4:
+            store.remove(doc_id)
+            del held[doc_id]
+        else:
+            held[doc_id] = rng.choice(POOL)
+            _upload(changed, doc_id, held[doc_id])
+        if rng.random() < 0.5 or step == 7:
+            _build(changed)
+    after = _content(changed)
+
+    _folder(tmp_path / "fresh")
+    fresh = _settings(tmp_path / "fresh", None, None)
+    for doc_id, text in held.items():
+        _upload(fresh, doc_id, text)
+    _build(fresh)
+    expected = _content(fresh)
+    for key in expected:
+        assert after[key] == expected[key], f"{key} differs from a build from scratch ({held})"
