@@ -83,6 +83,23 @@ async def test_the_rate_limit_is_per_client_and_says_when_to_retry(built: Settin
         assert figures["rate_limited"] == 2 and figures["rate_per_minute"] == 2
 
 
+async def test_with_api_keys_the_rate_limit_is_per_key(built: Settings) -> None:
+    keys = ["key-one-0123456789abcdef", "key-two-0123456789abcdef"]
+    settings = dataclasses.replace(built, chat_rate_per_minute=1, api_key=",".join(keys))
+    async with clients(settings, "10.0.0.1") as (client,):
+        def auth(key: str) -> dict[str, str]:
+            return {"Authorization": f"Bearer {key}"}
+
+        assert (await client.post("/chat", json=QUESTION, headers=auth(keys[0]))).status_code \
+            == 200
+        assert_error(await client.post("/chat", json=QUESTION, headers=auth(keys[0])), 429,
+                     "rate_limited")
+        # Same address, another key: its own allowance.
+        assert (await client.post("/chat", json=QUESTION, headers=auth(keys[1]))).status_code \
+            == 200
+        assert_error(await client.post("/chat", json=QUESTION), 401, "unauthorized")
+
+
 async def test_there_is_no_rate_limit_by_default(built: Settings) -> None:
     assert load_settings({}, data_dir=built.data_dir).chat_rate_per_minute == 0
     async with clients(built) as (client,):

@@ -88,6 +88,18 @@ async def test_every_error_response_is_the_one_shape(document: dict[str, Any]) -
                 assert "Retry-After" in response["headers"], (label, status)
 
 
+async def test_api_keys_are_declared(document: dict[str, Any]) -> None:
+    assert document["components"]["securitySchemes"]["apiKey"]["scheme"] == "bearer"
+    for label, operation in operations(document):
+        if label == "GET /health":
+            assert "401" not in operation["responses"] and "security" not in operation
+            continue
+        assert "401" in operation["responses"], label
+        assert {"apiKey": []} in operation["security"] and {} in operation["security"], label
+    assert "403" in document["paths"]["/build"]["post"]["responses"]
+    assert "403" not in document["paths"]["/chat"]["post"]["responses"]
+
+
 async def test_chat_endpoints_declare_limits_and_streams(document: dict[str, Any]) -> None:
     for path in ("/chat", "/v1/chat/completions"):
         responses = document["paths"][path]["post"]["responses"]

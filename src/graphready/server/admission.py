@@ -28,6 +28,8 @@ from fastapi import Request
 from graphready.config import Settings
 from graphready.errors import Overloaded, RateLimited
 
+from .auth import keys_of
+
 MAX_TRACKED_CLIENTS = 10_000
 """Buckets kept at most; beyond it the least recently seen client's is dropped (it starts full
 again, which only ever favours that client)."""
@@ -186,5 +188,6 @@ class Admission:
 
 def _api_keys_configured(settings: Settings) -> bool:
     """Whether API keys are required (``GRAPHREADY_API_KEY`` or
-    ``GRAPHREADY_READ_ONLY_API_KEY``): then the rate limit is per key."""
-    return any(getattr(settings, name, None) for name in ("api_key", "read_only_api_key"))
+    ``GRAPHREADY_READ_ONLY_API_KEY``): then every request that reaches a chat endpoint carries
+    a valid key (the key middleware saw to it), and the rate limit is per key."""
+    return any(keys_of(settings))

@@ -13,6 +13,8 @@ cannot know:
   the statuses any operation of its kind can answer are added: 422 for an operation with
   parameters or a body, 400 (malformed JSON) and 413 (body too large) for one with a body,
   404 for one with a path parameter. 429 and 503 declare their ``Retry-After`` header.
+- The API key: every operation but the open ones (``/health``) takes a bearer token, optional
+  since a server may have no keys, and may answer 401; a write (documents, a build) also 403.
 
 Client generators and fuzzers (the tests run Schemathesis over every operation) read it.
 """
@@ -24,16 +26,18 @@ from typing import Any
 
 from fastapi import FastAPI
 
+from .auth import is_open, is_write
 from .schemas import ErrorResponse
 
 ERROR_REF = "#/components/schemas/ErrorResponse"
+SECURITY = "apiKey"
 DEFS_PREFIX = "#/$defs/"
 COMPONENTS_PREFIX = "#/components/schemas/"
 METHODS = ("get", "put", "post", "delete", "patch", "options", "head", "trace")
 DESCRIPTIONS = {
     400: "Malformed request (the body is not valid JSON)",
-    401: "An API key is required",
-    403: "The API key may not do this",
+    401: "A valid API key is required (when the server has keys configured)",
+    403: "A read-only API key cannot change documents or start a build",
     404: "Not found",
     409: "Conflict",
     413: "The body is over the size limit",
@@ -65,9 +69,10 @@ def fix(document: dict[str, Any]) -> dict[str, Any]:
     _hoist_defs(document, found)
     _merge(schemas, found)
     _merge(schemas, _model_schemas(ErrorResponse))
-    for item in document.get("paths", {}).values():
+    for path, item in document.get("paths", {}).items():
         for method in METHODS:
             if method in item:
+                _declare_keys(document, path, method, item[method])
                 _declare_errors(item[method])
     _drop_unused(document, schemas, ("HTTPValidationError", "ValidationError"))
     return document
@@ -117,6 +122,24 @@ def _hoist_defs(node: Any, found: dict[str, Any]) -> None:
         _merge(found, defs)
     for value in node.values():
         _hoist_defs(value, found)
+
+
+def _declare_keys(document: dict[str, Any], path: str, method: str,
+                  operation: dict[str, Any]) -> None:
+    """The API key an operation takes when keys are configured (``server/auth.py``): a bearer
+    token, optional (a server without keys needs none); 401 without a valid one, 403 for a
+    read-only key on a write."""
+    if is_open(method.upper(), path):
+        return
+    document["components"].setdefault("securitySchemes", {})[SECURITY] = {
+        "type": "http", "scheme": "bearer",
+        "description": "An API key (GRAPHREADY_API_KEY or GRAPHREADY_READ_ONLY_API_KEY), "
+                       "when the server has keys configured"}
+    operation.setdefault("security", [{SECURITY: []}, {}])
+    responses: dict[str, Any] = operation.setdefault("responses", {})
+    responses.setdefault("401", {})
+    if is_write(method.upper(), path):
+        responses.setdefault("403", {})
 
 
 def _declare_errors(operation: dict[str, Any]) -> None:
