@@ -280,3 +280,20 @@ def test_no_key_beyond_loopback_refuses_to_start(tmp_path: Path,
     opted_out = start(servers, None, tmp_path / "data", env, ("--allow-no-api-key",))
     assert opted_out.client.get("/status").json()["auth"] == {"required": False}
     assert opted_out.stop() == 0
+
+
+def test_a_failed_stage_fails_the_document_never_leaves_it_pending(
+        tmp_path: Path, servers: list[ServerProcess]) -> None:
+    env = {"GRAPHREADY_EMBEDDER": "hashing", "GRAPHREADY_FAIL_STAGE": "graph"}
+    server = start(servers, None, tmp_path / "data", env)
+    api = client(server, None)
+    assert api.post("/documents", json={"documents": [LIGHTHOUSE]}).status_code == 202
+    server.wait_until(lambda: doc(api, "lighthouse")["state"] != "pending", BUILD_TIMEOUT,
+                      "the build to end")
+    failed = doc(api, "lighthouse")
+    assert failed["state"] == "failed", failed
+    assert failed["indexes"] == {"keyword": "indexed", "vectors": "indexed", "graph": "failed"}
+    assert "injected failure" in failed["error"]
+    listed = api.get("/documents", params={"state": "failed"}).json()["documents"]
+    assert [d["id"] for d in listed] == ["lighthouse"]
+    assert "lighthouse" in cited(api, NEEDLE_QUESTION)  # retrieval still answers from it
