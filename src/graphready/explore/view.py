@@ -23,6 +23,8 @@ _WORD_END = "\U0010ffff"
 
 def fold(text: str) -> str:
     """``text`` without case or accents: NFKD, combining marks dropped, casefolded."""
+    if text.isascii():
+        return text.lower()
     decomposed = unicodedata.normalize("NFKD", text)
     return "".join(ch for ch in decomposed if not unicodedata.combining(ch)).casefold()
 
@@ -77,8 +79,8 @@ class GraphView:
         self.communities: tuple[Community, ...] = graph.communities
         self.chunk_docs = chunk_docs
         self._position = {e.id: i for i, e in enumerate(self.entities)}
-        self._build_adjacency()
         self._build_names()
+        self._build_adjacency()
         self._build_communities()
 
     # -- construction ----------------------------------------------------------------------
@@ -105,8 +107,8 @@ class GraphView:
         self._weight: npt.NDArray[np.float64] = both_weight[order]
         self._rel: npt.NDArray[np.int64] = np.concatenate([rel, rel])[order]
         self.degree: npt.NDArray[np.int64] = counts.astype(np.int64)
-        self._by_degree = sorted(range(n), key=lambda i: (-int(counts[i]),
-                                                          fold(self.entities[i].name)))
+        by_name = sorted(range(n), key=self._folded.__getitem__)
+        self._by_degree = [by_name[i] for i in np.argsort(-counts[by_name], kind="stable")]
 
     def _build_names(self) -> None:
         self._folded = [fold(e.name) for e in self.entities]
