@@ -228,19 +228,20 @@ def run_graph(settings: Settings, stores: Stores, report: Report,
 
 def _extractor_id(settings: Settings) -> str:
     """Who extracts with these settings: the offline extractor, or the configured LLM."""
-    from graphready.extraction.base import OFFLINE_EXTRACTOR
+    from graphready.extraction.base import offline_extractor_id
     from graphready.extraction.llm_extract import llm_extractor_id
 
     if not settings.llm_builds_graph:
-        return OFFLINE_EXTRACTOR
+        return offline_extractor_id(settings.nlp_pipeline)
     return llm_extractor_id(settings.llm_model or "")
 
 
 def _same_extractor(stored: str | None, wanted: str) -> bool:
-    """Whether the stored extractions are ``wanted``'s (none recorded: the offline one's)."""
-    from graphready.extraction.base import OFFLINE_EXTRACTOR
+    """Whether the stored extractions are ``wanted``'s (none recorded: the offline extractor's
+    with the full spaCy pipeline, which was the only one then)."""
+    from graphready.extraction.base import FULL_PIPELINE_EXTRACTOR
 
-    return stored == wanted or (stored is None and wanted == OFFLINE_EXTRACTOR)
+    return stored == wanted or (stored is None and wanted == FULL_PIPELINE_EXTRACTOR)
 
 
 @contextlib.contextmanager
@@ -284,7 +285,7 @@ def _extract_missing(settings: Settings, catalog: Catalog, stores: Stores, repor
         graph.remove_extractions(have - wanted)
     missing = sorted(wanted - have)
     report(Progress("graph.extract", 0, len(missing)))
-    offline = SpacyExtractor()
+    offline = SpacyExtractor(pipeline=settings.nlp_pipeline)
     llm = None if model is None else LLMExtractor(
         model, offline, concurrency=settings.llm_build_concurrency,
         max_tokens=settings.llm_max_tokens)

