@@ -8,15 +8,29 @@ import { $, h, replace } from "./dom.js";
 const PALETTE = ["#4e79a7", "#f28e2b", "#59a14f", "#e15759", "#76b7b2", "#edc948", "#b07aa1",
                  "#ff9da7", "#9c755f", "#bab0ac", "#1f77b4", "#2ca02c", "#d62728", "#9467bd"];
 const NO_COMMUNITY = "#999999";
-const colours = new Map();  // community id -> colour, in order of first sight
-const legend = new Map();   // community id -> title
+const colours = new Map();  // community id -> colour: the most frequent communities drawn
+const legend = new Map();   // community id -> title, for those with a colour of their own
+let others = false;         // whether some drawn entity is in a community without a colour
 let cy = null;
 let highlight = { seeds: [], reached: [] };
 
 function colour(community) {
-  if (!community) return NO_COMMUNITY;
-  if (!colours.has(community)) colours.set(community, PALETTE[colours.size % PALETTE.length]);
+  if (community && !colours.has(community) && colours.size < PALETTE.length) {
+    colours.set(community, PALETTE[colours.size]);
+  }
+  if (!community || !colours.has(community)) { others = true; return NO_COMMUNITY; }
   return colours.get(community);
+}
+
+// The palette goes to the communities with the most entities in the drawing.
+function assignColours(sub) {
+  colours.clear();
+  legend.clear();
+  others = false;
+  const counts = new Map();
+  for (const n of sub.nodes) if (n.community) counts.set(n.community, (counts.get(n.community) || 0) + 1);
+  for (const [id] of [...counts].sort((a, b) => b[1] - a[1])) colour(id);
+  others = false;
 }
 
 function graph() {
@@ -56,8 +70,10 @@ function elements(sub) {
 
 function drawLegend() {
   const box = $("graph-legend");
-  replace(box, [...legend].map(([id, title]) =>
-    h("span", { class: "legend-item" }, h("span", { class: "swatch", "data-colour": colour(id) }), title)));
+  replace(box, [...legend].filter(([id]) => colours.has(id)).map(([id, title]) =>
+    h("span", { class: "legend-item" }, h("span", { class: "swatch", "data-colour": colours.get(id) }), title)),
+    others ? h("span", { class: "legend-item" }, h("span", { class: "swatch", "data-colour": NO_COMMUNITY }),
+               "other communities, or none") : null);
   // colours are set through the DOM (no inline style attribute in markup)
   for (const swatch of box.querySelectorAll(".swatch")) swatch.style.background = swatch.dataset.colour;
 }
@@ -92,7 +108,7 @@ export async function draw(id) {
   try {
     const sub = await subgraph(id, $("graph-hops").value);
     const c = graph();
-    legend.clear();
+    assignColours(sub);
     c.elements().remove();
     c.add(elements(sub));
     c.getElementById(sub.center).addClass("center");
