@@ -125,10 +125,13 @@ def test_an_uploaded_file_becomes_indexed_then_citable_and_a_delete_removes_it(
     expect(page.locator("#passage-text")).to_contain_text("Ottoline Brackenridge")
     page.locator("#passage-close").click()
 
+    cited = served.chat(FACT_QUESTION).json()["citations"][0]
+    assert "Ottoline" in served.client.get(f"/passages/{cited['chunk_id']}").json()["text"]
     page.locator('nav a[data-view="documents"]').click()
     page.once("dialog", lambda dialog: dialog.accept())
     row.locator("button", has_text="Delete").click()
     expect(row).to_have_count(0, timeout=SLOW_MS)
+    assert served.client.get(f"/passages/{cited['chunk_id']}").status_code == 404  # at once
     served.wait_until(lambda: not served.status()["building"] and not any(
         "quillfeather" in d["id"] for d in served.client.get("/documents").json()["documents"]),
         BUILD_TIMEOUT_S, "the delete to be applied")

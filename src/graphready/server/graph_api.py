@@ -89,6 +89,13 @@ def _community_ref(community: Community) -> CommunityRef:
                         size=len(community.entity_ids))
 
 
+def visible_chunks(state: AppState, ids: list[str]) -> list[Chunk]:
+    """The chunks with these ids, without those of documents deleted and not yet rebuilt away
+    (the answers leave them out too)."""
+    hidden = state.library.hidden
+    return [c for c in state.stores.catalog.get_chunks(ids) if c.doc_id not in hidden]
+
+
 def _not_found(what: str, ident: str) -> HTTPException:
     return HTTPException(404, f"no {what} with id {ident!r} in the loaded graph")
 
@@ -129,13 +136,13 @@ def _entity_detail(view: GraphView, state: AppState, position: int) -> EntityDet
         if doc is not None and doc not in doc_chunks and len(doc_chunks) < DOCUMENTS_SHOWN:
             doc_chunks[doc] = chunk_id
     shown = list(entity.chunk_ids[:PASSAGES_SHOWN])
-    chunks: dict[str, Chunk] = {c.id: c for c in state.stores.catalog.get_chunks(
-        list(dict.fromkeys([*shown, *doc_chunks.values()])))}
+    chunks: dict[str, Chunk] = {c.id: c for c in visible_chunks(
+        state, list(dict.fromkeys([*shown, *doc_chunks.values()])))}
     passages = [PassageOut(chunk_id=c.id, document_id=c.doc_id, title=c.title,
                            snippet=snippet(c.text, entity.name))
                 for c in (chunks.get(i) for i in shown) if c is not None]
     documents = [DocumentRef(id=doc, title=chunks[chunk].title if chunk in chunks else doc)
-                 for doc, chunk in doc_chunks.items()]
+                 for doc, chunk in doc_chunks.items() if doc not in state.library.hidden]
     relations = [RelationOut(other=_entity_out(view, n.other), label=n.relation.label,
                              description=n.relation.description, weight=n.relation.weight,
                              passages=len(n.relation.chunk_ids))
@@ -258,8 +265,7 @@ async def passage(request: Request, chunk_id: Annotated[str, Path(max_length=200
         PassageText):
     """The whole text of a passage, by the ``chunk_id`` of a citation or of an entity's
     passage."""
-    catalog = _state(request).stores.catalog
-    found = await asyncio.to_thread(catalog.get_chunks, [chunk_id])
+    found = await asyncio.to_thread(visible_chunks, _state(request), [chunk_id])
     if not found:
         raise HTTPException(404, f"no passage with id {chunk_id!r}")
     chunk = found[0]
