@@ -110,10 +110,13 @@ class Admission:
         self.rate_limited = 0
         self._mean_chat_s = 1.0
 
-    def check_rate(self, request: Request) -> None:
-        """Spend one request of the client's allowance, or raise :class:`RateLimited`."""
+    async def check_rate(self, request: Request) -> None:
+        """Spend one request of the client's allowance, or raise :class:`RateLimited`. The
+        body is read first (the handler reads it again from Starlette's copy): a response
+        sent over an unread body would cost the client its kept-alive connection."""
         if self.rate is None:
             return
+        await request.body()
         wait = self.rate.take(self.client_key(request))
         if wait > 0:
             self.rate_limited += 1

@@ -111,7 +111,7 @@ async def completions(request: Request) -> Response:
     """Answer the last user message; ``stream: true`` sends ``chat.completion.chunk`` events.
     Rate limit and chat slots as for ``POST /chat``."""
     state: AppState = request.app.state.graphready
-    state.admission.check_rate(request)
+    await state.admission.check_rate(request)
     body = await read_json(request, CompletionRequest, "a JSON object with 'messages'")
     question, mode, history = _question(body)
     ident, created = f"chatcmpl-{uuid.uuid4().hex}", int(time.time())

@@ -64,7 +64,7 @@ async def chat(request: Request) -> Response:
     With ``"stream": true`` the answer comes as Server-Sent Events. Over the client's rate
     limit: 429; every chat slot busy for the queue timeout: 503 ``overloaded``."""
     state = _state(request)
-    state.admission.check_rate(request)
+    await state.admission.check_rate(request)
     body = await read_json(request, ChatRequest, "a JSON object with a 'message'")
     history = recent_turns([(t.role, t.content) for t in body.history])
     async with state.admission.slot() as slot:
