@@ -5,6 +5,7 @@ Retry-After before any graph exists."""
 
 from __future__ import annotations
 
+import dataclasses
 import io
 from pathlib import Path
 from typing import Any
@@ -13,7 +14,7 @@ import httpx
 import networkx as nx
 import pytest
 
-from graphready.config import load_settings
+from graphready.config import Settings, load_settings
 from support.api import app_client, assert_error
 from support.corpus import NEEDLE, NEEDLE_QUESTION
 
@@ -189,3 +190,19 @@ async def test_no_graph_yet_answers_503_with_retry_after(tmp_path: Path) -> None
             response = await client.get(path)
             assert_error(response, 503, "not_ready", "graph")
             assert int(response.headers["retry-after"]) > 0
+
+
+async def test_a_read_only_key_reads_the_graph_and_no_key_is_refused(built: Settings) -> None:
+    full, read_only = "full-key-0123456789abcdef", "read-key-0123456789abcdef"
+    settings = dataclasses.replace(built, api_key=full, read_only_api_key=read_only)
+    async for client in app_client(settings):
+        entity_id = (await client.get("/graph/entities", headers={
+            "Authorization": f"Bearer {read_only}"})).json()["entities"][0]["id"]
+        for path in (f"/graph/entities/{entity_id}", f"/graph/subgraph?entity={entity_id}",
+                     "/graph/communities", "/graph/export?format=json"):
+            ok = await client.get(path, headers={"Authorization": f"Bearer {read_only}"})
+            assert ok.status_code == 200, (path, ok.text)
+            assert_error(await client.get(path), 401, "unauthorized")
+        page = await client.get("/")  # the page itself holds no data and asks for a key
+        assert page.status_code == 200
+        assert (await client.get("/static/js/api.js")).status_code == 200
