@@ -84,3 +84,16 @@ async def test_json_nested_too_deeply_is_a_400(client: httpx.AsyncClient, body: 
     for path in ("/chat", "/v1/chat/completions"):
         response = await client.post(path, content=body)
         assert_error(response, 400, "malformed_json", f"deeper than {MAX_JSON_DEPTH}")
+
+
+async def test_uploaded_documents_are_cleaned_the_same_way(client: httpx.AsyncClient) -> None:
+    body = json.dumps({"documents": [{"id": "up\ud800", "title": "T\udfff", "text": "A \ud800."}]})
+    response = await client.post("/documents", content=body.encode(),
+                                 headers={"content-type": "application/json"})
+    assert response.status_code == 202, response.text
+    [doc] = response.json()["documents"]
+    assert doc["id"] == "up\ufffd" and doc["title"] == "T\ufffd"
+    line = json.dumps({"id": "up-jsonl", "title": "J\ud800", "text": "B \udfff."}).encode()
+    response = await client.post("/documents", files={"files": ("u.jsonl", line)})
+    assert response.status_code == 202, response.text
+    assert response.json()["documents"][0]["title"] == "J\ufffd"
