@@ -165,7 +165,7 @@ def test_questions_during_an_llm_build_come_first_and_the_graph_is_the_same(
 def test_a_slow_answer_shows_in_the_queue_and_sigterm_stops_the_build_at_once(
         docs: Path, tmp_path: Path, servers: list[ServerProcess]) -> None:
     paces = {"extract": Pace(first_s=60.0), "report": Pace(first_s=60.0),
-             "answer": Pace(first_s=3.0)}
+             "answer": Pace(first_s=8.0)}  # long enough for a niced worker to report
     with ScriptedLLMServer(paces) as llm:
         server = serve(servers, docs, tmp_path / "data", llm)
         server.wait_until(lambda: llm_status(server)["queue"]["in_flight"]["extract"] == 1,

@@ -21,6 +21,7 @@ import concurrent.futures
 import contextlib
 import queue
 import threading
+import time
 from collections.abc import Callable, Coroutine, Iterator
 from typing import Any, TypeVar
 
@@ -40,8 +41,12 @@ from .protocol import ChatReply, LLMStats, Prompt, ToolCall, Usage
 NO_KEY = "not-needed"
 """Sent when no API key is configured (local servers ignore it; the client needs one)."""
 MAX_EARLY_ENDS = 2
-"""How often a build reply whose stream ended without a ``finish_reason`` is asked for again
-before it is taken as it is (a server that never sends one)."""
+"""How often a build reply whose stream ended without a ``finish_reason`` is asked for again as
+a stream; then it is asked for whole (llama.cpp's Python server ends a stream when another
+request arrives, so two build streams at once would end each other)."""
+EARLY_END_PAUSE_S = 0.5
+"""How long a build call waits after its stream ended early before it asks again: long enough
+for the server's "questions" line to arrive when a question's request was what ended it."""
 _STARTED = object()
 _DONE = object()
 T = TypeVar("T")
@@ -116,8 +121,12 @@ class OpenAIChatModel:
         if is_build(prompt.purpose):
             return self._complete_build(prompt)
         with self.gate.slot(prompt.purpose, prompt.deadline) as slot:
-            response = self._wait(self._client.chat.completions.create(
-                **self._arguments(prompt)), slot, prompt.deadline)
+            return self._whole(prompt, slot)
+
+    def _whole(self, prompt: Prompt, slot: Slot) -> ChatReply:
+        """One non-streamed request for ``prompt`` in ``slot``."""
+        response = self._wait(self._client.chat.completions.create(
+            **self._arguments(prompt)), slot, prompt.deadline)
         if not response.choices:
             self.stats.record_failure()
             raise LLMError(f"the LLM at {self._where} sent a reply without choices")
@@ -134,18 +143,22 @@ class OpenAIChatModel:
 
     def _complete_build(self, prompt: Prompt) -> ChatReply:
         """A build call: streamed and collected, sent again after a preemption or a stream
-        the server ended early."""
+        the server ended early (never used cut short); asked for whole after
+        :data:`MAX_EARLY_ENDS` early ends."""
         args = self._arguments(prompt)
         early_ends = 0
         while True:
             pieces: list[str] = []
             with self.gate.slot(prompt.purpose) as slot:
                 try:
+                    if early_ends >= MAX_EARLY_ENDS:
+                        return self._whole(prompt, slot)
                     usage, finish = self._wait(self._pump(args, _text_to(pieces)), slot, None)
                 except Preempted:
                     continue
-            if finish is None and early_ends < MAX_EARLY_ENDS:
+            if finish is None:
                 early_ends += 1
+                time.sleep(EARLY_END_PAUSE_S)
                 continue
             self.stats.record_call(prompt.purpose, usage)
             return ChatReply("".join(pieces), (), usage)
@@ -227,7 +240,7 @@ class OpenAIChatModel:
             future.add_done_callback(lambda _: pieces.put(_DONE))
             try:
                 yield from self._pieces(pieces, prompt.deadline, future)
-                usage = self._finished(future, slot)
+                usage = self._finished(future, slot)  # raises if the stream was cut short
             finally:
                 future.cancel()
         self.stats.record_call(prompt.purpose, usage)
@@ -252,14 +265,20 @@ class OpenAIChatModel:
 
     def _finished(self, future: concurrent.futures.Future[tuple[Usage, str | None]],
                   slot: Slot) -> Usage:
-        """The token counts of a finished stream, or its failure as an :class:`LLMError`."""
+        """The token counts of a finished stream, or its failure as an :class:`LLMError` (one
+        that ended without a ``finish_reason`` was cut short by the server: llama.cpp's Python
+        server does that to a stream when another request arrives)."""
         try:
-            usage, _ = future.result()
+            usage, finish = future.result()
         except concurrent.futures.CancelledError:
             raise self._cancelled(slot) from None
         except openai.OpenAIError as exc:
             self.stats.record_failure()
             raise failure(exc, self._where) from None
+        if finish is None:
+            self.stats.record_failure()
+            raise LLMUnavailable(f"the LLM at {self._where} ended the reply before finishing it "
+                                 "(another request interrupted it)")
         return usage
 
     def close(self) -> None:
