@@ -2,8 +2,11 @@
 `--workers N`, with 1 and 16 concurrent clients, on a warm data dir (built once, by
 `graphready index`, then reused for every configuration). Each client is a closed loop of
 `POST /chat` (2Wiki dev questions, mode auto) on one kept-alive connection. Prints answers/s,
-p50, p99 and errors per configuration, the speed-up of N processes over one, and the resident
-memory of every process (parent, builder, followers) after the load.
+p50, p99 and errors per configuration, the cores the server used (CPU seconds over wall
+seconds: one process cannot pass ~1), its CPU milliseconds per answer and the client's own
+cores, the speed-up of N processes over one, and the resident memory of every process (parent,
+builder, followers) after the load. On a busy machine the ratio of answers/s understates the
+speed-up; the cores used and CPU per answer say what a quiet machine would give.
 
     .venv/bin/python benchmarks/load.py [--corpus ../shared/data/2wikimultihopqa_hipporag]
         [--data-dir /tmp/graphready-load-2wiki] [--workers 2] [--clients 1,16] [--seconds 30]
@@ -102,6 +105,18 @@ class Server:
             out[name] = {"rss_mib": round(info.rss / MIB, 1), "uss_mib": round(info.uss / MIB, 1)}
         return out
 
+    def cpu_seconds(self) -> float:
+        """CPU seconds (user + system) used so far by every process of the server."""
+        total = 0.0
+        root = psutil.Process(self.proc.pid)
+        for proc in [root, *root.children(recursive=True)]:
+            try:
+                times = proc.cpu_times()
+            except psutil.NoSuchProcess:
+                continue
+            total += times.user + times.system
+        return total
+
     def stop(self) -> None:
         self.proc.terminate()
         self.proc.wait(60)
@@ -164,7 +179,14 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             statuses = server.statuses(args.timeout)
             for n in clients:
                 load(server.url, questions, n, args.warmup)
-                row = {"workers": workers, **load(server.url, questions, n, args.seconds)}
+                cpu, own, t0 = server.cpu_seconds(), time.process_time(), time.monotonic()
+                row: dict[str, Any] = {"workers": workers,
+                                       **load(server.url, questions, n, args.seconds)}
+                wall = time.monotonic() - t0
+                used = server.cpu_seconds() - cpu
+                row["server_cores"] = round(used / wall, 2)
+                row["client_cores"] = round((time.process_time() - own) / wall, 2)
+                row["cpu_ms_per_answer"] = round(1000 * used / max(row["answers"], 1), 1)
                 results["configs"].append(row)
                 print(json.dumps(row), flush=True)
             results["memory"][str(workers)] = server.memory(statuses)
@@ -174,12 +196,14 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def report(results: dict[str, Any], workers: int) -> None:
-    print("\n| workers | clients | answers/s | p50 ms | p99 ms | errors |")
-    print("|---|---|---|---|---|---|")
+    print("\n| workers | clients | answers/s | p50 ms | p99 ms | errors | server cores | "
+          "server CPU ms per answer | client cores |")
+    print("|---|---|---|---|---|---|---|---|---|")
     rows = results["configs"]
     for r in rows:
         print(f"| {r['workers']} | {r['clients']} | {r['answers_per_s']} | {r['p50_ms']} | "
-              f"{r['p99_ms']} | {r['errors']} |")
+              f"{r['p99_ms']} | {r['errors']} | {r['server_cores']} | "
+              f"{r['cpu_ms_per_answer']} | {r['client_cores']} |")
     by = {(r["workers"], r["clients"]): r["answers_per_s"] for r in rows}
     for clients in sorted({r["clients"] for r in rows}):
         if (1, clients) in by and (workers, clients) in by and by[(1, clients)] > 0:
