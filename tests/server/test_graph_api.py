@@ -59,6 +59,7 @@ async def test_an_entity_with_its_passages_relations_and_communities(
     assert response.status_code == 200, response.text
     body = response.json()
     assert body["name"] == "Zephyr Lighthouse" and body["passage_count"] >= 1
+    assert isinstance(body["aliases"], list) and "Zephyr Lighthouse" not in body["aliases"]
     assert body["passages"][0]["document_id"] == NEEDLE["id"]
     assert "Zephyr Lighthouse" in body["passages"][0]["snippet"]
     assert body["documents"] == [{"id": NEEDLE["id"], "title": NEEDLE["title"]}]

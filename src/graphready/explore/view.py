@@ -7,15 +7,22 @@ use, from whichever store holds it), then only read: it is safe to share between
 from __future__ import annotations
 
 import bisect
+import logging
 import re
+import threading
 import unicodedata
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
 
-from graphready.knowledge import Community, Entity, KnowledgeGraph, Relation
+from graphready.errors import StoreError
+from graphready.knowledge import ChunkExtraction, Community, Entity, KnowledgeGraph, Relation
+
+from .aliases import entity_aliases
+
+log = logging.getLogger("graphready.explore")
 
 _WORD = re.compile(r"[^\W_]+")
 _WORD_END = "\U0010ffff"
@@ -71,9 +78,15 @@ class Subgraph:
 
 class GraphView:
     """The loaded graph, indexed for browsing. ``chunk_docs`` maps each chunk id to its document
-    id (for the documents that mention an entity, and the export's attributes)."""
+    id (for the documents that mention an entity, and the export's attributes);
+    ``extractions`` reads the stored extractions, for the entities' other names (read once, at
+    the first question about them)."""
 
-    def __init__(self, graph: KnowledgeGraph, chunk_docs: Mapping[str, str]) -> None:
+    def __init__(self, graph: KnowledgeGraph, chunk_docs: Mapping[str, str],
+                 extractions: Callable[[], Iterable[ChunkExtraction]] | None = None) -> None:
+        self._extractions = extractions
+        self._aliases: dict[str, tuple[str, ...]] | None = None
+        self._aliases_lock = threading.Lock()
         self.entities: tuple[Entity, ...] = graph.entities
         self.relations: tuple[Relation, ...] = graph.relations
         self.communities: tuple[Community, ...] = graph.communities
@@ -174,6 +187,19 @@ class GraphView:
         """The id of the entity's top-level community (what the app colours by)."""
         ids = self._of_entity.get(position)
         return ids[0] if ids else None
+
+    def aliases_of(self, entity: Entity) -> tuple[str, ...]:
+        """The entity's other names (blocking: the first call reads every stored extraction;
+        a store that fails gives none, and the next call tries again)."""
+        with self._aliases_lock:
+            if self._aliases is None and self._extractions is not None:
+                names = {e.id: e.name for e in self.entities}
+                try:
+                    self._aliases = entity_aliases(self._extractions(), names, self.chunk_docs)
+                except StoreError as exc:
+                    log.warning("cannot read the extractions for entity aliases: %s", exc)
+                    return ()
+            return (self._aliases or {}).get(entity.id, ())
 
     def documents_of(self, entity: Entity) -> list[str]:
         """The ids of the documents whose passages mention the entity, each once."""

@@ -52,7 +52,7 @@ def load_graph(stores: Stores) -> GraphTools | None:
         titles.setdefault(chunk.title, []).append(chunk.id)
         chunk_docs[chunk.id] = chunk.doc_id
     return GraphTools(GraphIndex(graph, titles), CommunityIndex(graph.communities), counts,
-                      GraphView(graph, chunk_docs))
+                      GraphView(graph, chunk_docs, stores.graph.iter_extractions))
 
 
 def load_toolset(settings: Settings, stores: Stores) -> Toolset:

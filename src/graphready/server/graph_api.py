@@ -149,7 +149,8 @@ def _entity_detail(view: GraphView, state: AppState, position: int) -> EntityDet
                  for n in view.neighbours(position, RELATIONS_SHOWN)]
     return EntityDetail(
         id=entity.id, name=entity.name, type=entity.type, description=entity.description,
-        degree=int(view.degree[position]), passage_count=len(entity.chunk_ids),
+        aliases=list(view.aliases_of(entity)), degree=int(view.degree[position]),
+        passage_count=len(entity.chunk_ids),
         passages=passages, document_count=len(view.documents_of(entity)), documents=documents,
         relations=relations,
         communities=[_community_ref(c) for c in view.communities_of(position)])

@@ -68,6 +68,9 @@ class EntityDetail(BaseModel):
     name: str
     type: str
     description: str
+    aliases: list[str] = Field(description="Its other names in the documents: other spellings, "
+                                           "and short forms merged into it (a surname, an "
+                                           "acronym), the most frequent first")
     degree: int
     passage_count: int
     passages: list[PassageOut] = Field(description="The first passages that mention it")

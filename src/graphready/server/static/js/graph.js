@@ -164,6 +164,7 @@ export async function openEntity(id) {
     const e = await getJSON(`/graph/entities/${encodeURIComponent(id)}`);
     replace(panel,
       h("h3", {}, e.name), h("p", { class: "muted" }, `${e.type} · ${e.degree} relations · ${e.passage_count} passages · ${e.document_count} documents`),
+      e.aliases.length ? h("p", { class: "muted" }, `Also: ${e.aliases.join(" · ")}`) : null,
       e.description ? h("p", {}, e.description) : null,
       h("div", { class: "buttons" },
         h("button", { type: "button", onclick: () => expand(e.id) }, "Expand"),
