@@ -193,7 +193,8 @@ class FalkorDBServer:
         try:
             while True:
                 if self._process.poll() is not None:
-                    raise RuntimeError(f"it exited at start ({describe_exit(self._process.returncode)})")
+                    status = describe_exit(self._process.returncode)
+                    raise RuntimeError(f"it exited at start ({status})")
                 try:
                     if client.ping() and self._bolt_ready():
                         return
