@@ -6,7 +6,10 @@ p50, p99 and errors per configuration, the cores the server used (CPU seconds ov
 seconds: one process cannot pass ~1), its CPU milliseconds per answer and the client's own
 cores, the speed-up of N processes over one, and the resident memory of every process (parent,
 builder, followers) after the load. On a busy machine the ratio of answers/s understates the
-speed-up; the cores used and CPU per answer say what a quiet machine would give.
+speed-up; the cores used and CPU per answer say what a quiet machine would give. (Linux's
+autogroup scheduling, on where /proc/sys/kernel/sched_autogroup_enabled is 1, gives this whole
+benchmark one session's share of the CPU while other sessions are busy, however many server
+processes it runs.)
 
     .venv/bin/python benchmarks/load.py [--corpus ../shared/data/2wikimultihopqa_hipporag]
         [--data-dir /tmp/graphready-load-2wiki] [--workers 2] [--clients 1,16] [--seconds 30]
@@ -93,6 +96,10 @@ class Server:
             time.sleep(0.1)
         raise SystemExit(f"not every process was ready after {timeout} s")
 
+    def pids(self, statuses: dict[int, dict[str, Any]]) -> dict[int, int]:
+        """The pid of each serving process, by worker index."""
+        return {index: s["workers"]["pid"] for index, s in sorted(statuses.items())}
+
     def memory(self, statuses: dict[int, dict[str, Any]]) -> dict[str, dict[str, float]]:
         """Resident and unique memory (MiB) of each process of the server."""
         procs = {"parent": self.proc.pid} if self.workers > 1 else {}
@@ -105,17 +112,17 @@ class Server:
             out[name] = {"rss_mib": round(info.rss / MIB, 1), "uss_mib": round(info.uss / MIB, 1)}
         return out
 
-    def cpu_seconds(self) -> float:
-        """CPU seconds (user + system) used so far by every process of the server."""
-        total = 0.0
+    def cpu_seconds(self) -> dict[int, float]:
+        """CPU seconds (user + system) used so far by each process of the server, by pid."""
+        out: dict[int, float] = {}
         root = psutil.Process(self.proc.pid)
         for proc in [root, *root.children(recursive=True)]:
             try:
                 times = proc.cpu_times()
             except psutil.NoSuchProcess:
                 continue
-            total += times.user + times.system
-        return total
+            out[proc.pid] = times.user + times.system
+        return out
 
     def stop(self) -> None:
         self.proc.terminate()
@@ -183,8 +190,12 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 row: dict[str, Any] = {"workers": workers,
                                        **load(server.url, questions, n, args.seconds)}
                 wall = time.monotonic() - t0
-                used = server.cpu_seconds() - cpu
+                after = server.cpu_seconds()
+                used = sum(after.values()) - sum(cpu.values())
                 row["server_cores"] = round(used / wall, 2)
+                row["cores_per_process"] = {
+                    str(index): round((after.get(pid, 0.0) - cpu.get(pid, 0.0)) / wall, 2)
+                    for index, pid in server.pids(statuses).items()}
                 row["client_cores"] = round((time.process_time() - own) / wall, 2)
                 row["cpu_ms_per_answer"] = round(1000 * used / max(row["answers"], 1), 1)
                 results["configs"].append(row)
@@ -204,6 +215,10 @@ def report(results: dict[str, Any], workers: int) -> None:
         print(f"| {r['workers']} | {r['clients']} | {r['answers_per_s']} | {r['p50_ms']} | "
               f"{r['p99_ms']} | {r['errors']} | {r['server_cores']} | "
               f"{r['cpu_ms_per_answer']} | {r['client_cores']} |")
+    for r in rows:
+        if r["workers"] > 1:
+            print(f"cores per process, {r['workers']} workers, {r['clients']} clients: "
+                  f"{r['cores_per_process']}")
     by = {(r["workers"], r["clients"]): r["answers_per_s"] for r in rows}
     for clients in sorted({r["clients"] for r in rows}):
         if (1, clients) in by and (workers, clients) in by and by[(1, clients)] > 0:

@@ -20,11 +20,14 @@ from .app import create_app
 log = logging.getLogger("graphready.server")
 
 
-def listen(host: str, port: int) -> socket.socket:
-    """A listening socket on ``host:port``, or a ``ConfigError`` naming the setting."""
+def listen(host: str, port: int, reuse_port: bool = False) -> socket.socket:
+    """A listening socket on ``host:port``, or a ``ConfigError`` naming the setting.
+    ``reuse_port``: more sockets may listen on the port (``SO_REUSEPORT``), and the kernel
+    spreads new connections over them."""
     try:
         family = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0][0]
-        return socket.create_server((host, port), family=family, backlog=1024)
+        return socket.create_server((host, port), family=family, backlog=1024,
+                                    reuse_port=reuse_port)
     except OSError as exc:
         raise ConfigError("GRAPHREADY_HOST/GRAPHREADY_PORT (--host/--port)",
                           f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
