@@ -127,10 +127,13 @@ def tokens(text: str) -> list[str]:
 @dataclass
 class ScriptedLLMServer:
     """Start with ``with``; ``paces`` maps purposes to :class:`Pace`; ``served`` lists the
-    requests in the order they began."""
+    requests in the order they began. ``end_early`` maps purposes to how many of their streamed
+    replies to end after the first token without a ``finish_reason``, as llama.cpp's Python
+    server ends a stream when another request arrives."""
 
     paces: dict[str, Pace] = field(default_factory=dict)
     served: list[Served] = field(default_factory=list)
+    end_early: dict[str, int] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self._slot = threading.Lock()
@@ -147,6 +150,13 @@ class ScriptedLLMServer:
     def env(self) -> dict[str, str]:
         """The settings that point graphready at this server."""
         return {"GRAPHREADY_LLM_BASE_URL": self.base_url, "GRAPHREADY_LLM_MODEL": MODEL}
+
+    def _ends_early(self, purpose: str) -> bool:
+        with self._lock:
+            left = self.end_early.get(purpose, 0)
+            if left > 0:
+                self.end_early[purpose] = left - 1
+            return left > 0
 
     def of(self, purpose: str) -> list[Served]:
         with self._lock:
@@ -230,6 +240,7 @@ class ScriptedLLMServer:
                 self.end_headers()
                 self.close_connection = True
                 count = 0
+                early = server._ends_early(purpose)
                 replies = server.generate(purpose, body, streamed=True, gone=self._gone)
                 try:
                     for token, _ in replies:
@@ -238,6 +249,11 @@ class ScriptedLLMServer:
                         self._event({"choices": [{"index": 0, "delta": delta,
                                                   "finish_reason": None}]})
                         count += 1
+                        if early:
+                            replies.close()
+                            self.wfile.write(b"data: [DONE]\n\n")
+                            self.wfile.flush()
+                            return
                     self._event({"choices": [{"index": 0, "delta": {},
                                               "finish_reason": "stop"}]})
                     if (body.get("stream_options") or {}).get("include_usage"):
