@@ -77,10 +77,9 @@ def test_full_pipeline_labels_relations_by_verb_and_finds_concepts(
     assert "CONCEPT" in {m.type for m in full_extraction.mentions}
 
 
-def test_entities_pipeline_has_no_concepts_and_no_verb_labels() -> None:
+def test_entities_pipeline_has_no_verb_labels() -> None:
     extractor = SpacyExtractor(batch_size=8, pipeline=ENTITIES)
     (extraction,) = extractor.extract([Chunk("c1", "d1", 0, "Polish physicists", TEXT)])
-    assert "CONCEPT" not in {m.type for m in extraction.mentions}
     assert {r.label for r in extraction.relations} == {RELATED_TO, MENTIONS}
 
 
@@ -89,7 +88,17 @@ def test_entities_pipeline_finds_the_full_pipelines_entities(
     (fast,) = SpacyExtractor(pipeline=ENTITIES).extract(
         [Chunk("c1", "d1", 0, "Polish physicists", TEXT)])
     named = {(m.key, m.name, m.type) for m in full_extraction.mentions if m.type != "CONCEPT"}
-    assert {(m.key, m.name, m.type) for m in fast.mentions} == named
+    assert {(m.key, m.name, m.type) for m in fast.mentions if m.type != "CONCEPT"} == named
+
+
+def test_entities_pipeline_concepts_are_lowercase_words_after_determiners() -> None:
+    text = ("The series was shown on Television. His family met a producer in Paris, "
+            "and the television series won.")
+    (extraction,) = SpacyExtractor(pipeline=ENTITIES).extract([Chunk("c", "d", 0, "", text)])
+    concepts = {m.key for m in extraction.mentions if m.type == "CONCEPT"}
+    assert concepts == {"series", "family", "producer", "television"}
+    assert not {r.source for r in extraction.relations} & concepts
+    assert not {r.target for r in extraction.relations} & concepts
 
 
 def test_entities_pipeline_trims_determiners_and_possessives() -> None:

@@ -13,15 +13,14 @@ FULL_PIPELINE_EXTRACTOR = "spacy-en_core_web_sm"
 spaCy pipeline (``GRAPHREADY_NLP_PIPELINE=full``: concepts and verb labels). A store that
 records none holds such extractions (ids were recorded later)."""
 
-OFFLINE_EXTRACTOR = f"{FULL_PIPELINE_EXTRACTOR}/entities"
-"""The id of extractions of the offline extractor with the default ``entities`` pipeline."""
+OFFLINE_EXTRACTOR = f"{FULL_PIPELINE_EXTRACTOR}/entities-2"
+"""The id of extractions of the offline extractor with the default ``entities`` pipeline (its
+second version: lowercase words after determiners are kept as concepts)."""
 
 
 def offline_extractor_id(pipeline: str) -> str:
     """The id of the offline extractor (``spacy_nlp``) with the spaCy ``pipeline``."""
-    if pipeline == "full":
-        return FULL_PIPELINE_EXTRACTOR
-    return f"{FULL_PIPELINE_EXTRACTOR}/{pipeline}"
+    return FULL_PIPELINE_EXTRACTOR if pipeline == "full" else OFFLINE_EXTRACTOR
 
 
 class Extractor(Protocol):

@@ -27,6 +27,7 @@ from graphready.documents.types import Chunk
 from graphready.errors import BuildError
 from graphready.extraction.normalize import (
     DETERMINERS,
+    STOPWORDS,
     entity_key,
     is_meaningful_title,
     is_worth_keeping,
@@ -111,10 +112,15 @@ def extract_doc(chunk: Chunk, doc: Any, syntax: bool = True) -> ChunkExtraction:
     occurrences = _entity_occurrences(doc, sent_starts, syntax)
     if syntax:
         occurrences += _concept_occurrences(doc, sent_starts)
-    occurrences.sort(key=lambda o: o.start)
+        occurrences.sort(key=lambda o: o.start)
+        related = occurrences
+    else:
+        related = occurrences
+        occurrences = sorted([*occurrences, *_common_nouns(doc, sent_starts)],
+                             key=lambda o: o.start)
     title = _title_mention(chunk.title)
     mentions = _dedupe_mentions(occurrences, title)
-    relations = _sentence_relations(doc, occurrences, syntax)
+    relations = _sentence_relations(doc, related, syntax)
     if title is not None:
         named = [m.key for m in mentions if m.type not in _TYPE_RANK and m.key != title.key]
         relations.extend(ExtractedRelation(title.key, key, MENTIONS) for key in named)
@@ -172,6 +178,24 @@ def _entity_occurrences(doc: Any, sent_starts: list[int],
         occ = _occurrence(ent, ent.label_, sent_starts, syntax)
         if occ is not None:
             found.append(occ)
+    return found
+
+
+def _common_nouns(doc: Any, sent_starts: list[int]) -> list[_Occurrence]:
+    """For an untagged doc, the lowercase words that a determiner or possessive introduces
+    (``the series``, ``a television series``, ``his family``): mostly common nouns, kept as
+    concepts without relations. They are the evidence, across the corpus, that a capitalised
+    word the recogniser took for a name (``Series``, ``Television``) is a common noun: its
+    entity is then named in lowercase and too frequent to seed graph-local search, as the
+    ``full`` pipeline's noun chunks made it."""
+    found = []
+    for i in range(len(doc) - 1):
+        word = doc[i + 1]
+        if doc[i].lower_ not in _EDGE_WORDS or not (word.is_alpha and word.is_lower) \
+                or len(word) < 3 or word.lower_ in STOPWORDS:
+            continue
+        sentence = bisect_right(sent_starts, i + 1) - 1
+        found.append(_Occurrence(word.lower_, word.text, CONCEPT, sentence, i + 1, i + 1))
     return found
 
 
