@@ -189,13 +189,14 @@ def _common_nouns(doc: Any, sent_starts: list[int]) -> list[_Occurrence]:
     entity is then named in lowercase and too frequent to seed graph-local search, as the
     ``full`` pipeline's noun chunks made it."""
     found = []
-    for i in range(len(doc) - 1):
-        word = doc[i + 1]
-        if doc[i].lower_ not in _EDGE_WORDS or not (word.is_alpha and word.is_lower) \
-                or len(word) < 3 or word.lower_ in STOPWORDS:
-            continue
-        sentence = bisect_right(sent_starts, i + 1) - 1
-        found.append(_Occurrence(word.lower_, word.text, CONCEPT, sentence, i + 1, i + 1))
+    after_edge = False
+    for word in doc:
+        lower = word.lower_
+        if after_edge and word.is_alpha and word.is_lower and len(lower) >= 3 \
+                and lower not in STOPWORDS:
+            sentence = bisect_right(sent_starts, word.i) - 1
+            found.append(_Occurrence(lower, word.text, CONCEPT, sentence, word.i, word.i))
+        after_edge = lower in _EDGE_WORDS
     return found
 
 
