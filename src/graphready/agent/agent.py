@@ -92,11 +92,13 @@ class OfflineAgent:
             for c in self._catalog.get_chunks(list(dict.fromkeys(wanted)))
         }
         if found.communities:
+            # a report drawn from a passage that is gone (a document deleted or changed since
+            # the graph was built) may quote it: it is left out until the graph is rebuilt
             reports = [
                 (h.community.title, h.community.summary,
-                 [passages[c] for c in h.community.chunk_ids[:MAX_REPORT_SOURCES]
-                  if c in passages])
+                 [passages[c] for c in h.community.chunk_ids[:MAX_REPORT_SOURCES]])
                 for h in found.communities
+                if all(c in passages for c in h.community.chunk_ids[:MAX_REPORT_SOURCES])
             ]
             intro = (GLOBAL_INTRO if is_global_question(question) else
                      "Communities of the knowledge graph that match the question:")
