@@ -30,6 +30,8 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--allow-no-api-key", action="store_const", const="on", default=None,
                        help="serve beyond loopback without an API key "
                        "(GRAPHREADY_ALLOW_NO_API_KEY)")
+    serve.add_argument("--watch", action="store_const", const="on", default=None,
+                       help="build when files under DOCS_DIR change (GRAPHREADY_WATCH)")
     serve.add_argument("--workers", type=int,
                        help="server processes sharing the port and the data dir: one builds, "
                        "the others follow (default 1; GRAPHREADY_WORKERS)")
@@ -66,7 +68,7 @@ def _int_list(option: str, text: str) -> list[int]:
 
 def _settings(args: argparse.Namespace) -> Settings:
     overrides: dict[str, Any] = {"data_dir": args.data_dir}
-    for name in ("docs_dir", "host", "port", "allow_no_api_key", "workers"):
+    for name in ("docs_dir", "host", "port", "allow_no_api_key", "workers", "watch"):
         if hasattr(args, name):
             overrides[name] = getattr(args, name)
     return load_settings(os.environ, **overrides)

@@ -70,6 +70,7 @@ class Settings:
     allow_no_api_key: str = "off"
     max_upload_bytes: int = 10_485_760
     max_upload_files: int = 20
+    watch: str = "off"
     workers: int = 1
 
     @property
@@ -110,6 +111,8 @@ def _check_api_keys(s: Settings) -> None:
     if read_only and not full:
         raise ConfigError(_env_name("api_key"), "is required when GRAPHREADY_READ_ONLY_API_KEY "
                           "is set (else nobody could add documents)")
+    if s.watch not in ON_OFF:
+        raise ConfigError(_env_name("watch"), f"expected on or off, got {s.watch!r}")
     if s.allow_no_api_key not in ON_OFF:
         raise ConfigError(_env_name("allow_no_api_key"),
                           f"expected on or off, got {s.allow_no_api_key!r}")

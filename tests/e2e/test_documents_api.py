@@ -297,3 +297,24 @@ def test_a_failed_stage_fails_the_document_never_leaves_it_pending(
     listed = api.get("/documents", params={"state": "failed"}).json()["documents"]
     assert [d["id"] for d in listed] == ["lighthouse"]
     assert "lighthouse" in cited(api, NEEDLE_QUESTION)  # retrieval still answers from it
+
+
+def test_watching_the_folder_builds_its_changes(tmp_path: Path,
+                                                servers: list[ServerProcess]) -> None:
+    docs = tmp_path / "docs"
+    write_corpus(docs, passages=20)
+    env = {"GRAPHREADY_EMBEDDER": "hashing"}
+    server = start(servers, docs, tmp_path / "data", env, ("--watch",))
+    api = client(server, None)
+    wait_built(server, api)
+    (docs / "kestrel.md").write_text("# Kestrels\n\nThe kestrel Brannoch hovers over the "
+                                     "quarry at Tullyvar every morning.\n")
+    server.wait_until(lambda: api.get("/documents/kestrel.md").status_code == 200, 120,
+                      "the new file to be built without a call")
+    assert "kestrel.md" in cited(api, "Which kestrel hovers over the quarry at Tullyvar?")
+    (docs / ".hidden.md").write_text("ignored")
+    (docs / "kestrel.md").unlink()
+    server.wait_until(lambda: api.get("/documents/kestrel.md").status_code == 404, 120,
+                      "the removed file to leave the index")
+    assert "kestrel.md" not in cited(api, "Which kestrel hovers over the quarry at Tullyvar?")
+    assert server.stop() == 0 and "watching" in server.log()

@@ -52,6 +52,7 @@ def test_roles_and_rules() -> None:
      "GRAPHREADY_READ_ONLY_API_KEY"),
     ({"GRAPHREADY_ALLOW_NO_API_KEY": "yes"}, "GRAPHREADY_ALLOW_NO_API_KEY"),
     ({"GRAPHREADY_MAX_UPLOAD_FILES": "0"}, "GRAPHREADY_MAX_UPLOAD_FILES"),
+    ({"GRAPHREADY_WATCH": "yes"}, "GRAPHREADY_WATCH"),
 ])
 def test_bad_key_settings_name_the_setting(tmp_path: Path, env: dict[str, str],
                                            named: str) -> None:
@@ -105,3 +106,12 @@ async def test_in_process_app_answers_401_403_and_status_says_a_key_is_needed(
 @pytest.fixture
 def anyio_backend() -> str:
     return "asyncio"
+
+
+def test_only_changes_the_loaders_read_start_a_build(tmp_path: Path) -> None:
+    from graphready.server.watch import relevant
+
+    assert relevant(tmp_path, [str(tmp_path / "a.md")])
+    assert relevant(tmp_path, [str(tmp_path / "sub")])  # a folder, removed with its files
+    assert not relevant(tmp_path, [str(tmp_path / ".git" / "index"), str(tmp_path / "x.pyc"),
+                                   str(tmp_path / ".draft.md"), "/elsewhere/a.md"])

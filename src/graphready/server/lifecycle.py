@@ -37,6 +37,7 @@ from .admission import Admission
 from .library import Library, VisibleCatalog
 from .llm_queue import QuestionQueue, queue_status
 from .readiness import Readiness
+from .watch import watch_folder
 
 log = logging.getLogger("graphready.server")
 
@@ -74,6 +75,8 @@ class AppState:
         self._background: asyncio.Task[None] | None = None
         self._builds = False
         self._build_again = False
+        self._watch_stop = asyncio.Event()
+        self._watcher: asyncio.Task[None] | None = None
         self._closed = False
 
     # -- phases ------------------------------------------------------------------------------
@@ -102,6 +105,10 @@ class AppState:
                  " and building" if build else "")
         self._background = asyncio.create_task(self._load_then_build(build),
                                                 name="graphready-build")
+        folder = self.settings.docs_dir
+        if build and self.settings.watch == "on" and folder is not None:
+            self._watcher = asyncio.create_task(
+                watch_folder(folder, self.request_build, self._watch_stop), name="graphready-watch")
 
     def _checked(self, message: str, top_k: int | None) -> tuple[Toolset, int]:
         """The toolset to answer with (a snapshot) and ``k``; request limits are checked here
@@ -171,6 +178,9 @@ class AppState:
             return
         self._closed = True
         self.questions.close()
+        if self._watcher is not None:
+            self._watch_stop.set()
+            await asyncio.gather(self._watcher, return_exceptions=True)
         await self.supervisor.stop()
         if self._background is not None:
             self._background.cancel()
