@@ -85,3 +85,19 @@ def test_reset_removes_what_an_earlier_run_left(tmp_path: Path) -> None:
     shared.post_request("build")
     SharedFolder(tmp_path).reset()
     assert shared.read_status() is None and shared.take_requests() == set()
+
+
+def test_the_builder_sees_the_questions_the_other_processes_answer(tmp_path: Path) -> None:
+    shared = SharedFolder(tmp_path)
+    shared.reset()
+    assert shared.other_questions(0) == 0
+    shared.write_questions(1, 2)
+    shared.write_questions(2, 3)
+    shared.write_questions(0, 7)  # the builder's own are counted in its own process
+    assert shared.other_questions(0) == 5
+    shared.write_questions(2, 0)
+    assert shared.other_questions(0) == 2
+    (shared.questions / "1").write_text("garbage")
+    assert shared.other_questions(0) == 0
+    shared.reset()
+    assert shared.other_questions(0) == 0

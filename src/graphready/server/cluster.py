@@ -24,6 +24,7 @@ import json
 import logging
 import os
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -37,6 +38,7 @@ from graphready.stores.registry import Stores
 
 from .library import INDEXES, Library
 from .lifecycle import AppState
+from .llm_queue import QuestionQueue
 from .shared import RequestKind, SharedFolder, export_readiness, mirror_readiness
 
 log = logging.getLogger("graphready.server")
@@ -143,13 +145,23 @@ class SharedState(AppState):
         super().__init__(settings, stores, chat_model, gate)
         self.shared = SharedFolder(settings.data_dir)
         self.deletions = DeletedUploads(self.library, stores.catalog)
-        self._link: asyncio.Task[None] | None = None
+        self._tasks: list[asyncio.Task[None]] = []
+        self.questions.close()  # count questions across processes: see _questions_changed
+        self.questions = QuestionQueue(self.questions.gate, self._questions_changed,
+                                       asyncio.get_running_loop())
+
+    def _questions_changed(self, count: int) -> None:
+        """This process now answers ``count`` questions with the language model."""
+        self.supervisor.signal_questions(count)
+
+    def _share(self, period_s: float, step: Callable[[], Awaitable[None]], name: str) -> None:
+        self._tasks.append(asyncio.create_task(self._every(period_s, step), name=name))
 
     async def close(self) -> None:
         """Stop sharing, then close as any server process does."""
-        if self._link is not None:
-            self._link.cancel()
-            await asyncio.gather(self._link, return_exceptions=True)
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
         await super().close()
 
     async def _hide_deleted(self, keyword_fingerprint: str | None) -> None:
@@ -157,7 +169,7 @@ class SharedState(AppState):
         if found is not None:
             self.deletions.apply(*found)
 
-    async def _every(self, period_s: float, step: Any) -> None:
+    async def _every(self, period_s: float, step: Callable[[], Awaitable[None]]) -> None:
         """Run ``step()`` every ``period_s`` until cancelled; a failure is logged (once while
         it repeats) and retried."""
         last_error = None
@@ -178,14 +190,25 @@ class BuilderState(SharedState):
     """Worker 0: builds as a single server does, publishes its status for the others and
     builds what they ask for."""
 
+    _followers_questions = 0
+    """The questions the followers are answering with the language model now."""
+
     def begin_background(self, build: bool = True) -> None:
         """Load, build, and publish."""
         super().begin_background(build=True)
         self._published: str | None = None
-        self._link = asyncio.create_task(self._every(PUBLISH_S, self._publish),
-                                         name="graphready-publish")
+        self._share(PUBLISH_S, self._publish, "graphready-publish")
+
+    def _questions_changed(self, count: int) -> None:
+        """Tell the graph build worker about this process's questions and the followers'."""
+        self.supervisor.signal_questions(count + self._followers_questions)
 
     async def _publish(self) -> None:
+        if self.chat_model is not None:
+            others = await asyncio.to_thread(self.shared.other_questions, self.role.index)
+            if others != self._followers_questions:
+                self._followers_questions = others
+                self._questions_changed(self.questions.gate.questions)
         text = json.dumps(export_readiness(self.readiness), sort_keys=True)
         if text != self._published:
             await asyncio.to_thread(self.shared.write_status, text)
@@ -212,8 +235,31 @@ class FollowerState(SharedState):
         self._requested_at: float | None = None
         log.info("startup phase 2: loading persisted indexes in the background, then "
                  "following the builder")
+        self._questions = asyncio.Event()
+        self._questions.set()  # 0 at first: a process started in place of a dead one clears its
         self._background = asyncio.create_task(self._first_load(), name="graphready-load")
-        self._link = asyncio.create_task(self._follow(), name="graphready-follow")
+        self._tasks.append(asyncio.create_task(self._follow(), name="graphready-follow"))
+        self._tasks.append(asyncio.create_task(self._publish_questions(),
+                                               name="graphready-questions"))
+
+    def _questions_changed(self, count: int) -> None:
+        """Have the builder know (``_publish_questions`` writes the count)."""
+        self._questions.set()
+
+    async def _publish_questions(self) -> None:
+        """Write this process's question count whenever it changes (one writer: in order)."""
+        written: int | None = None
+        while True:
+            await self._questions.wait()
+            self._questions.clear()
+            count = self.questions.gate.questions
+            if count != written:
+                try:
+                    await asyncio.to_thread(self.shared.write_questions, self.role.index, count)
+                    written = count
+                except OSError as exc:
+                    log.warning("worker %d: cannot share its question count: %s",
+                                self.role.index, exc)
 
     async def rebuild(self) -> bool:
         """Ask the builder for a build unless one is running."""

@@ -6,6 +6,9 @@
     requests/     one empty file per build request that reached a follower (``build``: a
                   ``POST /build``; ``changes``: documents added or deleted); the builder takes
                   them (reads and removes) and builds
+    questions/    one file per follower: how many questions it is answering with the language
+                  model now; the builder adds them to its own when it tells its graph build
+                  worker (questions come first on the model server, whichever process asks)
 
 Files, not a socket: the data dir is already shared, an atomic rename or an exclusive create
 needs no locking, and whatever a killed process left behind is plain data the next one reads.
@@ -79,28 +82,41 @@ class SharedFolder:
         self.folder = shared_folder(data_dir)
         self.status_path = self.folder / "status.json"
         self.requests = self.folder / "requests"
+        self.questions = self.folder / "questions"
 
     def reset(self) -> None:
         """Start afresh (the parent process does, before any worker starts): no status of an
         earlier run, no request it left (the first build rescans everything anyway)."""
-        self.requests.mkdir(parents=True, exist_ok=True)
+        for folder in (self.requests, self.questions):
+            folder.mkdir(parents=True, exist_ok=True)
+            for path in folder.iterdir():
+                with contextlib.suppress(OSError):
+                    path.unlink()
         with contextlib.suppress(FileNotFoundError):
             self.status_path.unlink()
-        for path in self.requests.iterdir():
-            with contextlib.suppress(OSError):
-                path.unlink()
 
     def write_status(self, text: str) -> None:
         """Replace the status with ``text`` atomically (a reader sees the old or the new)."""
-        fd, tmp = tempfile.mkstemp(prefix=".status-", dir=self.folder)
+        _write_atomically(self.status_path, text)
+
+    def write_questions(self, index: int, count: int) -> None:
+        """Record that process ``index`` is answering ``count`` questions with the model."""
+        self.questions.mkdir(parents=True, exist_ok=True)
+        _write_atomically(self.questions / str(index), str(count))
+
+    def other_questions(self, index: int) -> int:
+        """How many questions the processes other than ``index`` are answering now."""
         try:
-            with os.fdopen(fd, "w", encoding="utf-8") as out:
-                out.write(text)
-            os.replace(tmp, self.status_path)
-        except BaseException:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
-            raise
+            names = os.listdir(self.questions)
+        except FileNotFoundError:
+            return 0
+        total = 0
+        for name in names:
+            if name == str(index) or not name.isdigit():
+                continue
+            with contextlib.suppress(OSError, ValueError):
+                total += max(0, int((self.questions / name).read_text("ascii")))
+        return total
 
     def status_version(self) -> tuple[int, int] | None:
         """A value that changes whenever the status file is replaced (None: no file yet)."""
@@ -139,3 +155,15 @@ class SharedFolder:
                     if kind == known:
                         kinds.add(known)
         return kinds
+
+
+def _write_atomically(path: Path, text: str) -> None:
+    fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as out:
+            out.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
