@@ -1,14 +1,17 @@
 """End to end over a real socket: ``graphready serve --workers 2``. Both processes answer, one
 builds (once) and the other follows, ``/status`` agrees whichever answers, a document added or
 deleted through one process is cited or not by every process, SIGTERM stops them all, a killed
-process is started again, and a parent killed outright takes its processes with it."""
+process is started again, a parent killed outright takes its processes with it, and a
+question a follower answers with the language model holds the builder's LLM graph build back."""
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,6 +21,7 @@ import httpx
 import pytest
 
 from support.corpus import NEEDLE, NEEDLE_QUESTION, write_corpus
+from support.scripted_llm_server import Pace, ScriptedLLMServer
 from support.server import ServerProcess
 
 pytestmark = pytest.mark.e2e
@@ -199,3 +203,41 @@ def test_workers_setting_is_checked(tmp_path: Path) -> None:
         env={k: v for k, v in os.environ.items() if not k.startswith("GRAPHREADY_")})
     assert result.returncode == 2
     assert "GRAPHREADY_WORKERS" in result.stderr and "between 1 and 64" in result.stderr
+
+
+def test_a_question_answered_by_a_follower_holds_the_builders_llm_build_back(
+    tmp_path: Path, servers: list[ServerProcess]
+) -> None:
+    docs, data = tmp_path / "docs", tmp_path / "data"
+    docs.mkdir()
+    (docs / "corpus.jsonl").write_text(json.dumps(NEEDLE) + "\n")
+    paces = {"extract": Pace(first_s=60.0), "report": Pace(first_s=60.0),
+             "answer": Pace(first_s=8.0)}
+    with ScriptedLLMServer(paces) as llm:
+        env = {**ENV, **llm.env(), "GRAPHREADY_LLM_RETRIES": "0",
+               "GRAPHREADY_LLM_BUILD_CONCURRENCY": "1", "GRAPHREADY_LLM_ANSWER_DEADLINE_S": "20"}
+        server = ServerProcess(docs, data, env, ("--workers", "2"))
+        servers.append(server)
+        server.wait_listening(timeout=60.0)
+
+        def llm_queue() -> dict[str, Any]:
+            queue: dict[str, Any] = httpx.get(f"{server.url}/status", timeout=30).json()[
+                "llm"]["queue"]
+            return queue
+
+        server.wait_until(lambda: llm_queue()["in_flight"]["extract"] == 1, BUILD_TIMEOUT,
+                          "the builder's extraction call in flight")
+        follower = client_of(server, 1)
+        answered: list[httpx.Response] = []
+        asking = threading.Thread(target=lambda: answered.append(follower.post(
+            "/chat", json={"message": NEEDLE_QUESTION, "mode": "retrieval"}, timeout=60)))
+        asking.start()
+        try:
+            server.wait_until(lambda: llm_queue()["build_paused"], 30,
+                              "the builder's build to hold its calls back")
+        finally:
+            asking.join(60)
+            follower.close()
+        assert answered and answered[0].json()["answer_type"] == "generated", answered
+        assert llm.of("extract")[0].outcome == "gone"  # preempted for the follower's question
+        assert server.stop() == 0
