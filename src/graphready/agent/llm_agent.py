@@ -247,9 +247,12 @@ class LLMAgent:
         wanted = [h.chunk_id for h in hits]
         if found is not None:
             for hit in found.communities:
+                sources = list(dict.fromkeys(hit.community.chunk_ids[:MAX_REPORT_SOURCES]))
+                if len(self._catalog.get_chunks(sources)) < len(sources):
+                    continue  # drawn from a passage that is gone (deleted): it may quote it
                 gathered.reports.setdefault(hit.community.id, (hit.community.title,
                                                                hit.community.summary))
-                wanted.extend(hit.community.chunk_ids[:MAX_REPORT_SOURCES])
+                wanted.extend(sources)
         scores = {h.chunk_id: h.score for h in hits}
         fresh = [c for c in dict.fromkeys(wanted) if c not in gathered.passages]
         room = len(fresh) if cap is None else max(0, cap - len(gathered.passages))
