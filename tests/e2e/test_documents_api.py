@@ -104,6 +104,15 @@ def test_keys_guard_every_endpoint(tmp_path: Path, servers: list[ServerProcess])
     openai = read.post("/v1/chat/completions", json={
         "model": "graphready", "messages": [{"role": "user", "content": NEEDLE_QUESTION}]})
     assert openai.status_code == 200, openai.text
+    from openai import AuthenticationError, OpenAI
+
+    official = OpenAI(base_url=f"{server.url}/v1", api_key=READ, max_retries=0)
+    completion = official.chat.completions.create(
+        model="graphready", messages=[{"role": "user", "content": NEEDLE_QUESTION}])
+    assert "Quenby" in (completion.choices[0].message.content or "")
+    with pytest.raises(AuthenticationError):
+        OpenAI(base_url=f"{server.url}/v1", api_key="wrong-key-0123456789abcdef",
+               max_retries=0).models.list()
     assert server.stop() == 0
     log = server.log()
     for key in (FULL, OLD_FULL, READ):
