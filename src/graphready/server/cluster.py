@@ -236,7 +236,7 @@ class FollowerState(SharedState):
         log.info("startup phase 2: loading persisted indexes in the background, then "
                  "following the builder")
         self._questions = asyncio.Event()
-        self._questions.set()  # 0 at first: a process started in place of a dead one clears its
+        self._questions.set()  # write 0 at once, over what a dead predecessor left
         self._background = asyncio.create_task(self._first_load(), name="graphready-load")
         self._tasks.append(asyncio.create_task(self._follow(), name="graphready-follow"))
         self._tasks.append(asyncio.create_task(self._publish_questions(),
@@ -285,9 +285,11 @@ class FollowerState(SharedState):
                 "graph": stores.graph.synced_fingerprint()}
 
     async def _first_load(self) -> None:
-        seen = await asyncio.to_thread(self._fingerprints)  # before loading: never miss one
+        synced = await asyncio.to_thread(self._fingerprints)  # before loading: never miss one
         await self._load_then_build(build=False)
-        self._seen = seen
+        tools = self.tools
+        loaded = {"keyword": tools.keyword, "vectors": tools.vectors, "graph": tools.graph}
+        self._seen = {name: fp for name, fp in synced.items() if loaded[name] is not None}
 
     async def _follow(self) -> None:
         if self._background is not None:
