@@ -3,7 +3,7 @@ cold (empty data dir) with no load, for the seconds from process start to the fi
 the first correct /chat answer, vectors ready and graph ready; cold again under N concurrent
 clients (each alternating GET /status and POST /chat), for latency p50/p99 and failed requests
 while the graph is built and then while idle, in the same run; and a warm restart. Peak memory
-of the server and of the build workers.
+of the server and of the build workers, together and each.
 
     .venv/bin/python benchmarks/readiness.py [--corpus ../shared/data/2wikimultihopqa_hipporag]
 """
@@ -68,16 +68,25 @@ class Server:
             [str(ROOT / ".venv/bin/graphready"), "serve", str(docs), "--data-dir", str(data),
              "--port", str(self.port)], stdout=self._log, stderr=subprocess.STDOUT, env=env)
         self.peak = {"server": 0, "build": 0}
+        self.worker_peak: dict[str, int] = {}
         self._stop = threading.Event()
         self._sampler = threading.Thread(target=self._sample, daemon=True)
         self._sampler.start()
 
     def _sample(self) -> None:
         me = psutil.Process(self.proc.pid)
+        stages: dict[int, str] = {}
         while not self._stop.is_set():
             try:
                 self.peak["server"] = max(self.peak["server"], me.memory_info().rss)
-                build = sum(c.memory_info().rss for c in me.children(recursive=True))
+                build = 0
+                for child in me.children(recursive=True):
+                    rss = child.memory_info().rss
+                    if child.pid not in stages:
+                        stages[child.pid] = child.cmdline()[-1]
+                    name = stages[child.pid]
+                    self.worker_peak[name] = max(self.worker_peak.get(name, 0), rss)
+                    build += rss
                 self.peak["build"] = max(self.peak["build"], build)
             except psutil.Error:
                 pass
@@ -198,6 +207,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     results["cold"] = {"milestones": wait_milestones(quiet, probe, args.timeout)}
     quiet.stop()
     results["cold"]["peak_rss_mb"] = {k: v / 2**20 for k, v in quiet.peak.items()}
+    results["cold"]["worker_peak_rss_mb"] = {k: v / 2**20 for k, v in quiet.worker_peak.items()}
 
     loaded = Server(docs, work / "data", work / "cold-loaded.log")
     while True:
@@ -241,6 +251,8 @@ def report(results: dict[str, Any], clients: int) -> None:
             print(f"  {key:20s} {value:8.2f}" if value is not None else f"  {key:20s}      n/a")
         mem = results[phase]["peak_rss_mb"]
         print(f"  peak RSS: server {mem['server']:.0f} MiB, build workers {mem['build']:.0f} MiB")
+        for stage, mib in sorted(results[phase].get("worker_peak_rss_mb", {}).items()):
+            print(f"    {stage} worker peak {mib:.0f} MiB")
     print(f"\nunder load: graph ready after {results['loaded']['graph_ready_under_load']:.1f} s; "
           f"peak RSS server {results['loaded']['peak_rss_mb']['server']:.0f} MiB")
     print("latency (ms)              p50      p99   requests  failed")
