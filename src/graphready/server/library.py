@@ -16,7 +16,6 @@ import os
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Literal
 
 from graphready.config import Settings
@@ -155,7 +154,7 @@ class Library:
         """Every document (folder and uploads, a deleted upload excluded), in listing order."""
         uploads = {u.id: u for u in self.uploads.all()}
         out: list[DocumentEntry] = []
-        docs_dir = self._settings.docs_dir
+        files: dict[str, tuple[float, int] | None] = {}
         for doc in self._stores.catalog.documents():
             if is_upload(doc.source):
                 upload = uploads.pop(doc.id, None)
@@ -163,7 +162,9 @@ class Library:
                     continue
                 out.append(self._upload_entry(upload, doc, stages, building))
             else:
-                out.append(self._folder_entry(doc, docs_dir, stages))
+                if doc.source not in files:
+                    files[doc.source] = self._file_stat(doc.source)
+                out.append(self._folder_entry(doc, files[doc.source], stages))
         out.extend(self._upload_entry(u, None, stages, building) for u in uploads.values())
         out.sort(key=sort_key)
         return out
@@ -203,18 +204,22 @@ class Library:
         return DocumentEntry(upload.id, upload.title, "upload", upload.name, upload.size,
                              chunks, upload.content_hash, _iso(upload.added_at), states, error)
 
-    def _folder_entry(self, doc: CatalogDocument, docs_dir: Path | None,
+    def _file_stat(self, source: str) -> tuple[float, int] | None:
+        """(modification time, size) of a file of the folder, or None."""
+        docs_dir = self._settings.docs_dir
+        if docs_dir is None:
+            return None
+        try:
+            stat = os.stat(docs_dir / source)
+        except OSError:
+            return None
+        return stat.st_mtime, stat.st_size
+
+    def _folder_entry(self, doc: CatalogDocument, file: tuple[float, int] | None,
                       stages: Mapping[str, StageView]) -> DocumentEntry:
         states, error = self._states(doc.chunk_ids, stages)
-        size = added = None
-        if docs_dir is not None:
-            try:
-                stat = os.stat(docs_dir / doc.source)
-            except OSError:
-                pass
-            else:
-                added = stat.st_mtime
-                size = stat.st_size if doc.id == doc.source else None
+        added = file[0] if file is not None else None
+        size = file[1] if file is not None and doc.id == doc.source else None
         return DocumentEntry(doc.id, doc.title, "folder", doc.source, size,
                              len(doc.chunk_ids), doc.content_hash, _iso(added), states, error)
 
