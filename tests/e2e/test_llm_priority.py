@@ -24,7 +24,7 @@ from graphready.build.stages import run_documents, run_graph
 from graphready.config import load_settings
 from graphready.knowledge import KnowledgeGraph
 from graphready.stores.registry import open_stores
-from support.scripted_llm_server import Pace, ScriptedLLMServer
+from support.scripted_llm_server import Pace, ScriptedLLMServer, Served
 from support.server import ServerProcess
 
 pytestmark = pytest.mark.e2e
@@ -40,7 +40,9 @@ DOCS = [
      "text": "Porto lies on the Douro river in Portugal. Ships sailed from Porto to Brazil."},
 ]
 QUESTIONS = ["Where did Marie Curie work?", "What struck Lisbon?", "Which river is in Porto?"]
-SLOW_BUILD = {"extract": Pace(first_s=0.4, token_s=0.02), "report": Pace(0.4, 0.02)}
+SLOW_BUILD = {"extract": Pace(first_s=3.0, token_s=0.02), "report": Pace(3.0, 0.02)}
+"""A build call takes ~4 s: its prompt 3 s (a question asked in that time must preempt it),
+then ~50 tokens."""
 LLM_ENV = {"GRAPHREADY_EMBEDDER": "hashing", "GRAPHREADY_LLM_RETRIES": "0",
            "GRAPHREADY_LLM_BUILD_CONCURRENCY": "1", "GRAPHREADY_LLM_CONCURRENCY": "2",
            "GRAPHREADY_LLM_MAX_STEPS": "2", "GRAPHREADY_LLM_ANSWER_DEADLINE_S": "20",
@@ -107,6 +109,13 @@ def first_event(server: ServerProcess, path: str, body: dict[str, Any]) -> tuple
     return events[0], events
 
 
+def just_begun(llm: ScriptedLLMServer) -> list[Served]:
+    """Build calls the model began less than a second ago and is still on."""
+    now = time.monotonic()
+    return [s for s in llm.served if s.purpose in ("extract", "report")
+            and s.outcome == "running" and now - s.began < 1.0]
+
+
 def llm_status(server: ServerProcess) -> dict[str, Any]:
     llm: dict[str, Any] = server.status()["llm"]
     return llm
@@ -131,6 +140,9 @@ def test_questions_during_an_llm_build_come_first_and_the_graph_is_the_same(
 
         asked: list[tuple[float, float]] = []
         for i, question in enumerate(QUESTIONS):
+            # ask while a build call has the model, in the first second of its prompt
+            server.wait_until(lambda: bool(just_begun(llm)), BUILD_TIMEOUT,
+                              "a build call that has just begun")
             sent = time.monotonic()
             if i % 2 == 0:
                 first, events = first_event(server, "/chat", {
@@ -152,13 +164,18 @@ def test_questions_during_an_llm_build_come_first_and_the_graph_is_the_same(
             overtaking = [s for s in llm.served if s.purpose in ("extract", "report")
                           and sent <= s.began <= answer.began]
             assert all(s.outcome == "gone" for s in overtaking), overtaking
+            # and the build call that had the model when the question came was preempted
+            holding = [s for s in llm.served if s.purpose in ("extract", "report")
+                       and s.began <= sent and (s.ended == 0 or s.ended >= sent)]
+            assert holding and all(s.outcome == "gone" for s in holding), holding
 
         server.wait_until(lambda: server.status()["graphrag_ready"], BUILD_TIMEOUT,
                           "the LLM graph")
         after = llm_status(server)
         assert after["build"] is None and after["queue"]["questions"] == 0
         assert server.stop() == 0
-    assert any(s.outcome == "gone" for s in llm.served), "no build call was preempted"
+    assert any(s.outcome == "gone" for s in llm.served), [
+        (s.purpose, round(s.began, 2), round(s.ended, 2), s.outcome) for s in llm.served]
     assert stored_graph(docs, tmp_path / "data") == reference
 
 
@@ -191,3 +208,22 @@ def test_a_slow_answer_shows_in_the_queue_and_sigterm_stops_the_build_at_once(
         log = server.log()
         assert "did not stop" not in log, log[-3000:]
         assert "shutdown complete" in log
+
+
+def test_a_client_that_leaves_mid_answer_releases_the_build(
+        docs: Path, tmp_path: Path, servers: list[ServerProcess]) -> None:
+    paces = {"answer": Pace(first_s=0.0, token_s=1.0)}
+    with ScriptedLLMServer(paces) as llm:
+        server = serve(servers, docs, tmp_path / "data", llm)
+        server.wait_until(lambda: server.status()["ready"], BUILD_TIMEOUT, "retrieval")
+        with httpx.Client(base_url=server.url, timeout=60) as client, client.stream(
+                "POST", "/chat", json={"message": QUESTIONS[1], "mode": "retrieval",
+                                       "stream": True}) as response:
+            for line in response.iter_lines():
+                if line.startswith("data: "):
+                    break  # the first token came: leave while the model still writes
+            assert llm_status(server)["queue"]["questions"] == 1
+        server.wait_until(lambda: llm_status(server)["queue"]["questions"] == 0, 30,
+                          "the question to be let go")
+        server.wait_until(lambda: llm.of("answer")[0].outcome == "gone", 30,
+                          "the model to stop writing for nobody")

@@ -115,11 +115,19 @@ class ModelGate:
     @contextmanager
     def question(self) -> Iterator[None]:
         """Count a question being answered (build calls wait while any is)."""
-        self._change_questions(+1)
+        self.begin_question()
         try:
             yield
         finally:
-            self._change_questions(-1)
+            self.end_question()
+
+    def begin_question(self) -> None:
+        """A question is being answered (pair with :meth:`end_question`)."""
+        self._change_questions(+1)
+
+    def end_question(self) -> None:
+        """A question counted by :meth:`begin_question` is over."""
+        self._change_questions(-1)
 
     def _change_questions(self, delta: int) -> None:
         with self._cond:

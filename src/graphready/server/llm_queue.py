@@ -11,8 +11,10 @@ agent calls, the build worker's extract and report calls) and the build's LLM pr
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import threading
 from collections.abc import Callable, Iterator
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar
 
 from graphready.build.events import LLMActivity
 from graphready.llm.gate import BUILD, ModelGate
@@ -46,15 +48,65 @@ class QuestionQueue:
         with self.gate.question():
             return work(*args)
 
-    def stream(self, source: Iterator[Item]) -> Iterator[Item]:
-        """``source``'s items, counted as a question from the first to the last (or until the
-        stream is closed)."""
-        with self.gate.question():
-            yield from source
+    def stream(self, source: Iterator[Item]) -> HeldAnswer[Item]:
+        """``source``'s items, counted as a question from the first to the last, or until the
+        client goes away (:meth:`HeldAnswer.abandon`)."""
+        return HeldAnswer(self.gate, source)
 
     def close(self) -> None:
         """Stop signalling."""
         self.gate.listen(None)
+
+
+class HeldAnswer(Generic[Item]):
+    """A streamed answer counted as a question while it is read. Read in worker threads;
+    :meth:`abandon` (from the event loop, when the client went away) lets the question go at
+    once and closes the source, which cancels its model request."""
+
+    def __init__(self, gate: ModelGate, source: Iterator[Item]) -> None:
+        self._gate = gate
+        self._source = source
+        self._lock = threading.Lock()
+        self._counted = False
+        self._over = False
+
+    def __iter__(self) -> HeldAnswer[Item]:
+        return self
+
+    def __next__(self) -> Item:
+        with self._lock:
+            if not self._over and not self._counted:
+                self._counted = True
+                self._gate.begin_question()
+        if self._over:
+            self._close()
+            raise StopIteration
+        try:
+            item = next(self._source)
+        except BaseException:
+            self.abandon()
+            raise
+        if self._over:  # abandoned while the source was busy
+            self._close()
+            raise StopIteration
+        return item
+
+    def abandon(self) -> None:
+        """The answer is over (read to the end, or its client went away): stop counting it,
+        and close the source unless a thread is reading it (then that thread closes it when
+        its item comes), which cancels the source's model request."""
+        with self._lock:
+            self._over = True
+            counted, self._counted = self._counted, False
+        if counted:
+            self._gate.end_question()
+        self._close()
+
+    def _close(self) -> None:
+        with contextlib.suppress(ValueError):  # a generator still running elsewhere
+            close = getattr(self._source, "close", None)
+            if close is not None:
+                close()
 
 
 def queue_status(gate: ModelGate, build: LLMActivity | None) -> dict[str, Any]:

@@ -69,13 +69,18 @@ class AnswerStream:
             async for item in iterate_in_threadpool(self._source):
                 yield item
 
-        async for item in rest():
-            if isinstance(item, ChatResult):
-                if not streamed:
-                    for piece in pieces(item.answer):
-                        yield piece
-                yield item
-                return
-            if isinstance(item, str):
-                streamed = True
-                yield item
+        try:
+            async for item in rest():
+                if isinstance(item, ChatResult):
+                    if not streamed:
+                        for piece in pieces(item.answer):
+                            yield piece
+                    yield item
+                    return
+                if isinstance(item, str):
+                    streamed = True
+                    yield item
+        finally:  # read to the end, or the client went away: let the source know
+            abandon = getattr(self._source, "abandon", None)
+            if abandon is not None:
+                abandon()
