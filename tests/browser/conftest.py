@@ -31,13 +31,15 @@ def chromium() -> str:
     return found
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def playwright() -> Iterator[Playwright]:
+    """Module-scoped, not session-scoped: Playwright's sync API keeps an event loop running in
+    the main thread while it is open, and later tests that call ``asyncio.run`` would fail."""
     with sync_playwright() as started:
         yield started
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser(playwright: Playwright) -> Iterator[Browser]:
     """Chromium with a fresh profile (Playwright makes one per launch)."""
     launched = playwright.chromium.launch(executable_path=chromium(), args=CHROMIUM_FLAGS)
