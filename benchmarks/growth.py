@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 
 MODELS: dict[str, Callable[[float], float]] = {
+    "constant": lambda n: 0.0,
     "linear": lambda n: n,
     "n log n": lambda n: n * math.log(n),
     "quadratic": lambda n: n * n,
@@ -36,6 +37,8 @@ class Fit:
         return self.intercept + self.slope * MODELS[self.model](chunks)
 
     def describe(self) -> str:
+        if self.model == "constant":
+            return f"{self.intercept:.4g}"
         shape = {"linear": "n", "n log n": "n ln n", "quadratic": "n^2"}[self.model]
         return f"{self.intercept:.4g} + {self.slope:.4g} * {shape}"
 
@@ -54,16 +57,25 @@ def fit(model: str, chunks: Sequence[float], costs: Sequence[float]) -> Fit:
     return Fit(model, float(intercept), float(slope), float(np.sqrt(np.mean(residual**2))))
 
 
+FLAT = 0.1
+"""A cost whose points stay within this share of their mean is called constant."""
+
+
 def best_fit(chunks: Sequence[float], costs: Sequence[float]) -> Fit | None:
     """The model with the smallest residual, preferring the simpler one (linear, then n log n,
-    then quadratic) unless a more complex one halves the residual; None under two points.
-    Three or four points cannot tell n from n log n with confidence: read the others too."""
+    then quadratic) unless a more complex one halves the residual; a cost that stays within
+    ``FLAT`` of its mean, or falls as the corpus grows, is constant (its mean); None under two
+    points. Three or four points cannot tell n from n log n with confidence: read the others."""
     points = [(n, c) for n, c in zip(chunks, costs, strict=True) if n > 1 and math.isfinite(c)]
     if len(points) < 2:
         return None
     xs, ys = [p[0] for p in points], [p[1] for p in points]
+    mean = sum(ys) / len(ys)
+    flat = Fit("constant", mean, 0.0, float(np.sqrt(np.mean((np.array(ys) - mean) ** 2))))
+    if max(ys) - min(ys) <= FLAT * abs(mean) or fit("linear", xs, ys).slope <= 0:
+        return flat
     best: Fit | None = None
-    for model in MODELS:
+    for model in ("linear", "n log n", "quadratic"):
         candidate = fit(model, xs, ys)
         if best is None or candidate.rms < 0.5 * best.rms:
             best = candidate
@@ -98,5 +110,5 @@ def plot(series: dict[str, tuple[list[float], list[float]]], fits: dict[str, Fit
     for index in range(len(names), rows * columns):
         axes[index // columns][index % columns].axis("off")
     figure.tight_layout()
-    figure.savefig(out, dpi=110)
+    figure.savefig(out, dpi=80)
     plt.close(figure)
