@@ -9,6 +9,7 @@ during the build stops the worker within its few seconds."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import signal
 import threading
@@ -18,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import psutil
 import pytest
 
 from graphready.build.stages import run_documents, run_graph
@@ -227,3 +229,28 @@ def test_a_client_that_leaves_mid_answer_releases_the_build(
                           "the question to be let go")
         server.wait_until(lambda: llm.of("answer")[0].outcome == "gone", 30,
                           "the model to stop writing for nobody")
+
+
+def test_a_worker_held_back_for_questions_exits_when_the_server_dies(
+        docs: Path, tmp_path: Path, servers: list[ServerProcess]) -> None:
+    paces = {"extract": Pace(first_s=60.0), "answer": Pace(first_s=60.0)}
+    with ScriptedLLMServer(paces) as llm:
+        server = serve(servers, docs, tmp_path / "data", llm)
+        server.wait_until(lambda: llm_status(server)["queue"]["in_flight"]["extract"] == 1,
+                          BUILD_TIMEOUT, "an extraction call in flight")
+        workers = [p for p in psutil.Process(server.proc.pid).children()
+                   if "graphready.build.worker" in " ".join(p.cmdline())]
+        def ask() -> None:
+            with contextlib.suppress(httpx.HTTPError):  # the server will die mid-answer
+                httpx.post(f"{server.url}/chat", timeout=120,
+                           json={"message": QUESTIONS[0], "mode": "retrieval"})
+
+        threading.Thread(target=ask, daemon=True).start()
+        server.wait_until(lambda: llm_status(server)["queue"]["build_paused"], 60,
+                          "the build to wait for the question")
+        server.proc.kill()  # the server dies while its worker waits for its question
+        server.proc.wait(30)
+        deadline = time.monotonic() + 60
+        while any(p.is_running() and p.status() != psutil.STATUS_ZOMBIE for p in workers):
+            assert time.monotonic() < deadline, "a build worker outlived its server"
+            time.sleep(0.2)

@@ -126,6 +126,11 @@ class BuildControl:
             count = parse_questions(raw.decode("utf-8", "replace"))
             if count is not None:
                 self.gate.set_remote_questions(count)
+        # End of input while the stage runs: the server went away (it closes the pipe only
+        # after the worker exited). Stop the model calls, so that a build held back for the
+        # server's questions does not wait for ever; the stage then ends and the worker exits.
+        log.warning("the server closed the control channel; stopping the LLM calls")
+        self.stop()
 
     def _watch(self) -> None:
         while not self._done.wait(self._interval):
