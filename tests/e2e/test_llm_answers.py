@@ -54,6 +54,9 @@ def server(corpus: tuple[Path, set[str]], llama: LlamaServer,
            tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
     process = ServerProcess(corpus[0], tmp_path_factory.mktemp("llm-data") / "data",
                             llm_env(llama))
+    # An agent's rounds with grammar-constrained tool calls run at a few tokens a second, and a
+    # busy 2-core machine is slower still: these tests check answers, not speed.
+    process.client.timeout = httpx.Timeout(300.0)
     try:
         process.wait_listening()
         process.wait_until(lambda: process.status()["graphrag_ready"], BUILD_TIMEOUT,
