@@ -189,6 +189,10 @@ def test_a_slow_answer_shows_in_the_queue_and_sigterm_stops_the_build_at_once(
         server = serve(servers, docs, tmp_path / "data", llm)
         server.wait_until(lambda: llm_status(server)["queue"]["in_flight"]["extract"] == 1,
                           BUILD_TIMEOUT, "an extraction call in flight")
+        # In flight for graphready is not yet begun for the model server: wait until it is,
+        # or a busy machine lets the question cancel the call before it is ever served.
+        server.wait_until(lambda: bool(llm.of("extract")), 60,
+                          "the model server to begin the extraction call")
         with httpx.Client(base_url=server.url, timeout=60) as client:
             answered: list[httpx.Response] = []
             asking = threading.Thread(target=lambda: answered.append(client.post(

@@ -227,6 +227,10 @@ def test_a_question_answered_by_a_follower_holds_the_builders_llm_build_back(
 
         server.wait_until(lambda: llm_queue()["in_flight"]["extract"] == 1, BUILD_TIMEOUT,
                           "the builder's extraction call in flight")
+        # In flight for graphready is not yet begun for the model server: wait until it is,
+        # or a busy machine lets the question cancel the call before it is ever served.
+        server.wait_until(lambda: bool(llm.of("extract")), 60,
+                          "the model server to begin the extraction call")
         follower = client_of(server, 1)
         answered: list[httpx.Response] = []
         asking = threading.Thread(target=lambda: answered.append(follower.post(
