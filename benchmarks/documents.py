@@ -27,18 +27,11 @@ from typing import Any
 
 import httpx
 
+from common import free_port
+
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_SET = ROOT.parent / "shared" / "data" / "2wikimultihopqa_hipporag"
 KEY = "benchmark-key-0123456789"
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def wait(check: Callable[[], bool], timeout: float, what: str, pause: float = 0.05) -> float:

@@ -16,7 +16,6 @@ import argparse
 import json
 import os
 import random
-import socket
 import subprocess
 import sys
 import tempfile
@@ -28,6 +27,8 @@ from typing import Any
 import httpx
 import psutil
 import schemathesis
+
+from common import free_port
 
 ROOT = Path(__file__).resolve().parent
 CHECKS = ("not_a_server_error,status_code_conformance,content_type_conformance,"
@@ -46,13 +47,6 @@ def one_error_shape(ctx: Any, response: schemathesis.Response,
     assert isinstance(error, dict) and set(error) == {"code", "message"}, body
     assert error["code"] and error["message"], body
     return True
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def write_corpus(folder: Path, passages: int) -> None:

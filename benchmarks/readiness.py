@@ -25,6 +25,8 @@ from typing import Any
 import httpx
 import psutil
 
+from common import free_port, percentile
+
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_SET = ROOT.parent / "shared" / "data" / "2wikimultihopqa_hipporag"
 
@@ -35,24 +37,6 @@ class Samples:
 
     latency: dict[str, list[float]] = field(default_factory=lambda: {"status": [], "chat": []})
     failed: dict[str, int] = field(default_factory=lambda: {"status": 0, "chat": 0})
-
-
-def percentile(values: list[float], q: float) -> float:
-    """The q-th percentile (nearest rank) of ``values``, in milliseconds."""
-    if not values:
-        return float("nan")
-    ordered = sorted(values)
-    index = min(len(ordered) - 1, max(0, round(q / 100 * len(ordered)) - 1))
-    return 1000 * ordered[index]
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 class Server:

@@ -32,6 +32,7 @@ import httpx
 import psutil
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import free_port
 from growth import Fit, best_fit, plot
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -48,15 +49,6 @@ STEPS: dict[str, list[tuple[str, int | None]]] = {
 }
 """Each step's corpus: (set, first N passages or all of them)."""
 MODES = ("auto", "retrieval", "graph_local", "graph_global")
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def percentile(values: list[float], q: float) -> float | None:
