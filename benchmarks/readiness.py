@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import subprocess
 import sys
 import tempfile
 import threading
@@ -23,9 +21,8 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import psutil
 
-from common import free_port, percentile
+from common import Server, percentile
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_SET = ROOT.parent / "shared" / "data" / "2wikimultihopqa_hipporag"
@@ -37,53 +34,6 @@ class Samples:
 
     latency: dict[str, list[float]] = field(default_factory=lambda: {"status": [], "chat": []})
     failed: dict[str, int] = field(default_factory=lambda: {"status": 0, "chat": 0})
-
-
-class Server:
-    """The server process, its start time and a memory sampler over it and its children."""
-
-    def __init__(self, docs: Path, data: Path, log: Path) -> None:
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        env = {k: v for k, v in os.environ.items() if not k.startswith("GRAPHREADY_")}
-        self.started = time.monotonic()
-        self._log = log.open("wb")
-        self.proc = subprocess.Popen(
-            [str(ROOT / ".venv/bin/graphready"), "serve", str(docs), "--data-dir", str(data),
-             "--port", str(self.port)], stdout=self._log, stderr=subprocess.STDOUT, env=env)
-        self.peak = {"server": 0, "build": 0}
-        self.worker_peak: dict[str, int] = {}
-        self._stop = threading.Event()
-        self._sampler = threading.Thread(target=self._sample, daemon=True)
-        self._sampler.start()
-
-    def _sample(self) -> None:
-        me = psutil.Process(self.proc.pid)
-        stages: dict[int, str] = {}
-        while not self._stop.is_set():
-            try:
-                self.peak["server"] = max(self.peak["server"], me.memory_info().rss)
-                build = 0
-                for child in me.children(recursive=True):
-                    rss = child.memory_info().rss
-                    if child.pid not in stages:
-                        stages[child.pid] = child.cmdline()[-1]
-                    name = stages[child.pid]
-                    self.worker_peak[name] = max(self.worker_peak.get(name, 0), rss)
-                    build += rss
-                self.peak["build"] = max(self.peak["build"], build)
-            except psutil.Error:
-                pass
-            time.sleep(0.1)
-
-    def since_start(self) -> float:
-        return time.monotonic() - self.started
-
-    def stop(self) -> None:
-        self.proc.terminate()
-        self.proc.wait(60)
-        self._stop.set()
-        self._log.close()
 
 
 def load_questions(folder: Path, limit: int) -> list[dict[str, Any]]:
@@ -190,8 +140,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     quiet = Server(docs, work / "data-quiet", work / "cold-quiet.log")
     results["cold"] = {"milestones": wait_milestones(quiet, probe, args.timeout)}
     quiet.stop()
-    results["cold"]["peak_rss_mb"] = {k: v / 2**20 for k, v in quiet.peak.items()}
-    results["cold"]["worker_peak_rss_mb"] = {k: v / 2**20 for k, v in quiet.worker_peak.items()}
+    results["cold"]["peak_rss_mb"] = {k: quiet.peak_mib[k] for k in ("server", "build")}
+    results["cold"]["worker_peak_rss_mb"] = quiet.worker_peaks_mib()
 
     loaded = Server(docs, work / "data", work / "cold-loaded.log")
     while True:
@@ -215,12 +165,12 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     loaded.stop()
     results["loaded"] = {"during_build": during, "idle": idle,
                          "graph_ready_under_load": graph_under_load,
-                         "peak_rss_mb": {k: v / 2**20 for k, v in loaded.peak.items()}}
+                         "peak_rss_mb": {k: loaded.peak_mib[k] for k in ("server", "build")}}
 
     warm = Server(docs, work / "data", work / "warm.log")
     results["warm"] = {"milestones": wait_milestones(warm, probe, args.timeout)}
     warm.stop()
-    results["warm"]["peak_rss_mb"] = {k: v / 2**20 for k, v in warm.peak.items()}
+    results["warm"]["peak_rss_mb"] = {k: warm.peak_mib[k] for k in ("server", "build")}
     return results
 
 

@@ -17,22 +17,18 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import shutil
-import subprocess
 import sys
 import tempfile
-import threading
 import time
 from itertools import islice
 from pathlib import Path
 from typing import Any
 
 import httpx
-import psutil
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import free_port
+from common import Server
 from growth import Fit, best_fit, plot
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -57,54 +53,6 @@ def percentile(values: list[float], q: float) -> float | None:
         return None
     ordered = sorted(values)
     return 1000 * ordered[min(len(ordered) - 1, max(0, round(q / 100 * len(ordered)) - 1))]
-
-
-class Server:
-    """A `graphready serve` process and a sampler of its RSS and of each build worker's."""
-
-    def __init__(self, docs: Path, data: Path, log: Path) -> None:
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        env = {k: v for k, v in os.environ.items() if not k.startswith("GRAPHREADY_")}
-        self.started = time.monotonic()
-        self._log = log.open("wb")
-        self.proc = subprocess.Popen(
-            [str(ROOT / ".venv/bin/graphready"), "serve", str(docs), "--data-dir", str(data),
-             "--port", str(self.port)], stdout=self._log, stderr=subprocess.STDOUT, env=env)
-        self.peak_mib: dict[str, float] = {"server": 0.0}
-        self._stop = threading.Event()
-        threading.Thread(target=self._sample, daemon=True).start()
-
-    def _sample(self) -> None:
-        me = psutil.Process(self.proc.pid)
-        stages: dict[int, str] = {}
-        while not self._stop.is_set():
-            try:
-                self._bump("server", me.memory_info().rss)
-                for child in me.children(recursive=True):
-                    if child.pid not in stages:
-                        argv = child.cmdline()
-                        stages[child.pid] = argv[-1] if "graphready.build.worker" in argv \
-                            else "other"
-                    self._bump(stages[child.pid], child.memory_info().rss)
-            except psutil.Error:
-                pass
-            time.sleep(0.1)
-
-    def _bump(self, key: str, rss: int) -> None:
-        self.peak_mib[key] = max(self.peak_mib.get(key, 0.0), rss / 2**20)
-
-    def rss_mib(self) -> float:
-        return float(psutil.Process(self.proc.pid).memory_info().rss / 2**20)
-
-    def since_start(self) -> float:
-        return time.monotonic() - self.started
-
-    def stop(self) -> None:
-        self.proc.terminate()
-        self.proc.wait(120)
-        self._stop.set()
-        self._log.close()
 
 
 def make_corpus(step: str, docs: Path) -> int:
