@@ -20,6 +20,7 @@ from .graph_api import router as graph_router
 from .limits import UPLOAD_PATH, BodyLimit
 from .openai import router as openai_router
 from .routes import router
+from .unread_body import DrainUnreadBody
 from .webapp import router as webapp_router
 from .webapp import static_files
 
@@ -57,6 +58,7 @@ def create_app(settings: Settings, build: bool = True,
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes,
                        uploads=(UPLOAD_PATH, settings.max_upload_bytes))
     full, read_only = keys_of(settings)
-    app.add_middleware(ApiKeys, full=full, read_only=read_only)  # outermost: before any body
+    app.add_middleware(ApiKeys, full=full, read_only=read_only)  # before any body is read
+    app.add_middleware(DrainUnreadBody)  # outermost: the connection outlives an unread body
     openapi_doc.install(app)
     return app
