@@ -10,16 +10,19 @@ from graphready.config import Settings
 from graphready.embeddings.base import Embedder
 from graphready.errors import ConfigError
 
-EmbedderFactory = Callable[[Settings], Embedder]
+EmbedderFactory = Callable[[Settings, bool], Embedder]
+"""Makes an embedder from the settings; the flag says it embeds questions only (one at a time,
+in a server process: memory counts more than batch speed)."""
 
 
-def _minilm(settings: Settings) -> Embedder:
+def _minilm(settings: Settings, questions_only: bool) -> Embedder:
     from graphready.embeddings.minilm import MiniLMEmbedder
 
-    return MiniLMEmbedder(threads=settings.embed_threads, batch_size=settings.embed_batch)
+    return MiniLMEmbedder(threads=settings.embed_threads, batch_size=settings.embed_batch,
+                          lean=questions_only)
 
 
-def _hashing(settings: Settings) -> Embedder:
+def _hashing(settings: Settings, questions_only: bool) -> Embedder:
     from graphready.embeddings.hashing import HashingEmbedder
 
     return HashingEmbedder()
@@ -30,9 +33,10 @@ FACTORIES: Mapping[str, EmbedderFactory] = MappingProxyType(
 )
 
 
-def create_embedder(settings: Settings) -> Embedder:
+def create_embedder(settings: Settings, *, questions_only: bool = False) -> Embedder:
     """The embedding server ``GRAPHREADY_EMBED_BASE_URL`` names, else the embedder
-    ``settings.embedder`` names; an unknown name raises ``ConfigError``."""
+    ``settings.embedder`` names; an unknown name raises ``ConfigError``. ``questions_only``:
+    for a process that embeds questions, not passages (the lean MiniLM session)."""
     if settings.embed_base_url is not None and settings.embed_model is not None:
         from graphready.embeddings.remote import RemoteEmbedder
 
@@ -45,4 +49,4 @@ def create_embedder(settings: Settings) -> Embedder:
             "GRAPHREADY_EMBEDDER",
             f"unknown embedder {settings.embedder!r}; choose one of {', '.join(FACTORIES)}",
         )
-    return factory(settings)
+    return factory(settings, questions_only)

@@ -32,7 +32,7 @@ def load_vectors(settings: Settings, stores: Stores, embedder: Embedder | None) 
     store = stores.vectors
     if store.synced_fingerprint() is None:
         return None
-    embedder = embedder or create_embedder(settings)
+    embedder = embedder or create_embedder(settings, questions_only=True)
     if store.model_id() != embedder.model_id:
         return None
     store.refresh()
