@@ -11,6 +11,7 @@ import logging
 import re
 import threading
 import unicodedata
+from array import array
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
@@ -108,7 +109,7 @@ class GraphView:
         src = np.asarray([pairs[i][0] for i in keep], dtype=np.int64)
         dst = np.asarray([pairs[i][1] for i in keep], dtype=np.int64)
         weight = np.asarray([self.relations[i].weight for i in keep], dtype=np.float64)
-        rel = np.asarray(keep, dtype=np.int64)
+        rel = np.asarray(keep, dtype=np.int32)
         node = np.concatenate([src, dst])
         other = np.concatenate([dst, src])
         both_weight = np.concatenate([weight, weight])
@@ -116,31 +117,41 @@ class GraphView:
         counts = np.bincount(node, minlength=n)
         self._indptr: npt.NDArray[np.int64] = np.concatenate(
             [np.zeros(1, dtype=np.int64), np.cumsum(counts)])
-        self._other: npt.NDArray[np.int64] = other[order]
+        self._other: npt.NDArray[np.int32] = other[order].astype(np.int32)
         self._weight: npt.NDArray[np.float64] = both_weight[order]
-        self._rel: npt.NDArray[np.int64] = np.concatenate([rel, rel])[order]
+        self._rel: npt.NDArray[np.int32] = np.concatenate([rel, rel])[order]
         self.degree: npt.NDArray[np.int64] = counts.astype(np.int64)
-        by_name = sorted(range(n), key=self._folded.__getitem__)
-        self._by_degree = [by_name[i] for i in np.argsort(-counts[by_name], kind="stable")]
+        by_name = np.asarray(sorted(range(n), key=self._folded.__getitem__), dtype=np.int64)
+        self._by_degree = array("i", by_name[np.argsort(-counts[by_name], kind="stable")]
+                                .tolist())
 
     def _build_names(self) -> None:
         self._folded = [fold(e.name) for e in self.entities]
         words = sorted({(w, i) for i, name in enumerate(self._folded) for w in _WORD.findall(name)})
-        self._words = [w for w, _ in words]
-        self._word_owner = [i for _, i in words]
+        shared: dict[str, str] = {}  # each word held once, not once per name it is in
+        self._words = [shared.setdefault(w, w) for w, _ in words]
+        self._word_owner = array("i", [i for _, i in words])
         self.types = sorted({e.type for e in self.entities})
 
     def _build_communities(self) -> None:
         self._community = {c.id: c for c in self.communities}
         self._children: dict[str, list[str]] = {}
-        self._of_entity: dict[int, list[str]] = {}
-        for community in sorted(self.communities, key=lambda c: (c.level, c.id)):
+        self._by_level = sorted(self.communities, key=lambda c: (c.level, c.id))
+        members: list[int] = []
+        owners: list[int] = []
+        for index, community in enumerate(self._by_level):
             if community.parent is not None:
                 self._children.setdefault(community.parent, []).append(community.id)
             for entity_id in community.entity_ids:
                 position = self._position.get(entity_id)
                 if position is not None:
-                    self._of_entity.setdefault(position, []).append(community.id)
+                    members.append(position)
+                    owners.append(index)
+        # Each entity's communities (top level first) as CSR: positions into ``_by_level``.
+        by_member = np.argsort(np.asarray(members, dtype=np.int64), kind="stable")
+        self._of_entity = np.asarray(owners, dtype=np.int32)[by_member]
+        self._of_entity_at = np.concatenate([np.zeros(1, dtype=np.int64), np.cumsum(
+            np.bincount(np.asarray(members, dtype=np.int64), minlength=len(self.entities)))])
         self.levels = sorted({c.level for c in self.communities})
 
     # -- entities ----------------------------------------------------------------------------
@@ -181,12 +192,13 @@ class GraphView:
 
     def communities_of(self, position: int) -> list[Community]:
         """The communities an entity belongs to, top level first."""
-        return [self._community[c] for c in self._of_entity.get(position, ())]
+        start, end = self._of_entity_at[position], self._of_entity_at[position + 1]
+        return [self._by_level[i] for i in self._of_entity[start:end].tolist()]
 
     def top_community(self, position: int) -> str | None:
         """The id of the entity's top-level community (what the app colours by)."""
-        ids = self._of_entity.get(position)
-        return ids[0] if ids else None
+        start, end = self._of_entity_at[position], self._of_entity_at[position + 1]
+        return self._by_level[int(self._of_entity[start])].id if end > start else None
 
     def aliases_of(self, entity: Entity) -> tuple[str, ...]:
         """The entity's other names (blocking: the first call reads every stored extraction;

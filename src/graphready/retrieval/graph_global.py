@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections import Counter
+from array import array
 from dataclasses import dataclass
 
 from graphready.knowledge import Community
@@ -41,12 +41,20 @@ class CommunityIndex:
 
     def __init__(self, communities: tuple[Community, ...]) -> None:
         self._communities = communities
-        self._terms = [Counter(terms(f"{c.title} {c.summary}")) for c in communities]
-        df: Counter[str] = Counter()
-        for bag in self._terms:
-            df.update(bag.keys())
+        # term -> the communities whose report has it, in order, all in one array (CSR):
+        # ``_members[_starts[t]:_starts[t + 1]]`` for term number ``t``.
+        postings: dict[str, list[int]] = {}
+        for index, community in enumerate(communities):
+            for term in dict.fromkeys(terms(f"{community.title} {community.summary}")):
+                postings.setdefault(term, []).append(index)
         n = max(len(communities), 1)
-        self._idf = {t: math.log((n + 1) / (d + 0.5)) for t, d in df.items()}
+        self._term = {t: number for number, t in enumerate(postings)}
+        self._idf = array("d", (math.log((n + 1) / (len(p) + 0.5)) for p in postings.values()))
+        self._starts = array("i", [0])
+        self._members = array("i")
+        for found in postings.values():
+            self._members.extend(found)
+            self._starts.append(len(self._members))
         self._largest = max((len(c.entity_ids) for c in communities), default=1)
 
     def __len__(self) -> int:
@@ -59,9 +67,17 @@ class CommunityIndex:
         broad = is_global_question(question)
         # In "what are the main themes of the letters?" only "letters" may steer the choice.
         wanted = set(terms(_GLOBAL.sub(" ", question) if broad else question))
+        overlaps: dict[int, float] = {}
+        for term in wanted:  # summed in the order of ``wanted``, as a per-community sum would
+            number = self._term.get(term)
+            if number is None:
+                continue
+            idf = self._idf[number]
+            for index in self._members[self._starts[number]: self._starts[number + 1]]:
+                overlaps[index] = overlaps.get(index, 0) + idf
         hits = []
-        for community, bag in zip(self._communities, self._terms, strict=True):
-            overlap = sum(self._idf.get(t, 0.0) for t in wanted if t in bag)
+        for index, community in enumerate(self._communities):
+            overlap = overlaps.get(index, 0)
             size = len(community.entity_ids) / self._largest
             if broad:
                 if community.level != 0:

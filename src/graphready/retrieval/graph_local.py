@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import math
 import re
+from array import array
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -98,8 +99,8 @@ class RandomWalk:
     exact to ``tol`` and, unlike one long library call, it never holds the interpreter lock for
     more than a fraction of a millisecond at a time, so request handling stays responsive."""
 
-    def __init__(self, nodes: int, sources: npt.NDArray[np.int64],
-                 targets: npt.NDArray[np.int64], weights: npt.NDArray[np.float64]) -> None:
+    def __init__(self, nodes: int, sources: npt.NDArray[np.int32],
+                 targets: npt.NDArray[np.int32], weights: npt.NDArray[np.float64]) -> None:
         self.nodes = nodes
         self._src = np.concatenate([sources, targets])
         self._dst = np.concatenate([targets, sources])
@@ -154,9 +155,8 @@ class GraphIndex:
             for chunk_id in entity.chunk_ids:
                 self._mentions.setdefault(chunk_id, []).append(i)
         own_pages = self._own_pages(members)
-        sources: list[int] = []
-        targets: list[int] = []
-        weights: list[float] = []
+        # Edges gathered in typed arrays: no object per edge, even while the index is built.
+        sources, targets, weights = array("i"), array("i"), array("d")
         for i, nodes in enumerate(members):
             specificity = 1.0 / math.log(len(nodes) + math.e - 1)
             own = own_pages.get(i, set())
@@ -165,9 +165,9 @@ class GraphIndex:
                 targets.append(node)
                 weights.append(specificity * (self._params.own_page_weight if node in own
                                               else 1.0))
-        self._walk = RandomWalk(n_chunks + len(entities), np.asarray(sources, dtype=np.int64),
-                                np.asarray(targets, dtype=np.int64),
-                                np.asarray(weights, dtype=np.float64))
+        self._walk = RandomWalk(n_chunks + len(entities), np.frombuffer(sources, dtype=np.int32),
+                                np.frombuffer(targets, dtype=np.int32),
+                                np.frombuffer(weights, dtype=np.float64))
         self._names = [e.name for e in entities]
         self._ids = [e.id for e in entities]
         self._df = [len(nodes) for nodes in members]

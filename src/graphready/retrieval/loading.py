@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from graphready.config import Settings
 from graphready.embeddings.base import Embedder
 from graphready.explore.view import GraphView
+from graphready.heap import release_free_memory
 from graphready.stores.registry import Stores
 
 from .graph_global import CommunityIndex
@@ -51,8 +52,11 @@ def load_graph(stores: Stores) -> GraphTools | None:
     for chunk in stores.catalog.iter_chunks():
         titles.setdefault(chunk.title, []).append(chunk.id)
         chunk_docs[chunk.id] = chunk.doc_id
-    return GraphTools(GraphIndex(graph, titles), CommunityIndex(graph.communities), counts,
-                      GraphView(graph, chunk_docs, stores.graph.iter_extractions))
+    tools = GraphTools(GraphIndex(graph, titles), CommunityIndex(graph.communities), counts,
+                       GraphView(graph, chunk_docs, stores.graph.iter_extractions))
+    del graph, titles
+    release_free_memory()  # what the load built and dropped, returned to the system
+    return tools
 
 
 def load_toolset(settings: Settings, stores: Stores) -> Toolset:

@@ -25,6 +25,7 @@ from graphready.knowledge import (
 from graphready.stores.graph_codec import decode_extraction, encode_extraction
 from graphready.stores.lease_delegate import LeaseDelegate
 from graphready.stores.paging import keyset_pages
+from graphready.stores.sharing import Shared
 from graphready.stores.sqlite_common import LEASE_SCHEMA, SqliteDatabase, SqliteLease
 
 PAGE_ROWS = 1000
@@ -62,10 +63,6 @@ _SCHEMA = (
 
 def _dump_ids(ids: Sequence[str]) -> str:
     return json.dumps(list(ids), separators=(",", ":"))
-
-
-def _load_ids(text: str) -> tuple[str, ...]:
-    return tuple(json.loads(text))
 
 
 class SqliteGraphStore(LeaseDelegate):
@@ -207,26 +204,29 @@ def _columns(conn: sqlite3.Connection, table: str) -> set[str]:
 def _load_snapshot(conn: sqlite3.Connection) -> KnowledgeGraph | None:
     if conn.execute("SELECT 1 FROM meta WHERE key = ?", (_GRAPH_BUILT,)).fetchone() is None:
         return None
+    shared = Shared()  # each id, chunk list, label and weight held once
     chunks = {
-        entity_id: tuple(row[1] for row in rows)
+        entity_id: shared.texts([row[1] for row in rows])
         for entity_id, rows in groupby(
             conn.execute("SELECT entity_id, chunk_id FROM entity_chunks "
                          "ORDER BY entity_id, chunk_id"), key=lambda row: row[0])
     }
     entities = tuple(
-        Entity(i, name, kind, chunks.get(i, ()), description)
+        Entity(shared.text(i), name, shared.text(kind), chunks.get(i, ()), description)
         for i, name, kind, description in conn.execute(
             "SELECT id, name, type, description FROM entities ORDER BY rowid")
     )
+    del chunks
     relations = tuple(
-        Relation(s, t, label, weight, _load_ids(ids), description)
+        Relation(shared.text(s), shared.text(t), shared.text(label), shared.number(weight),
+                 shared.json_texts(ids), description)
         for s, t, label, weight, ids, description in conn.execute(
             "SELECT source, target, label, weight, chunk_ids, description FROM relations "
             "ORDER BY source, target")
     )
     communities = tuple(
-        Community(i, level, parent, _load_ids(members), title, summary, _load_ids(ids),
-                  float(rating))
+        Community(i, level, parent, shared.json_texts(members), title, summary,
+                  shared.json_texts(ids), float(rating))
         for i, level, parent, title, summary, members, ids, rating in conn.execute(
             "SELECT id, level, parent, title, summary, entity_ids, chunk_ids, rating "
             "FROM communities ORDER BY rowid")

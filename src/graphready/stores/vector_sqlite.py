@@ -205,17 +205,22 @@ class SqliteVectorStore(LeaseDelegate):
             return self._snapshot
 
     def _load(self, conn: sqlite3.Connection) -> _Snapshot:
-        """Every vector, read with one query into one matrix (called inside a read)."""
+        """Every vector, read with one query straight into one matrix (called inside a read;
+        no copy of the rows is held on the way, so loading adds no more than the matrix)."""
         counter = self._counter(conn)
-        rows = conn.execute("SELECT chunk_id, vec FROM vectors").fetchall()
-        if not rows:
+        count = int(conn.execute("SELECT COUNT(*) FROM vectors").fetchone()[0])
+        ids: list[str] = []
+        matrix = np.empty((0, 0), dtype=np.float32)
+        for chunk_id, vec in conn.execute("SELECT chunk_id, vec FROM vectors"):
+            if not ids:
+                matrix = np.empty((count, len(vec) // 4), dtype=np.float32)
+            if len(ids) >= count or len(vec) == 0 or len(vec) != matrix.shape[1] * 4:
+                raise StoreError(f"vector store {self._path}: vectors of unequal sizes")
+            matrix[len(ids)] = np.frombuffer(vec, dtype=np.float32)
+            ids.append(str(chunk_id))
+        if not ids:
             return _Snapshot((), np.empty((0, 0), dtype=np.float32), counter)
-        blob = b"".join(row[1] for row in rows)
-        dim = len(rows[0][1]) // 4
-        if dim == 0 or len(blob) != len(rows) * dim * 4:
-            raise StoreError(f"vector store {self._path}: vectors of unequal sizes")
-        matrix = np.frombuffer(blob, dtype=np.float32).reshape(len(rows), dim)
-        return _Snapshot(tuple(str(row[0]) for row in rows), matrix, counter)
+        return _Snapshot(tuple(ids), matrix[: len(ids)], counter)
 
     def _apply_add(self, before: int, after: int, ids: list[str], matrix: Vectors) -> None:
         """Keep a current in-memory copy current; drop one that missed others' writes."""
