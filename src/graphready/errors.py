@@ -7,6 +7,7 @@ them to HTTP responses in exactly one place (``server/errors.py``).
      │    ├── MalformedJSON   the body is not JSON                             -> 400
      │    ├── InvalidRequest  JSON of the wrong shape, type or value           -> 422
      │    ├── BodyTooLarge    the body is over the documented limit            -> 413
+     │    ├── RequestTimeout  the body did not arrive in time                 -> 408
      │    ├── MalformedUpload a multipart body that cannot be parsed           -> 400
      │    ├── UnsupportedDocument  an uploaded file of a type that is not read -> 415
      │    ├── Unauthorized    no valid API key                                 -> 401
@@ -18,6 +19,7 @@ them to HTTP responses in exactly one place (``server/errors.py``).
      ├── Overloaded           too many chats in flight, none freed in time     -> 503 + Retry-After
      ├── DocumentError        one input file cannot be read (it is skipped, never fatal)
      ├── StoreError           a store could not be opened, read or written
+     │    └── StorageFull  the disk of the data dir is full                    -> 507
      ├── BuildError           a build stage failed (reported in /status, retried)
      └── LLMError             the language model did not give a usable reply
           ├── LLMUnavailable  unreachable, timed out, or 429/5xx after the retries
@@ -76,6 +78,13 @@ class BodyTooLarge(RequestError):
 
     status_code = 413
     code = "body_too_large"
+
+
+class RequestTimeout(RequestError):
+    """The request body did not arrive within ``GRAPHREADY_BODY_TIMEOUT_S``."""
+
+    status_code = 408
+    code = "request_timeout"
 
 
 class RateLimited(RequestError):
@@ -165,6 +174,14 @@ class StoreError(GraphReadyError):
     """A store could not be opened, read or written."""
 
     code = "store_error"
+
+
+class StorageFull(StoreError):
+    """A write failed because the disk of the data dir is full; nothing written before is
+    lost, and the write can be retried once space is freed."""
+
+    status_code = 507
+    code = "storage_full"
 
 
 class BuildError(GraphReadyError):

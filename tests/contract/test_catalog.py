@@ -232,10 +232,19 @@ def test_unopenable_location_raises_store_error(
     (tmp_path / "afile").write_text("x")
     with pytest.raises(StoreError, match="afile"):
         catalog_factory(tmp_path / "afile" / "catalog.db")
+
+def test_a_damaged_file_is_moved_aside_and_an_empty_catalog_opened(
+    catalog_factory: CatalogFactory, tmp_path: Path
+) -> None:
     garbage = tmp_path / "garbage.db"
     garbage.write_bytes(b"this is not a database" * 100)
-    with pytest.raises(StoreError, match=r"garbage\.db"):
-        catalog_factory(garbage)
+    catalog = catalog_factory(garbage)
+    try:
+        assert catalog.sources() == {} and catalog.chunk_ids() == set()
+    finally:
+        catalog.close()
+    moved = [p for p in tmp_path.iterdir() if p.name.startswith("garbage.db.corrupt-")]
+    assert len(moved) == 1 and moved[0].read_bytes() == b"this is not a database" * 100
 
 
 def test_documents_lists_each_document_with_its_chunks(catalog: Catalog) -> None:

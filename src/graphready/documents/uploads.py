@@ -26,7 +26,8 @@ from typing import Any
 from graphready.documents.hashing import document_hash, file_hash
 from graphready.documents.loaders import LoadResult
 from graphready.documents.types import Document, SkippedFile, SourceFile
-from graphready.errors import StoreError
+from graphready.errors import StorageFull, StoreError
+from graphready.stores.sqlite_recovery import is_disk_full
 
 SOURCE_PREFIX = ".uploads/"
 """The catalog source path of every uploaded document starts with this."""
@@ -154,6 +155,9 @@ class UploadStore:
                 raise
             self._sync_folder()
         except OSError as exc:
+            if is_disk_full(exc):
+                raise StorageFull(f"cannot write {target}: {exc.strerror or exc}: the disk of "
+                                  "the data dir is full; free space and send it again") from exc
             raise StoreError(f"cannot write {target}: {exc.strerror or exc}") from exc
 
     def remove(self, doc_id: str) -> bool:

@@ -32,6 +32,7 @@ from graphready.retrieval.loading import load_graph, load_vectors
 from graphready.retrieval.pipeline import Mode, Toolset
 from graphready.stores.reconnecting import redact
 from graphready.stores.registry import Stores, open_stores
+from graphready.stores.sqlite_recovery import quarantined
 
 from .admission import Admission
 from .library import Library, VisibleCatalog
@@ -93,6 +94,7 @@ class AppState:
         state = cls(settings, stores, chat_model, gate)
         state.readiness.startup_runs += 1
         log.info("startup phase 1: stores opened in %s", settings.db_dir)
+        state.readiness.damaged_files = await asyncio.to_thread(quarantined, settings.db_dir)
         if await asyncio.to_thread(stores.keyword.synced_fingerprint) is not None:
             state.tools = replace(state.tools, keyword=stores.keyword)
         await state._refresh_counts()

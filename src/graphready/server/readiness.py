@@ -46,6 +46,8 @@ class Readiness:
     graph_store_error: str | None = None
     llm_build: LLMActivity | None = None
     """The graph build's use of the language model, while an LLM graph build runs."""
+    damaged_files: list[str] = field(default_factory=list)
+    """Damaged SQLite files of the data dir that were moved aside (and are still there)."""
 
     def stage_for(self, progress_stage: str) -> StageState:
         """The stage a progress name (``graph.extract``) belongs to."""
@@ -109,6 +111,7 @@ class Readiness:
                             "error": self.graph_store_error},
             "skipped": [{"path": s.path, "reason": s.reason}
                         for s in self.skipped[:MAX_SKIPPED_SHOWN]],
+            "damaged_files": list(self.damaged_files),
             "startup_runs": self.startup_runs,
             "uptime_seconds": round(time.monotonic() - self.started_at, 3),
         }

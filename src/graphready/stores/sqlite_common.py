@@ -4,12 +4,15 @@ The server reads from a thread pool while a separate build process writes the sa
 WAL mode (readers never block the writer), a 30 s busy timeout (concurrent access waits rather
 than fails), ``check_same_thread=False`` guarded by one lock per connection, explicit
 transactions (``BEGIN IMMEDIATE`` for writes, a snapshot ``BEGIN`` for multi-statement reads),
-and every ``sqlite3.Error`` raised as a ``StoreError`` that names the file. A store that holds a
+and every ``sqlite3.Error`` raised as a ``StoreError`` that names the file (a full disk as a
+``StorageFull``). A file found damaged when it is opened is moved aside and replaced by an
+empty one, which the build fills again (``sqlite_recovery.py``). A store that holds a
 build lease keeps it in a ``lease`` table (:class:`SqliteLease`).
 """
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 import threading
 import time
@@ -17,8 +20,17 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
-from graphready.errors import StoreError
+from graphready.errors import StorageFull, StoreError
 from graphready.stores.base import Lease
+from graphready.stores.sqlite_recovery import (
+    check_pages,
+    folder_lock,
+    is_corrupt,
+    is_disk_full,
+    quarantine,
+)
+
+log = logging.getLogger("graphready.stores")
 
 LEASE_SCHEMA = (
     "CREATE TABLE IF NOT EXISTS lease (key TEXT PRIMARY KEY, owner TEXT NOT NULL,"
@@ -39,21 +51,26 @@ class SqliteDatabase:
         self._lock = threading.Lock()
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
-            self._conn = sqlite3.connect(
-                path, timeout=BUSY_TIMEOUT_S, check_same_thread=False, isolation_level=None
-            )
-        except (OSError, sqlite3.Error) as exc:
-            raise StoreError(f"cannot open SQLite database {path}: {exc}") from exc
+            with folder_lock(path.parent):
+                self._conn = self._open_checked(schema)
+        except OSError as exc:
+            raise _store_error(f"cannot open SQLite database {path}", exc) from exc
+
+    def _open_checked(self, schema: Sequence[str]) -> sqlite3.Connection:
+        """Open, check the pages and apply the schema; a damaged file is moved aside (logged)
+        and an empty one opened in its place (``sqlite_recovery.py``)."""
         try:
-            self._conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
-            self._conn.execute("PRAGMA journal_mode = WAL")
-            self._conn.execute("PRAGMA synchronous = NORMAL")
-            with self.write() as conn:
-                for statement in schema:
-                    conn.execute(statement)
-        except (StoreError, sqlite3.Error) as exc:
-            self._conn.close()
-            raise StoreError(f"cannot open SQLite database {path}: {exc}") from exc
+            return _connect(self.path, schema)
+        except sqlite3.Error as exc:
+            if not is_corrupt(exc):
+                raise _store_error(f"cannot open SQLite database {self.path}", exc) from exc
+            moved = quarantine(self.path)
+            log.error("SQLite database %s is damaged (%s): moved aside as %s; what it held is "
+                      "rebuilt from the documents", self.path, exc, moved.name)
+        try:
+            return _connect(self.path, schema)
+        except sqlite3.Error as exc:
+            raise _store_error(f"cannot open SQLite database {self.path}", exc) from exc
 
     @contextmanager
     def write(self) -> Iterator[sqlite3.Connection]:
@@ -85,12 +102,38 @@ class SqliteDatabase:
         try:
             yield
         except sqlite3.Error as exc:
-            raise StoreError(f"SQLite database {self.path}: {exc}") from exc
+            raise _store_error(f"SQLite database {self.path}", exc) from exc
 
     def close(self) -> None:
         """Close the connection; closing twice is harmless."""
         with self._lock:
             self._conn.close()
+
+
+def _connect(path: Path, schema: Sequence[str]) -> sqlite3.Connection:
+    conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_S, check_same_thread=False,
+                           isolation_level=None)
+    try:
+        conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
+        conn.execute("PRAGMA journal_mode = WAL")
+        conn.execute("PRAGMA synchronous = NORMAL")
+        check_pages(conn)
+        conn.execute("BEGIN IMMEDIATE")
+        for statement in schema:
+            conn.execute(statement)
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.close()
+        raise
+    return conn
+
+
+def _store_error(what: str, exc: BaseException) -> StoreError:
+    """The error for ``exc`` (a full disk is a :class:`StorageFull` that says so)."""
+    if is_disk_full(exc):
+        return StorageFull(f"{what}: {exc}: the disk of the data dir is full; free space, "
+                           "then POST /build (or restart) builds what is missing")
+    return StoreError(f"{what}: {exc}")
 
 
 def batches(items: list[str], size: int = MAX_PARAMS) -> Iterator[list[str]]:
