@@ -3,7 +3,8 @@ or ``serve`` and ``index`` on one data dir) build what it holds once. The graph 
 stores each hold a lease of their own, for the ``graph`` and the ``vectors`` stage. The builder
 holds the lease in the store, renews it as it reports progress (the progress travels with it,
 so the others can show it), and gives it up at the end; a builder that dies stops renewing,
-and its lease lapses after ``TTL_S``. The others wait until the store holds the index of their
+and its lease lapses after ``TTL_S``, or at once when it was a process of this host that is
+gone (a build worker killed with SIGKILL). The others wait until the store holds the index of their
 documents, or take the lease over when it lapses."""
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import socket
 import time
 import uuid
 from collections.abc import Callable
+from pathlib import Path
 
 from graphready.errors import BuildError
 from graphready.stores.base import GraphStore, VectorStore
@@ -85,6 +87,30 @@ def wait_for_builder(store: SharedStore, owner: str, fingerprint: str,
         if store.acquire_lease(owner, ttl_s, stage, 0, 0):
             return False
         lease = store.current_lease()
+        if lease is not None and holder_died(lease.owner):
+            store.release_lease(lease.owner)  # killed (SIGKILL, OOM): take over at once
+            continue
         if lease is not None:
             report(Progress(waiting(stage), lease.done, lease.total))
         time.sleep(poll_s)
+
+
+def holder_died(owner: str) -> bool:
+    """Whether a lease holder named by :func:`new_owner` was a process of this host that no
+    longer runs (a zombie counts as gone). A holder elsewhere is never known to be dead: its
+    lease lapses after ``TTL_S``."""
+    host, _, rest = owner.partition(":")
+    pid_text = rest.partition(":")[0]
+    if host != socket.gethostname() or not pid_text.isdigit() or int(pid_text) == os.getpid():
+        return False
+    try:
+        os.kill(int(pid_text), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    try:
+        stat = Path(f"/proc/{pid_text}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rsplit(")", 1)[-1].split()[:1] == ["Z"]
