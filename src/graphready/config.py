@@ -19,6 +19,10 @@ ENV_PREFIX = "GRAPHREADY_"
 EMBEDDERS = ("minilm", "hashing")
 NLP_PIPELINES = ("entities", "full")
 STAGES = ("documents", "vectors", "graph")
+KILL_POINTS = ("documents", "vectors", "graph.extract", "graph.assemble", "graph.communities",
+               "graph.summaries", "graph.publish", "graph.done")
+"""Where ``GRAPHREADY_KILL_AT`` can kill a build (``build/faults.py``)."""
+KILL_VICTIMS = ("worker", "server")
 TOOL_CALLING = ("auto", "off")
 ON_OFF = ("on", "off")
 
@@ -35,6 +39,7 @@ class Settings:
     chunk_overlap_sentences: int = 1
     embedder: str = "minilm"
     embed_threads: int = 1
+    embed_idle_threads: int = 1
     embed_batch: int = 32
     community_max_size: int = 40
     community_levels: int = 3
@@ -46,7 +51,9 @@ class Settings:
     chat_rate_per_minute: int = 0
     max_chats_in_flight: int = 16
     chat_queue_timeout_s: int = 10
+    body_timeout_s: int = 30
     fail_stage: str | None = None
+    kill_at: str | None = None
     graph_url: str | None = None
     vector_url: str | None = None
     log_level: str = "info"
@@ -151,6 +158,7 @@ def _validate(s: Settings) -> None:
     positive("chunk_chars", s.chunk_chars, 100)
     positive("chunk_overlap_sentences", s.chunk_overlap_sentences, 0, 10)
     positive("embed_threads", s.embed_threads, 1, 64)
+    positive("embed_idle_threads", s.embed_idle_threads, 0, 64)
     positive("embed_batch", s.embed_batch, 1, 1024)
     positive("community_max_size", s.community_max_size, 2)
     positive("community_levels", s.community_levels, 1, 10)
@@ -161,6 +169,7 @@ def _validate(s: Settings) -> None:
     positive("chat_rate_per_minute", s.chat_rate_per_minute, 0, 1_000_000)
     positive("max_chats_in_flight", s.max_chats_in_flight, 1, 10_000)
     positive("chat_queue_timeout_s", s.chat_queue_timeout_s, 0, 3600)
+    positive("body_timeout_s", s.body_timeout_s, 1, 3600)
     positive("max_upload_bytes", s.max_upload_bytes, 1024)
     positive("max_upload_files", s.max_upload_files, 1, 1000)
     positive("workers", s.workers, 1, 64)
@@ -174,6 +183,11 @@ def _validate(s: Settings) -> None:
     if s.fail_stage is not None and s.fail_stage not in STAGES:
         raise ConfigError(_env_name("fail_stage"), f"unknown stage {s.fail_stage!r}; "
                           f"choose one of {', '.join(STAGES)}")
+    if s.kill_at is not None:
+        point, _, victim = s.kill_at.partition(":")
+        if point not in KILL_POINTS or victim not in ("", *KILL_VICTIMS):
+            raise ConfigError(_env_name("kill_at"), f"expected POINT or POINT:server with a "
+                              f"POINT of {', '.join(KILL_POINTS)}; got {s.kill_at!r}")
     if s.log_level not in ("debug", "info", "warning", "error"):
         raise ConfigError(_env_name("log_level"), f"unknown level {s.log_level!r}")
     positive("llm_timeout_s", s.llm_timeout_s, 1, 3600)

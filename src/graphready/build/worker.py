@@ -1,7 +1,8 @@
 """A build worker: ``python -m graphready.build.worker STAGE`` runs one stage in its own process,
 so CPU-heavy work never takes the interpreter lock from request handling. Settings come from the
 ``GRAPHREADY_*`` environment; events go to standard output, one JSON object a line; logs go to
-standard error. It runs at a lower CPU priority than the server, and exits when its parent dies.
+standard error. It runs at a lower CPU priority than the server (the vectors worker lower still),
+and exits when its parent dies.
 Its standard input carries ``questions N`` lines from the server (``build/control.py``): the
 graph stage's LLM calls wait while the server answers questions. On SIGTERM it cancels the LLM
 calls in flight and stops within seconds; what it committed stays, the rest is redone next time.
@@ -17,7 +18,7 @@ import sys
 import threading
 import traceback
 from collections.abc import Callable
-from types import FrameType
+from types import FrameType, MappingProxyType
 from typing import TYPE_CHECKING
 
 from graphready.config import STAGES as STAGE_NAMES
@@ -31,6 +32,12 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("graphready.build")
 
+NICENESS = MappingProxyType({"documents": 10, "graph": 10, "vectors": 15})
+"""How far below the server each stage's worker runs. The vectors worker is lowest, so where
+the two build workers and the server want more CPU than there is, the graph build (the one
+whose readiness is awaited first) gets the larger share; the vectors worker's helper threads
+run only on idle cores anyway (``embeddings/spare_cores.py``)."""
+
 
 class Stopped(SystemExit):
     """Raised in the worker when it is told to stop (SIGTERM) or its parent died."""
@@ -43,8 +50,12 @@ class Reporter:
     def __init__(self, parent_pid: int) -> None:
         self._parent_pid = parent_pid
         self._lock = threading.Lock()
+        self.before: Callable[[Event], None] | None = None
+        """Called with each event first (``GRAPHREADY_KILL_AT``'s ``build/faults.py``)."""
 
     def __call__(self, event: Event) -> None:
+        if self.before is not None:
+            self.before(event)
         if os.getppid() != self._parent_pid:
             raise Stopped(3)
         with self._lock:
@@ -81,12 +92,16 @@ def main(argv: list[str]) -> int:
     control: BuildControl | None = None
     signal.signal(signal.SIGTERM, _on_sigterm(lambda: control.stop() if control else None))
     with contextlib.suppress(OSError):
-        os.nice(10)
+        os.nice(NICENESS[stage])
     report = Reporter(os.getppid())
     try:
         settings = load_settings(os.environ)
         logging.basicConfig(level=settings.log_level.upper(), stream=sys.stderr,
                             format=f"%(asctime)s worker[{stage}] %(levelname)s %(message)s")
+        if settings.kill_at is not None:  # tests and benchmarks/faults.py
+            from .faults import KillSwitch
+
+            report.before = KillSwitch(settings)
         from graphready.stores.registry import open_stores
 
         from .stages import STAGES, run_graph

@@ -14,6 +14,7 @@ from graphready.llm.protocol import ChatModel
 
 from . import errors, openapi_doc
 from .auth import ApiKeys, keys_of
+from .body_timeout import BodyTimeout
 from .cluster import WorkerRole, start_state
 from .documents import router as documents_router
 from .graph_api import router as graph_router
@@ -57,6 +58,7 @@ def create_app(settings: Settings, build: bool = True,
     app.mount("/static", static_files(), name="static")
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes,
                        uploads=(UPLOAD_PATH, settings.max_upload_bytes))
+    app.add_middleware(BodyTimeout, timeout_s=settings.body_timeout_s)
     full, read_only = keys_of(settings)
     app.add_middleware(ApiKeys, full=full, read_only=read_only)  # before any body is read
     app.add_middleware(DrainUnreadBody)  # outermost: the connection outlives an unread body
