@@ -20,7 +20,12 @@ import psutil
 
 
 def rss_mib() -> float:
+    """RSS after a collection and with the C heap's free pages returned, as the server does
+    after a load (``graphready.heap``)."""
+    from graphready.heap import release_free_memory
+
     gc.collect()
+    release_free_memory()
     return float(psutil.Process().memory_info().rss / 2**20)
 
 

@@ -102,14 +102,17 @@ class GraphView:
     def _build_adjacency(self) -> None:
         """Both directions of every relation in CSR form, each entity's neighbours strongest
         first."""
-        n = len(self.entities)
-        pairs = [(self._position.get(r.source), self._position.get(r.target))
-                 for r in self.relations]
-        keep = [i for i, (s, t) in enumerate(pairs) if s is not None and t is not None]
-        src = np.asarray([pairs[i][0] for i in keep], dtype=np.int64)
-        dst = np.asarray([pairs[i][1] for i in keep], dtype=np.int64)
-        weight = np.asarray([self.relations[i].weight for i in keep], dtype=np.float64)
-        rel = np.asarray(keep, dtype=np.int32)
+        n, count = len(self.entities), len(self.relations)
+        # Read straight into arrays (no list or tuple per relation on the way: what a load
+        # frees in small pieces fragments the heap it leaves behind).
+        src = np.fromiter((self._position.get(r.source, -1) for r in self.relations),
+                          dtype=np.int64, count=count)
+        dst = np.fromiter((self._position.get(r.target, -1) for r in self.relations),
+                          dtype=np.int64, count=count)
+        weight = np.fromiter((r.weight for r in self.relations), dtype=np.float64, count=count)
+        keep = np.flatnonzero((src >= 0) & (dst >= 0))
+        src, dst, weight = src[keep], dst[keep], weight[keep]
+        rel = keep.astype(np.int32)
         node = np.concatenate([src, dst])
         other = np.concatenate([dst, src])
         both_weight = np.concatenate([weight, weight])
@@ -121,16 +124,23 @@ class GraphView:
         self._weight: npt.NDArray[np.float64] = both_weight[order]
         self._rel: npt.NDArray[np.int32] = np.concatenate([rel, rel])[order]
         self.degree: npt.NDArray[np.int64] = counts.astype(np.int64)
-        by_name = np.asarray(sorted(range(n), key=self._folded.__getitem__), dtype=np.int64)
+        by_name = np.argsort(np.asarray(self._folded, dtype=object), kind="stable")
         self._by_degree = array("i", by_name[np.argsort(-counts[by_name], kind="stable")]
                                 .tolist())
 
     def _build_names(self) -> None:
         self._folded = [fold(e.name) for e in self.entities]
-        words = sorted({(w, i) for i, name in enumerate(self._folded) for w in _WORD.findall(name)})
         shared: dict[str, str] = {}  # each word held once, not once per name it is in
-        self._words = [shared.setdefault(w, w) for w, _ in words]
-        self._word_owner = array("i", [i for _, i in words])
+        words: list[str] = []
+        owners = array("i")
+        for i, name in enumerate(self._folded):
+            for word in dict.fromkeys(_WORD.findall(name)):
+                words.append(shared.setdefault(word, word))
+                owners.append(i)
+        # By word, then by owner (a stable sort of pairs listed by owner).
+        order = np.argsort(np.asarray(words, dtype=object), kind="stable")
+        self._words = [words[j] for j in order.tolist()]
+        self._word_owner = array("i", np.frombuffer(owners, dtype=np.int32)[order].tobytes())
         self.types = sorted({e.type for e in self.entities})
 
     def _build_communities(self) -> None:

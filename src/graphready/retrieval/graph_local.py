@@ -149,11 +149,14 @@ class GraphIndex:
         self._by_key: dict[str, int] = {}
         for i, entity in enumerate(entities):
             self._by_key.setdefault(link_key(entity.name), i)
-        members = [{chunk_index[c] for c in e.chunk_ids} for e in entities]
         self._mentions: dict[str, list[int]] = {}
         for i, entity in enumerate(entities):
             for chunk_id in entity.chunk_ids:
                 self._mentions.setdefault(chunk_id, []).append(i)
+        self._names = [e.name for e in entities]
+        self._ids = [e.id for e in entities]
+        # What lasts is built above, what is dropped below (mixed, the heap would stay larger).
+        members = [{chunk_index[c] for c in e.chunk_ids} for e in entities]
         own_pages = self._own_pages(members)
         # Edges gathered in typed arrays: no object per edge, even while the index is built.
         sources, targets, weights = array("i"), array("i"), array("d")
@@ -168,9 +171,7 @@ class GraphIndex:
         self._walk = RandomWalk(n_chunks + len(entities), np.frombuffer(sources, dtype=np.int32),
                                 np.frombuffer(targets, dtype=np.int32),
                                 np.frombuffer(weights, dtype=np.float64))
-        self._names = [e.name for e in entities]
-        self._ids = [e.id for e in entities]
-        self._df = [len(nodes) for nodes in members]
+        self._df = array("i", (len(nodes) for nodes in members))
         self._max_seed_df = max(self._params.seed_df_min,
                                 int(self._params.seed_df_share * n_chunks))
 
