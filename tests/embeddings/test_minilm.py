@@ -81,3 +81,23 @@ def test_long_text_is_truncated_not_rejected(embedder: MiniLMEmbedder) -> None:
 def test_rejects_bad_arguments() -> None:
     with pytest.raises(ValueError):
         MiniLMEmbedder(threads=0)
+
+
+def test_token_budget_batches_give_the_same_vectors(embedder: MiniLMEmbedder) -> None:
+    texts = [("word " * (3 * i)) + f"sentence {i} about topic {i % 4}." for i in range(25)]
+    budgeted = MiniLMEmbedder(threads=1, batch_size=32, batch_tokens=64).embed(texts)
+    singles = np.vstack([embedder.embed([t]) for t in texts])
+    cosines = np.sum(budgeted * singles, axis=1)
+    assert cosines.min() > 0.9999
+
+
+def test_rejects_a_zero_token_budget() -> None:
+    with pytest.raises(ValueError):
+        MiniLMEmbedder(batch_tokens=0)
+
+
+def test_idle_threads_give_the_same_vectors(embedder: MiniLMEmbedder) -> None:
+    texts = [("term " * (5 * (i % 9))) + f"passage {i} on subject {i % 5}." for i in range(60)]
+    shared = MiniLMEmbedder(threads=1, batch_size=8, batch_tokens=128, idle_threads=1)
+    alone = MiniLMEmbedder(threads=1, batch_size=8, batch_tokens=128)
+    np.testing.assert_allclose(shared.embed(texts), alone.embed(texts), atol=1e-6)

@@ -19,7 +19,8 @@ def _minilm(settings: Settings, questions_only: bool) -> Embedder:
     from graphready.embeddings.minilm import MiniLMEmbedder
 
     return MiniLMEmbedder(threads=settings.embed_threads, batch_size=settings.embed_batch,
-                          lean=questions_only)
+                          lean=questions_only,
+                          idle_threads=0 if questions_only else settings.embed_idle_threads)
 
 
 def _hashing(settings: Settings, questions_only: bool) -> Embedder:
