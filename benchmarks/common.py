@@ -38,7 +38,9 @@ class Server:
     """A ``graphready serve DOCS --data-dir DATA`` process on a free port (its log in ``log``),
     its start time, and a sampler of peak RSS in MiB (every 0.1 s): ``peak_mib["server"]``,
     ``peak_mib["build"]`` (all its children together at one instant) and one key per build
-    worker stage (``documents``, ``vectors``, ``graph``; ``other`` for any other child)."""
+    worker stage (``documents``, ``vectors``, ``graph``; ``other`` for any other child), and
+    CPU seconds (user + sys, the last sample before each process ended) under the same keys in
+    ``cpu_s`` (``server`` is the server process alone)."""
 
     def __init__(self, docs: Path, data: Path, log: Path) -> None:
         self.port = free_port()
@@ -50,6 +52,7 @@ class Server:
             [str(ROOT / ".venv/bin/graphready"), "serve", str(docs), "--data-dir", str(data),
              "--port", str(self.port)], stdout=self._log, stderr=subprocess.STDOUT, env=env)
         self.peak_mib: dict[str, float] = {"server": 0.0, "build": 0.0}
+        self.cpu_s: dict[str, float] = {}
         self._stop = threading.Event()
         threading.Thread(target=self._sample, daemon=True).start()
 
@@ -59,6 +62,7 @@ class Server:
         while not self._stop.is_set():
             try:
                 self._bump("server", me.memory_info().rss)
+                self.cpu_s["server"] = sum(me.cpu_times()[:2])
                 together = 0
                 for child in me.children(recursive=True):
                     if child.pid not in stages:
@@ -66,6 +70,7 @@ class Server:
                         stages[child.pid] = argv[-1] if "graphready.build.worker" in argv \
                             else "other"
                     rss = child.memory_info().rss
+                    self.cpu_s[stages[child.pid]] = sum(child.cpu_times()[:2])
                     together += rss
                     self._bump(stages[child.pid], rss)
                 self._bump("build", together)

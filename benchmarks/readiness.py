@@ -3,7 +3,8 @@ cold (empty data dir) with no load, for the seconds from process start to the fi
 the first correct /chat answer, vectors ready and graph ready; cold again under N concurrent
 clients (each alternating GET /status and POST /chat), for latency p50/p99 and failed requests
 while the graph is built and then while idle, in the same run; and a warm restart. Peak memory
-of the server and of the build workers, together and each.
+of the server and of the build workers, together and each, and the CPU seconds (user + sys)
+of each in the cold start. ``--cold-only`` runs the first start alone.
 
     .venv/bin/python benchmarks/readiness.py [--corpus ../shared/data/2wikimultihopqa_hipporag]
 """
@@ -142,6 +143,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     quiet.stop()
     results["cold"]["peak_rss_mb"] = {k: quiet.peak_mib[k] for k in ("server", "build")}
     results["cold"]["worker_peak_rss_mb"] = quiet.worker_peaks_mib()
+    results["cold"]["cpu_s"] = dict(quiet.cpu_s)
+    if args.cold_only:
+        return results
 
     loaded = Server(docs, work / "data", work / "cold-loaded.log")
     while True:
@@ -177,6 +181,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 def report(results: dict[str, Any], clients: int) -> None:
     print(f"graphready readiness benchmark, {clients} concurrent clients")
     for phase in ("cold", "warm"):
+        if phase not in results:
+            continue
         marks = results[phase]["milestones"]
         print(f"\n{phase} start (seconds from process start)")
         for key in ("first_status", "first_correct_chat", "vectors_ready", "graph_ready",
@@ -187,6 +193,10 @@ def report(results: dict[str, Any], clients: int) -> None:
         print(f"  peak RSS: server {mem['server']:.0f} MiB, build workers {mem['build']:.0f} MiB")
         for stage, mib in sorted(results[phase].get("worker_peak_rss_mb", {}).items()):
             print(f"    {stage} worker peak {mib:.0f} MiB")
+        for name, seconds in sorted(results[phase].get("cpu_s", {}).items()):
+            print(f"  CPU (user + sys) {name:9s} {seconds:7.1f} s")
+    if "loaded" not in results:
+        return
     print(f"\nunder load: graph ready after {results['loaded']['graph_ready_under_load']:.1f} s; "
           f"peak RSS server {results['loaded']['peak_rss_mb']['server']:.0f} MiB")
     print("latency (ms)              p50      p99   requests  failed")
@@ -208,6 +218,8 @@ def main() -> int:
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--idle-seconds", type=float, default=20.0)
     parser.add_argument("--timeout", type=float, default=600.0)
+    parser.add_argument("--cold-only", action="store_true",
+                        help="only the cold start with no load (milestones, memory, CPU)")
     args = parser.parse_args()
     results = run(args)
     report(results, args.clients)
