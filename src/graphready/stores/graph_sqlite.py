@@ -157,7 +157,9 @@ class SqliteGraphStore(LeaseDelegate):
         Entities and communities come back in the order they were stored, relations by
         (source, target), each entity's chunk ids sorted."""
         with gc_paused(), self._db.read() as conn:
-            return _load_snapshot(conn)
+            graph = _load_snapshot(conn)
+            conn.execute("PRAGMA shrink_memory")  # the page cache the read filled: read once
+            return graph
 
     def synced_fingerprint(self) -> str | None:
         """The catalog fingerprint of the last complete graph, if any."""

@@ -218,6 +218,8 @@ class SqliteVectorStore(LeaseDelegate):
                 raise StoreError(f"vector store {self._path}: vectors of unequal sizes")
             matrix[len(ids)] = np.frombuffer(vec, dtype=np.float32)
             ids.append(str(chunk_id))
+        conn.execute("PRAGMA shrink_memory")  # the page cache the read filled: searches use
+        # the matrix, not the file
         if not ids:
             return _Snapshot((), np.empty((0, 0), dtype=np.float32), counter)
         return _Snapshot(tuple(ids), matrix[: len(ids)], counter)
