@@ -5,6 +5,9 @@ digests mean equal catalogs, keyword and vector indexes and graphs."""
 from __future__ import annotations
 
 import hashlib
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 from graphready.config import Settings
@@ -35,3 +38,12 @@ def index_digest(data_dir: Path) -> dict[str, str]:
         }
     finally:
         stores.close()
+
+
+def reference_digest(docs: Path, data: Path, env: dict[str, str]) -> dict[str, str]:
+    """The digest of ``graphready index DOCS`` into ``data``: an uninterrupted build."""
+    full_env = {k: v for k, v in os.environ.items() if not k.startswith("GRAPHREADY_")}
+    subprocess.run([sys.executable, "-m", "graphready.cli", "index", str(docs), "--data-dir",
+                    str(data)], check=True, capture_output=True, env={**full_env, **env},
+                   timeout=900)
+    return index_digest(data)
