@@ -11,8 +11,9 @@ cannot know:
   error as its own ``HTTPValidationError``; graphready answers 422 ``invalid_request`` in the
   one shape instead, so every 4xx and 5xx response is declared with ``ErrorResponse``, and
   the statuses any operation of its kind can answer are added: 422 for an operation with
-  parameters or a body, 400 (malformed JSON) and 413 (body too large) for one with a body,
-  404 for one with a path parameter. 429 and 503 declare their ``Retry-After`` header.
+  parameters or a body, 400 (malformed JSON), 408 (the body came too slowly) and 413 (body
+  too large) for one with a body, 404 for one with a path parameter, 507 (the data dir's disk
+  is full) for a write. 429 and 503 declare their ``Retry-After`` header.
 - The API key: every operation but the open ones (``/health``) takes a bearer token, optional
   since a server may have no keys, and may answer 401; a write (documents, a build) also 403.
 
@@ -39,11 +40,13 @@ DESCRIPTIONS = {
     401: "A valid API key is required (when the server has keys configured)",
     403: "A read-only API key cannot change documents or start a build",
     404: "Not found",
+    408: "The request body did not arrive within GRAPHREADY_BODY_TIMEOUT_S",
     409: "Conflict",
     413: "The body is over the size limit",
     422: "Invalid request: the message names each problem",
     429: "Over the client's rate limit; retry after Retry-After seconds",
     503: "Not ready or overloaded; retry after Retry-After seconds",
+    507: "The disk of the data dir is full",
 }
 RETRY_AFTER = {"Retry-After": {"description": "Seconds after which a retry may succeed",
                                "schema": {"type": "integer", "minimum": 1}}}
@@ -140,6 +143,7 @@ def _declare_keys(document: dict[str, Any], path: str, method: str,
     responses.setdefault("401", {})
     if is_write(method.upper(), path):
         responses.setdefault("403", {})
+        responses.setdefault("507", {})
 
 
 def _declare_errors(operation: dict[str, Any]) -> None:
@@ -151,7 +155,7 @@ def _declare_errors(operation: dict[str, Any]) -> None:
     if params or body:
         wanted.add(422)
     if body:
-        wanted.update((400, 413))
+        wanted.update((400, 408, 413))
     if any(p.get("in") == "path" for p in params):
         wanted.add(404)
     for code in wanted:
