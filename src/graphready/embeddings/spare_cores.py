@@ -96,8 +96,10 @@ class SpareCoreRunner:
         with self._lock:
             self._running = [t for t in self._running if t.is_alive()]
             for _ in range(min(wanted, self._helpers - len(self._running))):
+                # Not a daemon: the interpreter waits for a helper's job in progress (one batch)
+                # at exit instead of tearing onnxruntime down under it.
                 thread = threading.Thread(target=_helper, args=(call,), name="embed-spare-core",
-                                          daemon=True)
+                                          daemon=False)
                 self._running.append(thread)
                 thread.start()
 
