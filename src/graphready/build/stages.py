@@ -27,6 +27,8 @@ from .events import Event, Progress, StageDone
 from .lease import TTL_S, LeaseKeeper, new_owner, wait_for_builder
 
 if TYPE_CHECKING:
+    from graphready.embeddings.base import Embedder
+    from graphready.extraction.spacy_nlp import SpacyExtractor
     from graphready.llm.cache import CachedChatModel
     from graphready.llm.gate import ModelGate
 
@@ -129,17 +131,20 @@ def _skip_file(skipped: SkippedFile) -> str:
     return head if sep and tail.isdigit() else skipped.path
 
 
-def run_vectors(settings: Settings, stores: Stores, report: Report) -> StageDone:
+def run_vectors(settings: Settings, stores: Stores, report: Report,
+                embedder: Embedder | None = None) -> StageDone:
     """Embed every chunk that has no vector from the configured embedder yet. Processes that
     share the vector store embed once: the one holding the store's build lease embeds, the
-    others wait (reporting its progress as ``vectors.other_builder``) and use what it stored."""
+    others wait (reporting its progress as ``vectors.other_builder``) and use what it stored.
+    ``embedder``: one the worker loaded ahead (``build/prepare.py``), else the configured one."""
     started = time.perf_counter()
     _check_injected_failure(settings, "vectors")
     catalog, vectors = stores.catalog, stores.vectors
     fingerprint = catalog.fingerprint()
     from graphready.embeddings.registry import create_embedder
 
-    embedder = create_embedder(settings)
+    if embedder is None:
+        embedder = create_embedder(settings)
 
     def current() -> bool:
         return (vectors.model_id() == embedder.model_id
@@ -180,13 +185,14 @@ def run_vectors(settings: Settings, stores: Stores, report: Report) -> StageDone
 
 
 def run_graph(settings: Settings, stores: Stores, report: Report,
-              gate: ModelGate | None = None) -> StageDone:
+              gate: ModelGate | None = None, offline: SpacyExtractor | None = None) -> StageDone:
     """Extract what is new, then assemble, cluster and summarise, and replace the graph. With an
     LLM configured (``GRAPHREADY_LLM_BASE_URL``), it extracts and writes the community reports
     (a bad reply falls back to the offline way for that chunk or community; an outage fails the
     stage, which a retry resumes from the stored extractions and the LLM cache). The store
     records which extractor wrote its extractions: another one re-extracts every chunk. The
-    LLM's calls go through ``gate`` (the worker's, which questions in the server hold back)."""
+    LLM's calls go through ``gate`` (the worker's, which questions in the server hold back).
+    ``offline``: the spaCy extractor the worker loaded ahead (``build/prepare.py``), if any."""
     started = time.perf_counter()
     catalog, graph = stores.catalog, stores.graph
     fingerprint = catalog.fingerprint()
@@ -210,7 +216,7 @@ def run_graph(settings: Settings, stores: Stores, report: Report,
                 if not _same_extractor(graph.extractor_id(), extractor_id):
                     graph.set_extractor_id(extractor_id)
                 extracted, extract_fallbacks = _extract_missing(
-                    settings, catalog, stores, keeper, model)
+                    settings, catalog, stores, keeper, model, offline)
                 _check_injected_failure(settings, "graph")
                 reuse = graph.synced_fingerprint() is not None  # None: another extractor's
                 knowledge, reused, report_fallbacks = _assemble(
@@ -277,7 +283,8 @@ def _llm_counts(model: CachedChatModel, extract_fallbacks: int,
 
 
 def _extract_missing(settings: Settings, catalog: Catalog, stores: Stores, report: Report,
-                     model: CachedChatModel | None) -> tuple[int, int]:
+                     model: CachedChatModel | None,
+                     offline: SpacyExtractor | None = None) -> tuple[int, int]:
     """Extract the chunks that have no stored extraction, persisting each batch; how many, and
     how many of them fell back from the LLM to the offline extractor."""
     from graphready.extraction.llm_extract import LLMExtractor
@@ -290,7 +297,8 @@ def _extract_missing(settings: Settings, catalog: Catalog, stores: Stores, repor
         graph.remove_extractions(have - wanted)
     missing = sorted(wanted - have)
     report(Progress("graph.extract", 0, len(missing)))
-    offline = SpacyExtractor(pipeline=settings.nlp_pipeline)
+    if offline is None:
+        offline = SpacyExtractor(pipeline=settings.nlp_pipeline)
     llm = None if model is None else LLMExtractor(
         model, offline, concurrency=settings.llm_build_concurrency,
         max_tokens=settings.llm_max_tokens)

@@ -1,9 +1,11 @@
 """Runs the build stages as worker processes from asyncio and forwards their events.
 
 The documents stage runs first; vectors and graph then run side by side (they are independent,
-and each takes a core). Nothing here blocks the event loop: the workers' output is read with
-asyncio streams. ``stop()`` terminates the workers and waits for them. A worker's standard
-input is the server's channel to it: ``signal_questions()`` tells it how many questions the
+and each takes a core). Their workers start with the documents worker, held: they load their
+models meanwhile and start their stages when released (``build/prepare.py``). Nothing here
+blocks the event loop: the workers' output is read with asyncio streams. ``stop()``
+terminates the workers and waits for them. A worker's standard input is the server's channel
+to it: ``signal_questions()`` tells it how many questions the
 server is answering (the graph build's LLM calls wait for them; ``build/control.py``).
 """
 
@@ -13,12 +15,13 @@ import asyncio
 import logging
 import os
 import sys
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 
 from graphready.config import Settings, settings_to_env
 
 from .control import questions_line
 from .events import Event, StageDone, StageFailed, decode
+from .prepare import GO
 
 log = logging.getLogger("graphready.build")
 
@@ -33,6 +36,7 @@ class BuildSupervisor:
         self._on_event = on_event
         self._stop_timeout = stop_timeout
         self._procs: dict[str, asyncio.subprocess.Process] = {}
+        self._held: dict[str, asyncio.subprocess.Process] = {}
         self._stopping = False
         self._questions = 0
 
@@ -44,9 +48,25 @@ class BuildSupervisor:
     async def run(self) -> bool:
         """Run every stage; True when all completed."""
         self._stopping = False
-        if not await self._run_stage("documents"):
+        held = {stage: await self._spawn(stage, held=True) for stage in ("vectors", "graph")}
+        self._held = dict(held)
+        try:
+            documents = await self._run_stage("documents")
+        except BaseException:  # cancelled: the held workers exit when their input ends
+            for proc in held.values():
+                if proc.stdin is not None:
+                    proc.stdin.close()
+            raise
+        finally:
+            self._held = {}
+        if not documents or self._stopping:
+            await self._dismiss(held.values())
             return False
-        return await self.run_stages(["vectors", "graph"])
+        for stage, proc in held.items():
+            self._release(stage, proc)
+        results = await asyncio.gather(*(self._follow(stage, proc)
+                                         for stage, proc in held.items()))
+        return all(results)
 
     async def run_stages(self, stages: list[str]) -> bool:
         """Run these (independent) stages side by side; True when all completed."""
@@ -58,7 +78,8 @@ class BuildSupervisor:
     async def stop(self) -> None:
         """Terminate running workers (SIGTERM, then SIGKILL after the timeout) and wait."""
         self._stopping = True
-        procs = [p for p in self._procs.values() if p.returncode is None]
+        procs = [p for p in [*self._procs.values(), *self._held.values()]
+                 if p.returncode is None]
         for proc in procs:
             proc.terminate()
         for proc in procs:
@@ -91,17 +112,47 @@ class BuildSupervisor:
         env.update(settings_to_env(self._settings))
         return env
 
-    async def _run_stage(self, stage: str) -> bool:
-        if self._stopping:
-            return False
-        proc = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "graphready.build.worker", stage,
+    async def _spawn(self, stage: str, held: bool = False) -> asyncio.subprocess.Process:
+        return await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "graphready.build.worker", stage, *(["--held"] if held else []),
             env=self._worker_env(), stdin=asyncio.subprocess.PIPE,
             stdout=asyncio.subprocess.PIPE, stderr=None,
         )
+
+    def _release(self, stage: str, proc: asyncio.subprocess.Process) -> None:
+        """Let a held worker start its stage (if it already died, following it says so)."""
+        self._procs[stage] = proc
+        if proc.returncode is None and proc.stdin is not None and not proc.stdin.is_closing():
+            try:
+                proc.stdin.write(GO)
+            except (OSError, RuntimeError) as exc:
+                log.debug("cannot release worker %s: %s", proc.pid, exc)
+        if stage == "graph":
+            self._send_questions(proc)
+
+    async def _dismiss(self, procs: Iterable[asyncio.subprocess.Process]) -> None:
+        """Held workers that will not be released: their standard input ends, so they exit."""
+        for proc in procs:
+            if proc.stdin is not None:
+                proc.stdin.close()
+        for proc in procs:
+            try:
+                await asyncio.wait_for(proc.wait(), self._stop_timeout)
+            except TimeoutError:
+                proc.kill()
+                await proc.wait()
+
+    async def _run_stage(self, stage: str) -> bool:
+        if self._stopping:
+            return False
+        proc = await self._spawn(stage)
         self._procs[stage] = proc
         if stage == "graph":
             self._send_questions(proc)
+        return await self._follow(stage, proc)
+
+    async def _follow(self, stage: str, proc: asyncio.subprocess.Process) -> bool:
+        """Forward a worker's events until it exits; True when its stage completed."""
         finished: Event | None = None
         assert proc.stdout is not None
         async for raw in proc.stdout:

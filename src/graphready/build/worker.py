@@ -3,7 +3,9 @@ so CPU-heavy work never takes the interpreter lock from request handling. Settin
 ``GRAPHREADY_*`` environment; events go to standard output, one JSON object a line; logs go to
 standard error. It runs at a lower CPU priority than the server (the vectors worker lower still),
 and exits when its parent dies.
-Its standard input carries ``questions N`` lines from the server (``build/control.py``): the
+With ``--held`` it loads its stage's model, then waits for a ``go`` line on standard input
+before it starts the stage (``build/prepare.py``). After that its standard input carries
+``questions N`` lines from the server (``build/control.py``): the
 graph stage's LLM calls wait while the server answers questions. On SIGTERM it cancels the LLM
 calls in flight and stops within seconds; what it committed stays, the rest is redone next time.
 """
@@ -32,8 +34,10 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("graphready.build")
 
-NICENESS = MappingProxyType({"documents": 10, "graph": 10, "vectors": 15})
-"""How far below the server each stage's worker runs. The vectors worker is lowest, so where
+NICENESS = MappingProxyType({"documents": 5, "graph": 10, "vectors": 15})
+"""How far below the server each stage's worker runs. The documents stage comes first (the
+vectors and graph workers load their models beside it, held: ``build/prepare.py``, and every
+other stage waits for it). The vectors worker is lowest, so where
 the two build workers and the server want more CPU than there is, the graph build (the one
 whose readiness is awaited first) gets the larger share; the vectors worker's helper threads
 run only on idle cores anyway (``embeddings/spare_cores.py``)."""
@@ -84,9 +88,12 @@ def _graph_control(settings: Settings, report: Reporter) -> BuildControl:
 
 
 def main(argv: list[str]) -> int:
-    """Run the stage named in ``argv[1]``; 0 when it completed, 1 when it failed."""
-    if len(argv) != 2 or argv[1] not in STAGE_NAMES:
-        sys.stderr.write(f"usage: python -m graphready.build.worker {{{','.join(STAGE_NAMES)}}}\n")
+    """Run the stage named in ``argv[1]``; 0 when it completed (or, ``--held``, was never
+    released), 1 when it failed."""
+    held = argv[2:] == ["--held"]
+    if len(argv) not in (2, 3) or argv[1] not in STAGE_NAMES or (len(argv) == 3 and not held):
+        sys.stderr.write(f"usage: python -m graphready.build.worker "
+                         f"{{{','.join(STAGE_NAMES)}}} [--held]\n")
         return 2
     stage = argv[1]
     control: BuildControl | None = None
@@ -104,13 +111,25 @@ def main(argv: list[str]) -> int:
             report.before = KillSwitch(settings)
         from graphready.stores.registry import open_stores
 
-        from .stages import STAGES, run_graph
+        from .prepare import Prepared, prepare, wait_for_go
+        from .stages import STAGES, run_graph, run_vectors
 
+        prepared = Prepared()
+        if held:  # load the model while the documents stage runs (build/prepare.py)
+            prepared = prepare(stage, settings)
+            if not wait_for_go(sys.stdin.buffer if sys.stdin is not None else None):
+                log.info("not released: the documents stage did not complete")
+                return 0
         stores = open_stores(settings)
         try:
             if stage == "graph" and settings.llm_builds_graph:
                 control = _graph_control(settings, report)
-                report(run_graph(settings, stores, control.report, control.gate))
+                report(run_graph(settings, stores, control.report, control.gate,
+                                 offline=prepared.offline))
+            elif stage == "graph":
+                report(run_graph(settings, stores, report, offline=prepared.offline))
+            elif stage == "vectors":
+                report(run_vectors(settings, stores, report, embedder=prepared.embedder))
             else:
                 report(STAGES[stage](settings, stores, report))
         finally:

@@ -82,6 +82,10 @@ class SpacyExtractor:
         self._syntax = pipeline == FULL
         self._nlp: Any = None
 
+    def load(self) -> None:
+        """Load the pipeline now rather than on first use."""
+        self._pipeline()
+
     def _pipeline(self) -> Any:
         if self._nlp is None:
             try:
