@@ -67,7 +67,8 @@ class Server:
                 for child in me.children(recursive=True):
                     if child.pid not in stages:
                         argv = child.cmdline()
-                        stages[child.pid] = argv[-1] if "graphready.build.worker" in argv \
+                        module = "graphready.build.worker"  # then STAGE [--held]
+                        stages[child.pid] = argv[argv.index(module) + 1] if module in argv \
                             else "other"
                     rss = child.memory_info().rss
                     self.cpu_s[stages[child.pid]] = sum(child.cpu_times()[:2])
