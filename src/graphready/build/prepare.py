@@ -27,10 +27,20 @@ GO = b"go\n"
 
 @dataclass
 class Prepared:
-    """What a held worker loaded for its stage (None: the stage loads it itself)."""
+    """What a held worker loaded for its stage (None: the stage loads it itself). The stage
+    takes it (``take_*``), so nothing keeps it alive once the stage lets it go: the graph stage
+    frees spaCy before it assembles the graph."""
 
     embedder: Embedder | None = None
     offline: SpacyExtractor | None = None
+
+    def take_embedder(self) -> Embedder | None:
+        embedder, self.embedder = self.embedder, None
+        return embedder
+
+    def take_offline(self) -> SpacyExtractor | None:
+        offline, self.offline = self.offline, None
+        return offline
 
 
 def prepare(stage: str, settings: Settings) -> Prepared:

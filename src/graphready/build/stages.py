@@ -217,6 +217,7 @@ def run_graph(settings: Settings, stores: Stores, report: Report,
                     graph.set_extractor_id(extractor_id)
                 extracted, extract_fallbacks = _extract_missing(
                     settings, catalog, stores, keeper, model, offline)
+                offline = None  # spaCy is freed before the graph is assembled
                 _check_injected_failure(settings, "graph")
                 reuse = graph.synced_fingerprint() is not None  # None: another extractor's
                 knowledge, reused, report_fallbacks = _assemble(

@@ -125,11 +125,11 @@ def main(argv: list[str]) -> int:
             if stage == "graph" and settings.llm_builds_graph:
                 control = _graph_control(settings, report)
                 report(run_graph(settings, stores, control.report, control.gate,
-                                 offline=prepared.offline))
+                                 offline=prepared.take_offline()))
             elif stage == "graph":
-                report(run_graph(settings, stores, report, offline=prepared.offline))
+                report(run_graph(settings, stores, report, offline=prepared.take_offline()))
             elif stage == "vectors":
-                report(run_vectors(settings, stores, report, embedder=prepared.embedder))
+                report(run_vectors(settings, stores, report, embedder=prepared.take_embedder()))
             else:
                 report(STAGES[stage](settings, stores, report))
         finally:
