@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import signal
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -25,14 +24,6 @@ ENV = {"GRAPHREADY_EMBEDDER": "hashing", "GRAPHREADY_API_KEY": f"{OLD_FULL},{FUL
        "GRAPHREADY_READ_ONLY_API_KEY": READ, "GRAPHREADY_MAX_UPLOAD_BYTES": "20000",
        "GRAPHREADY_MAX_UPLOAD_FILES": "3"}
 LIGHTHOUSE = {"id": "lighthouse", "title": NEEDLE["title"], "text": NEEDLE["text"]}
-
-
-@pytest.fixture
-def servers() -> Iterator[list[ServerProcess]]:
-    started: list[ServerProcess] = []
-    yield started
-    for server in started:
-        server.kill()
 
 
 def start(servers: list[ServerProcess], docs: Path | None, data: Path,

@@ -43,14 +43,6 @@ class Built:
     digest: dict[str, str]
 
 
-@pytest.fixture
-def servers() -> Iterator[list[ServerProcess]]:
-    started: list[ServerProcess] = []
-    yield started
-    for server in started:
-        server.kill()
-
-
 def start(servers: list[ServerProcess], docs: Path, data: Path, **env: str) -> ServerProcess:
     server = ServerProcess(docs, data, {**ENV, **env})
     servers.append(server)

@@ -25,14 +25,6 @@ def falkordb(tmp_path: Path) -> Iterator[FalkorDBServer]:
     server.close()
 
 
-@pytest.fixture
-def graphready() -> Iterator[list[ServerProcess]]:
-    started: list[ServerProcess] = []
-    yield started
-    for server in started:
-        server.kill()
-
-
 def start(started: list[ServerProcess], tmp_path: Path, url: str,
           passages: int) -> ServerProcess:
     docs = tmp_path / "docs"
@@ -45,9 +37,9 @@ def start(started: list[ServerProcess], tmp_path: Path, url: str,
 
 
 def test_graph_server_down_at_start_then_up(
-    tmp_path: Path, falkordb: FalkorDBServer, graphready: list[ServerProcess]
+    tmp_path: Path, falkordb: FalkorDBServer, servers: list[ServerProcess]
 ) -> None:
-    server = start(graphready, tmp_path, f"{falkordb.url}/docs", passages=60)
+    server = start(servers, tmp_path, f"{falkordb.url}/docs", passages=60)
     server.wait_until(lambda: server.status()["graphrag_error"] is not None, TIMEOUT,
                       "the graph stage to fail on the missing server")
     status = server.status()
@@ -71,10 +63,10 @@ def test_graph_server_down_at_start_then_up(
 
 
 def test_graph_server_killed_mid_build_is_retried_and_never_half_ready(
-    tmp_path: Path, falkordb: FalkorDBServer, graphready: list[ServerProcess]
+    tmp_path: Path, falkordb: FalkorDBServer, servers: list[ServerProcess]
 ) -> None:
     falkordb.start()
-    server = start(graphready, tmp_path, f"{falkordb.url}/docs", passages=1200)
+    server = start(servers, tmp_path, f"{falkordb.url}/docs", passages=1200)
 
     def extracting() -> bool:
         progress = server.status()["progress"]
@@ -99,7 +91,7 @@ def test_graph_server_killed_mid_build_is_retried_and_never_half_ready(
 
 
 def test_two_replicas_on_one_server_build_the_graph_and_vectors_once(
-    tmp_path: Path, falkordb: FalkorDBServer, graphready: list[ServerProcess]
+    tmp_path: Path, falkordb: FalkorDBServer, servers: list[ServerProcess]
 ) -> None:
     falkordb.start()
     docs = tmp_path / "docs"
@@ -107,7 +99,7 @@ def test_two_replicas_on_one_server_build_the_graph_and_vectors_once(
     env = {"GRAPHREADY_GRAPH_URL": f"{falkordb.url}/shared",
            "GRAPHREADY_VECTOR_URL": f"{falkordb.url}/shared", "GRAPHREADY_EMBEDDER": "hashing"}
     replicas = [ServerProcess(docs, tmp_path / name / "data", env) for name in ("a", "b")]
-    graphready.extend(replicas)
+    servers.extend(replicas)
     for replica in replicas:
         replica.wait_listening()
     for replica in replicas:

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import signal
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -17,14 +16,6 @@ from support.server import ServerProcess
 
 pytestmark = pytest.mark.e2e
 BUILD_TIMEOUT = 400.0
-
-
-@pytest.fixture
-def servers() -> Iterator[list[ServerProcess]]:
-    started: list[ServerProcess] = []
-    yield started
-    for server in started:
-        server.kill()
 
 
 def start(servers: list[ServerProcess], docs: Path, data: Path, **env: str) -> ServerProcess:

@@ -14,7 +14,6 @@ import json
 import signal
 import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -57,14 +56,6 @@ def docs(tmp_path: Path) -> Path:
     folder.mkdir()
     (folder / "corpus.jsonl").write_text("".join(json.dumps(d) + "\n" for d in DOCS))
     return folder
-
-
-@pytest.fixture
-def servers() -> Iterator[list[ServerProcess]]:
-    started: list[ServerProcess] = []
-    yield started
-    for server in started:
-        server.kill()
 
 
 def serve(servers: list[ServerProcess], docs: Path, data: Path,

@@ -13,7 +13,6 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -32,14 +31,6 @@ ADDED = {"id": "orchid-observatory", "title": "Orchid Observatory",
                   "designed by the architect Tobiah Wrenfield and opened in 1911.")}
 ADDED_QUESTION = "Who designed the Orchid Observatory?"
 SHARED = ("building", "graphrag_initializing", "graphrag_error", "counts", "stages", "skipped")
-
-
-@pytest.fixture
-def servers() -> Iterator[list[ServerProcess]]:
-    started: list[ServerProcess] = []
-    yield started
-    for server in started:
-        server.kill()
 
 
 def start(servers: list[ServerProcess], tmp_path: Path, passages: int = 150,
