@@ -111,12 +111,11 @@ class Admission:
         self._mean_chat_s = 1.0
 
     async def check_rate(self, request: Request) -> None:
-        """Spend one request of the client's allowance, or raise :class:`RateLimited`. The
-        body is read first (the handler reads it again from Starlette's copy): a response
-        sent over an unread body would cost the client its kept-alive connection."""
+        """Spend one request of the client's allowance, or raise :class:`RateLimited`. (A
+        refusal sent over an unread body keeps the client's kept-alive connection:
+        ``unread_body.py``.)"""
         if self.rate is None:
             return
-        await request.body()
         wait = self.rate.take(self.client_key(request))
         if wait > 0:
             self.rate_limited += 1
