@@ -6,6 +6,7 @@ longer cites it, and to every index without it. Prints its numbers (and JSON wit
 
     .venv/bin/python benchmarks/documents.py [--corpus ../shared/data/2wikimultihopqa_hipporag]
                                              [--data-dir DIR] [--rounds 3]
+                                             [--community-updates exact|stable|auto]
 
 A data dir given with --data-dir is reused: the first run builds the corpus (minutes), later
 runs start warm and time only the changes.
@@ -77,6 +78,11 @@ def idle(api: httpx.Client) -> bool:
     return not status["building"] and bool(status["graphrag_ready"])
 
 
+def rewritten(counts: dict[str, int]) -> int:
+    """How many community reports a graph build wrote again (the others were reused)."""
+    return counts["communities"] - counts["summaries_reused"]
+
+
 def one_round(api: httpx.Client, round_no: int, timeout: float) -> dict[str, Any]:
     doc_id, title, text, question = fact(round_no)
     started = time.monotonic()
@@ -117,6 +123,8 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--timeout", type=float, default=3600.0)
     parser.add_argument("--json", type=Path)
+    parser.add_argument("--community-updates", choices=("auto", "exact", "stable"),
+                        default="auto", help="GRAPHREADY_COMMUNITY_UPDATES of the server")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="graphready-docs-bench-"))
     docs = work / "docs"
@@ -126,6 +134,7 @@ def main() -> int:
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("GRAPHREADY_")}
     env["GRAPHREADY_API_KEY"] = KEY
+    env["GRAPHREADY_COMMUNITY_UPDATES"] = args.community_updates
     log = (work / "server.log").open("wb")
     proc = subprocess.Popen(
         [sys.executable, "-m", "graphready.cli", "serve", str(docs), "--data-dir", str(data),
@@ -144,6 +153,9 @@ def main() -> int:
         summary = {key: statistics.median(r[key] for r in rounds) for key in (
             "post_to_first_citation_s", "post_to_vectors_s", "post_to_graph_s",
             "delete_to_no_citation_s", "delete_to_removed_from_every_index_s")}
+        for change in ("add", "delete"):
+            summary[f"reports_written_after_{change}"] = statistics.median(
+                rewritten(r[f"graph_after_{change}"]) for r in rounds)
         after = api.get("/status").json()["counts"]
         print(f"median of {len(rounds)} rounds: {json.dumps(summary)}")
         print(f"counts before {json.dumps(counts)}\ncounts after  {json.dumps(after)}")

@@ -18,6 +18,7 @@ from graphready.errors import ConfigError
 ENV_PREFIX = "GRAPHREADY_"
 EMBEDDERS = ("minilm", "hashing")
 NLP_PIPELINES = ("entities", "full")
+COMMUNITY_UPDATES = ("auto", "exact", "stable")
 STAGES = ("documents", "vectors", "graph")
 KILL_POINTS = ("documents", "vectors", "graph.extract", "graph.assemble", "graph.communities",
                "graph.summaries", "graph.publish", "graph.done")
@@ -43,6 +44,7 @@ class Settings:
     embed_batch: int = 32
     community_max_size: int = 40
     community_levels: int = 3
+    community_updates: str = "auto"
     nlp_pipeline: str = "entities"
     default_top_k: int = 5
     max_top_k: int = 50
@@ -89,6 +91,15 @@ class Settings:
     def llm_configured(self) -> bool:
         """Whether a language model is configured (else answers are extractive)."""
         return self.llm_base_url is not None
+
+    @property
+    def stable_communities(self) -> bool:
+        """Whether a rebuild starts community detection from the previous partition (few
+        reports to write again) rather than from scratch (equal to a fresh build): ``stable``,
+        or ``auto`` when a language model writes the reports."""
+        if self.community_updates == "auto":
+            return self.llm_builds_graph
+        return self.community_updates == "stable"
 
     @property
     def llm_builds_graph(self) -> bool:
@@ -177,6 +188,9 @@ def _validate(s: Settings) -> None:
     if s.embedder not in EMBEDDERS:
         raise ConfigError(_env_name("embedder"), f"unknown embedder {s.embedder!r}; "
                           f"choose one of {', '.join(EMBEDDERS)}")
+    if s.community_updates not in COMMUNITY_UPDATES:
+        raise ConfigError(_env_name("community_updates"), f"unknown value "
+                          f"{s.community_updates!r}; choose one of {', '.join(COMMUNITY_UPDATES)}")
     if s.nlp_pipeline not in NLP_PIPELINES:
         raise ConfigError(_env_name("nlp_pipeline"), f"unknown pipeline {s.nlp_pipeline!r}; "
                           f"choose one of {', '.join(NLP_PIPELINES)}")

@@ -38,10 +38,11 @@ C2 = ("Ada Lovelace visited Charles Babbage in London in 1834. Ada Lovelace expl
 ONLY_IN_B = ("Albert Einstein", "Niels Bohr", "Kurt Godel", "Princeton")
 
 
-def _settings(root: Path, graph_url: str | None, vector_url: str | None) -> Settings:
+def _settings(root: Path, graph_url: str | None, vector_url: str | None,
+              updates: str = "auto") -> Settings:
     settings = load_settings({}, data_dir=root / "data", docs_dir=root / "docs",
                              embedder="hashing", graph_url=graph_url, vector_url=vector_url,
-                             community_max_size=6)
+                             community_max_size=6, community_updates=updates)
     ensure_data_dir(settings)
     return settings
 
@@ -217,3 +218,44 @@ def test_random_changes_equal_a_build_from_scratch(tmp_path: Path, seed: int) ->
     expected = _content(fresh)
     for key in expected:
         assert after[key] == expected[key], f"{key} differs from a build from scratch ({held})"
+
+
+def test_stable_community_updates_keep_the_rest_exact(tmp_path: Path) -> None:
+    """``GRAPHREADY_COMMUNITY_UPDATES=stable`` starts Leiden from the previous partition: the
+    communities may differ from a fresh build's, but everything else equals it, every community
+    holds only entities that remain, and no report quotes a deleted or replaced passage."""
+    _folder(tmp_path / "changed")
+    changed = _settings(tmp_path / "changed", None, None, updates="stable")
+    _upload(changed, "physicists", B)
+    _upload(changed, "engines", C)
+    _build(changed)
+    before = _content(changed)
+    UploadStore(uploads_folder(changed.data_dir)).remove("physicists")
+    _upload(changed, "engines", C2)
+    second = _build(changed)
+    assert second["graph"]["summaries_reused"] > 0
+    after = _content(changed)
+
+    _folder(tmp_path / "fresh")
+    fresh = _settings(tmp_path / "fresh", None, None, updates="stable")
+    _upload(fresh, "engines", C2)
+    _build(fresh)
+    expected = _content(fresh)
+    for key in expected:
+        if key != "graph":
+            assert after[key] == expected[key], f"{key} differs from a build from scratch"
+    graph, wanted = after["graph"], expected["graph"]
+    assert graph["entities"] == wanted["entities"] and graph["relations"] == wanted["relations"]
+
+    current = {e.id for e in graph["entities"]}
+    linked = {r.source for r in graph["relations"]} | {r.target for r in graph["relations"]}
+    top = [c for c in graph["communities"] if c.level == 0]
+    assert top and set().union(*(c.entity_ids for c in top)) <= current
+    assert all(set(c.entity_ids) <= current for c in graph["communities"])
+    # every linked entity is in a top community, unless Leiden left it alone
+    alone = linked - set().union(*(c.entity_ids for c in top))
+    assert len(alone) < len(linked) // 4
+    gone = {c for d in before["documents"] if d[1] in ("physicists", "engines") for c in d[4]}
+    for community in graph["communities"]:
+        assert "Einstein" not in community.summary and "admired" not in community.summary
+        assert not set(community.chunk_ids) & gone

@@ -5,7 +5,12 @@ from __future__ import annotations
 import random
 from itertools import combinations
 
-from graphready.communities.hierarchy import CommunityNode, community_id, detect_communities
+from graphready.communities.hierarchy import (
+    CommunityNode,
+    community_id,
+    detect_communities,
+    partition_of,
+)
 
 Edge = tuple[str, str, float]
 
@@ -103,3 +108,47 @@ def test_isolated_entities_self_loops_and_unknown_edges_ignored() -> None:
 def test_empty_input() -> None:
     assert detect_communities([], [], max_size=10, max_levels=3) == []
     assert detect_communities(["a", "b"], [], max_size=10, max_levels=3) == []
+
+
+def _swing() -> tuple[list[str], list[Edge], list[list[str]]]:
+    """Four cliques in a ring and an entity ``x`` tied equally to the first two: either
+    community is as good a home for it."""
+    ids, edges, groups = _cliques(4, 8)
+    edges += [("x", groups[0][3], 1.0), ("x", groups[1][3], 1.0)]
+    return [*ids, "x"], edges, groups
+
+
+def test_previous_partition_is_where_leiden_starts() -> None:
+    ids, edges, groups = _swing()
+    homes = set()
+    for home in (0, 1):
+        previous = partition_of([(0, f"c{g}", [*groups[g], *(["x"] if g == home else [])])
+                                 for g in range(4)])
+        nodes = detect_communities(ids, edges, max_size=40, max_levels=1, previous=previous)
+        with_x = [n for n in nodes if "x" in n.members]
+        assert len(nodes) == 4 and len(with_x) == 1
+        assert set(groups[home]) < set(with_x[0].members)
+        homes.add(with_x[0].id)
+    assert len(homes) == 2
+
+
+def test_previous_partition_kept_where_nothing_changed() -> None:
+    ids, edges = _nested(6, 3, 6)
+    first = detect_communities(ids, edges, max_size=10, max_levels=3)
+    previous = partition_of((n.level, n.id, n.members) for n in first)
+    assert detect_communities(ids, edges, max_size=10, max_levels=3, previous=previous) == first
+    # an entity added to one clique: only communities of its super-group change
+    grown = [*ids, "new"]
+    more = [*edges, ("new", "g2k1n00", 1.0), ("new", "g2k1n01", 1.0)]
+    second = detect_communities(grown, more, max_size=10, max_levels=3, previous=previous)
+    changed = [n for n in second if n not in first]
+    assert changed and any("new" in n.members for n in changed)
+    assert all(m.startswith("g2") or m == "new" for n in changed for m in n.members)
+    assert len(second) - len(changed) >= len(first) - 4
+
+
+def test_new_entities_start_alone_and_unknown_levels_start_from_scratch() -> None:
+    ids, edges, groups = _cliques(4, 10)
+    previous = partition_of([(0, "only", groups[0][:3])])
+    nodes = detect_communities(ids, edges, max_size=40, max_levels=3, previous=previous)
+    assert {n.members for n in nodes} == {tuple(sorted(g)) for g in groups}

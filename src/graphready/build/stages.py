@@ -329,7 +329,7 @@ def _assemble(
     """The graph from every stored extraction, with community reports (by the LLM when there
     is one); the reports of unchanged communities are reused when ``reuse``. Also how many
     reports were reused and how many fell back from the LLM to the extractive report."""
-    from graphready.communities.hierarchy import detect_communities
+    from graphready.communities.hierarchy import detect_communities, partition_of
     from graphready.communities.llm_reports import report_communities
     from graphready.communities.reuse import reusable_reports
     from graphready.communities.summaries import summarize_communities
@@ -337,14 +337,18 @@ def _assemble(
 
     report(Progress("graph.communities", 0, 1))
     entities, relations = assemble_graph(stores.graph.iter_extractions())
+    previous_graph = stores.graph.load_graph() if reuse else None
+    start = None
+    if previous_graph is not None and settings.stable_communities:
+        start = partition_of((c.level, c.id, c.entity_ids) for c in previous_graph.communities)
     nodes = detect_communities(
         [e.id for e in entities],
         [(r.source, r.target, r.weight) for r in relations],
         max_size=settings.community_max_size,
         max_levels=settings.community_levels,
+        previous=start,
     )
     report(Progress("graph.communities", 1, 1))
-    previous_graph = stores.graph.load_graph() if reuse else None
     previous = reusable_reports(previous_graph, entities, relations)
     report(Progress("graph.summaries", 0, len(nodes)))
     texts = {c.id: c.text for c in catalog.iter_chunks()}
