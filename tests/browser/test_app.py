@@ -14,6 +14,7 @@ from playwright.sync_api import Page, Response, expect
 
 from support.browser import BUILD_TIMEOUT_S, Tab, start_server
 from support.corpus import NEEDLE, NEEDLE_QUESTION
+from support.scripted_llm_server import MODEL, Pace, ScriptedLLMServer
 from support.server import ServerProcess
 
 pytestmark = pytest.mark.e2e
@@ -48,6 +49,7 @@ def test_the_app_loads_without_console_errors_and_shows_status(
     expect(page.locator("#status-body .stage")).to_have_count(3)
     expect(page.locator("#status-body")).to_contain_text("graph store")
     expect(page.locator("#status-body progress").first).to_be_visible()
+    expect(page.locator("#status-body")).to_contain_text("0 answering, 0 waiting")
     page.screenshot(path=screenshots / "status.png")
     for view in ("documents", "graph", "communities", "chat"):
         page.locator(f'nav a[data-view="{view}"]').click()
@@ -252,3 +254,42 @@ def test_with_a_key_required_the_app_asks_for_it_and_says_a_wrong_one_was_refuse
         assert httpx.get(server.url + "/status").status_code == 401
     finally:
         server.kill()
+
+
+def test_the_status_view_names_a_damaged_index_file_that_was_rebuilt(
+        tab: Tab, tmp_path: Path) -> None:
+    (tmp_path / "data" / "index").mkdir(parents=True)
+    (tmp_path / "data" / "index" / "keyword.db").write_bytes(b"not a database " * 512)
+    server = start_server(tmp_path, passages=10)
+    try:
+        server.wait_until(lambda: server.status()["stages"]["documents"]["state"] == "done",
+                          BUILD_TIMEOUT_S, "the rebuild")
+        page = tab.page
+        page.goto(server.url + "/#status")
+        page.locator('nav a[data-view="status"]').click()
+        body = page.locator("#status-body")
+        expect(body).to_contain_text("Damaged index files")
+        expect(body.locator("li", has_text="keyword.db.corrupt-")).to_have_count(1)
+        assert tab.errors == []
+    finally:
+        server.kill()
+
+
+def test_the_status_view_shows_the_model_queue_and_the_llm_build(tab: Tab, tmp_path: Path) -> None:
+    slow = {"extract": Pace(first_s=1.0), "report": Pace(first_s=1.0)}
+    with ScriptedLLMServer(paces=slow) as llm:
+        server = start_server(tmp_path, {**llm.env(), "GRAPHREADY_LLM_RETRIES": "0"},
+                              passages=10)
+        try:
+            page = tab.page
+            page.goto(server.url + "/")
+            page.locator('nav a[data-view="status"]').click()
+            body = page.locator("#status-body")
+            expect(body).to_contain_text(MODEL)
+            expect(body.locator("tr", has_text="LLM build")).to_contain_text(
+                re.compile(r"chunks \d+/\d+"), timeout=SLOW_MS)
+            expect(body.locator("tr", has_text="model queue")).to_contain_text(
+                "extract 1 in flight", timeout=SLOW_MS)
+            assert tab.errors == []
+        finally:
+            server.kill()

@@ -37,8 +37,36 @@ function table(rows) {
   return h("table", { class: "kv" }, rows.filter(Boolean).map(([k, v]) => h("tr", {}, h("th", {}, k), h("td", {}, v))));
 }
 
+// "answer 1 in flight, extract 1 waiting" from the model queue's per-purpose counts
+function queueText(queue) {
+  const parts = [];
+  for (const [purpose, n] of Object.entries(queue.in_flight)) if (n) parts.push(`${purpose} ${n} in flight`);
+  for (const [purpose, n] of Object.entries(queue.waiting)) if (n) parts.push(`${purpose} ${n} waiting`);
+  if (queue.build_paused) parts.push("build paused for questions");
+  return parts.join(", ") || "idle";
+}
+
+function llmBuildText(b) {
+  const parts = [`chunks ${b.chunks_extracted}/${b.chunks_total}`];
+  if (b.reports_total !== null) parts.push(`reports ${b.reports_written}/${b.reports_total}`);
+  parts.push(`${b.calls} calls`, `${b.calls_per_minute} a minute`);
+  if (b.eta_seconds !== null) parts.push(`about ${seconds(b.eta_seconds)} left`);
+  if (b.preemptions) parts.push(`${b.preemptions} paused for questions`);
+  return parts.join(" · ");
+}
+
+function llmRows(llm) {
+  if (!llm) return [];
+  return [
+    ["model calls", `${llm.calls ?? 0} calls, ${llm.failures ?? 0} failures`],
+    llm.queue ? ["model queue", queueText(llm.queue)] : null,
+    llm.build ? ["LLM build", llmBuildText(llm.build)] : null,
+  ];
+}
+
 function body(s) {
   const llm = s.llm;
+  const chats = s.chat_admission;
   return [
     h("h2", {}, "Build"), STAGES.map((name) => stage(s, name)),
     s.graphrag_error ? h("p", { class: "error" }, `Graph: ${s.graphrag_error}`) : null,
@@ -48,10 +76,14 @@ function body(s) {
       ["graph store", `${s.graph_store.where}${s.graph_store.available ? "" : " (unavailable)"}`],
       s.graph_store.error ? ["graph store error", s.graph_store.error] : null,
       ["language model", llm ? `${llm.model}${llm.base_url ? ` at ${llm.base_url}` : ""}` : "none (offline: extractive answers)"],
-      llm ? ["model calls", `${llm.calls ?? 0} calls, ${llm.failures ?? 0} failures`] : null,
+      ...llmRows(llm),
+      chats ? ["chats", `${chats.in_flight} answering, ${chats.waiting} waiting (at most ${chats.max_in_flight} at once)`] : null,
       ["tools", s.tools.join(", ") || "none yet"],
       ["uptime", seconds(s.uptime_seconds)],
     ]),
+    s.damaged_files?.length ? [h("h2", {}, "Damaged index files"),
+      h("p", { class: "error" }, "These index files were damaged, moved aside and rebuilt from the documents:"),
+      h("ul", {}, s.damaged_files.map((f) => h("li", {}, f)))] : null,
     s.skipped.length ? [h("h2", {}, "Skipped files"), h("ul", {}, s.skipped.map((f) => h("li", {}, `${f.path}: ${f.reason}`)))] : null,
   ];
 }
