@@ -35,9 +35,12 @@ def test_scan_folder_is_recursive_sorted_and_skips_hidden(tmp_path: Path) -> Non
     write(tmp_path, "a/.cache/x.md", "h")
     write(tmp_path, "image.png", b"\x89PNG")
     write(tmp_path, "notes.pdf", b"%PDF")
+    write(tmp_path, "old.doc", b"\xd0\xcf\x11\xe0")
+    write(tmp_path, "f/report.DOCX", b"PK")
     found = scan_folder(tmp_path)
     assert [s.path for s in found] == [
-        "a/y.HTML", "a/z.md", "b.txt", "c.jsonl", "d.markdown", "e.htm",
+        "a/y.HTML", "a/z.md", "b.txt", "c.jsonl", "d.markdown", "e.htm", "f/report.DOCX",
+        "notes.pdf",
     ]
     assert found[2].file_hash == file_hash(b"b")
 

@@ -72,8 +72,8 @@ def test_files_become_documents_by_the_folder_loaders() -> None:
     assert (doc.id, doc.title, doc.name, doc.added_at) == ("notes.md", "Heron", "notes.md", 5.0)
     lines = from_file("x.jsonl", b'{"id": 1, "text": "one"}\n{"id": "b", "text": "two"}\n', 0)
     assert [d.id for d in lines] == ["1", "b"]
-    with pytest.raises(UnsupportedDocument, match="unsupported type"):
-        from_file("x.pdf", b"%PDF", 0)
+    with pytest.raises(UnsupportedDocument, match=r"unsupported type '\.doc'.*\.docx.*\.pdf"):
+        from_file("x.doc", b"\xd0\xcf\x11\xe0", 0)
     with pytest.raises(InvalidRequest, match="empty"):
         from_file("x.txt", b"  \n", 0)
     with pytest.raises(InvalidRequest, match=r"x\.jsonl:2"):

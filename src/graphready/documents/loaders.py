@@ -1,7 +1,8 @@
 """Find source files under the documents folder and read them into documents.
 
 A bad file never stops a build: ``load_source`` turns every problem into a ``SkippedFile``
-(for ``.jsonl``, one per bad line, and the good lines still load). Bytes are decoded as strict
+(for ``.jsonl``, one per bad line, and the good lines still load). ``.pdf`` and ``.docx`` files
+are read by ``pdf.py`` and ``docx.py``; text files' bytes are decoded as strict
 UTF-8 and JSON lines by ``graphready.text.loads_json``, so a document's text is always valid
 Unicode (a ``\\ud800`` escape becomes U+FFFD, as in request bodies).
 """
@@ -21,8 +22,11 @@ from graphready.documents.hashing import document_hash, file_hash
 from graphready.documents.types import Document, SkippedFile, SourceFile
 from graphready.text import loads_json
 
-EXTENSIONS = frozenset({".txt", ".md", ".markdown", ".html", ".htm", ".jsonl"})
+EXTENSIONS = frozenset({".txt", ".md", ".markdown", ".html", ".htm", ".jsonl", ".pdf", ".docx"})
 """The file extensions that are read (compared lower-cased)."""
+BINARY_EXTENSIONS = frozenset({".pdf", ".docx"})
+"""The extensions whose files are binary formats, read by a loader of their own (``pdf.py``,
+``docx.py``, each importing its library only when such a file is loaded)."""
 
 MAX_TITLE_CHARS = 120
 BINARY_REASON = "not UTF-8 text (binary?)"
@@ -99,6 +103,8 @@ def load_bytes(name: str, data: bytes) -> LoadResult:
 
 def _load_bytes(relpath: str, data: bytes) -> LoadResult:
     suffix = Path(relpath).suffix.lower()
+    if suffix in BINARY_EXTENSIONS:
+        return _load_binary(relpath, suffix, data)
     if b"\x00" in data:
         return LoadResult(skipped=[SkippedFile(relpath, BINARY_REASON)])
     if suffix == ".jsonl":
@@ -110,6 +116,25 @@ def _load_bytes(relpath: str, data: bytes) -> LoadResult:
     except UnicodeDecodeError:
         return LoadResult(skipped=[SkippedFile(relpath, BINARY_REASON)])
     return LoadResult(documents=_single(relpath, _text_title(text, relpath), text))
+
+
+def _load_binary(relpath: str, suffix: str, data: bytes) -> LoadResult:
+    """A ``.pdf`` or ``.docx`` file; a file its reader refuses is skipped with the reason."""
+    try:
+        if suffix == ".pdf":
+            from graphready.documents.pdf import read_pdf
+
+            pdf = read_pdf(data)
+            title = _clip_title(pdf.title) if pdf.title else _text_title(pdf.text, relpath)
+            return LoadResult(documents=_single(relpath, title, pdf.text))
+        from graphready.documents.docx import read_docx
+
+        doc = read_docx(data)
+        first = doc.title or doc.heading
+        title = _clip_title(first) if first else _text_title(doc.text, relpath)
+        return LoadResult(documents=_single(relpath, title, doc.text))
+    except ValueError as exc:
+        return LoadResult(skipped=[SkippedFile(relpath, str(exc))])
 
 
 def _single(relpath: str, title: str, text: str) -> list[Document]:
