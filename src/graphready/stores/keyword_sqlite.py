@@ -108,14 +108,16 @@ class SqliteKeywordIndex:
 
     def search(self, query: str, k: int) -> list[Hit]:
         """The best ``k`` chunks for free text ``query`` by BM25 (score = -bm25, higher is
-        better). Any text is accepted; text without search terms gives no hits."""
+        better), equal scores in chunk id order (not the order the rows were written in, so
+        that an index that saw deletes and re-adds ranks as one built from scratch). Any text
+        is accepted; text without search terms gives no hits."""
         expression = fts_query(query)
         if not expression or k <= 0:
             return []
         with self._db.read() as conn:
             rows = conn.execute(
                 "SELECT chunk_id, bm25(chunks_fts, 0.0, ?, ?) AS rank FROM chunks_fts"
-                " WHERE chunks_fts MATCH ? ORDER BY rank LIMIT ?",
+                " WHERE chunks_fts MATCH ? ORDER BY rank, chunk_id LIMIT ?",
                 (TITLE_WEIGHT, TEXT_WEIGHT, expression, k),
             ).fetchall()
         return [Hit(chunk_id=r[0], score=-float(r[1])) for r in rows]

@@ -50,7 +50,10 @@ class SqliteVectorStore(LeaseDelegate):
     """A ``VectorStore`` in one SQLite file. Thread-safe; several processes may open the file.
 
     ``search`` reads an in-memory matrix loaded on first use; writes through this object keep it
-    current, writes by other objects or processes become visible after ``refresh()``. Any write
+    current, writes by other objects or processes become visible after ``refresh()``. The
+    matrix's rows are in chunk id order, whatever order they were written in, so the same
+    vectors give the same scores to the last bit and ties rank in id order: a store that saw
+    deletes and re-adds answers as one built from scratch. Any write
     clears the synced fingerprint (the contents no longer match it), and changing the model id
     deletes every vector.
     """
@@ -173,7 +176,8 @@ class SqliteVectorStore(LeaseDelegate):
             self._snapshot = self._load(conn)
 
     def search(self, query: Vectors, k: int) -> list[Hit]:
-        """The ``k`` stored vectors with the highest cosine to ``query``, best first."""
+        """The ``k`` stored vectors with the highest cosine to ``query``, best first (equal
+        scores in chunk id order)."""
         snapshot = self._current()
         q = np.asarray(query, dtype=np.float32).reshape(-1)
         if k <= 0 or not snapshot.ids:
@@ -186,8 +190,11 @@ class SqliteVectorStore(LeaseDelegate):
         norm = float(np.linalg.norm(q))
         scores = snapshot.matrix @ (q / norm if norm > 0.0 else q)
         if k < len(scores):
-            top = np.argpartition(-scores, k - 1)[:k]
-            top = top[np.argsort(-scores[top], kind="stable")]
+            # every row scoring at least the k-th best, ties at the cut included, in row (id)
+            # order; a stable sort then ranks equal scores by id
+            kth = scores[np.argpartition(-scores, k - 1)[k - 1]]
+            candidates = np.flatnonzero(scores >= kth)
+            top = candidates[np.argsort(-scores[candidates], kind="stable")][:k]
         else:
             top = np.argsort(-scores, kind="stable")
         return [Hit(snapshot.ids[i], float(scores[i])) for i in top]
@@ -211,7 +218,7 @@ class SqliteVectorStore(LeaseDelegate):
         count = int(conn.execute("SELECT COUNT(*) FROM vectors").fetchone()[0])
         ids: list[str] = []
         matrix = np.empty((0, 0), dtype=np.float32)
-        for chunk_id, vec in conn.execute("SELECT chunk_id, vec FROM vectors"):
+        for chunk_id, vec in conn.execute("SELECT chunk_id, vec FROM vectors ORDER BY chunk_id"):
             if not ids:
                 matrix = np.empty((count, len(vec) // 4), dtype=np.float32)
             if len(ids) >= count or len(vec) == 0 or len(vec) != matrix.shape[1] * 4:
@@ -239,7 +246,9 @@ class SqliteVectorStore(LeaseDelegate):
             base[i] = matrix[r]
         added = matrix[[latest[c] for c in new_ids]]
         merged = np.vstack([base, added]) if base.size else added
-        self._snapshot = _Snapshot(old.ids + tuple(new_ids), merged, after)
+        ids_now = old.ids + tuple(new_ids)
+        order = sorted(range(len(ids_now)), key=ids_now.__getitem__)  # rows in id order
+        self._snapshot = _Snapshot(tuple(ids_now[i] for i in order), merged[order], after)
 
     def _apply_remove(self, before: int, after: int, gone: set[str]) -> None:
         old = self._snapshot
