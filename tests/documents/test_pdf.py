@@ -67,6 +67,11 @@ def test_the_title_falls_back_to_the_first_line_then_the_stem() -> None:
     assert one("b.pdf", pdf_bytes(REPORT, title="  \t ")).title == "Otter survey 2026"
     assert one("c.pdf", pdf_bytes(["x " * 200])).title.startswith("x x")
     assert len(one("c.pdf", pdf_bytes(["x " * 200])).title) <= 120
+    for tool_title in ("Microsoft Word - survey.docx", "untitled", "Untitled-3", "survey.pdf",
+                       "C:\\Users\\ann\\survey.tex"):
+        assert one("t.pdf", pdf_bytes(REPORT, title=tool_title)).title == "Otter survey 2026"
+    assert one("u.pdf", pdf_bytes(REPORT, title="Survey.pdf results")).title == (
+        "Survey.pdf results")
     long_title = one("d.pdf", pdf_bytes(["Body."], title="Long " * 50)).title
     assert long_title.startswith("Long Long") and len(long_title) <= 120
 

@@ -46,6 +46,11 @@ PARAGRAPH_GAP = 1.6
 _HYPHENATED = re.compile(r"(\w+)[-\u00ad\u2010][ \t]*\n[ \t]*(\w+)")
 _HYPHENATED_WORD = re.compile(r"\w+-\w+")
 _WORD = re.compile(r"\w+")
+_TOOL_TITLE = re.compile(
+    r"^(?:microsoft (?:word|powerpoint|excel) - .*|untitled\b.*|[^ ]*\.(?:docx?|pdf|tex|dvi|rtf|"
+    r"odt|pptx?|xlsx?|indd)|[a-z]:\\.*)$", re.IGNORECASE)
+"""Metadata titles that a tool wrote rather than an author (the file's own name, "Untitled",
+"Microsoft Word - report.docx"): the first line is a better title."""
 _SPACES = re.compile(r"[ \t\u00a0\u2000-\u200a\u202f\u3000]+")
 _CONTROLS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\u00ad]")
 _BLANK_LINES = re.compile(r"\n{3,}")
@@ -157,7 +162,7 @@ def _metadata_title(reader: PdfReader) -> str | None:
     if not isinstance(title, str):
         return None
     title = " ".join(clean_text(_CONTROLS.sub("", title)).split())
-    return title or None
+    return title if title and not _TOOL_TITLE.match(title) else None
 
 
 def _page_text(page: PageObject, deadline: _Deadline) -> str:
