@@ -31,7 +31,7 @@ if TYPE_CHECKING:
 
 MAX_PDF_PAGES = 2000
 """A PDF with more pages than this is skipped, with the reason."""
-MAX_PDF_CPU_SECONDS = 60.0
+MAX_PDF_CPU_SECONDS = 30.0
 """A PDF that takes more CPU time than this to read is skipped (a 2,000-page report takes
 about 6 s; see benchmarks/document_formats.py)."""
 MAX_PDF_STREAM_BYTES = 16 * 1024 * 1024
