@@ -262,11 +262,11 @@ class FollowerState(SharedState):
                                 self.role.index, exc)
 
     async def rebuild(self) -> bool:
-        """Ask the builder for a build unless one is running."""
-        if self.readiness.building:
-            return False
+        """Ask the builder for a build: now, or after the one it is running (True if none
+        was running)."""
+        running = self.readiness.building
         await self._post("build")
-        return True
+        return not running
 
     def request_build(self) -> None:
         """Ask the builder to build the documents' changes (now or after its current build)."""

@@ -168,8 +168,10 @@ class AppState:
         self._background = asyncio.create_task(self._build(), name="graphready-build")
 
     async def rebuild(self) -> bool:
-        """Start another build (rescan the documents) unless one is running."""
+        """Start a build (rescan the documents): now, or, while one runs, right after it (it
+        may have scanned the folder before the change it is asked for); True if started now."""
         if self._background is not None and not self._background.done():
+            self._build_again = True
             return False
         self._background = asyncio.create_task(self._build(), name="graphready-build")
         return True

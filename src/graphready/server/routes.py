@@ -95,7 +95,9 @@ async def _chat_events(answer: sse.AnswerStream) -> AsyncIterator[bytes]:
 
 @router.post("/build", response_model=BuildResponse, summary="Rescan the documents and rebuild")
 async def build(request: Request) -> BuildResponse:
-    """Start a build that picks up added, changed and deleted files (no-op while one runs)."""
+    """Start a build that picks up added, changed and deleted files; while one runs, another
+    follows it (the running one may have scanned the folder before the change)."""
     started = await _state(request).rebuild()
-    message = "build started" if started else "a build is already running"
-    return BuildResponse(started=started, message=message)
+    message = "build started" if started else \
+        "a build is running; another will start when it ends, to pick up later changes"
+    return BuildResponse(started=started, queued=not started, message=message)

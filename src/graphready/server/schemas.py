@@ -167,7 +167,9 @@ the client's rate limit, 503 not ready or overloaded (both with ``Retry-After``)
 
 
 class BuildResponse(BaseModel):
-    """What ``POST /build`` did."""
+    """What ``POST /build`` did: started a build now, or queued one to follow the build that
+    is running."""
 
     started: bool
+    queued: bool
     message: str
