@@ -64,6 +64,9 @@ def test_a_pdf_in_the_folder_is_read_page_by_page(tmp_path: Path) -> None:
 
 def test_the_title_falls_back_to_the_first_line_then_the_stem() -> None:
     assert one("a.pdf", pdf_bytes(REPORT)).title == "Otter survey 2026"
+    # a PDF's text is not Markdown: a "# ..." line further down is no heading
+    assert one("h.pdf", pdf_bytes([*REPORT, "# set the variable below"])).title == (
+        "Otter survey 2026")
     assert one("b.pdf", pdf_bytes(REPORT, title="  \t ")).title == "Otter survey 2026"
     assert one("c.pdf", pdf_bytes(["x " * 200])).title.startswith("x x")
     assert len(one("c.pdf", pdf_bytes(["x " * 200])).title) <= 120

@@ -125,13 +125,13 @@ def _load_binary(relpath: str, suffix: str, data: bytes) -> LoadResult:
             from graphready.documents.pdf import read_pdf
 
             pdf = read_pdf(data)
-            title = _clip_title(pdf.title) if pdf.title else _text_title(pdf.text, relpath)
+            title = _clip_title(pdf.title) if pdf.title else _first_line_title(pdf.text, relpath)
             return LoadResult(documents=_single(relpath, title, pdf.text))
         from graphready.documents.docx import read_docx
 
         doc = read_docx(data)
         first = doc.title or doc.heading
-        title = _clip_title(first) if first else _text_title(doc.text, relpath)
+        title = _clip_title(first) if first else _first_line_title(doc.text, relpath)
         return LoadResult(documents=_single(relpath, title, doc.text))
     except ValueError as exc:
         return LoadResult(skipped=[SkippedFile(relpath, str(exc))])
@@ -158,6 +158,12 @@ def _text_title(text: str, relpath: str) -> str:
     heading = _HEADING.search(text)
     if heading and heading.group(1).strip():
         return _clip_title(heading.group(1))
+    return _first_line_title(text, relpath)
+
+
+def _first_line_title(text: str, relpath: str) -> str:
+    """The first non-empty line, else the file stem (for text that is not Markdown: a "# ..."
+    line in a PDF is a code sample or a list, not a heading)."""
     for line in text.splitlines():
         if line.strip():
             return _clip_title(line)
