@@ -37,6 +37,7 @@ def test_flags_override_environment_and_round_trip(tmp_path: Path) -> None:
         ({"GRAPHREADY_KILL_AT": "graph.publish:everyone"}, "GRAPHREADY_KILL_AT"),
         ({"GRAPHREADY_BODY_TIMEOUT_S": "0"}, "GRAPHREADY_BODY_TIMEOUT_S"),
         ({"GRAPHREADY_CHUNK_CHARS": "10"}, "GRAPHREADY_CHUNK_CHARS"),
+        ({"GRAPHREADY_COMMUNITY_UPDATES": "sometimes"}, "GRAPHREADY_COMMUNITY_UPDATES"),
         ({"GRAPHREADY_COLOUR": "blue"}, "GRAPHREADY_COLOUR"),
         ({"GRAPHREADY_DOCS_DIR": "/no/such/folder"}, "GRAPHREADY_DOCS_DIR"),
     ],
@@ -45,6 +46,19 @@ def test_bad_settings_name_the_setting(tmp_path: Path, env: dict[str, str], name
     with pytest.raises(ConfigError) as info:
         load_settings(env, data_dir=tmp_path)
     assert named in str(info.value)
+
+
+def test_community_updates_are_stable_by_default_only_when_a_model_writes_reports(
+        tmp_path: Path) -> None:
+    llm = {"GRAPHREADY_LLM_BASE_URL": "http://127.0.0.1:9/v1", "GRAPHREADY_LLM_MODEL": "m"}
+    assert not load_settings({}, data_dir=tmp_path).stable_communities
+    assert load_settings(llm, data_dir=tmp_path).stable_communities
+    assert not load_settings({**llm, "GRAPHREADY_LLM_GRAPH": "off"},
+                             data_dir=tmp_path).stable_communities
+    assert not load_settings({**llm, "GRAPHREADY_COMMUNITY_UPDATES": "exact"},
+                             data_dir=tmp_path).stable_communities
+    assert load_settings({"GRAPHREADY_COMMUNITY_UPDATES": "stable"},
+                         data_dir=tmp_path).stable_communities
 
 
 def test_data_dir_is_required() -> None:
