@@ -50,9 +50,12 @@ class Settings:
     max_top_k: int = 50
     max_body_bytes: int = 65_536
     max_message_chars: int = 4_000
-    chat_rate_per_minute: int = 0
+    chat_rate_per_minute: int = 300
     max_chats_in_flight: int = 16
     chat_queue_timeout_s: int = 10
+    chat_slots_per_client: int = 0
+    graph_requests_per_client: int = 8
+    exports_per_client: int = 2
     body_timeout_s: int = 30
     fail_stage: str | None = None
     kill_at: str | None = None
@@ -77,6 +80,8 @@ class Settings:
     api_key: str | None = dataclasses.field(default=None, repr=False)
     read_only_api_key: str | None = dataclasses.field(default=None, repr=False)
     allow_no_api_key: str = "off"
+    allowed_hosts: str | None = None
+    cors_origins: str | None = None
     max_upload_bytes: int = 10_485_760
     max_upload_files: int = 20
     watch: str = "off"
@@ -86,6 +91,14 @@ class Settings:
     def db_dir(self) -> Path:
         """Where the stores keep their files."""
         return self.data_dir / "index"
+
+    @property
+    def chat_share(self) -> int:
+        """Chat slots kept free for clients under their share (``GRAPHREADY_CHAT_SLOTS_PER_CLIENT``;
+        0: a quarter of ``GRAPHREADY_MAX_CHATS_IN_FLIGHT``, at least 1)."""
+        if self.chat_slots_per_client > 0:
+            return min(self.chat_slots_per_client, self.max_chats_in_flight)
+        return max(1, self.max_chats_in_flight // 4)
 
     @property
     def llm_configured(self) -> bool:
@@ -111,6 +124,39 @@ class Settings:
 def api_keys(value: str | None) -> tuple[str, ...]:
     """The keys of a comma-separated key setting (several, so that keys can be rotated)."""
     return tuple(k.strip() for k in (value or "").split(",") if k.strip())
+
+
+def host_patterns(value: str | None) -> tuple[str, ...]:
+    """The host names of ``GRAPHREADY_ALLOWED_HOSTS``, lower case: ``name``, ``*.domain`` (any
+    name under it) or ``*`` (any host at all)."""
+    return tuple(h.strip().lower().rstrip(".") for h in (value or "").split(",") if h.strip())
+
+
+def cors_origins(value: str | None) -> tuple[str, ...]:
+    """The origins of ``GRAPHREADY_CORS_ORIGINS`` (``scheme://host[:port]``), lower case."""
+    return tuple(o.strip().lower().rstrip("/") for o in (value or "").split(",") if o.strip())
+
+
+_HOST_LABEL = set("abcdefghijklmnopqrstuvwxyz0123456789-_")
+
+
+def _check_origins(s: Settings) -> None:
+    for host in host_patterns(s.allowed_hosts):
+        name = host.removeprefix("*.") if host != "*" else "x"
+        if not name or any(not label or not set(label) <= _HOST_LABEL
+                           for label in name.split(".")):
+            raise ConfigError(_env_name("allowed_hosts"), f"{host!r} is not a host name: give "
+                              "names (app.example.com), patterns (*.example.com) or * "
+                              "(comma-separated, no scheme or port)")
+    for origin in cors_origins(s.cors_origins):
+        scheme, sep, rest = origin.partition("://")
+        name = rest.rsplit(":", 1)[0] if not rest.endswith("]") else rest
+        port = rest[len(name) + 1:]
+        if scheme not in ("http", "https") or not sep or not name or "/" in rest \
+                or "*" in rest or "@" in rest or (port and not port.isdigit()):
+            raise ConfigError(_env_name("cors_origins"), f"{origin!r} is not an origin: give "
+                              "each as scheme://host[:port], e.g. https://app.example.com "
+                              "(comma-separated; no path, no wildcard)")
 
 
 MIN_API_KEY_CHARS = 16
@@ -180,11 +226,15 @@ def _validate(s: Settings) -> None:
     positive("chat_rate_per_minute", s.chat_rate_per_minute, 0, 1_000_000)
     positive("max_chats_in_flight", s.max_chats_in_flight, 1, 10_000)
     positive("chat_queue_timeout_s", s.chat_queue_timeout_s, 0, 3600)
+    positive("chat_slots_per_client", s.chat_slots_per_client, 0, 10_000)
+    positive("graph_requests_per_client", s.graph_requests_per_client, 1, 10_000)
+    positive("exports_per_client", s.exports_per_client, 1, 10_000)
     positive("body_timeout_s", s.body_timeout_s, 1, 3600)
     positive("max_upload_bytes", s.max_upload_bytes, 1024)
     positive("max_upload_files", s.max_upload_files, 1, 1000)
     positive("workers", s.workers, 1, 64)
     _check_api_keys(s)
+    _check_origins(s)
     if s.embedder not in EMBEDDERS:
         raise ConfigError(_env_name("embedder"), f"unknown embedder {s.embedder!r}; "
                           f"choose one of {', '.join(EMBEDDERS)}")

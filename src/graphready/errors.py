@@ -12,6 +12,9 @@ them to HTTP responses in exactly one place (``server/errors.py``).
      │    ├── UnsupportedDocument  an uploaded file of a type that is not read -> 415
      │    ├── Unauthorized    no valid API key                                 -> 401
      │    ├── Forbidden       a read-only API key on a write                   -> 403
+     │    ├── CrossOrigin     a write from a web page of another origin        -> 403
+     │    ├── HostNotAllowed  a Host header the server does not answer to      -> 400
+     │    ├── UnsupportedMediaType  a write whose body is not JSON or multipart -> 415
      │    ├── NotFound        no such document                                 -> 404
      │    ├── Conflict        the document is not the server's to change       -> 409
      │    └── RateLimited     over the client's chat rate limit                -> 429 + Retry-After
@@ -125,6 +128,30 @@ class Forbidden(RequestError):
 
     status_code = 403
     code = "forbidden"
+
+
+class CrossOrigin(RequestError):
+    """A state-changing request sent by a web page of another origin (``Origin`` or
+    ``Sec-Fetch-Site``) that ``GRAPHREADY_CORS_ORIGINS`` does not list."""
+
+    status_code = 403
+    code = "cross_origin"
+
+
+class HostNotAllowed(RequestError):
+    """A ``Host`` header that is not a name of this server (DNS rebinding):
+    ``GRAPHREADY_ALLOWED_HOSTS`` adds names."""
+
+    status_code = 400
+    code = "host_not_allowed"
+
+
+class UnsupportedMediaType(RequestError):
+    """A state-changing request with a body that is not ``application/json`` (or
+    ``multipart/form-data`` where files are uploaded)."""
+
+    status_code = 415
+    code = "unsupported_media_type"
 
 
 class NotFound(RequestError):

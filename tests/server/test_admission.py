@@ -36,7 +36,7 @@ async def clients(settings: Settings, *addresses: str, chat_model: ChatModel | N
         await app.state.graphready.wait_loaded()
         yield [await stack.enter_async_context(httpx.AsyncClient(
             transport=httpx.ASGITransport(app=app, client=(address, 40000)),
-            base_url="http://test", timeout=60)) for address in addresses or ("127.0.0.1",)]
+            base_url="http://localhost", timeout=60)) for address in addresses or ("127.0.0.1",)]
 
 
 class GatedModel:
@@ -100,8 +100,8 @@ async def test_with_api_keys_the_rate_limit_is_per_key(built: Settings) -> None:
         assert_error(await client.post("/chat", json=QUESTION), 401, "unauthorized")
 
 
-async def test_there_is_no_rate_limit_by_default(built: Settings) -> None:
-    assert load_settings({}, data_dir=built.data_dir).chat_rate_per_minute == 0
+async def test_the_default_rate_limit_is_more_than_a_person_asks(built: Settings) -> None:
+    assert load_settings({}, data_dir=built.data_dir).chat_rate_per_minute == 300
     async with clients(built) as (client,):
         for _ in range(5):
             assert (await client.post("/chat", json=QUESTION)).status_code == 200
@@ -179,7 +179,10 @@ def test_a_bucket_allows_a_burst_then_refills_evenly() -> None:
 
 @pytest.mark.parametrize(("name", "value"), [("chat_rate_per_minute", -1),
                                              ("max_chats_in_flight", 0),
-                                             ("chat_queue_timeout_s", -1)])
+                                             ("chat_queue_timeout_s", -1),
+                                             ("chat_slots_per_client", -1),
+                                             ("graph_requests_per_client", 0),
+                                             ("exports_per_client", 0)])
 def test_limits_are_validated(tmp_path: Any, name: str, value: int) -> None:
     with pytest.raises(ConfigError, match=f"GRAPHREADY_{name.upper()}"):
         load_settings({f"GRAPHREADY_{name.upper()}": str(value)}, data_dir=tmp_path)

@@ -88,7 +88,7 @@ async def test_in_process_app_answers_401_403_and_status_says_a_key_is_needed(
     app = create_app(settings, build=False)
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+        async with httpx.AsyncClient(transport=transport, base_url="http://localhost") as client:
             assert (await client.get("/health")).status_code == 200
             assert_error(await client.get("/status"), 401, "unauthorized", "Bearer")
             read = {"Authorization": f"Bearer {READ}"}

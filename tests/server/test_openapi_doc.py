@@ -27,7 +27,7 @@ def anyio_backend() -> str:
 async def document(tmp_path: Path) -> dict[str, Any]:
     app = create_app(load_settings({}, data_dir=tmp_path / "data"), build=False)
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
-                                 base_url="http://test") as client:
+                                 base_url="http://localhost") as client:
         response = await client.get("/openapi.json")
     assert response.status_code == 200
     body: dict[str, Any] = response.json()

@@ -18,7 +18,7 @@ async def app_client(settings: Settings,
     async with app.router.lifespan_context(app):
         await app.state.graphready.wait_loaded()
         transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+        async with httpx.AsyncClient(transport=transport, base_url="http://localhost") as client:
             yield client
 
 

@@ -1,15 +1,23 @@
-"""Admission control for the chat endpoints (``POST /chat``, ``POST /v1/chat/completions``), so
-that overload gives clear, quick refusals instead of latency that grows without limit:
+"""Admission control, so that overload gives clear, quick refusals instead of latency that grows
+without limit, and so that no one client can take the server from the others:
 
-- a **rate limit per client** (``GRAPHREADY_CHAT_RATE_PER_MINUTE``; 0 = off): a token bucket per
-  API key when keys are configured, else per client address; over it, 429 ``rate_limited``
-  with ``Retry-After`` (the seconds until the bucket holds a request again);
-- a **bound on chats in flight** (``GRAPHREADY_MAX_CHATS_IN_FLIGHT``): a chat beyond it waits
-  for a slot, first come first served, at most ``GRAPHREADY_CHAT_QUEUE_TIMEOUT_S`` seconds, and
-  is then shed with 503 ``overloaded`` and ``Retry-After``. A streamed answer holds its slot
-  until its stream ends.
+- a **chat rate limit per client** (``GRAPHREADY_CHAT_RATE_PER_MINUTE``, 300 by default: more
+  than a person types, less than a loop sends; 0 = off): a token bucket per API key when keys
+  are configured, else per client address; over it, 429 ``rate_limited`` with ``Retry-After``
+  (the seconds until the bucket holds a request again);
+- a **bound on chats in flight** (``GRAPHREADY_MAX_CHATS_IN_FLIGHT``) with a **fair share**: a
+  chat beyond the bound waits for a slot at most ``GRAPHREADY_CHAT_QUEUE_TIMEOUT_S`` seconds and
+  is then shed with 503 ``overloaded`` and ``Retry-After``. One client may use every slot but
+  the last ``GRAPHREADY_CHAT_SLOTS_PER_CLIENT`` (a quarter of them by default), which stay for
+  clients holding fewer than that; a freed slot goes first to a waiting client under its share.
+  A client refused for its share (other slots were free) gets 429 ``rate_limited``. A streamed
+  answer holds its slot until its stream ends;
+- **graph API and export requests per client** (``GRAPHREADY_GRAPH_REQUESTS_PER_CLIENT``,
+  ``GRAPHREADY_EXPORTS_PER_CLIENT``): more wait the same queue timeout, then 429
+  ``rate_limited``. An export holds its place until its last byte is sent
+  (:class:`GraphShares`, a pure ASGI middleware).
 
-Both are per server process. The state lives in :class:`Admission`, which ``AppState`` holds.
+All are per server process. The state lives in :class:`Admission`, which ``AppState`` holds.
 """
 
 from __future__ import annotations
@@ -17,9 +25,10 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import math
+import sys
 import time
 from collections import OrderedDict
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -28,7 +37,20 @@ from fastapi import Request
 from graphready.config import Settings
 from graphready.errors import Overloaded, RateLimited
 
-from .auth import keys_of
+from .auth import bearer, keys_of
+from .errors import error_response
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+GRAPH_PREFIXES = ("/graph/", "/passages/")
+EXPORT_PATH = "/graph/export"
+EXPORT_RETRY_S = 10
+"""Retry-After of a refused export: exports take seconds to minutes."""
+UNBOUNDED = sys.maxsize
 
 MAX_TRACKED_CLIENTS = 10_000
 """Buckets kept at most; beyond it the least recently seen client's is dropped (it starts full
@@ -66,6 +88,78 @@ class RateLimiter:
         return wait
 
 
+class Shares:
+    """Places shared among clients: at most ``limit`` held at once and ``cap`` by one client; a
+    client already holding ``share`` or more takes another only while more than ``share`` would
+    stay free. Waiters are served first come first served among those a freed place may go to,
+    so a client under its share is never kept behind one over it."""
+
+    def __init__(self, limit: int, share: int, cap: int) -> None:
+        self.limit, self.share, self.cap = limit, min(share, limit), min(cap, limit)
+        self.in_flight = 0
+        self.waiting = 0
+        self._held: dict[str, int] = {}
+        self._waiters: dict[asyncio.Future[None], str] = {}
+
+    def held(self, client: str) -> int:
+        """Places ``client`` holds now."""
+        return self._held.get(client, 0)
+
+    @property
+    def full(self) -> bool:
+        """Whether every place is held."""
+        return self.in_flight >= self.limit
+
+    def _may_take(self, client: str) -> bool:
+        free, held = self.limit - self.in_flight, self.held(client)
+        return free > 0 and held < self.cap and (held < self.share or free > self.share)
+
+    def _take(self, client: str) -> None:
+        self.in_flight += 1
+        self._held[client] = self.held(client) + 1
+
+    def give_back(self, client: str) -> None:
+        """Give back a place of ``client``'s, and hand it on to a waiter that may take it."""
+        self.in_flight -= 1
+        left = self.held(client) - 1
+        if left > 0:
+            self._held[client] = left
+        else:
+            self._held.pop(client, None)
+        for waiter, who in list(self._waiters.items()):
+            if self.full:
+                break
+            if not waiter.done() and self._may_take(who):
+                self._take(who)
+                waiter.set_result(None)
+                del self._waiters[waiter]
+
+    async def take(self, client: str, timeout_s: float) -> bool:
+        """Take a place for ``client``, waiting at most ``timeout_s`` seconds: whether it got
+        one (then :meth:`give_back` it)."""
+        if self._may_take(client):
+            self._take(client)
+            return True
+        if timeout_s <= 0:
+            return False
+        waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._waiters[waiter] = client
+        self.waiting += 1
+        try:
+            async with asyncio.timeout(timeout_s):
+                await waiter
+            return True
+        except TimeoutError:
+            return waiter.done() and not waiter.cancelled()  # handed over as time ran out
+        except BaseException:
+            if waiter.done() and not waiter.cancelled():
+                self.give_back(client)
+            raise
+        finally:
+            self.waiting -= 1
+            self._waiters.pop(waiter, None)
+
+
 class Slot:
     """A place among the chats in flight; :meth:`release` gives it back (once, whoever calls)."""
 
@@ -94,8 +188,8 @@ class Slot:
 
 
 class Admission:
-    """The rate limiter and the in-flight bound of one server process, with counters for
-    ``/status``."""
+    """The rate limiter, the chat slots and the graph and export places of one server process,
+    with counters for ``/status``."""
 
     def __init__(self, settings: Settings) -> None:
         self.limit = settings.max_chats_in_flight
@@ -103,12 +197,26 @@ class Admission:
         self.rate = (RateLimiter(settings.chat_rate_per_minute)
                      if settings.chat_rate_per_minute > 0 else None)
         self._keyed_by_api_key = _api_keys_configured(settings)
-        self._slots = asyncio.Semaphore(self.limit)
-        self.in_flight = 0
-        self.waiting = 0
+        self.chats = Shares(self.limit, settings.chat_share, self.limit)
+        self.graph = Shares(UNBOUNDED, settings.graph_requests_per_client,
+                            settings.graph_requests_per_client)
+        self.exports = Shares(UNBOUNDED, settings.exports_per_client,
+                              settings.exports_per_client)
         self.shed = 0
         self.rate_limited = 0
+        self.share_refused = 0
+        self.graph_refused = 0
         self._mean_chat_s = 1.0
+
+    @property
+    def in_flight(self) -> int:
+        """Chats in flight."""
+        return self.chats.in_flight
+
+    @property
+    def waiting(self) -> int:
+        """Chats waiting for a slot."""
+        return self.chats.waiting
 
     async def check_rate(self, request: Request) -> None:
         """Spend one request of the client's allowance, or raise :class:`RateLimited`. (A
@@ -125,28 +233,34 @@ class Admission:
                 retry_after=max(1, math.ceil(wait)))
 
     def client_key(self, request: Request) -> str:
-        """Whose allowance a request spends: its API key's (hashed; never kept in clear) when
-        keys are configured and it sends one, else its client address's."""
+        """Whose allowance and share a request spends (see :meth:`client_of`)."""
+        return self.client_of(request.scope)
+
+    def client_of(self, scope: MutableMapping[str, Any]) -> str:
+        """Whose allowance and share a request spends: its API key's (hashed; never kept in
+        clear) when keys are configured and it sends one, else its client address's."""
         if self._keyed_by_api_key:
-            scheme, _, token = request.headers.get("authorization", "").partition(" ")
-            if scheme.lower() == "bearer" and token.strip():
-                digest = hashlib.sha256(token.strip().encode("utf-8", "replace")).hexdigest()
+            token = bearer(scope)
+            if token is not None:
+                digest = hashlib.sha256(token.encode("utf-8", "replace")).hexdigest()
                 return f"key:{digest[:32]}"
-        client = request.client
-        return f"addr:{client.host if client is not None else 'unknown'}"
+        client = scope.get("client")
+        return f"addr:{client[0] if client else 'unknown'}"
 
     @asynccontextmanager
-    async def slot(self) -> AsyncIterator[Slot]:
-        """A slot among the chats in flight, waited for at most the queue timeout (else
-        :class:`Overloaded`). It is given back on leaving the block, unless it was handed to a
-        stream with :meth:`Slot.hold_while`, which gives it back when the stream ends."""
-        await self._acquire()
+    async def slot(self, request: Request) -> AsyncIterator[Slot]:
+        """A slot among the chats in flight for ``request``'s client, waited for at most the
+        queue timeout (else :class:`Overloaded`, or :class:`RateLimited` when the client was
+        over its share while slots were free). It is given back on leaving the block, unless it
+        was handed to a stream with :meth:`Slot.hold_while`, which gives it back when the stream
+        ends."""
+        client = self.client_key(request)
+        if not await self.chats.take(client, self.queue_timeout_s):
+            raise self._refusal(client)
         started = time.monotonic()
-        self.in_flight += 1
 
         def release() -> None:
-            self.in_flight -= 1
-            self._slots.release()
+            self.chats.give_back(client)
             self._mean_chat_s += 0.2 * (time.monotonic() - started - self._mean_chat_s)
 
         held = Slot(release)
@@ -156,25 +270,20 @@ class Admission:
             if not held.handed_to_stream:
                 held.release()
 
-    async def _acquire(self) -> None:
-        if not self._slots.locked():
-            await self._slots.acquire()
-            return
-        self.waiting += 1
-        try:
-            if self.queue_timeout_s <= 0:
-                raise TimeoutError
-            async with asyncio.timeout(self.queue_timeout_s):
-                await self._slots.acquire()
-        except TimeoutError:
+    def _refusal(self, client: str) -> Overloaded | RateLimited:
+        waited = f"within {self.queue_timeout_s} s (GRAPHREADY_CHAT_QUEUE_TIMEOUT_S)"
+        if self.chats.full:
             self.shed += 1
-            raise Overloaded(
+            return Overloaded(
                 f"the server is at its limit of {self.limit} chats in flight "
-                f"(GRAPHREADY_MAX_CHATS_IN_FLIGHT) and none finished within "
-                f"{self.queue_timeout_s} s (GRAPHREADY_CHAT_QUEUE_TIMEOUT_S); retry shortly",
-                retry_after=self._retry_after()) from None
-        finally:
-            self.waiting -= 1
+                f"(GRAPHREADY_MAX_CHATS_IN_FLIGHT) and none finished {waited}; retry shortly",
+                retry_after=self._retry_after())
+        self.share_refused += 1
+        return RateLimited(
+            f"this client already has {self.chats.held(client)} chats in flight; the last "
+            f"{self.chats.share} of the {self.limit} chat slots are kept for other clients "
+            f"(GRAPHREADY_CHAT_SLOTS_PER_CLIENT) and none of its own chats finished {waited}; "
+            "retry when one has", retry_after=self._retry_after())
 
     def _retry_after(self) -> int:
         """Seconds until a slot is likely free: the recent mean chat time (1 to 60)."""
@@ -185,7 +294,45 @@ class Admission:
         return {"in_flight": self.in_flight, "waiting": self.waiting,
                 "max_in_flight": self.limit, "queue_timeout_s": self.queue_timeout_s,
                 "shed": self.shed, "rate_per_minute": self.rate.per_minute if self.rate else 0,
-                "rate_limited": self.rate_limited}
+                "rate_limited": self.rate_limited, "kept_for_others": self.chats.share,
+                "share_refused": self.share_refused,
+                "graph_requests_per_client": self.graph.cap,
+                "exports_per_client": self.exports.cap, "graph_refused": self.graph_refused}
+
+
+class GraphShares:
+    """A pure ASGI middleware: each client's graph API requests (``/graph/``, ``/passages/``)
+    and exports (``/graph/export``) in flight are bounded (:class:`Shares` of the app's
+    :class:`Admission`); a request holds its place until its response is sent."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self._app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path = scope.get("path", "")
+        state = getattr(getattr(scope.get("app"), "state", None), "graphready", None)
+        if scope["type"] != "http" or state is None or not path.startswith(GRAPH_PREFIXES):
+            await self._app(scope, receive, send)
+            return
+        admission: Admission = state.admission
+        export = path == EXPORT_PATH
+        shares = admission.exports if export else admission.graph
+        client = admission.client_of(scope)
+        if not await shares.take(client, admission.queue_timeout_s):
+            admission.graph_refused += 1
+            what, setting = ("exports", "GRAPHREADY_EXPORTS_PER_CLIENT") if export else \
+                ("graph API requests", "GRAPHREADY_GRAPH_REQUESTS_PER_CLIENT")
+            response = error_response(
+                429, RateLimited.code,
+                f"this client already has {shares.held(client)} {what} in flight, its limit "
+                f"({setting}), and none finished within {admission.queue_timeout_s} s; retry "
+                "when one has", {"Retry-After": str(EXPORT_RETRY_S if export else 1)})
+            await response(scope, receive, send)
+            return
+        try:
+            await self._app(scope, receive, send)
+        finally:
+            shares.give_back(client)
 
 
 def _api_keys_configured(settings: Settings) -> bool:

@@ -13,14 +13,17 @@ from graphready.config import Settings
 from graphready.llm.protocol import ChatModel
 
 from . import errors, openapi_doc
+from .admission import GraphShares
 from .auth import ApiKeys, keys_of
 from .body_timeout import BodyTimeout
 from .cluster import WorkerRole, start_state
+from .crosssite import CrossSite
 from .documents import router as documents_router
 from .graph_api import router as graph_router
 from .limits import UPLOAD_PATH, BodyLimit
 from .openai import router as openai_router
 from .routes import router
+from .security_headers import SecurityHeaders
 from .unread_body import DrainUnreadBody
 from .webapp import router as webapp_router
 from .webapp import static_files
@@ -56,11 +59,18 @@ def create_app(settings: Settings, build: bool = True,
     app.include_router(graph_router)
     app.include_router(webapp_router)
     app.mount("/static", static_files(), name="static")
+    # Added innermost first: a request passes DrainUnreadBody, SecurityHeaders, CrossSite,
+    # ApiKeys, BodyTimeout, BodyLimit, GraphShares, then the routes.
+    app.add_middleware(GraphShares)  # after the key check: a refused request takes no place
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes,
                        uploads=(UPLOAD_PATH, settings.max_upload_bytes))
     app.add_middleware(BodyTimeout, timeout_s=settings.body_timeout_s)
     full, read_only = keys_of(settings)
     app.add_middleware(ApiKeys, full=full, read_only=read_only)  # before any body is read
+    # Cross-site checks come before the key check (a CORS preflight carries no key) and before
+    # any body is read; their refusals still get the drain below.
+    app.add_middleware(CrossSite, settings=settings)
+    app.add_middleware(SecurityHeaders)  # on every response, the refusals above included
     app.add_middleware(DrainUnreadBody)  # outermost: the connection outlives an unread body
     openapi_doc.install(app)
     return app

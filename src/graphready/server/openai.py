@@ -115,7 +115,7 @@ async def completions(request: Request) -> Response:
     body = await read_json(request, CompletionRequest, "a JSON object with 'messages'")
     question, mode, history = _question(body)
     ident, created = f"chatcmpl-{uuid.uuid4().hex}", int(time.time())
-    async with state.admission.slot() as slot:
+    async with state.admission.slot(request) as slot:
         if body.stream:
             answer = await sse.AnswerStream.begin(
                 state.ask_stream(question, mode, None, history))
@@ -162,5 +162,5 @@ async def _chunks(answer: sse.AnswerStream, ident: str, created: int,
             yield chunk({}, "stop", citations=[c.model_dump() for c in response.citations],
                         degraded=response.degraded)
     except GraphReadyError as exc:
-        yield sse.event({"error": {"code": exc.code, "message": str(exc)}})
+        yield sse.event({"error": {"code": exc.code, "message": redact(str(exc))}})
     yield sse.event("[DONE]")

@@ -67,7 +67,7 @@ async def chat(request: Request) -> Response:
     await state.admission.check_rate(request)
     body = await read_json(request, ChatRequest, "a JSON object with a 'message'")
     history = recent_turns([(t.role, t.content) for t in body.history])
-    async with state.admission.slot() as slot:
+    async with state.admission.slot(request) as slot:
         if not body.stream:
             result = await state.ask(body.message, body.mode, body.top_k, history)
             return JSONResponse(chat_response(result).model_dump())

@@ -3,7 +3,9 @@ vendored Cytoscape.js) under ``/static``, served from the package, so nothing co
 network and nothing needs node at run time. The page's Content-Security-Policy allows scripts,
 styles and requests from this server only, and no inline script: documents are untrusted input,
 and even text that slipped into the page as HTML could not run. (Inline styles are allowed:
-Cytoscape.js sets them on the elements it draws into, and a style runs no code.)"""
+Cytoscape.js sets them on the elements it draws into, and a style runs no code.) The policy and
+the other security headers are put on the page, its static files and every other response by
+``security_headers.py``, in one place."""
 
 from __future__ import annotations
 
@@ -20,9 +22,6 @@ CONTENT_SECURITY_POLICY = (
     "img-src 'self' data: blob:; "
     "connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; "
     "frame-ancestors 'none'")
-HEADERS = {"Content-Security-Policy": CONTENT_SECURITY_POLICY,
-           "X-Content-Type-Options": "nosniff", "Referrer-Policy": "no-referrer",
-           "Cache-Control": "no-cache"}
 
 
 def static_files() -> StaticFiles:
@@ -34,4 +33,4 @@ def static_files() -> StaticFiles:
 async def index() -> HTMLResponse:
     """The web app: chat, documents, graph, communities and status."""
     page = resources.files("graphready.server").joinpath("static/index.html").read_text("utf-8")
-    return HTMLResponse(page, headers=HEADERS)
+    return HTMLResponse(page)
