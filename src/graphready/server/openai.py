@@ -162,5 +162,5 @@ async def _chunks(answer: sse.AnswerStream, ident: str, created: int,
             yield chunk({}, "stop", citations=[c.model_dump() for c in response.citations],
                         degraded=response.degraded)
     except GraphReadyError as exc:
-        yield sse.event({"error": {"code": exc.code, "message": redact(str(exc))}})
+        yield sse.event({"error": {"code": exc.code, "message": str(exc)}})
     yield sse.event("[DONE]")
