@@ -62,7 +62,7 @@ def strip_invented(text: str, count: int) -> str:
     """``text`` without the citation numbers that name none of ``count`` passages (a marker
     left empty goes, with the space before it)."""
     out = _MARKER.sub(lambda m: _kept_marker(m, count), text)
-    return re.sub(r"[ \t]+([.,;:!?])", r"\1", out) if out != text else out
+    return re.sub(r"(?<![ \t])[ \t]+([.,;:!?])", r"\1", out) if out != text else out
 
 
 def ground(text: str, passages: Sequence[Passage]) -> Answer:

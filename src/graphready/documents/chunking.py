@@ -22,7 +22,9 @@ _ABBREVIATIONS = frozenset(_ABBREVIATIONS_TEXT.split())
 _PARAGRAPH_BREAK = re.compile(r"\n[ \t]*\n\s*")
 _BLOCK_LINE = re.compile(r"\n(?=[ \t]*(?:#{1,6}\s|[-*+>|]\s|\d{1,3}[.)]\s))")
 _HEADING_LINE = re.compile(r"^[ \t]*#{1,6}\s[^\n]*\n", re.MULTILINE)
-_CANDIDATE_END = re.compile(r"[.!?…。！？]+[\"'”’»)\]]*\s+")
+_CANDIDATE_END = re.compile(r"(?<![.!?…。！？])[.!?…。！？]+[\"'”’»)\]]*\s+")
+"""Sentence-ending punctuation, closing quotes and the space after; it starts only at the first
+mark of a run (the lookbehind), so a long run of dots is scanned once, not once per dot."""
 _OPENERS = "\"'“‘«([¿¡"
 _DOTTED_ABBREVIATION = re.compile(r"^(?:[^\W\d_]\.)+[^\W\d_]?$")
 

@@ -34,7 +34,9 @@ UNREADABLE_HASH_PREFIX = "unreadable:"
 """A ``SourceFile.file_hash`` that starts with this marks a file that could not be read while
 scanning; ``load_source`` then reports why."""
 
-_HEADING = re.compile(r"^[ \t]{0,3}#{1,6}[ \t]+(.+?)[ \t#]*$", re.MULTILINE)
+_HEADING = re.compile(r"^[ \t]{0,3}#{1,6}[ \t]+(.*[^ \t#\n]|.)[ \t#]*$", re.MULTILINE)
+"""A Markdown heading line; the title is the text up to its last character that is not a space
+or a closing ``#`` (greedy, so a long run of spaces is scanned once, not once per character)."""
 _DROPPED_TAGS = ["script", "style", "noscript", "template"]
 _BLOCK_TAGS_TEXT = """
     address article aside blockquote body dd details dialog div dl dt fieldset figcaption figure

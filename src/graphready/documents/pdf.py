@@ -43,8 +43,10 @@ NO_TEXT_REASON = "no text in this PDF (scanned pages? OCR is not supported)"
 PARAGRAPH_GAP = 1.6
 """A line that starts more than this many font sizes below the previous one opens a paragraph."""
 
-_HYPHENATED = re.compile(r"(\w+)[-\u00ad\u2010][ \t]*\n[ \t]*(\w+)")
-_HYPHENATED_WORD = re.compile(r"\w+-\w+")
+_HYPHENATED = re.compile(r"\b(\w+)[-\u00ad\u2010][ \t]*\n[ \t]*(\w+)")
+_HYPHENATED_WORD = re.compile(r"\b\w+-\w+")
+"""Both start only at the start of a word (``\\b``): a match from inside a word would have
+matched from its start, and trying each position of a long word costs its length squared."""
 _WORD = re.compile(r"\w+")
 _TOOL_TITLE = re.compile(
     r"^(?:microsoft (?:word|powerpoint|excel) - .*|untitled\b.*|[^ ]*\.(?:docx?|pdf|tex|dvi|rtf|"

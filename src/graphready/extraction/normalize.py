@@ -35,9 +35,12 @@ STOPWORDS = PRONOUNS | DETERMINERS | frozenset({
 _TRANSLATION = str.maketrans({"’": "'", "‘": "'", "`": "'", "(": " ", ")": " ", "[": " ",
                               "]": " ", "{": " ", "}": " "})
 _WHITESPACE = re.compile(r"\s+")
-_EDGE_PUNCT = re.compile(r"^[\W_]+|[\W_]+$")
+_EDGE_PUNCT = re.compile(r"^[\W_]+|(?<![\W_])[\W_]+$")
+"""Punctuation at either end; the lookbehind starts the second branch only at the first mark of
+a run, so a long run in mid-text is scanned once, not once per mark (same matches)."""
 _POSSESSIVE = re.compile(r"'s$")
-_SPACED_APOSTROPHE = re.compile(r"\s+'(?=s\b)")
+_SPACED_APOSTROPHE = re.compile(r"(?<!\s)\s+'(?=s\b)")
+"""Spaces before a possessive ``'s``, matched from the first space of a run only."""
 _WORD = re.compile(r"[^\W_]+")
 _HEX_ID = re.compile(r"^[0-9a-f]{8,}$|^[0-9a-f-]{16,}$", re.IGNORECASE)
 _FILE_NAME = re.compile(r"\.[A-Za-z0-9]{1,5}$")

@@ -31,7 +31,9 @@ from .text import words
 
 CONCEPT = "CONCEPT"
 _WORD = re.compile(r"[^\W_]+")
-_DISAMBIGUATION = re.compile(r"\s*\([^()]*\)\s*$")
+_DISAMBIGUATION = re.compile(r"(?<!\s)\s*\([^()]*\)\s*$")
+"""A parenthesised ending; the lookbehind starts a match only at the first space of a run, so
+a long run of spaces is scanned once (a match from inside it would have matched from its start)."""
 
 
 def link_key(name: str) -> str:

@@ -13,7 +13,9 @@ from starlette.concurrency import iterate_in_threadpool, run_in_threadpool
 from graphready.agent.agent import ChatResult
 from graphready.errors import GraphReadyError
 
-_PIECE = re.compile(r"\s*\S+")
+_PIECE = re.compile(r"(?<!\s)\s*\S+")
+"""Spaces and the word after them; a match starts only after a word (or at the start), so
+trailing spaces are scanned once, not once per space."""
 _END = object()
 
 
