@@ -1,6 +1,7 @@
 """The graph API reads the graph each store loads: the same graph written to the embedded
 SQLite store, to a real FalkorDB, and to the Neo4j store (over FalkorDB's Bolt mode, portable
-Cypher only) comes back as a view that searches, walks and exports exactly alike."""
+Cypher only) comes back as a view that searches, walks and exports exactly alike, a deleted
+document hidden or not."""
 
 from __future__ import annotations
 
@@ -70,3 +71,7 @@ def test_every_store_gives_the_same_view(opener: Opener, server: FalkorDBServer,
             server.absorb_bolt_goodbyes()
     assert loaded is not None
     assert _summary(GraphView(loaded, CHUNK_DOCS)) == _summary(GraphView(graph, CHUNK_DOCS))
+    hidden = frozenset({"doc-1"})  # a deleted document, hidden until the graph is rebuilt
+    shown = GraphView(loaded, CHUNK_DOCS).visible(hidden)
+    assert _summary(shown) == _summary(GraphView(graph, CHUNK_DOCS).visible(hidden))
+    assert b"doc-1" not in b"".join(graphml(shown)) and len(shown.entities) < len(graph.entities)

@@ -2,7 +2,9 @@
 (case- and accent-insensitive, whole-name prefix or word prefixes), each entity's relations and
 communities, the neighbourhood of an entity for drawing (strongest relations first, capped), and
 the community hierarchy. Built once when a graph is loaded (the same graph the retrieval tools
-use, from whichever store holds it), then only read: it is safe to share between requests."""
+use, from whichever store holds it), then only read: it is safe to share between requests.
+While deleted documents are hidden, :meth:`GraphView.visible` gives the graph without them
+(:mod:`graphready.explore.visible`), built once per change of the hidden set."""
 
 from __future__ import annotations
 
@@ -14,6 +16,7 @@ import unicodedata
 from array import array
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from itertools import chain
 
 import numpy as np
 import numpy.typing as npt
@@ -22,6 +25,7 @@ from graphready.errors import StoreError
 from graphready.knowledge import ChunkExtraction, Community, Entity, KnowledgeGraph, Relation
 
 from .aliases import entity_aliases
+from .visible import without_documents
 
 log = logging.getLogger("graphready.explore")
 
@@ -81,10 +85,13 @@ class GraphView:
     """The loaded graph, indexed for browsing. ``chunk_docs`` maps each chunk id to its document
     id (for the documents that mention an entity, and the export's attributes);
     ``extractions`` reads the stored extractions, for the entities' other names (read once, at
-    the first question about them)."""
+    the first question about them). ``withheld_entities`` and ``withheld_communities`` are
+    those whose description or report is withheld while a deleted document is hidden."""
 
     def __init__(self, graph: KnowledgeGraph, chunk_docs: Mapping[str, str],
-                 extractions: Callable[[], Iterable[ChunkExtraction]] | None = None) -> None:
+                 extractions: Callable[[], Iterable[ChunkExtraction]] | None = None, *,
+                 withheld_entities: frozenset[str] = frozenset(),
+                 withheld_communities: frozenset[str] = frozenset()) -> None:
         self._extractions = extractions
         self._aliases: dict[str, tuple[str, ...]] | None = None
         self._aliases_lock = threading.Lock()
@@ -92,10 +99,47 @@ class GraphView:
         self.relations: tuple[Relation, ...] = graph.relations
         self.communities: tuple[Community, ...] = graph.communities
         self.chunk_docs = chunk_docs
+        self.withheld_entities = withheld_entities
+        self.withheld_communities = withheld_communities
+        self.documents: frozenset[str] = frozenset(chunk_docs.values())
+        """The ids of the documents whose chunks the catalog held when the graph was loaded."""
+        self._orphans: bool | None = None  # known at the first call of visible()
+        self._shown: tuple[frozenset[str], GraphView] | None = None
+        self._shown_lock = threading.Lock()
         self._position = {e.id: i for i, e in enumerate(self.entities)}
         self._build_names()
         self._build_adjacency()
         self._build_communities()
+
+    # -- hidden documents --------------------------------------------------------------------
+
+    def shows_all(self, hidden: frozenset[str]) -> bool:
+        """Whether this view is what may be shown while ``hidden`` are hidden (cheap; False
+        until :meth:`visible` has looked for chunks the catalog no longer held, once)."""
+        return self._orphans is False and hidden.isdisjoint(self.documents)
+
+    def visible(self, hidden: frozenset[str]) -> GraphView:
+        """This graph as it may be shown while the documents ``hidden`` are hidden: itself
+        when it holds none of them (and no chunk the catalog no longer held when it was
+        loaded), else the graph without them (:mod:`graphready.explore.visible`), built on
+        the first call for this set and kept for the next (blocking when it builds)."""
+        wanted = hidden & self.documents
+        with self._shown_lock:
+            if self._orphans is None:
+                self._orphans = not all(map(self.chunk_docs.__contains__, chain.from_iterable(
+                    e.chunk_ids for e in self.entities)))
+            if not wanted and not self._orphans:
+                self._shown = None
+                return self
+            if self._shown is not None and self._shown[0] == wanted:
+                return self._shown[1]
+            graph = KnowledgeGraph(self.entities, self.relations, self.communities)
+            found = without_documents(graph, self.chunk_docs, wanted)
+            view = GraphView(found.graph, found.chunk_docs, self._extractions,
+                             withheld_entities=found.withheld_entities,
+                             withheld_communities=found.withheld_communities)
+            self._shown = (wanted, view)
+            return view
 
     # -- construction ----------------------------------------------------------------------
 

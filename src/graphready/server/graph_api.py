@@ -2,7 +2,12 @@
 and communities, take the neighbourhood of an entity for drawing, browse the community
 hierarchy, export the whole graph, and read a passage whole. Everything reads the graph the
 server has loaded (from whichever store holds it), never rebuilds anything, and answers 503 with
-``Retry-After`` while no graph is loaded. Work runs in a worker thread, off the event loop."""
+``Retry-After`` while no graph is loaded. Work runs in a worker thread, off the event loop.
+
+A deleted document is hidden from every endpoint here from the moment ``DELETE`` returns: its
+passages, its id, the entities and relations only it supports, and the descriptions and
+community reports it may have contributed to (withheld, flagged ``rewriting``), until the graph
+stage has rebuilt the graph without it (:mod:`graphready.explore.visible`)."""
 
 from __future__ import annotations
 
@@ -58,12 +63,16 @@ def _state(request: Request) -> AppState:
     return state
 
 
-def _view(request: Request) -> GraphView:
-    view = _state(request).graph_view
+async def _view(request: Request) -> GraphView:
+    """The loaded graph as it may be shown now: without the documents hidden (built in a
+    worker thread the first time after the hidden set changed)."""
+    state = _state(request)
+    view = state.graph_view
     if view is None:
         raise NotReady("the knowledge graph is not built yet; /status shows the graph stage's "
                        "progress", retry_after=10)
-    return view
+    hidden = state.library.graph_hidden(view.documents)
+    return view if view.shows_all(hidden) else await asyncio.to_thread(view.visible, hidden)
 
 
 def _offset(cursor: str | None) -> int:
@@ -121,7 +130,7 @@ async def entities(
 ) -> EntityPage:
     """Entities whose name starts with ``q``, or has words starting with each word of ``q``:
     exact names first, then by degree. Paged with ``cursor``."""
-    view = _view(request)
+    view = await _view(request)
     offset = _offset(cursor)
     page = await asyncio.to_thread(view.search, q, type or None, offset, limit)
     return EntityPage(entities=[_entity_out(view, p) for p in page.items], total=page.total,
@@ -142,13 +151,14 @@ def _entity_detail(view: GraphView, state: AppState, position: int) -> EntityDet
                            snippet=snippet(c.text, entity.name))
                 for c in (chunks.get(i) for i in shown) if c is not None]
     documents = [DocumentRef(id=doc, title=chunks[chunk].title if chunk in chunks else doc)
-                 for doc, chunk in doc_chunks.items() if doc not in state.library.hidden]
+                 for doc, chunk in doc_chunks.items()]
     relations = [RelationOut(other=_entity_out(view, n.other), label=n.relation.label,
                              description=n.relation.description, weight=n.relation.weight,
                              passages=len(n.relation.chunk_ids))
                  for n in view.neighbours(position, RELATIONS_SHOWN)]
     return EntityDetail(
         id=entity.id, name=entity.name, type=entity.type, description=entity.description,
+        rewriting=entity.id in view.withheld_entities,
         aliases=list(view.aliases_of(entity)), degree=int(view.degree[position]),
         passage_count=len(entity.chunk_ids),
         passages=passages, document_count=len(view.documents_of(entity)), documents=documents,
@@ -162,7 +172,7 @@ async def entity(request: Request, entity_id: Annotated[str, Path(max_length=200
         EntityDetail):
     """The entity, its description, the passages and documents that mention it (with
     snippets), its strongest relations, and its community at every level."""
-    view = _view(request)
+    view = await _view(request)
     position = view.position(entity_id)
     if position is None:
         raise _not_found("entity", entity_id)
@@ -197,7 +207,7 @@ async def subgraph(
 ) -> SubgraphOut:
     """The entity and the entities within ``hops`` relations of it, strongest relations first,
     at most ``limit`` of them, and the relations among them."""
-    view = _view(request)
+    view = await _view(request)
     position = view.position(entity)
     if position is None:
         raise _not_found("entity", entity)
@@ -213,12 +223,13 @@ async def communities(
     cursor: Annotated[str | None, Query(max_length=20)] = None,
 ) -> CommunityPage:
     """Communities (of ``level``, if given), largest first, with their reports."""
-    view = _view(request)
+    view = await _view(request)
     offset = _offset(cursor)
     found = view.list_communities(level)
     page = found[offset: offset + limit]
     after = offset + len(page)
     items = [CommunityOut(**_community_ref(c).model_dump(), summary=c.summary, rating=c.rating,
+                          rewriting=c.id in view.withheld_communities,
                           parent=c.parent, children=len(view.children(c.id))) for c in page]
     return CommunityPage(communities=items, total=len(found),
                          next_cursor=_cursor(after if after < len(found) else None),
@@ -230,7 +241,7 @@ async def communities(
 async def community(request: Request,
                     community_id: Annotated[str, Path(max_length=200)]) -> CommunityDetail:
     """The community's title, report and rating, its members, its parent and children."""
-    view = _view(request)
+    view = await _view(request)
     found = view.community(community_id)
     if found is None:
         raise _not_found("community", community_id)
@@ -238,7 +249,8 @@ async def community(request: Request,
     members = view.members(found)[:MEMBERS_SHOWN]
     return CommunityDetail(
         id=found.id, level=found.level, title=found.title, summary=found.summary,
-        rating=found.rating, size=len(found.entity_ids),
+        rating=found.rating, rewriting=found.id in view.withheld_communities,
+        size=len(found.entity_ids),
         parent=_community_ref(parent) if parent else None,
         children=[_community_ref(c) for c in view.children(found.id)],
         members=[_entity_out(view, p) for p in members], passages=len(found.chunk_ids))
@@ -252,7 +264,7 @@ async def export(request: Request,
     """Every entity and relation, written as it is sent (memory does not grow with the graph):
     GraphML for Gephi, Cytoscape and NetworkX, or node-link JSON. Document ids and community
     ids are attributes, as JSON arrays in strings."""
-    view = _view(request)
+    view = await _view(request)
     pieces: Iterator[bytes] = graphml(view) if format == "graphml" else node_link_json(view)
     media = "application/graphml+xml" if format == "graphml" else "application/json"
     name = f"graphready-graph.{'graphml' if format == 'graphml' else 'json'}"

@@ -5,6 +5,9 @@ from __future__ import annotations
 
 from pydantic import BaseModel, Field
 
+REWRITING = ("True while a deleted document that contributed to it is hidden: {what} is "
+             "withheld (empty) until the graph stage has rebuilt the graph without it")
+
 
 class EntityOut(BaseModel):
     """An entity in a list."""
@@ -68,6 +71,7 @@ class EntityDetail(BaseModel):
     name: str
     type: str
     description: str
+    rewriting: bool = Field(description=REWRITING.format(what="its description"))
     aliases: list[str] = Field(description="Its other names in the documents: other spellings, "
                                            "and short forms merged into it (a surname, an "
                                            "acronym), the most frequent first")
@@ -116,6 +120,8 @@ class CommunityOut(CommunityRef):
 
     summary: str
     rating: float
+    rewriting: bool = Field(description=REWRITING.format(
+        what="its report (the title is its members' names, the rating 0)"))
     parent: str | None
     children: int
 
@@ -137,6 +143,8 @@ class CommunityDetail(BaseModel):
     title: str
     summary: str = Field(description="Its report")
     rating: float
+    rewriting: bool = Field(description=REWRITING.format(
+        what="its report (the title is its members' names, the rating 0)"))
     size: int
     parent: CommunityRef | None
     children: list[CommunityRef]

@@ -1,6 +1,7 @@
 """The documents the server holds, from the folder and uploaded, and where each one is in every
-index: the listing behind ``/documents``, the deleted documents hidden from answers until the
-build has removed them, and the catalog view the agent reads passages through.
+index: the listing behind ``/documents``, the deleted documents hidden from answers and from the
+graph API until the build has removed them, and the catalog view the agent reads passages
+through.
 
 A document's state in an index is computed, never stored, so it cannot go stale: ``indexed``
 when every chunk of its current version is in the chunks the index covers (recorded when the
@@ -13,7 +14,8 @@ from __future__ import annotations
 
 import base64
 import os
-from collections.abc import Iterator, Mapping, Sequence
+import threading
+from collections.abc import Iterator, Mapping, Sequence, Set
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Literal
@@ -98,15 +100,44 @@ def sort_key(entry: DocumentEntry) -> tuple[str, str, str]:
 class Library:
     """The server's view of its documents. ``hidden`` holds the ids of uploaded documents that
     were deleted but may still be in the catalog: the agent never sees their passages (a
-    request already running keeps what it read). ``coverage`` holds, per index, the chunk ids
-    of the catalog that the index was last synced to."""
+    request already running keeps what it read). A document leaves ``hidden`` when the catalog
+    no longer holds it, but the loaded graph may still hold what it contributed until the graph
+    stage has run: :meth:`graph_hidden` keeps hiding it from the graph API until then.
+    ``coverage`` holds, per index, the chunk ids of the catalog that the index was last synced
+    to."""
 
     def __init__(self, settings: Settings, stores: Stores) -> None:
         self._settings = settings
         self._stores = stores
         self.uploads = UploadStore(uploads_folder(settings.data_dir))
-        self.hidden: frozenset[str] = frozenset()
+        self._lock = threading.Lock()
+        self._hidden: frozenset[str] = frozenset()
+        self._lingering: frozenset[str] = frozenset()
         self.coverage: dict[str, frozenset[str]] = {name: frozenset() for name in INDEXES}
+
+    @property
+    def hidden(self) -> frozenset[str]:
+        """The deleted documents hidden from answers."""
+        return self._hidden
+
+    @hidden.setter
+    def hidden(self, ids: frozenset[str]) -> None:
+        """Hide ``ids`` instead (a process of a shared server, from what it finds on disk)."""
+        with self._lock:
+            self._hidden = frozenset(ids)
+
+    def graph_hidden(self, documents: Set[str]) -> frozenset[str]:
+        """The documents of ``documents`` (those a loaded graph holds) that the graph API must
+        hide: those hidden, and those deleted since whose removal the graph may not hold yet.
+        Ids that the graph no longer holds are forgotten (a graph loaded later cannot hold
+        them: the catalog it is loaded with no longer does)."""
+        lingering = self._lingering
+        if not lingering:
+            return self._hidden & documents if self._hidden else frozenset()
+        with self._lock:
+            kept = frozenset(i for i in self._lingering if i in documents)
+            self._lingering = kept
+            return (self._hidden & documents) | kept
 
     # -- what each index covers --------------------------------------------------------------
 
@@ -135,18 +166,24 @@ class Library:
     def settle_hidden(self) -> None:
         """Stop hiding deleted documents that the catalog no longer holds (the documents
         stage removed them, so no index can give their passages any more)."""
-        if not self.hidden:
+        if not self._hidden:
             return
         held = self._stores.catalog.sources()
-        self.hidden = frozenset(i for i in self.hidden if source_path(i) in held)
+        with self._lock:
+            gone = frozenset(i for i in self._hidden if source_path(i) not in held)
+            self._lingering |= gone
+            self._hidden -= gone
 
     def hide(self, doc_id: str) -> None:
-        """Hide a deleted uploaded document from answers from now on."""
-        self.hidden = self.hidden | {doc_id}
+        """Hide a deleted uploaded document from answers and the graph API from now on."""
+        with self._lock:
+            self._hidden |= {doc_id}
 
     def unhide(self, doc_ids: Sequence[str]) -> None:
         """Show documents again (they were uploaded anew)."""
-        self.hidden = self.hidden - set(doc_ids)
+        with self._lock:
+            self._hidden -= set(doc_ids)
+            self._lingering -= set(doc_ids)
 
     # -- the listing ------------------------------------------------------------------------
 
