@@ -14,8 +14,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 
-from graphready.documents.loaders import EXTENSIONS, MAX_TITLE_CHARS, load_bytes
-from graphready.documents.uploads import MAX_ID_CHARS, Upload
+from graphready.documents.loaders import (
+    EXTENSIONS,
+    MAX_ID_CHARS,
+    clip_title,
+    id_problem,
+    load_bytes,
+)
+from graphready.documents.uploads import Upload
 from graphready.errors import InvalidRequest, UnsupportedDocument
 
 MAX_SKIPS_SHOWN = 3
@@ -46,10 +52,9 @@ def check_id(doc_id: str, where: str) -> str:
     """A document id as given, stripped; refused when empty, too long or with control
     characters."""
     cleaned = doc_id.strip()
-    if not cleaned or len(cleaned) > MAX_ID_CHARS:
-        raise InvalidRequest(f"{where}: an id needs 1 to {MAX_ID_CHARS} characters")
-    if any(ord(c) < 32 or ord(c) == 127 for c in cleaned):
-        raise InvalidRequest(f"{where}: the id holds control characters")
+    problem = id_problem(cleaned)
+    if problem is not None:
+        raise InvalidRequest(f"{where}: {problem}")
     return cleaned
 
 
@@ -77,14 +82,9 @@ def from_file(filename: str | None, data: bytes, now: float) -> list[Upload]:
 
 
 def _title(text: str) -> str:
-    """The first non-empty line, clipped at a word near ``MAX_TITLE_CHARS``."""
+    """The first non-empty line, clipped (:func:`~graphready.documents.loaders.clip_title`)."""
     line = next((ln for ln in text.splitlines() if ln.strip()), "")
-    title = " ".join(line.lstrip("# ").split())
-    if len(title) <= MAX_TITLE_CHARS:
-        return title
-    cut = title[:MAX_TITLE_CHARS]
-    space = cut.rfind(" ")
-    return (cut[:space] if space > MAX_TITLE_CHARS // 2 else cut).rstrip()
+    return clip_title(line.lstrip("# "))
 
 
 def content_id(text: str) -> str:
@@ -95,7 +95,7 @@ def content_id(text: str) -> str:
 
 def from_json(items: Sequence[JsonDocument], now: float) -> list[Upload]:
     """Documents sent as JSON; an item without an id gets :func:`content_id`, one without a
-    title its first line."""
+    title its first line. Every title is clipped to ``MAX_TITLE_CHARS``."""
     out: list[Upload] = []
     for number, item in enumerate(items):
         where = f"documents.{number}"
@@ -105,7 +105,7 @@ def from_json(items: Sequence[JsonDocument], now: float) -> list[Upload]:
         if "\x00" in text:
             raise InvalidRequest(f"{where}.text: holds NUL characters")
         doc_id = check_id(item.id, f"{where}.id") if item.id is not None else content_id(text)
-        title = " ".join((item.title or "").split()) or _title(text) or doc_id
+        title = clip_title(item.title or "") or _title(text) or clip_title(doc_id)
         out.append(Upload(doc_id, title, text, None, now))
     return out
 

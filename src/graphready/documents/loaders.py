@@ -29,6 +29,12 @@ BINARY_EXTENSIONS = frozenset({".pdf", ".docx"})
 ``docx.py``, each importing its library only when such a file is loaded)."""
 
 MAX_TITLE_CHARS = 120
+"""Every document title is at most this long (:func:`clip_title`), whichever way it came: a
+title stands before each of its chunks in prompts, so an unbounded one would make every
+prompt of the document too long for the model."""
+MAX_ID_CHARS = 512
+"""A document id is 1 to this many characters, without control characters (:func:`id_problem`),
+whether it came from a ``.jsonl`` line of the folder or over HTTP."""
 BINARY_REASON = "not UTF-8 text (binary?)"
 UNREADABLE_HASH_PREFIX = "unreadable:"
 """A ``SourceFile.file_hash`` that starts with this marks a file that could not be read while
@@ -127,13 +133,13 @@ def _load_binary(relpath: str, suffix: str, data: bytes) -> LoadResult:
             from graphready.documents.pdf import read_pdf
 
             pdf = read_pdf(data)
-            title = _clip_title(pdf.title) if pdf.title else _first_line_title(pdf.text, relpath)
+            title = clip_title(pdf.title) if pdf.title else _first_line_title(pdf.text, relpath)
             return LoadResult(documents=_single(relpath, title, pdf.text))
         from graphready.documents.docx import read_docx
 
         doc = read_docx(data)
         first = doc.title or doc.heading
-        title = _clip_title(first) if first else _first_line_title(doc.text, relpath)
+        title = clip_title(first) if first else _first_line_title(doc.text, relpath)
         return LoadResult(documents=_single(relpath, title, doc.text))
     except ValueError as exc:
         return LoadResult(skipped=[SkippedFile(relpath, str(exc))])
@@ -146,7 +152,8 @@ def _single(relpath: str, title: str, text: str) -> list[Document]:
     return [Document(relpath, title, text, relpath, document_hash(title, text))]
 
 
-def _clip_title(title: str) -> str:
+def clip_title(title: str) -> str:
+    """``title`` on one line, cut at a word near :data:`MAX_TITLE_CHARS` when longer."""
     title = " ".join(title.split())
     if len(title) <= MAX_TITLE_CHARS:
         return title
@@ -159,7 +166,7 @@ def _text_title(text: str, relpath: str) -> str:
     """The first Markdown heading, else the first non-empty line, else the file stem."""
     heading = _HEADING.search(text)
     if heading and heading.group(1).strip():
-        return _clip_title(heading.group(1))
+        return clip_title(heading.group(1))
     return _first_line_title(text, relpath)
 
 
@@ -168,8 +175,8 @@ def _first_line_title(text: str, relpath: str) -> str:
     line in a PDF is a code sample or a list, not a heading)."""
     for line in text.splitlines():
         if line.strip():
-            return _clip_title(line)
-    return Path(relpath).stem
+            return clip_title(line)
+    return clip_title(Path(relpath).stem)
 
 
 def _decode_html(data: bytes) -> str:
@@ -212,12 +219,21 @@ def _load_html(relpath: str, data: bytes) -> LoadResult:
     for selector in ("title", "h1"):
         node = tree.css_first(selector)
         if node is not None:
-            title = _clip_title(node.text(strip=True))
+            title = clip_title(node.text(strip=True))
             if title:
                 break
     body = tree.body if tree.body is not None else tree.root
     text = _html_text(body) if body is not None else ""
-    return LoadResult(documents=_single(relpath, title or Path(relpath).stem, text))
+    return LoadResult(documents=_single(relpath, title or clip_title(Path(relpath).stem), text))
+
+
+def id_problem(doc_id: str) -> str | None:
+    """Why ``doc_id`` (already stripped) cannot be a document id, or None when it can."""
+    if not doc_id or len(doc_id) > MAX_ID_CHARS:
+        return f"an id needs 1 to {MAX_ID_CHARS} characters"
+    if any(ord(c) < 32 or ord(c) == 127 for c in doc_id):
+        return "the id holds control characters"
+    return None
 
 
 def _jsonl_record(obj: Any, relpath: str) -> Document:
@@ -228,15 +244,16 @@ def _jsonl_record(obj: Any, relpath: str) -> Document:
     if isinstance(raw_id, bool) or not isinstance(raw_id, str | int):
         raise ValueError("field 'id' is missing or not a string or integer")
     doc_id = str(raw_id).strip()
-    if not doc_id:
-        raise ValueError("field 'id' is empty")
+    problem = id_problem(doc_id)
+    if problem is not None:
+        raise ValueError(f"field 'id': {problem}")
     text = obj.get("text")
     if not isinstance(text, str) or not text.strip():
         raise ValueError("field 'text' is missing, empty or not a string")
     title = obj.get("title")
     if title is not None and not isinstance(title, str):
         raise ValueError("field 'title' is not a string")
-    title = " ".join((title or "").split()) or doc_id
+    title = clip_title(title or "") or clip_title(doc_id)
     text = text.strip()
     return Document(doc_id, title, text, relpath, document_hash(title, text))
 
