@@ -90,9 +90,10 @@ class RateLimiter:
 
 class Shares:
     """Places shared among clients: at most ``limit`` held at once and ``cap`` by one client; a
-    client already holding ``share`` or more takes another only while more than ``share`` would
-    stay free. Waiters are served first come first served among those a freed place may go to,
-    so a client under its share is never kept behind one over it."""
+    client already holding ``share`` or more takes another only while more than ``share`` are
+    free (the last ``share`` are kept for clients holding fewer). Waiters are served first come
+    first served among those a freed place may go to, so a client under its share is never kept
+    behind one over it."""
 
     def __init__(self, limit: int, share: int, cap: int) -> None:
         self.limit, self.share, self.cap = limit, min(share, limit), min(cap, limit)
