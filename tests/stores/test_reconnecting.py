@@ -9,12 +9,7 @@ import pytest
 from graphready.errors import StoreError
 from graphready.knowledge import Entity, KnowledgeGraph
 from graphready.stores.graph_sqlite import SqliteGraphStore
-from graphready.stores.reconnecting import ReconnectingGraphStore, redact
-
-
-def test_redact_drops_credentials() -> None:
-    assert redact("falkordb://:secret@db.local:6379/docs") == "falkordb://db.local:6379/docs"
-    assert redact("neo4j://neo4j:pw@[::1]:7687/graph") == "neo4j://[::1]:7687/graph"
+from graphready.stores.reconnecting import ReconnectingGraphStore
 
 
 def test_opens_when_the_backend_becomes_available(tmp_path: Path) -> None:

@@ -23,12 +23,14 @@ class Progress:
 @dataclass(frozen=True, slots=True)
 class StageDone:
     """A stage completed. ``source`` says whether anything had to be built; ``counts`` holds
-    stage-specific numbers (chunks added, entities, ...)."""
+    stage-specific numbers (chunks added, entities, ...); ``notes`` what an operator should know
+    of this run (the first prompts the model refused, with the reasons)."""
 
     stage: str
     seconds: float
     source: Source
     counts: dict[str, int] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
     kind: Literal["done"] = "done"
 
 

@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING
 from graphready.config import STAGES as STAGE_NAMES
 from graphready.config import Settings, load_settings
 from graphready.errors import GraphReadyError
+from graphready.redact import configured_urls, redact
 
 from .events import Event, StageFailed, encode
 
@@ -101,8 +102,10 @@ def main(argv: list[str]) -> int:
     with contextlib.suppress(OSError):
         os.nice(NICENESS[stage])
     report = Reporter(os.getppid())
+    urls: tuple[str, ...] = ()
     try:
         settings = load_settings(os.environ)
+        urls = configured_urls(settings)
         logging.basicConfig(level=settings.log_level.upper(), stream=sys.stderr,
                             format=f"%(asctime)s worker[{stage}] %(levelname)s %(message)s")
         if settings.kill_at is not None:  # tests and benchmarks/faults.py
@@ -141,12 +144,13 @@ def main(argv: list[str]) -> int:
         log.info("stopped; nothing unfinished was marked complete")
         raise
     except GraphReadyError as exc:
-        log.error("%s stage failed: %s", stage, exc)
-        report(StageFailed(stage, str(exc)))
+        reason = redact(str(exc), urls)
+        log.error("%s stage failed: %s", stage, reason)
+        report(StageFailed(stage, reason))
         return 1
     except Exception as exc:
         traceback.print_exc(file=sys.stderr)
-        report(StageFailed(stage, f"{type(exc).__name__}: {exc}"))
+        report(StageFailed(stage, redact(f"{type(exc).__name__}: {exc}", urls)))
         return 1
 
 

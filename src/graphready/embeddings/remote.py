@@ -1,7 +1,8 @@
 """Embeddings from any server that speaks OpenAI's ``/v1/embeddings`` (OpenAI, vLLM, Ollama,
 llama.cpp, TEI, ...), through the official ``openai`` client (retries, timeout). Vectors are
 L2-normalised here; a server that sends one vector per token (llama.cpp's server with a model
-that has no pooling) is mean-pooled."""
+that has no pooling) is mean-pooled. Errors name the server without the URL's credentials or
+query (:func:`~graphready.llm.openai_client.failure`)."""
 
 from __future__ import annotations
 
@@ -46,7 +47,8 @@ class RemoteEmbedder:
 
     @property
     def model_id(self) -> str:
-        return f"openai-embeddings:{urlsplit(self._where).netloc}/{self._model}"
+        host = urlsplit(self._where).netloc.rpartition("@")[2]  # never the credentials
+        return f"openai-embeddings:{host}/{self._model}"
 
     @property
     def dim(self) -> int:

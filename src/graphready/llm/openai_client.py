@@ -34,6 +34,7 @@ from graphready.errors import (
     LLMRejected,
     LLMUnavailable,
 )
+from graphready.redact import redact, redact_url
 
 from .gate import ModelGate, Preempted, Slot, is_build, remaining
 from .protocol import ChatReply, LLMStats, Prompt, ToolCall, Usage
@@ -47,26 +48,33 @@ request arrives, so two build streams at once would end each other)."""
 EARLY_END_PAUSE_S = 0.5
 """How long a build call waits after its stream ended early before it asks again: long enough
 for the server's "questions" line to arrive when a question's request was what ended it."""
+MAX_DETAIL_CHARS = 300
+"""How much of an upstream server's error a message keeps."""
 _STARTED = object()
 _DONE = object()
 T = TypeVar("T")
 
 
-def failure(exc: Exception, where: str) -> LLMError:
-    """The :class:`LLMError` for an exception of the ``openai`` client."""
+def failure(exc: Exception, url: str) -> LLMError:
+    """The :class:`LLMError` for an exception of the ``openai`` client talking to ``url``. The
+    message names the server by :func:`~graphready.redact.redact_url` and keeps up to
+    :data:`MAX_DETAIL_CHARS` of the server's own error, redacted too (a server or proxy may echo
+    the URL it was sent, query string and all)."""
+    where = redact_url(url)
     if isinstance(exc, openai.APITimeoutError):
         return LLMUnavailable(f"the LLM at {where} timed out")
     if isinstance(exc, openai.APIConnectionError):
-        return LLMUnavailable(f"cannot reach the LLM at {where}: {exc}")
+        return LLMUnavailable(f"cannot reach the LLM at {where}: {redact(str(exc), [url])}")
     if isinstance(exc, openai.APIStatusError):
         status = exc.status_code
-        detail = str(exc.message)[:300]
+        detail = redact(str(exc.message), [url])[:MAX_DETAIL_CHARS]
         if status == 429 or status >= 500:
             return LLMUnavailable(f"the LLM at {where} answered {status} after the retries: "
                                   f"{detail}")
         return LLMRejected(f"the LLM at {where} refused the request ({status}): {detail}",
                            status)
-    return LLMError(f"unexpected reply from the model server at {where}: {exc}")
+    return LLMError(f"unexpected reply from the model server at {where}: "
+                    f"{redact(str(exc), [url])}")
 
 
 def _text_to(pieces: list[str]) -> Callable[[Any], None]:
@@ -87,7 +95,9 @@ class OpenAIChatModel:
                  build_concurrency: int = 1, stats: LLMStats | None = None,
                  gate: ModelGate | None = None) -> None:
         self._model = model
-        self._where = base_url
+        self._url = base_url
+        self._where = redact_url(base_url)
+        """The server as messages name it: no credentials, query or fragment."""
         self.gate = gate if gate is not None else ModelGate(concurrency, build_concurrency)
         self.stats = stats if stats is not None else LLMStats()
         self._usage_option = True
@@ -177,7 +187,7 @@ class OpenAIChatModel:
             raise self._cancelled(slot) from None
         except openai.OpenAIError as exc:
             self.stats.record_failure()
-            raise failure(exc, self._where) from None
+            raise failure(exc, self._url) from None
 
     def _missed(self) -> LLMDeadlineExceeded:
         self.stats.record_deadline_miss()
@@ -274,7 +284,7 @@ class OpenAIChatModel:
             raise self._cancelled(slot) from None
         except openai.OpenAIError as exc:
             self.stats.record_failure()
-            raise failure(exc, self._where) from None
+            raise failure(exc, self._url) from None
         if finish is None:
             self.stats.record_failure()
             raise LLMUnavailable(f"the LLM at {self._where} ended the reply before finishing it "

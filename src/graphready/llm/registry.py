@@ -7,6 +7,7 @@ import urllib.error
 import urllib.request
 
 from graphready.config import Settings
+from graphready.redact import redact, redact_url
 
 from .cache import CACHE_FILE, CachedChatModel, LLMCache
 from .gate import ModelGate
@@ -49,4 +50,5 @@ def probe_llm(settings: Settings, timeout_s: float = 5.0) -> str | None:
     except urllib.error.HTTPError:
         return None
     except (OSError, ValueError) as exc:
-        return f"GRAPHREADY_LLM_BASE_URL: cannot reach {url}: {exc}"
+        reason = redact(str(exc), [settings.llm_base_url])
+        return f"GRAPHREADY_LLM_BASE_URL: cannot reach {redact_url(url)}: {reason}"

@@ -13,6 +13,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
 from graphready.errors import GraphReadyError
+from graphready.redact import redact
 
 log = logging.getLogger("graphready.server")
 
@@ -57,9 +58,10 @@ async def _validation(request: Request, exc: Exception) -> JSONResponse:
 async def _graphready(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, GraphReadyError)
     headers = {"Retry-After": str(exc.retry_after)} if exc.retry_after is not None else None
+    message = redact(str(exc))  # no URL's credentials or query in a response or a log
     if exc.status_code >= 500 and exc.retry_after is None:
-        log.error("%s: %s", type(exc).__name__, exc)
-    return error_response(exc.status_code, exc.code, str(exc), headers)
+        log.error("%s: %s", type(exc).__name__, message)
+    return error_response(exc.status_code, exc.code, message, headers)
 
 
 async def _http(request: Request, exc: Exception) -> JSONResponse:

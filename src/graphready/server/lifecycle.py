@@ -28,9 +28,9 @@ from graphready.explore.view import GraphView
 from graphready.llm.gate import ModelGate
 from graphready.llm.protocol import ChatModel, Message
 from graphready.llm.registry import model_gate, open_chat_model, probe_llm
+from graphready.redact import configured_urls, redact, redact_url
 from graphready.retrieval.loading import load_graph, load_vectors
 from graphready.retrieval.pipeline import Mode, Toolset
-from graphready.stores.reconnecting import redact
 from graphready.stores.registry import Stores, open_stores
 from graphready.stores.sqlite_recovery import quarantined
 
@@ -59,7 +59,7 @@ class AppState:
             catalog, chat_model, max_steps=settings.llm_max_steps,
             tool_calling=settings.llm_tool_calling != "off", max_tokens=settings.llm_max_tokens,
             answer_deadline_s=settings.llm_answer_deadline_s)
-        self.readiness = Readiness()
+        self.readiness = Readiness(secret_urls=configured_urls(settings))
         self.admission = Admission(settings)
         self.tools = Toolset()
         self.graph_view: GraphView | None = None
@@ -70,9 +70,9 @@ class AppState:
                                        asyncio.get_running_loop())
         """Questions answered with the model: counted, and sent to the graph build worker."""
         if settings.graph_url is not None:
-            self.readiness.graph_store = redact(settings.graph_url)
+            self.readiness.graph_store = redact_url(settings.graph_url)
         if settings.vector_url is not None:
-            self.readiness.vector_store = redact(settings.vector_url)
+            self.readiness.vector_store = redact_url(settings.vector_url)
         self._background: asyncio.Task[None] | None = None
         self._builds = False
         self._build_again = False
@@ -151,7 +151,7 @@ class AppState:
             return None
         base_url = self.settings.llm_base_url
         return {"model": self.chat_model.name,
-                "base_url": redact(base_url) if base_url else None,
+                "base_url": redact_url(base_url) if base_url else None,
                 "tool_calling": self.settings.llm_tool_calling,
                 "answer_deadline_s": self.settings.llm_answer_deadline_s,
                 **self.chat_model.stats.snapshot(),
@@ -278,6 +278,8 @@ class AppState:
                 self.readiness.building = False
 
     async def _on_event(self, event: Event) -> None:
+        if isinstance(event, StageFailed):  # a worker's text: no configured URL's secrets
+            event = replace(event, error=redact(event.error, self.readiness.secret_urls))
         self.readiness.apply(event)
         if isinstance(event, StageFailed):
             log.error("build stage %s failed: %s", event.stage, event.error)

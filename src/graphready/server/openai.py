@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictStr
 from starlette.background import BackgroundTask
 
 from graphready.errors import GraphReadyError, InvalidRequest
+from graphready.redact import redact
 from graphready.retrieval.pipeline import Mode
 
 from . import sse
@@ -162,5 +163,5 @@ async def _chunks(answer: sse.AnswerStream, ident: str, created: int,
             yield chunk({}, "stop", citations=[c.model_dump() for c in response.citations],
                         degraded=response.degraded)
     except GraphReadyError as exc:
-        yield sse.event({"error": {"code": exc.code, "message": str(exc)}})
+        yield sse.event({"error": {"code": exc.code, "message": redact(str(exc))}})
     yield sse.event("[DONE]")

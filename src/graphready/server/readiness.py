@@ -1,5 +1,8 @@
 """What the server can do right now, as ``/status`` reports it. Only the event loop mutates it;
-``snapshot()`` renders it without any I/O, so ``/status`` stays fast under any load."""
+``snapshot()`` renders it without any I/O, so ``/status`` stays fast under any load. Every text
+it renders that came from elsewhere (a stage's error and notes, a store's error, a skipped
+file's reason) goes through :func:`~graphready.redact.redact`: no secret of a configured URL
+reaches a holder of a read-only key."""
 
 from __future__ import annotations
 
@@ -9,6 +12,7 @@ from typing import Any, Literal
 
 from graphready.build.events import Event, LLMActivity, Progress, StageDone
 from graphready.documents.types import SkippedFile
+from graphready.redact import redact
 from graphready.retrieval.pipeline import Toolset
 
 StageStateName = Literal["pending", "running", "done", "failed"]
@@ -24,6 +28,8 @@ class StageState:
     source: str | None = None
     error: str | None = None
     counts: dict[str, int] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+    """What the stage's last run wants known (a prompt the model refused, ...)."""
 
 
 @dataclass(slots=True)
@@ -48,6 +54,8 @@ class Readiness:
     """The graph build's use of the language model, while an LLM graph build runs."""
     damaged_files: list[str] = field(default_factory=list)
     """Damaged SQLite files of the data dir that were moved aside (and are still there)."""
+    secret_urls: tuple[str, ...] = ()
+    """The configured URLs whose secrets are removed from every text rendered."""
 
     def stage_for(self, progress_stage: str) -> StageState:
         """The stage a progress name (``graph.extract``) belongs to."""
@@ -69,6 +77,7 @@ class Readiness:
         if isinstance(event, StageDone):
             stage.state, stage.seconds, stage.source = "done", event.seconds, event.source
             stage.counts, stage.error = dict(event.counts), None
+            stage.notes = list(event.notes)
         else:
             stage.state, stage.error = "failed", event.error
         if self.progress is not None and self.progress.stage.startswith(event.stage):
@@ -80,8 +89,12 @@ class Readiness:
         for stage in self.stages.values():
             stage.state = "pending"
 
+    def _clean(self, text: str | None) -> str | None:
+        return None if text is None else redact(text, self.secret_urls)
+
     def snapshot(self, tools: Toolset) -> dict[str, Any]:
         """The ``/status`` body."""
+        clean = self._clean
         graph = self.stages["graph"]
         graph_ready = tools.graph is not None
         return {
@@ -90,7 +103,7 @@ class Readiness:
                           "vector_ready": tools.vectors is not None},
             "graphrag_initializing": graph.state in ("pending", "running") and self.building,
             "graphrag_ready": graph_ready,
-            "graphrag_error": graph.error,
+            "graphrag_error": clean(graph.error),
             "agent_available": tools.can_answer,
             "tools": tools.names(),
             "progress": None if self.progress is None else {
@@ -102,14 +115,15 @@ class Readiness:
                        self.loads.get(name)}
                 for name, s in self.stages.items() if s.state == "done"
             },
-            "stages": {name: {"state": s.state, "error": s.error, "counts": s.counts}
+            "stages": {name: {"state": s.state, "error": clean(s.error), "counts": s.counts,
+                              "notes": [redact(n, self.secret_urls) for n in s.notes]}
                        for name, s in self.stages.items()},
             "building": self.building,
             "vector_store": {"where": self.vector_store},
             "graph_store": {"where": self.graph_store,
                             "available": self.graph_store_error is None,
-                            "error": self.graph_store_error},
-            "skipped": [{"path": s.path, "reason": s.reason}
+                            "error": clean(self.graph_store_error)},
+            "skipped": [{"path": s.path, "reason": redact(s.reason, self.secret_urls)}
                         for s in self.skipped[:MAX_SKIPPED_SHOWN]],
             "damaged_files": list(self.damaged_files),
             "startup_runs": self.startup_runs,

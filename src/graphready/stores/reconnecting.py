@@ -9,23 +9,12 @@ import contextlib
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import TypeVar
-from urllib.parse import urlsplit, urlunsplit
 
 from graphready.errors import StoreError
 from graphready.knowledge import ChunkExtraction, KnowledgeGraph
 from graphready.stores.base import GraphStore, Lease
 
 T = TypeVar("T")
-
-
-def redact(url: str) -> str:
-    """``url`` without its user name and password (for logs and ``/status``)."""
-    parts = urlsplit(url)
-    host = parts.hostname or ""
-    netloc = f"[{host}]" if ":" in host else host
-    if parts.port is not None:
-        netloc += f":{parts.port}"
-    return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
 
 
 class ReconnectingGraphStore:

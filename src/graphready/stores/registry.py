@@ -11,6 +11,7 @@ from urllib.parse import unquote, urlsplit
 
 from graphready.config import Settings
 from graphready.errors import ConfigError, StoreError
+from graphready.redact import redact, redact_url
 from graphready.stores.base import Catalog, GraphStore, KeywordIndex, VectorStore
 
 
@@ -57,7 +58,7 @@ def open_stores(settings: Settings) -> Stores:
     """Open (creating if needed) every store under ``settings.db_dir``, and the graph store
     ``GRAPHREADY_GRAPH_URL`` names. A malformed URL fails here; an unreachable server does not:
     its store reconnects on use (see ``reconnecting.py``)."""
-    from graphready.stores.reconnecting import ReconnectingGraphStore, redact
+    from graphready.stores.reconnecting import ReconnectingGraphStore
 
     root = settings.db_dir
     root.mkdir(parents=True, exist_ok=True)
@@ -67,7 +68,7 @@ def open_stores(settings: Settings) -> Stores:
         graph = _sqlite_graph(root)
     else:
         parse_graph_url(url)
-        graph = ReconnectingGraphStore(lambda: open_graph_store(url, root), redact(url))
+        graph = ReconnectingGraphStore(lambda: open_graph_store(url, root), redact_url(url))
     return Stores(catalog=_sqlite_catalog(root), keyword=_sqlite_keyword(root),
                   vectors=open_vector_store(settings.vector_url, root), graph=graph)
 
@@ -117,7 +118,7 @@ def parse_graph_url(url: str, setting: str = GRAPH_URL_SETTING) -> GraphUrl:
     """Parse a graph store URL; anything malformed is a :class:`ConfigError` naming
     ``setting`` (the message never repeats a password)."""
     def bad(reason: str) -> ConfigError:
-        return ConfigError(setting, reason)
+        return ConfigError(setting, redact(reason, [url]))
 
     try:
         parts = urlsplit(url.strip())
@@ -159,7 +160,7 @@ def open_graph_store(url: str | None, db_dir: Path) -> GraphStore:
         return _sqlite_graph(db_dir)
     where = parse_graph_url(url)
     if where.is_neo4j:
-        return _neo4j_graph(where)
+        return _neo4j_graph(where, url)
     try:
         from graphready.stores.graph_falkordb import FalkorGraphStore
     except ImportError as exc:
@@ -169,10 +170,10 @@ def open_graph_store(url: str | None, db_dir: Path) -> GraphStore:
         return FalkorGraphStore(where.host, where.port, where.graph, where.password,
                                 username=where.username)
     except ValueError as exc:
-        raise ConfigError(GRAPH_URL_SETTING, str(exc)) from None
+        raise ConfigError(GRAPH_URL_SETTING, redact(str(exc), [url])) from None
 
 
-def _neo4j_graph(where: GraphUrl) -> GraphStore:
+def _neo4j_graph(where: GraphUrl, url: str) -> GraphStore:
     try:
         from graphready.stores.graph_neo4j import Neo4jGraphStore
     except ImportError as exc:
@@ -181,7 +182,7 @@ def _neo4j_graph(where: GraphUrl) -> GraphStore:
     try:
         return Neo4jGraphStore(where.neo4j_uri, where.graph or None, where.neo4j_auth)
     except ValueError as exc:
-        raise ConfigError(GRAPH_URL_SETTING, str(exc)) from None
+        raise ConfigError(GRAPH_URL_SETTING, redact(str(exc), [url])) from None
 
 
 VECTOR_URL_SETTING = "GRAPHREADY_VECTOR_URL"
@@ -198,7 +199,7 @@ def open_vector_store(url: str | None, db_dir: Path) -> VectorStore:
         return _sqlite_vectors(db_dir)
     where = parse_graph_url(url, VECTOR_URL_SETTING)
     if where.is_neo4j:
-        return _neo4j_vectors(where)
+        return _neo4j_vectors(where, url)
     try:
         from graphready.stores.vector_falkordb import FalkorVectorStore
     except ImportError as exc:
@@ -207,10 +208,10 @@ def open_vector_store(url: str | None, db_dir: Path) -> VectorStore:
         return FalkorVectorStore(where.host, where.port, where.graph, where.password,
                                  username=where.username)
     except (StoreError, ValueError) as exc:
-        raise ConfigError(VECTOR_URL_SETTING, str(exc)) from None
+        raise ConfigError(VECTOR_URL_SETTING, redact(str(exc), [url])) from None
 
 
-def _neo4j_vectors(where: GraphUrl) -> VectorStore:
+def _neo4j_vectors(where: GraphUrl, url: str) -> VectorStore:
     try:
         from graphready.stores.vector_neo4j import Neo4jVectorStore
     except ImportError as exc:
@@ -219,4 +220,4 @@ def _neo4j_vectors(where: GraphUrl) -> VectorStore:
     try:
         return Neo4jVectorStore(where.neo4j_uri, where.graph or None, where.neo4j_auth)
     except (StoreError, ValueError) as exc:
-        raise ConfigError(VECTOR_URL_SETTING, str(exc)) from None
+        raise ConfigError(VECTOR_URL_SETTING, redact(str(exc), [url])) from None
