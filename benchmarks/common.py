@@ -46,6 +46,9 @@ class Server:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         env = {k: v for k, v in os.environ.items() if not k.startswith("GRAPHREADY_")}
+        # One client address stands for many users here: no per-client rate limit or share.
+        env.update({"GRAPHREADY_CHAT_RATE_PER_MINUTE": "0",
+                    "GRAPHREADY_CHAT_SLOTS_PER_CLIENT": "10000"})
         self.started = time.monotonic()
         self._log = log.open("wb")
         self.proc = subprocess.Popen(

@@ -3,8 +3,12 @@ A real `graphready serve` on a generated corpus (or `--docs`), built once; then 
 `POST /chat` from many clients (each on its own kept-alive connection) for a fixed time, twice:
 with the in-flight bound off (`GRAPHREADY_MAX_CHATS_IN_FLIGHT` very large: every chat is
 admitted and latency grows with the queue), and on (a few slots, a short queue timeout: the
-excess is shed with 503 `overloaded`). Then one client over its rate limit. Prints answers/s,
-latency p50/p99/max of answers and of refusals, and the counts of each status.
+excess is shed with 503 `overloaded`); the clients share one address, which stands for many
+users, so the per-client rate limit and share are off there. Then fairness: one API key
+looping from `--clients` connections against one other key asking a question at a time, with
+the per-client share off and on (the default: a quarter of the slots kept for others). Then
+one client over its rate limit. Prints answers/s, latency p50/p99/max of answers and of
+refusals, and the counts of each status.
 
     .venv/bin/python benchmarks/overload.py [--clients 48] [--seconds 20] [--slots 4]
         [--queue-timeout 1] [--rate-only]
@@ -29,6 +33,8 @@ import httpx
 
 from common import free_port, percentile
 
+UNLIMITED = {"GRAPHREADY_CHAT_RATE_PER_MINUTE": "0", "GRAPHREADY_CHAT_SLOTS_PER_CLIENT": "10000"}
+KEYS = ("looping-key-0123456789abcdef", "person-key-0123456789abcdef")
 QUESTIONS = [f"Where was Person {i} born and who did they study with?" for i in range(50)]
 
 
@@ -56,11 +62,11 @@ class Server:
              "--port", self.url.rsplit(":", 1)[1]], env=env,
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
-    def wait_built(self, timeout: float = 600) -> None:
+    def wait_built(self, timeout: float = 600, headers: dict[str, str] | None = None) -> None:
         started = time.monotonic()
         while time.monotonic() - started < timeout:
             try:
-                status = httpx.get(f"{self.url}/status", timeout=5).json()
+                status = httpx.get(f"{self.url}/status", timeout=5, headers=headers).json()
                 if status["graphrag_ready"] and not status["building"]:
                     return
             except (httpx.TransportError, ValueError, KeyError):
@@ -73,15 +79,17 @@ class Server:
         self.proc.wait(30)
 
 
-def load(url: str, clients: int, seconds: float) -> dict[int, list[float]]:
+def load(url: str, clients: int, seconds: float,
+         key: str | None = None) -> dict[int, list[float]]:
     """Closed loops of ``POST /chat`` from ``clients`` threads: latencies per status."""
     results: dict[int, list[float]] = {}
     lock = threading.Lock()
     stop_at = time.monotonic() + seconds
+    headers = {"Authorization": f"Bearer {key}"} if key else {}
 
     def client(index: int) -> None:
         rng = random.Random(index)
-        with httpx.Client(base_url=url, timeout=120) as http:
+        with httpx.Client(base_url=url, timeout=120, headers=headers) as http:
             while time.monotonic() < stop_at:
                 started = time.monotonic()
                 try:
@@ -104,9 +112,25 @@ def report(name: str, results: dict[int, list[float]], seconds: float) -> None:
     answered = results.get(200, [])
     refused = [t for status, times in results.items() if status != 200 for t in times]
     counts = ", ".join(f"{s}: {len(t)}" for s, t in sorted(results.items()))
-    print(f"{name:<34} {len(answered) / seconds:>7.1f} {percentile(answered, 50):>8.0f} "
+    print(f"{name:<46} {len(answered) / seconds:>7.1f} {percentile(answered, 50):>8.0f} "
           f"{percentile(answered, 99):>8.0f} {1000 * max(answered, default=0):>8.0f} "
           f"{percentile(refused, 99):>10.0f}  {counts}")
+
+
+def fairness(url: str, clients: int, seconds: float) -> tuple[dict[int, list[float]],
+                                                              dict[int, list[float]]]:
+    """One key looping from ``clients`` threads while another key asks from one: each key's
+    latencies per status."""
+    results: dict[int, list[float]] = {}
+
+    def person() -> None:
+        results.update(load(url, 1, seconds, KEYS[1]))
+
+    thread = threading.Thread(target=person)
+    thread.start()
+    looping = load(url, clients, seconds, KEYS[0])
+    thread.join()
+    return looping, results
 
 
 def rate_limit(url: str, per_minute: int, seconds: float) -> None:
@@ -140,19 +164,37 @@ def main() -> None:
         if args.docs is None:
             write_corpus(docs, args.passages)
         configurations: list[tuple[str, dict[str, Any]]] = [
-            ("bound off (10,000 in flight)", {"GRAPHREADY_MAX_CHATS_IN_FLIGHT": "10000"}),
+            ("bound off (10,000 in flight)",
+             {**UNLIMITED, "GRAPHREADY_MAX_CHATS_IN_FLIGHT": "10000"}),
             (f"bound on ({args.slots} in flight, {args.queue_timeout} s queue)",
-             {"GRAPHREADY_MAX_CHATS_IN_FLIGHT": str(args.slots),
+             {**UNLIMITED, "GRAPHREADY_MAX_CHATS_IN_FLIGHT": str(args.slots),
               "GRAPHREADY_CHAT_QUEUE_TIMEOUT_S": str(args.queue_timeout)}),
         ]
         print(f"{args.clients} clients, {args.seconds:.0f} s each")
-        print(f"{'configuration':<34} {'answers/s':>7} {'p50 ms':>8} {'p99 ms':>8} "
+        print(f"{'configuration':<46} {'answers/s':>7} {'p50 ms':>8} {'p99 ms':>8} "
               f"{'max ms':>8} {'refused p99':>10}  statuses")
         for name, settings in configurations if not args.rate_only else []:
             server = Server(docs, root / "data", settings)
             try:
                 server.wait_built()
                 report(name, load(server.url, args.clients, args.seconds), args.seconds)
+            finally:
+                server.stop()
+        bound = {"GRAPHREADY_MAX_CHATS_IN_FLIGHT": str(args.slots),
+                 "GRAPHREADY_CHAT_QUEUE_TIMEOUT_S": str(args.queue_timeout),
+                 "GRAPHREADY_CHAT_RATE_PER_MINUTE": "0", "GRAPHREADY_API_KEY": ",".join(KEYS)}
+        print(f"\none key looping from {args.clients} connections, another asking from one "
+              f"({args.slots} in flight, {args.queue_timeout} s queue)")
+        for name, share in ((f"share off ({args.slots} of {args.slots} to one key)",
+                             str(args.slots)),
+                            ("share on (default)", "0")) if not args.rate_only else ():
+            server = Server(docs, root / "data",
+                            {**bound, "GRAPHREADY_CHAT_SLOTS_PER_CLIENT": share})
+            try:
+                server.wait_built(headers={"Authorization": f"Bearer {KEYS[1]}"})
+                looping, person = fairness(server.url, args.clients, args.seconds)
+                report(f"{name}: looping key", looping, args.seconds)
+                report(f"{name}: the other key", person, args.seconds)
             finally:
                 server.stop()
         server = Server(docs, root / "data", {"GRAPHREADY_CHAT_RATE_PER_MINUTE": "60"})

@@ -27,7 +27,9 @@ sys.path.insert(0, str(ROOT / "tests"))
 from support.corpus import NEEDLE_QUESTION, write_corpus
 from support.server import ServerProcess
 
-HEAD = (b"POST /chat HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+# One client address stands for many users here: no per-client rate limit or share.
+UNLIMITED = {"GRAPHREADY_CHAT_RATE_PER_MINUTE": "0", "GRAPHREADY_CHAT_SLOTS_PER_CLIENT": "10000"}
+HEAD = (b"POST /chat HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
         b"Content-Length: 100\r\n\r\n")
 
 
@@ -86,7 +88,7 @@ def main() -> None:
     root = Path(tempfile.mkdtemp(prefix="graphready-slow-"))
     write_corpus(root / "docs", passages=200)
     server = ServerProcess(root / "docs", root / "data", {
-        "GRAPHREADY_EMBEDDER": "hashing",
+        "GRAPHREADY_EMBEDDER": "hashing", **UNLIMITED,
         "GRAPHREADY_BODY_TIMEOUT_S": str(args.body_timeout_s)})
     try:
         server.wait_listening(60.0)

@@ -161,7 +161,7 @@ def test_slow_and_stalled_clients_time_out_while_others_are_answered(
     server = start(servers, pristine.docs, copy_of(pristine, tmp_path),
                    GRAPHREADY_BODY_TIMEOUT_S="2")
     server.wait_until(lambda: built(server), BUILD_TIMEOUT, "the warm start")
-    head = (b"POST /chat HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+    head = (b"POST /chat HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
             b"Content-Length: 100\r\n\r\n")
     outcome: dict[int, tuple[str, float]] = {}
 

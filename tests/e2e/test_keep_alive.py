@@ -33,7 +33,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
 
 
 def head(method: str, path: str, length: int, key: str | None = None) -> bytes:
-    lines = [f"{method} {path} HTTP/1.1", "Host: test", "Content-Type: application/json",
+    lines = [f"{method} {path} HTTP/1.1", "Host: localhost", "Content-Type: application/json",
              f"Content-Length: {length}"]
     if key is not None:
         lines.append(f"Authorization: Bearer {key}")
@@ -65,7 +65,7 @@ def test_body_after_the_response_keeps_the_connection(server: ServerProcess, met
         sock.sendall(head(method, path, len(body), key))
         time.sleep(0.3)  # the server answers before the body arrives
         sock.sendall(body)
-        sock.sendall(b"GET /health HTTP/1.1\r\nHost: test\r\n\r\n")
+        sock.sendall(b"GET /health HTTP/1.1\r\nHost: localhost\r\n\r\n")
         responses = read_responses(sock, 2)
     assert len(responses) == 2, responses
     assert responses[0].startswith(b"HTTP/1.1 " + status), responses[0]
