@@ -3,13 +3,15 @@ secret parts of the configured URLs wherever they are echoed; linear on hostile 
 
 from __future__ import annotations
 
+import io
+import logging
 import time
 from pathlib import Path
 
 import pytest
 
 from graphready.config import load_settings
-from graphready.redact import HIDDEN, configured_urls, redact, redact_url
+from graphready.redact import HIDDEN, RedactingFilter, configured_urls, redact, redact_url
 
 LLM_URL = "http://user:s3cret-pw@127.0.0.1:8080/v1?key=abc123#frag-xyz"
 
@@ -57,6 +59,22 @@ def test_the_configured_urls_are_those_that_may_hold_credentials(tmp_path: Path)
     settings = load_settings({"GRAPHREADY_LLM_BASE_URL": LLM_URL,
                               "GRAPHREADY_LLM_MODEL": "m"}, data_dir=tmp_path)
     assert configured_urls(settings) == (LLM_URL,)
+
+
+def test_log_lines_are_redacted_as_they_are_written() -> None:
+    """The HTTP client logs every request with its whole URL, credentials included."""
+    out = io.StringIO()
+    handler = logging.StreamHandler(out)
+    handler.addFilter(RedactingFilter([LLM_URL]))
+    logger = logging.getLogger("graphready.tests.redact")
+    logger.addHandler(handler)
+    logger.propagate = False
+    try:
+        logger.warning('HTTP Request: POST %s "%s"', LLM_URL + "chat/completions", "500")
+        logger.warning("plain %d", 7)
+    finally:
+        logger.removeHandler(handler)
+    assert out.getvalue() == 'HTTP Request: POST http://127.0.0.1:8080/v1 "500"\nplain 7\n'
 
 
 @pytest.mark.parametrize("unit", ["a", "a:", "a:/", "http://", "http://a@", "?", "@"])

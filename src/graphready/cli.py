@@ -14,6 +14,7 @@ from typing import Any
 
 from graphready.config import Settings, ensure_data_dir, load_settings
 from graphready.errors import ConfigError, GraphReadyError
+from graphready.redact import redact_logs
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -77,6 +78,7 @@ def _settings(args: argparse.Namespace) -> Settings:
 def _logging(settings: Settings) -> None:
     logging.basicConfig(level=settings.log_level.upper(), stream=sys.stderr,
                         format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    redact_logs(settings)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

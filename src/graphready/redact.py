@@ -4,7 +4,8 @@ may echo the URL it was sent; neither may reach a chat ``note``, ``/status``, an
 log line. :func:`redact_url` shortens one URL to scheme, host, port and path; :func:`redact`
 does that to every URL in a text, and also removes the secret parts (password, query,
 fragment) of the URLs it is given wherever they appear, so that an echo of a path with its
-query (``/v1?key=...``) or of a bare password is caught too.
+query (``/v1?key=...``) or of a bare password is caught too. :func:`redact_logs` makes every log
+line go through it (the HTTP client logs each request's whole URL).
 
 Linear time on any text: the one pattern has a bounded scheme and one repeat, and the rest is
 string scanning.
@@ -12,6 +13,7 @@ string scanning.
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Iterable
 from urllib.parse import unquote
@@ -93,3 +95,26 @@ def configured_urls(settings: Settings) -> tuple[str, ...]:
     urls = (settings.llm_base_url, settings.embed_base_url, settings.graph_url,
             settings.vector_url)
     return tuple(u for u in urls if u)
+
+
+class RedactingFilter(logging.Filter):
+    """A log filter that rewrites each record's message with :func:`redact`."""
+
+    def __init__(self, known: Iterable[str]) -> None:
+        super().__init__()
+        self._known = tuple(known)
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        cleaned = redact(message, self._known)
+        if cleaned != message:
+            record.msg, record.args = cleaned, None
+        return True
+
+
+def redact_logs(settings: Settings) -> None:
+    """Make every handler of the root logger redact what it writes (call it where logging is
+    configured, after ``logging.basicConfig``)."""
+    log_filter = RedactingFilter(configured_urls(settings))
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(log_filter)

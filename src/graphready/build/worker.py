@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING
 from graphready.config import STAGES as STAGE_NAMES
 from graphready.config import Settings, load_settings
 from graphready.errors import GraphReadyError
-from graphready.redact import configured_urls, redact
+from graphready.redact import configured_urls, redact, redact_logs
 
 from .events import Event, StageFailed, encode
 
@@ -108,6 +108,7 @@ def main(argv: list[str]) -> int:
         urls = configured_urls(settings)
         logging.basicConfig(level=settings.log_level.upper(), stream=sys.stderr,
                             format=f"%(asctime)s worker[{stage}] %(levelname)s %(message)s")
+        redact_logs(settings)
         if settings.kill_at is not None:  # tests and benchmarks/faults.py
             from .faults import KillSwitch
 

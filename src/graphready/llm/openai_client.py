@@ -203,18 +203,20 @@ class OpenAIChatModel:
     # -- streams -----------------------------------------------------------------------------
 
     async def _open(self, args: dict[str, Any]) -> Any:
-        """A streamed completion, asking for its token counts where the server allows."""
-        if self._usage_option:
-            try:
-                return await self._client.chat.completions.create(
-                    **args, stream=True, stream_options={"include_usage": True})
-            except openai.BadRequestError:
-                self._usage_option = False
-            except openai.APIStatusError as exc:
-                if exc.status_code != 422:
-                    raise
-                self._usage_option = False
-        return await self._client.chat.completions.create(**args, stream=True)
+        """A streamed completion, asking for its token counts where the server allows: after
+        a 400 or 422 the request is sent without the option, which is given up only when that
+        succeeds (a 400 that comes again is the server refusing the prompt itself)."""
+        if not self._usage_option:
+            return await self._client.chat.completions.create(**args, stream=True)
+        try:
+            return await self._client.chat.completions.create(
+                **args, stream=True, stream_options={"include_usage": True})
+        except openai.APIStatusError as exc:
+            if exc.status_code not in (400, 422):
+                raise
+        stream = await self._client.chat.completions.create(**args, stream=True)
+        self._usage_option = False
+        return stream
 
     async def _pump(self, args: dict[str, Any],
                     sink: Callable[[Any], None]) -> tuple[Usage, str | None]:

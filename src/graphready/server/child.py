@@ -17,6 +17,7 @@ from collections.abc import Sequence
 
 from graphready.config import load_settings
 from graphready.errors import GraphReadyError
+from graphready.redact import redact_logs
 
 from .app import create_app
 from .cluster import WorkerRole
@@ -52,6 +53,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=settings.log_level.upper(), stream=sys.stderr,
                         format=f"%(asctime)s [worker {role.index}] %(name)s %(levelname)s "
                         "%(message)s")
+    redact_logs(settings)
     sock = socket.socket(fileno=args.fd)
     _stop_when_parent_dies()
     app = create_app(settings, build=role.builds, role=role)
