@@ -84,6 +84,8 @@ class Settings:
     cors_origins: str | None = None
     max_upload_bytes: int = 10_485_760
     max_upload_files: int = 20
+    parse_cpu_s: int = 30
+    parse_memory_mb: int = 1024
     watch: str = "off"
     workers: int = 1
 
@@ -232,6 +234,8 @@ def _validate(s: Settings) -> None:
     positive("body_timeout_s", s.body_timeout_s, 1, 3600)
     positive("max_upload_bytes", s.max_upload_bytes, 1024)
     positive("max_upload_files", s.max_upload_files, 1, 1000)
+    positive("parse_cpu_s", s.parse_cpu_s, 1, 3600)
+    positive("parse_memory_mb", s.parse_memory_mb, 128, 1_048_576)
     positive("workers", s.workers, 1, 64)
     _check_api_keys(s)
     _check_origins(s)

@@ -70,9 +70,12 @@ def _reconcile_keyword(catalog: Catalog, keyword: KeywordIndex) -> None:
 
 def run_documents(settings: Settings, stores: Stores, report: Report) -> StageDone:
     """Bring the catalog and the keyword index in line with the documents folder and the
-    documents uploaded over HTTP (``documents/uploads.py``), two sources handled alike."""
+    documents uploaded over HTTP (``documents/uploads.py``), two sources handled alike. Each
+    changed file of the folder is read in a child process under the parse budgets
+    (``documents/sandbox.py``): one whose budget runs out is skipped with the reason."""
     from graphready.documents.chunking import chunk_document
-    from graphready.documents.loaders import LoadResult, load_source, scan_folder
+    from graphready.documents.loaders import LoadResult, scan_folder
+    from graphready.documents.sandbox import ParseBudget, Sandbox
     from graphready.documents.uploads import UploadStore, is_upload, uploads_folder
 
     started = time.perf_counter()
@@ -91,22 +94,24 @@ def run_documents(settings: Settings, stores: Stores, report: Report) -> StageDo
     added = dropped = 0
     total = len(changed) + len(removed)
     report(Progress("documents", 0, total))
-    for done, source in enumerate(changed, start=1):
-        loaded: LoadResult | None = (
-            uploads.load(source) if is_upload(source.path)
-            else load_source(root, source) if root is not None else None)
-        if loaded is None:
-            continue
-        new_skips.extend(loaded.skipped)
-        chunks = [c for d in loaded.documents for c in chunk_document(
-            d, settings.chunk_chars, settings.chunk_overlap_sentences)]
-        change = catalog.apply_source(source, loaded.documents, chunks)
-        keyword.remove(change.removed_chunk_ids)
-        fresh = set(change.added_chunk_ids)
-        keyword.add([c for c in chunks if c.id in fresh])
-        added += len(change.added_chunk_ids)
-        dropped += len(change.removed_chunk_ids)
-        report(Progress("documents", done, total))
+    budget = ParseBudget(settings.parse_cpu_s, settings.parse_memory_mb)
+    with Sandbox(budget) as parsers:  # its child starts with the first file of the folder
+        for done, source in enumerate(changed, start=1):
+            loaded: LoadResult | None = (
+                uploads.load(source) if is_upload(source.path)
+                else parsers.load_source(root, source) if root is not None else None)
+            if loaded is None:
+                continue
+            new_skips.extend(loaded.skipped)
+            chunks = [c for d in loaded.documents for c in chunk_document(
+                d, settings.chunk_chars, settings.chunk_overlap_sentences)]
+            change = catalog.apply_source(source, loaded.documents, chunks)
+            keyword.remove(change.removed_chunk_ids)
+            fresh = set(change.added_chunk_ids)
+            keyword.add([c for c in chunks if c.id in fresh])
+            added += len(change.added_chunk_ids)
+            dropped += len(change.removed_chunk_ids)
+            report(Progress("documents", done, total))
     for done, path in enumerate(removed, start=len(changed) + 1):
         change = catalog.remove_source(path)
         keyword.remove(change.removed_chunk_ids)

@@ -10,13 +10,14 @@ is a hash of the id (``documents/uploads.py``).
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 
 from graphready.documents.loaders import (
     EXTENSIONS,
     MAX_ID_CHARS,
+    LoadResult,
     clip_title,
     id_problem,
     load_bytes,
@@ -58,9 +59,13 @@ def check_id(doc_id: str, where: str) -> str:
     return cleaned
 
 
-def from_file(filename: str | None, data: bytes, now: float) -> list[Upload]:
+def from_file(filename: str | None, data: bytes, now: float,
+              load: Callable[[str, bytes], LoadResult] = load_bytes) -> list[Upload]:
     """The documents of one uploaded file (a ``.jsonl`` file may hold many; each other file is
-    one document whose id is its name). All or nothing: a file with a bad line is refused."""
+    one document whose id is its name). All or nothing: a file with a bad line is refused, as
+    is one whose parse budget ran out. ``load`` reads it: the server passes its
+    ``Sandbox.load_bytes`` (a child process under the parse budgets, ``documents/sandbox.py``);
+    the default reads in this process, without budgets."""
     name = safe_name(filename)
     suffix = PurePosixPath(name).suffix.lower()
     if suffix not in EXTENSIONS:
@@ -68,7 +73,7 @@ def from_file(filename: str | None, data: bytes, now: float) -> list[Upload]:
                                   f"send one of {', '.join(sorted(EXTENSIONS))}")
     if not data.strip():
         raise InvalidRequest(f"file {name!r} is empty")
-    loaded = load_bytes(name, data)
+    loaded = load(name, data)
     if loaded.skipped:
         shown = "; ".join(f"{s.path}: {s.reason}" for s in loaded.skipped[:MAX_SKIPS_SHOWN])
         more = len(loaded.skipped) - MAX_SKIPS_SHOWN

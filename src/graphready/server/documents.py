@@ -212,7 +212,9 @@ async def _read_files(request: Request, state: AppState, now: float) -> list[Upl
         uploads: list[Upload] = []
         for upload in files:
             data = await upload.read()
-            uploads.extend(await asyncio.to_thread(from_file, upload.filename, data, now))
+            parsers = state.parsers  # a child process reads it, under the parse budgets
+            uploads.extend(await parsers.run(from_file, upload.filename, data, now,
+                                             parsers.load_bytes))
         return uploads
     finally:
         await form.close()

@@ -22,6 +22,7 @@ from graphready.agent.llm_agent import LLMAgent
 from graphready.build.events import Event, StageDone, StageFailed
 from graphready.build.supervisor import BuildSupervisor
 from graphready.config import Settings
+from graphready.documents.sandbox import ParseBudget, Sandbox
 from graphready.documents.types import SkippedFile
 from graphready.errors import InvalidRequest, NotReady, StoreError
 from graphready.explore.view import GraphView
@@ -41,6 +42,12 @@ from .readiness import Readiness
 from .watch import watch_folder
 
 log = logging.getLogger("graphready.server")
+PARSERS = 2
+"""Uploaded files one server process reads at once (each in its own child process); more
+wait for one, holding no thread of the server's."""
+PARSER_NICENESS = 5
+"""How far below the server the children that read uploads run (as the documents stage's
+worker): on a busy machine requests come first."""
 
 
 class AppState:
@@ -54,6 +61,10 @@ class AppState:
         self.chat_model = chat_model
         self.library = Library(settings, stores)
         """The documents (folder and uploads), their states, the deleted ones hidden."""
+        self.parsers = Sandbox(ParseBudget(settings.parse_cpu_s, settings.parse_memory_mb),
+                               size=PARSERS, niceness=PARSER_NICENESS)
+        """Reads uploaded files, each in a child process under the parse budgets (started by
+        the first upload, closed with the app)."""
         catalog = VisibleCatalog(stores.catalog, self.library)
         self.agent: Agent = OfflineAgent(catalog) if chat_model is None else LLMAgent(
             catalog, chat_model, max_steps=settings.llm_max_steps,
@@ -177,7 +188,8 @@ class AppState:
         return True
 
     async def close(self) -> None:
-        """Stop the build workers, wait for the background task, close the stores."""
+        """Stop the build workers, wait for the background task, end the children that read
+        uploads, close the stores."""
         if self._closed:
             return
         self._closed = True
@@ -189,6 +201,7 @@ class AppState:
         if self._background is not None:
             self._background.cancel()
             await asyncio.gather(self._background, return_exceptions=True)
+        await asyncio.to_thread(self.parsers.close)
         await asyncio.to_thread(self.stores.close)
         close_model = getattr(self.chat_model, "close", None)
         if close_model is not None:

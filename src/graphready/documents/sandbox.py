@@ -1,0 +1,443 @@
+"""Read a file in a child process with a CPU and a memory budget per file, so that no file can
+hold a server's interpreter lock, stall the documents stage, or take its memory.
+
+    parent (server, documents worker)               child: python -m graphready.documents.sandbox
+      Sandbox.load_bytes(name, data)  ---request-->  loaders.load_bytes under RLIMIT_CPU, RLIMIT_AS
+      Sandbox.load_source(root, src)  <---reply----  {"documents": [...], "skipped": [...]}
+
+The child is started with ``subprocess`` (never ``fork``: the server has threads) when the first
+file is read, not before, and serves one file after another until its standard input closes.
+Messages are length-prefixed frames: a JSON header (and, for bytes, the file's bytes), and a
+JSON reply of plain strings that the parent checks field by field (nothing is unpickled).
+
+Budgets, per file (``GRAPHREADY_PARSE_CPU_S``, ``GRAPHREADY_PARSE_MEMORY_MB``):
+
+- CPU: before each file the child moves its soft ``RLIMIT_CPU`` to the CPU time it has used
+  plus the budget (whole seconds, rounded up), so the kernel ends it with ``SIGXCPU`` when the
+  file has had its budget, even inside a C loop or a regular expression that holds the lock.
+- Memory: the child's address space is limited once, at start (``RLIMIT_AS``). A parser that
+  runs out gets ``MemoryError`` or a failed allocation (the child answers with the reason and
+  exits), or crashes.
+- Wall clock: the parent waits :attr:`ParseBudget.wall_limit_s` at most (a starved child on a
+  busy machine gets its CPU seconds late, never more), then kills the child.
+
+When a budget runs out the file is skipped with a reason that names the setting, and the next
+file gets a fresh child. Up to ``size`` files are read at once, each by its own child, on the
+sandbox's own threads (:meth:`Sandbox.run`), so waiting callers hold no thread of anyone else.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import functools
+import json
+import math
+import os
+import queue
+import resource
+import select
+import signal
+import struct
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any, TypeVar
+
+from graphready.documents.loaders import LoadResult
+from graphready.documents.types import Document, SkippedFile, SourceFile
+
+T = TypeVar("T")
+_LENGTH = struct.Struct(">Q")
+_READ_CHUNK = 1 << 20
+_EXIT_MEMORY = 3
+"""The child's exit status when its memory budget ran out where it could not answer."""
+_CLOSE_WAIT_S = 2.0
+_MEMORY_MARKERS = ("MemoryError", "Memory allocation failed")
+"""How a loader's skip reason can say that memory ran out (``loaders.load_bytes`` turns every
+exception into a reason ``cannot load: TYPE: message``)."""
+_MEMORY_MARGIN = 0.05
+"""A child whose peak address space came within this share of the budget ran out of it."""
+
+
+@dataclass(frozen=True, slots=True)
+class ParseBudget:
+    """What reading one file may cost: CPU seconds, MiB of the child's address space, and the
+    seconds the parent waits for it before it kills the child (None: four times the CPU budget
+    and ten seconds more, for a child that shares busy cores)."""
+
+    cpu_s: int
+    memory_mb: int
+    wall_s: float | None = None
+
+    @property
+    def wall_limit_s(self) -> float:
+        """The wall-clock backstop of one file, in seconds."""
+        return self.wall_s if self.wall_s is not None else 4.0 * self.cpu_s + 10.0
+
+    def cpu_reason(self) -> str:
+        """Why a file whose CPU budget ran out is skipped (naming the setting)."""
+        return (f"reading it took over the parse budget of {self.cpu_s} CPU "
+                f"second{'s' if self.cpu_s != 1 else ''} (GRAPHREADY_PARSE_CPU_S)")
+
+    def memory_reason(self) -> str:
+        """Why a file whose memory budget ran out is skipped (naming the setting)."""
+        return (f"reading it needed over the parse budget of {self.memory_mb} MiB of memory "
+                "(GRAPHREADY_PARSE_MEMORY_MB)")
+
+
+class _Died(Exception):
+    """The child stopped (or was stopped) before it answered; the message is the reason."""
+
+
+class _Child:
+    """One child process and the pipes to it (used by one thread at a time)."""
+
+    def __init__(self, budget: ParseBudget, niceness: int) -> None:
+        self.budget = budget
+        env = {k: v for k, v in os.environ.items() if not k.startswith("GRAPHREADY_")}
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", __name__, "--memory-mb", str(budget.memory_mb),
+             "--niceness", str(niceness)],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env)
+        assert self.proc.stdin is not None and self.proc.stdout is not None
+        self._stdin: IO[bytes] = self.proc.stdin
+        self._stdout_fd = self.proc.stdout.fileno()
+
+    @property
+    def alive(self) -> bool:
+        return self.proc.poll() is None
+
+    def exchange(self, header: dict[str, Any], data: bytes | None) -> tuple[LoadResult, bool]:
+        """Send one request and wait for its reply, and whether the child exits after it;
+        ``_Died`` with the reason when the child stops first or the wall-clock backstop runs
+        out (then it is killed)."""
+        try:
+            self._stdin.write(_frame(json.dumps(header).encode()))
+            if data is not None:
+                self._stdin.write(_frame(data))
+            self._stdin.flush()
+        except (OSError, ValueError):  # a broken pipe: the child is gone
+            raise _Died(self._death_reason()) from None
+        deadline = time.monotonic() + self.budget.wall_limit_s
+        head = self._read(_LENGTH.size, deadline)
+        reply = self._read(_LENGTH.unpack(head)[0], deadline)
+        return _decode_reply(reply)
+
+    def _read(self, size: int, deadline: float) -> bytes:
+        parts: list[bytes] = []
+        poller = select.poll()
+        poller.register(self._stdout_fd, select.POLLIN)
+        while size > 0:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                self.kill()
+                raise _Died(f"still reading it after {self.budget.wall_limit_s:g} s of "
+                            f"wall-clock time (the parse budget is {self.budget.cpu_s} CPU s, "
+                            "GRAPHREADY_PARSE_CPU_S; the machine may be too busy)")
+            if not poller.poll(left * 1000):
+                continue
+            chunk = os.read(self._stdout_fd, min(size, _READ_CHUNK))
+            if not chunk:
+                raise _Died(self._death_reason())
+            parts.append(chunk)
+            size -= len(chunk)
+        return b"".join(parts)
+
+    def _death_reason(self) -> str:
+        try:
+            code = self.proc.wait(_CLOSE_WAIT_S)
+        except subprocess.TimeoutExpired:
+            self.kill()
+            return "the parser stopped answering"
+        return _describe_exit(code, self.budget)
+
+    def kill(self) -> None:
+        with contextlib.suppress(OSError):
+            self.proc.kill()
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            self.proc.wait(_CLOSE_WAIT_S)
+        self._close_pipes()
+
+    def close(self) -> None:
+        """End the child: its standard input closes (it exits), or it is killed."""
+        with contextlib.suppress(OSError):
+            self._stdin.close()
+        try:
+            self.proc.wait(_CLOSE_WAIT_S)
+        except subprocess.TimeoutExpired:
+            self.kill()
+        self._close_pipes()
+
+    def _close_pipes(self) -> None:
+        for pipe in (self.proc.stdin, self.proc.stdout):
+            with contextlib.suppress(OSError):
+                if pipe is not None:
+                    pipe.close()
+
+
+def _describe_exit(code: int, budget: ParseBudget) -> str:
+    if code == -signal.SIGXCPU:
+        return budget.cpu_reason()
+    if code == _EXIT_MEMORY:
+        return budget.memory_reason()
+    if code in (-signal.SIGSEGV, -signal.SIGBUS, -signal.SIGABRT):
+        return (f"the parser crashed ({signal.Signals(-code).name}); the memory budget of "
+                f"{budget.memory_mb} MiB (GRAPHREADY_PARSE_MEMORY_MB) may have run out")
+    if code < 0:
+        return f"the parser was stopped ({signal.Signals(-code).name})"
+    return f"the parser exited with status {code}"
+
+
+def _frame(payload: bytes) -> bytes:
+    return _LENGTH.pack(len(payload)) + payload
+
+
+def _decode_reply(reply: bytes) -> tuple[LoadResult, bool]:
+    """A reply as a ``LoadResult``, every field checked to be a string, and whether the child
+    exits after it."""
+    try:
+        body = json.loads(reply)
+        documents = [Document(*_strings(d, 5)) for d in body["documents"]]
+        skipped = [SkippedFile(*_strings(s, 2)) for s in body["skipped"]]
+        exits = body["exits"]
+        if not isinstance(exits, bool):
+            raise TypeError("exits is not a boolean")
+    except (ValueError, KeyError, TypeError) as exc:
+        raise _Died(f"the parser answered something that is not a result ({exc})") from None
+    return LoadResult(documents, skipped), exits
+
+
+def _strings(item: Any, count: int) -> list[str]:
+    if not isinstance(item, list) or len(item) != count or not all(
+            isinstance(v, str) for v in item):
+        raise ValueError(f"expected {count} strings")
+    return item
+
+
+class Sandbox:
+    """Reads files as ``loaders.load_bytes`` and ``loaders.load_source`` do, each in a child
+    process under ``budget``: never raises for a bad file, and a file whose budget runs out is
+    skipped with the reason. Up to ``size`` children, started when first needed; ``niceness``
+    is added to the children's (the parent's) CPU niceness. Safe to share between threads."""
+
+    def __init__(self, budget: ParseBudget, size: int = 1, niceness: int = 0) -> None:
+        self.budget = budget
+        self._niceness = niceness
+        self._slots: queue.LifoQueue[_Child | None] = queue.LifoQueue()
+        for _ in range(size):
+            self._slots.put(None)
+        self._threads = ThreadPoolExecutor(size, thread_name_prefix="graphready-parse")
+        self._lock = threading.Lock()
+        self._live: set[_Child] = set()
+        self._closed = False
+        self.started = 0
+        """How many children were started so far (a fresh one after each that died)."""
+
+    def load_bytes(self, name: str, data: bytes) -> LoadResult:
+        """The documents of the file ``name`` holding ``data`` (blocking)."""
+        return self._read(name, {"op": "bytes", "name": name}, data)
+
+    def load_source(self, root: Path, source: SourceFile) -> LoadResult:
+        """The documents of ``source`` under ``root``, read by the child (blocking)."""
+        header = {"op": "file", "root": str(root), "path": source.path,
+                  "hash": source.file_hash}
+        return self._read(source.path, header, None)
+
+    async def run(self, func: Callable[..., T], *args: Any) -> T:
+        """``func(*args)`` on one of the sandbox's own threads (one per child), for a caller on
+        an event loop: uploads that wait for a child hold none of the loop's default threads."""
+        import asyncio  # here: the child never needs it, and it costs a start 40 ms
+
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._threads, functools.partial(func, *args))
+
+    def _read(self, name: str, header: dict[str, Any], data: bytes | None) -> LoadResult:
+        child = self._slots.get()
+        try:
+            if child is not None and not child.alive:
+                self._forget(child)
+                child = None
+            if child is None:
+                child = self._start()
+                if child is None:
+                    return LoadResult(skipped=[SkippedFile(name, "the server is shutting down")])
+            running = child
+            try:
+                result, exits = running.exchange({**header, "cpu_s": self.budget.cpu_s}, data)
+            except _Died as exc:
+                result, exits = LoadResult(skipped=[SkippedFile(name, str(exc))]), True
+            if exits:
+                child = None
+                self._forget(running)
+            return result
+        except BaseException:
+            if child is not None:
+                self._forget(child)
+                child = None
+            raise
+        finally:
+            self._release(child)
+
+    def _start(self) -> _Child | None:
+        with self._lock:
+            if self._closed:
+                return None
+            child = _Child(self.budget, self._niceness)
+            self._live.add(child)
+            self.started += 1
+            return child
+
+    def _release(self, child: _Child | None) -> None:
+        with self._lock:
+            closed = self._closed
+        if closed and child is not None:
+            self._forget(child)
+            child = None
+        self._slots.put(child)
+
+    def _forget(self, child: _Child) -> None:
+        child.kill()
+        with self._lock:
+            self._live.discard(child)
+
+    def close(self) -> None:
+        """End every child: an idle one by closing its input, one reading a file by SIGKILL
+        (its caller gets the reason); later reads are refused."""
+        with self._lock:
+            self._closed = True
+            busy = set(self._live)
+        idle: list[_Child | None] = []
+        with contextlib.suppress(queue.Empty):
+            while True:
+                idle.append(self._slots.get_nowait())
+        for child in idle:
+            if child is not None:
+                busy.discard(child)
+                child.close()
+                with self._lock:
+                    self._live.discard(child)
+            self._slots.put(None)
+        for child in busy:
+            with contextlib.suppress(OSError):
+                child.proc.kill()
+        self._threads.shutdown(wait=False, cancel_futures=True)
+
+    def __enter__(self) -> Sandbox:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+# -- the child -----------------------------------------------------------------------------------
+
+
+def _read_frame(stream: IO[bytes]) -> bytes | None:
+    """One frame from ``stream``; None at the end of the stream."""
+    head = stream.read(_LENGTH.size)
+    if len(head) < _LENGTH.size:
+        return None
+    size: int = _LENGTH.unpack(head)[0]
+    payload = stream.read(size)
+    return payload if len(payload) == size else None
+
+
+def _limit(kind: int, soft: int) -> None:
+    """Lower (or set) the soft limit ``kind`` to ``soft``, never above the hard limit."""
+    _, hard = resource.getrlimit(kind)
+    if hard != resource.RLIM_INFINITY:
+        soft = min(soft, hard)
+    resource.setrlimit(kind, (soft, hard))
+
+
+def _peak_mib() -> float | None:
+    """The most address space this process has held (MiB), where the system says (Linux)."""
+    try:
+        with open("/proc/self/status", "rb") as status:
+            for line in status:
+                if line.startswith(b"VmPeak:"):
+                    return int(line.split()[1]) / 1024
+    except (OSError, ValueError, IndexError):
+        return None
+    return None
+
+
+def _reply(result: LoadResult, budget: ParseBudget) -> tuple[bytes, bool]:
+    """The reply to send, and whether the child must exit after it: memory ran out (what is
+    left of the heap is not to be trusted, and a fresh child starts from a small one).
+
+    Libraries report a failed allocation in their own words (Python's ``MemoryError``, lxml's
+    "unknown error"), so memory counts as run out when a reason says so, or when the child's
+    peak address space came within :data:`_MEMORY_MARGIN` of the budget (a child exits after
+    such a file, so the peak is always this file's)."""
+    peak = _peak_mib()
+    near = peak is not None and peak >= budget.memory_mb * (1 - _MEMORY_MARGIN)
+    skipped: list[list[str]] = []
+    for skip in result.skipped:
+        if near or any(marker in skip.reason for marker in _MEMORY_MARKERS):
+            near = True
+            skipped.append([skip.path, budget.memory_reason()])
+        else:
+            skipped.append([skip.path, skip.reason])
+    documents = [[d.id, d.title, d.text, d.source, d.content_hash] for d in result.documents]
+    reply = {"documents": documents, "skipped": skipped, "exits": near}
+    return json.dumps(reply).encode(), near
+
+
+def _serve(stdin: IO[bytes], stdout: IO[bytes], budget: ParseBudget) -> int:
+    from graphready.documents.loaders import load_bytes, load_source
+
+    while True:
+        header = _read_frame(stdin)
+        if header is None:
+            return 0
+        request = json.loads(header)
+        data = _read_frame(stdin) if request["op"] == "bytes" else b""
+        if data is None:
+            return 0
+        _limit(resource.RLIMIT_CPU, math.ceil(time.process_time() + float(request["cpu_s"])))
+        if request["op"] == "bytes":
+            result = load_bytes(request["name"], data)
+        else:
+            result = load_source(Path(request["root"]),
+                                 SourceFile(request["path"], request["hash"]))
+        del data
+        reply, exhausted = _reply(result, budget)
+        del result
+        stdout.write(_frame(reply))
+        stdout.flush()
+        if exhausted:
+            return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """The child: serve requests from standard input until it closes."""
+    parser = argparse.ArgumentParser(prog="python -m graphready.documents.sandbox")
+    parser.add_argument("--memory-mb", type=int, required=True)
+    parser.add_argument("--niceness", type=int, default=0)
+    args = parser.parse_args(argv)
+    stdin = sys.stdin.buffer
+    stdout = os.fdopen(os.dup(sys.stdout.fileno()), "wb")
+    os.dup2(sys.stderr.fileno(), sys.stdout.fileno())  # a stray print cannot corrupt a reply
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl+C in a terminal: the parent decides
+    if args.niceness:
+        os.nice(args.niceness)
+    _limit(resource.RLIMIT_CORE, 0)  # SIGXCPU would dump core
+    _limit(resource.RLIMIT_AS, args.memory_mb * 2**20)
+    budget = ParseBudget(0, args.memory_mb)
+    try:
+        return _serve(stdin, stdout, budget)
+    except MemoryError:
+        return _EXIT_MEMORY
+    except BrokenPipeError:  # the parent went away
+        return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
