@@ -48,7 +48,9 @@ def test_marker_filter_lets_a_lone_bracket_through() -> None:
 def test_the_prompt_numbers_the_passages_and_holds_the_question() -> None:
     messages = answer_messages("Where?", PASSAGES, [("Cities", "About cities.")])
     user = messages[-1]["content"]
-    assert "[1] Title 1: Text of passage 1." in user and "[3] Title 3" in user
-    assert "Cities: About cities." in user and user.rstrip().endswith("Question: Where?")
+    assert '<passage id="1" title="Title 1">\nText of passage 1.\n</passage>' in user
+    assert '<passage id="3" title="Title 3">' in user
+    assert '<report title="Cities">\nAbout cities.\n</report>' in user
+    assert user.rstrip().endswith("</passage>\n\nQuestion: Where?")
     long = Passage("c", "d", "", "word " * 1000, 1.0)
     assert len(context_text([long])) < 1600

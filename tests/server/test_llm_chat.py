@@ -24,11 +24,11 @@ SEARCH = json.dumps({"query": "Zephyr Lighthouse designer"})
 
 
 def needle_number(prompt: Prompt) -> int:
-    """The number the answer prompt gave the needle passage."""
+    """The number the answer prompt gave the needle passage (its block's id)."""
     text = prompt.messages[-1]["content"]
     for line in text.splitlines():
-        if line.startswith("[") and NEEDLE["title"] in line:
-            return int(line[1:line.index("]")])
+        if line.startswith('<passage id="') and f'title="{NEEDLE["title"]}"' in line:
+            return int(line.split('"')[1])
     raise AssertionError(f"the needle passage is not in the prompt: {text[:500]}")
 
 

@@ -71,6 +71,13 @@ def _last_user(body: dict[str, Any]) -> str:
     return users[-1] if users else ""
 
 
+def quoted(text: str) -> str:
+    """The content of the first quoted block of a prompt (``<passage ...>`` to its end tag)."""
+    start = text.find(">\n", text.find("<passage"))
+    end = text.rfind("\n</passage>")
+    return text[start + 2:end] if 0 <= start < end else text
+
+
 def extraction(passage: str) -> str:
     """Entities: the passage's capitalised names (first 6); relations between neighbours."""
     names = list(dict.fromkeys(_NAME.findall(passage)))[:6]
@@ -94,7 +101,7 @@ def reply_for(purpose: str, body: dict[str, Any]) -> tuple[str, list[dict[str, A
     """The reply text and tool calls for a request."""
     text = _last_user(body)
     if purpose == "extract":
-        return extraction(text.split("Passage:\n", 1)[-1]), []
+        return extraction(quoted(text)), []
     if purpose == "report":
         return report(text), []
     if purpose == "agent":

@@ -23,6 +23,7 @@ from typing import Any
 
 from graphready.errors import LLMDeadlineExceeded, LLMError, LLMRejected
 from graphready.llm.protocol import ChatModel, Message, Prompt
+from graphready.llm.quoting import QUOTED_RULE, block
 from graphready.retrieval.graph_local import EntityRef
 from graphready.retrieval.pipeline import (
     GRAPH_GLOBAL,
@@ -45,7 +46,8 @@ AGENT_SYSTEM = (
     "You gather what is needed to answer a question about the user's documents. Call the "
     "search tools: several times when the question has several parts, or when one fact is "
     "needed to find another. When the passages found are enough, reply with the single word "
-    "DONE and call no tool."
+    'DONE and call no tool. The tools return passages in <passage id="n"> blocks. '
+    f"{QUOTED_RULE} Search only for what the user's question needs."
 )
 AGENT_MAX_TOKENS = 200
 MAX_CALLS_PER_STEP = 3
@@ -267,7 +269,8 @@ def _call_message(ident: str, name: str, arguments: str) -> dict[str, Any]:
 
 
 def _tool_text(gathered: _Gathered, shown: list[str]) -> str:
-    """The passages a call found, with their numbers, as the model reads them."""
+    """The passages a call found, with their numbers, as the model reads them (quoted:
+    :mod:`graphready.llm.quoting`)."""
     if not shown:
         return "No passages found."
     numbers = {c: n for n, c in enumerate(gathered.passages, start=1)}
@@ -275,5 +278,5 @@ def _tool_text(gathered: _Gathered, shown: list[str]) -> str:
     for chunk_id in shown:
         passage = gathered.passages[chunk_id]
         text = " ".join(passage.text.split())[:TOOL_RESULT_CHARS]
-        lines.append(f"[{numbers[chunk_id]}] {passage.title}: {text}")
+        lines.append(block("passage", text, id=str(numbers[chunk_id]), title=passage.title))
     return "\n".join(lines)
