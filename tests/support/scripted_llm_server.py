@@ -10,7 +10,9 @@ Purposes are told apart the way graphready's prompts are written: the extraction
 build a knowledge graph"), the community report prompt ("You write a report"), a prompt with
 tools (the agent), anything else an answer. Replies: extraction JSON naming the passage's
 capitalised words, a report naming the community's first entity, a ``search_documents`` call
-then ``DONE`` for the agent, and an answer citing passage [1].
+then ``DONE`` for the agent, and an answer citing passage [1]. A :class:`Refusal` makes it
+answer an error status instead, with an OpenAI-style error body, to the prompts holding a
+marker (a 400 for a prompt too long for its context, a 500 that echoes what it was sent).
 """
 
 from __future__ import annotations
@@ -41,6 +43,22 @@ class Pace:
 
     first_s: float = 0.0
     token_s: float = 0.0
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """Answer ``status`` with ``message`` to every prompt (of ``purpose``, when given) whose
+    messages hold ``marker``."""
+
+    marker: str
+    status: int = 400
+    message: str = "the request exceeds the available context size"
+    purpose: str | None = None
+
+    def refuses(self, purpose: str, body: dict[str, Any]) -> bool:
+        if self.purpose is not None and purpose != self.purpose:
+            return False
+        return any(self.marker in str(m.get("content") or "") for m in body.get("messages", []))
 
 
 @dataclass
@@ -136,11 +154,13 @@ class ScriptedLLMServer:
     """Start with ``with``; ``paces`` maps purposes to :class:`Pace`; ``served`` lists the
     requests in the order they began. ``end_early`` maps purposes to how many of their streamed
     replies to end after the first token without a ``finish_reason``, as llama.cpp's Python
-    server ends a stream when another request arrives."""
+    server ends a stream when another request arrives. ``refusals`` are checked before anything
+    else; a refused request is served (``outcome`` ``refused``) without taking the slot."""
 
     paces: dict[str, Pace] = field(default_factory=dict)
     served: list[Served] = field(default_factory=list)
     end_early: dict[str, int] = field(default_factory=dict)
+    refusals: list[Refusal] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self._slot = threading.Lock()
@@ -212,7 +232,15 @@ class ScriptedLLMServer:
             def do_POST(self) -> None:
                 body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))))
                 purpose = purpose_of(body)
-                if body.get("stream"):
+                refusal = next((r for r in server.refusals if r.refuses(purpose, body)), None)
+                if refusal is not None:
+                    now = time.monotonic()
+                    with server._lock:
+                        server.served.append(Served(purpose, now, now, "refused"))
+                    self._json(refusal.status, {"error": {
+                        "message": refusal.message, "type": "invalid_request_error",
+                        "code": refusal.status}})
+                elif body.get("stream"):
                     self._stream(purpose, body)
                 else:
                     self._whole(purpose, body)

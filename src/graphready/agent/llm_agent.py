@@ -24,6 +24,7 @@ from typing import Any
 from graphready.errors import LLMDeadlineExceeded, LLMError, LLMRejected
 from graphready.llm.protocol import ChatModel, Message, Prompt
 from graphready.llm.quoting import QUOTED_RULE, block
+from graphready.redact import redact
 from graphready.retrieval.graph_local import EntityRef
 from graphready.retrieval.pipeline import (
     GRAPH_GLOBAL,
@@ -156,11 +157,13 @@ class LLMAgent:
                           note=self._degraded_note(exc))
 
     def _degraded_note(self, exc: LLMError) -> str:
+        """The note of an extractive answer given instead (read by any key: no URL's
+        credentials or query, :func:`~graphready.redact.redact`)."""
         if isinstance(exc, LLMDeadlineExceeded):
             return (f"Extractive answer: the language model had not started answering after "
                     f"{self._deadline_s:g} s (GRAPHREADY_LLM_ANSWER_DEADLINE_S); it is busy "
-                    f"or slow ({exc}).")
-        return f"Extractive answer: the language model failed ({exc})."
+                    f"or slow ({redact(str(exc))}).")
+        return f"Extractive answer: the language model failed ({redact(str(exc))})."
 
     def _offline_stream(self, question: str, found: Retrieval) -> Iterator[Streamed]:
         yield self._offline.answer(question, found)

@@ -20,6 +20,8 @@ from graphready.config import Settings
 from graphready.documents.types import Chunk, SkippedFile
 from graphready.errors import BuildError, LLMError, StoreError
 from graphready.knowledge import KnowledgeGraph
+from graphready.llm.refusals import Refusals
+from graphready.redact import redact, redact_url
 from graphready.stores.base import Catalog, KeywordIndex
 from graphready.stores.registry import Stores
 
@@ -193,8 +195,9 @@ def run_graph(settings: Settings, stores: Stores, report: Report,
               gate: ModelGate | None = None, offline: SpacyExtractor | None = None) -> StageDone:
     """Extract what is new, then assemble, cluster and summarise, and replace the graph. With an
     LLM configured (``GRAPHREADY_LLM_BASE_URL``), it extracts and writes the community reports
-    (a bad reply falls back to the offline way for that chunk or community; an outage fails the
-    stage, which a retry resumes from the stored extractions and the LLM cache). The store
+    (a bad reply, or a prompt the model refuses, falls back to the offline way for that chunk
+    or community, counted, the first refusals named in ``notes``; an outage fails the stage,
+    which a retry resumes from the stored extractions and the LLM cache). The store
     records which extractor wrote its extractions: another one re-extracts every chunk. The
     LLM's calls go through ``gate`` (the worker's, which questions in the server hold back).
     ``offline``: the spaCy extractor the worker loaded ahead (``build/prepare.py``), if any."""
@@ -220,27 +223,31 @@ def run_graph(settings: Settings, stores: Stores, report: Report,
             try:
                 if not _same_extractor(graph.extractor_id(), extractor_id):
                     graph.set_extractor_id(extractor_id)
-                extracted, extract_fallbacks = _extract_missing(
+                extracted, extract_fallbacks, extract_refusals = _extract_missing(
                     settings, catalog, stores, keeper, model, offline)
                 offline = None  # spaCy is freed before the graph is assembled
                 _check_injected_failure(settings, "graph")
                 reuse = graph.synced_fingerprint() is not None  # None: another extractor's
-                knowledge, reused, report_fallbacks = _assemble(
+                knowledge, reused, report_fallbacks, report_refusals = _assemble(
                     settings, catalog, stores, keeper, model, reuse=reuse)
                 graph.replace_graph(knowledge, fingerprint)
             except LLMError as exc:
-                raise BuildError(f"the LLM at GRAPHREADY_LLM_BASE_URL={settings.llm_base_url} "
-                                 f"gave no usable reply: {exc}") from exc
+                url = settings.llm_base_url or ""
+                raise BuildError(f"the LLM at GRAPHREADY_LLM_BASE_URL={redact_url(url)} "
+                                 f"gave no usable reply: {redact(str(exc), [url])}") from exc
             counts = {"chunks_extracted": extracted, "entities": len(knowledge.entities),
                       "relations": len(knowledge.relations),
                       "communities": len(knowledge.communities), "summaries_reused": reused}
             if model is not None:
                 counts.update(_llm_counts(model, extract_fallbacks, report_fallbacks))
+                counts.update(extract_refused=extract_refusals.count,
+                              report_refused=report_refusals.count)
+            notes = [*extract_refusals.reasons, *report_refusals.reasons]
     finally:
         with contextlib.suppress(StoreError):
             graph.release_lease(owner)
     return StageDone(stage="graph", seconds=round(time.perf_counter() - started, 3),
-                     source="built", counts=counts)
+                     source="built", counts=counts, notes=notes)
 
 
 def _extractor_id(settings: Settings) -> str:
@@ -290,9 +297,11 @@ def _llm_counts(model: CachedChatModel, extract_fallbacks: int,
 
 def _extract_missing(settings: Settings, catalog: Catalog, stores: Stores, report: Report,
                      model: CachedChatModel | None,
-                     offline: SpacyExtractor | None = None) -> tuple[int, int]:
-    """Extract the chunks that have no stored extraction, persisting each batch; how many, and
-    how many of them fell back from the LLM to the offline extractor."""
+                     offline: SpacyExtractor | None = None) -> tuple[int, int, Refusals]:
+    """Extract the chunks that have no stored extraction, persisting each batch; how many, how
+    many of them fell back from the LLM to the offline extractor on a bad reply, and the
+    prompts the model refused (those chunks are extracted offline too, and stored: the same
+    content-hashed prompt would be refused again, so it is not sent again)."""
     from graphready.extraction.llm_extract import LLMExtractor
     from graphready.extraction.spacy_nlp import SpacyExtractor
 
@@ -319,7 +328,9 @@ def _extract_missing(settings: Settings, catalog: Catalog, stores: Stores, repor
         graph.add_extractions(items)
         done += len(batch)
         report(Progress("graph.extract", done, len(missing)))
-    return len(missing), 0 if llm is None else llm.fallbacks
+    if llm is None:
+        return len(missing), 0, Refusals()
+    return len(missing), llm.fallbacks, llm.refusals
 
 
 def _progress(report: Report, base: int, total: int) -> Callable[[int], None]:
@@ -330,10 +341,11 @@ def _progress(report: Report, base: int, total: int) -> Callable[[int], None]:
 def _assemble(
     settings: Settings, catalog: Catalog, stores: Stores, report: Report,
     model: CachedChatModel | None, *, reuse: bool = True,
-) -> tuple[KnowledgeGraph, int, int]:
+) -> tuple[KnowledgeGraph, int, int, Refusals]:
     """The graph from every stored extraction, with community reports (by the LLM when there
     is one); the reports of unchanged communities are reused when ``reuse``. Also how many
-    reports were reused and how many fell back from the LLM to the extractive report."""
+    reports were reused, how many fell back from the LLM to the extractive report on a bad
+    reply, and the report prompts the model refused (those keep the extractive report)."""
     from graphready.communities.hierarchy import detect_communities, partition_of
     from graphready.communities.llm_reports import report_communities
     from graphready.communities.reuse import reusable_reports
@@ -359,6 +371,7 @@ def _assemble(
     texts = {c.id: c.text for c in catalog.iter_chunks()}
     by_id = {e.id: e for e in entities}
     fallbacks = 0
+    refusals = Refusals()
     if model is None:
         communities = summarize_communities(nodes, by_id, relations, texts, previous)
     else:
@@ -366,11 +379,12 @@ def _assemble(
             nodes, by_id, relations, texts, previous, model,
             concurrency=settings.llm_build_concurrency, max_tokens=settings.llm_max_tokens,
             progress=lambda done, total: report(Progress("graph.summaries", done, total)))
-        communities, fallbacks = outcome.communities, outcome.fallbacks
+        communities, fallbacks, refusals = outcome.communities, outcome.fallbacks, \
+            outcome.refusals
     report(Progress("graph.summaries", len(nodes), len(nodes)))
     reused = sum(1 for c in communities if c.id in previous)
     return (KnowledgeGraph(tuple(entities), tuple(relations), tuple(communities)), reused,
-            fallbacks)
+            fallbacks, refusals)
 
 
 def _loaded(stage: str, started: float) -> StageDone:

@@ -11,7 +11,9 @@ A community whose id (a hash of its level and members) is in ``previous`` keeps 
 rebuild asks only about the communities that changed; an unchanged child's stored report still
 feeds a changed parent's prompt. The passages a report cites are those holding the most of its
 entities. Communities of one level are asked concurrently; an
-:class:`~graphready.errors.LLMError` propagates (the replies already received stay cached).
+:class:`~graphready.errors.LLMError` propagates (the replies already received stay cached),
+except a refused prompt (a 400, :mod:`graphready.llm.refusals`): that community keeps its
+extractive report, counted in ``refusals`` with the reason.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from pydantic import BaseModel, Field
 
@@ -35,6 +37,7 @@ from graphready.extraction.normalize import entity_key
 from graphready.knowledge import Community, Entity, Relation
 from graphready.llm.protocol import ChatModel, Message
 from graphready.llm.quoting import QUOTED_RULE, block
+from graphready.llm.refusals import Refusals, refuses_prompt
 from graphready.llm.structured import ask_structured
 
 MAX_INPUT_CHARS = 6000
@@ -69,11 +72,13 @@ class ReportReply(BaseModel):
 
 @dataclass(frozen=True, slots=True)
 class ReportOutcome:
-    """The reports, in the order of the nodes, and how many fell back or were reused."""
+    """The reports, in the order of the nodes, how many fell back or were reused, and the
+    prompts the model refused."""
 
     communities: list[Community]
     fallbacks: int
     reused: int
+    refusals: Refusals = field(default_factory=Refusals)
 
 
 SYSTEM_PROMPT = (
@@ -246,6 +251,7 @@ def report_communities(
             children.setdefault(node.parent, []).append(node.id)
     fallbacks = 0
     done = 0
+    refusals = Refusals()
     with ThreadPoolExecutor(max(1, concurrency), thread_name_prefix="report") as pool:
         for level in sorted({n.level for n in wanted}, reverse=True):
             futures: dict[Future[Community | None], CommunityNode] = {}
@@ -256,18 +262,25 @@ def report_communities(
             while pending:
                 finished, pending = wait(pending, return_when=FIRST_COMPLETED)
                 for future in finished:
-                    error = future.exception()
-                    if error is not None:
+                    node, error = futures[future], future.exception()
+                    if refuses_prompt(error):
+                        refusals.refuse(f"community {node.id}", error,
+                                        "its extractive report instead")
+                        report = fallback[node.id]
+                    elif error is not None:
                         for other in pending:
                             other.cancel()
                         raise error
-                    node = futures[future]
-                    report = future.result()
-                    if report is None:
-                        fallbacks += 1
-                        report = fallback[node.id]
+                    else:
+                        refusals.accept()
+                        written = future.result()
+                        if written is None:
+                            fallbacks += 1
+                        report = fallback[node.id] if written is None else written
                     reports[node.id] = report
                     done += 1
                 if progress is not None:
                     progress(done, len(wanted))
-    return ReportOutcome([reports[n.id] for n in nodes], fallbacks, len(nodes) - len(wanted))
+            refusals.check()
+    return ReportOutcome([reports[n.id] for n in nodes], fallbacks, len(nodes) - len(wanted),
+                         refusals)

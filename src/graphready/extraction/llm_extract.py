@@ -11,9 +11,12 @@ entity of its text, is extracted by the offline extractor instead (counted in ``
 
 As offline, the chunk's document title is one of its mentions, related to each named entity
 (graph-local search seeds on titles). Chunks are sent concurrently, up to ``concurrency`` at a
-time. An :class:`~graphready.errors.LLMError` (the model unreachable, timed out, refusing) is not
-a bad reply: it propagates, and the build stage fails and is retried; the replies already
-received are in the LLM cache, so the retry asks only for what it lacks.
+time. An :class:`~graphready.errors.LLMError` (the model unreachable, timed out, refusing every
+request) is not a bad reply: it propagates, and the build stage fails and is retried; the
+replies already received are in the LLM cache, so the retry asks only for what it lacks. A
+chunk whose prompt the model refuses (a 400: too long, filtered) is extracted offline too,
+counted in ``refusals`` with the reason (:mod:`graphready.llm.refusals`): its extraction is
+stored, so it is not asked again until its text, the model or the prompt changes.
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ from graphready.extraction.normalize import entity_key, is_meaningful_title, is_
 from graphready.knowledge import ChunkExtraction, ExtractedRelation, Mention
 from graphready.llm.protocol import ChatModel, Message
 from graphready.llm.quoting import QUOTED_RULE, block
+from graphready.llm.refusals import Refusals, refuses_prompt
 from graphready.llm.structured import ask_structured
 
 PROMPT_VERSION = 2
@@ -192,7 +196,8 @@ def to_extraction(chunk: Chunk, reply: ExtractionReply) -> ChunkExtraction | Non
 
 class LLMExtractor:
     """An :class:`~graphready.extraction.base.Extractor` that asks ``model``, with ``fallback``
-    (the offline extractor) for the chunks whose reply is bad. ``fallbacks`` counts those."""
+    (the offline extractor) for the chunks whose reply is bad (counted in ``fallbacks``) or
+    whose prompt the model refused (``refusals``)."""
 
     def __init__(self, model: ChatModel, fallback: Extractor, *, concurrency: int,
                  max_tokens: int) -> None:
@@ -202,6 +207,7 @@ class LLMExtractor:
         self._max_tokens = max_tokens
         self._lock = threading.Lock()
         self.fallbacks = 0
+        self.refusals = Refusals()
 
     @property
     def extractor_id(self) -> str:
@@ -217,10 +223,12 @@ class LLMExtractor:
                 progress: Callable[[int], None] | None = None) -> list[ChunkExtraction]:
         """One extraction per chunk, in order. ``progress`` is called (in the calling thread)
         with the number of chunks answered so far, as replies come in. Raises the first
-        :class:`~graphready.errors.LLMError`, after cancelling the prompts not yet sent."""
+        :class:`~graphready.errors.LLMError` other than a refused prompt, after cancelling the
+        prompts not yet sent (and a refusal when the model refused every prompt so far)."""
         if not chunks:
             return []
         results: list[ChunkExtraction | None] = [None] * len(chunks)
+        refused: set[int] = set()
         with ThreadPoolExecutor(self._concurrency, thread_name_prefix="extract") as pool:
             futures: dict[Future[ChunkExtraction | None], int] = {
                 pool.submit(self._ask, chunk): i for i, chunk in enumerate(chunks)}
@@ -228,18 +236,26 @@ class LLMExtractor:
             while pending:
                 done, pending = wait(pending, return_when=FIRST_COMPLETED)
                 for future in done:
-                    error = future.exception()
+                    index, error = futures[future], future.exception()
+                    if refuses_prompt(error):
+                        chunk = chunks[index]
+                        self.refusals.refuse(f"chunk {chunk.id} of document {chunk.doc_id!r}",
+                                             error, "extracted offline instead")
+                        refused.add(index)
+                        continue
                     if error is not None:
                         for other in pending:
                             other.cancel()
                         raise error
-                    results[futures[future]] = future.result()
+                    self.refusals.accept()
+                    results[index] = future.result()
                 if progress is not None:
                     progress(len(chunks) - len(pending))
+        self.refusals.check()
         failed = [i for i, result in enumerate(results) if result is None]
         if failed:
             with self._lock:
-                self.fallbacks += len(failed)
+                self.fallbacks += len(failed) - len(refused)
             offline = self._fallback.extract([chunks[i] for i in failed])
             for i, extraction in zip(failed, offline, strict=True):
                 results[i] = extraction
