@@ -39,6 +39,8 @@ def children() -> list[psutil.Process]:
 def test_files_read_in_the_child_equal_files_read_in_process(tmp_path: Path) -> None:
     files = {"notes.md": b"# Herons\n\nThe heron nests by the weir.",
              "lines.jsonl": b'{"id": 1, "text": "one"}\n[]\n{"id": "b", "text": "two"}\n',
+             "unicode.jsonl": b'{"id": "u", "text": "caf\\u00e9 \\ud800 \\ud835\\udd18"}\n',
+             "caf\u00e9.md": "# Caf\u00e9\n\n\u2615 \U0001d518 ok".encode(),
              "minutes.docx": docx_bytes("Minutes", ["The board chose Fenwick Quay."]),
              "binary.txt": b"\x00\x01"}
     with Sandbox(ParseBudget(30, 1024)) as sandbox:
