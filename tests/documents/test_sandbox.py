@@ -126,3 +126,24 @@ async def test_two_files_are_read_at_once_by_two_children() -> None:
         assert done == {quick}  # read by the second child while the first is busy
         assert [d.title for d in quick.result().documents] == ["X"]
         assert [s.reason for s in (await slow).skipped] == [sandbox.budget.cpu_reason()]
+
+
+def test_files_sent_ahead_come_back_in_order_past_a_child_that_died(tmp_path: Path) -> None:
+    names = [f"note-{n:02d}.txt" for n in range(12)]
+    for name in names:
+        (tmp_path / name).write_text(f"Text of {name}.")
+    (tmp_path / "bomb.docx").write_bytes(docx_elements(SLOW_DOCX_ELEMENTS))
+    order = [*names[:5], "bomb.docx", *names[5:]]
+    sources = [SourceFile(name, "h") for name in order]
+    budget = ParseBudget(cpu_s=1, memory_mb=1024)
+    with Sandbox(budget) as sandbox:
+        results = list(sandbox.load_sources(tmp_path, sources, ahead=8))
+        got = [r.documents[0].id if r.documents else r.skipped[0].path for r in results]
+        assert got == order
+        assert [s.reason for r in results for s in r.skipped] == [budget.cpu_reason()]
+        assert sandbox.started == 2  # the files sent ahead of the bomb went to a fresh child
+        partial = sandbox.load_sources(tmp_path, sources[:4], ahead=4)
+        assert next(partial).documents[0].id == names[0]
+        partial.close()  # three replies still owed: that child is not used again
+        [doc] = sandbox.load_source(tmp_path, sources[6]).documents
+        assert doc.text == f"Text of {names[5]}."

@@ -98,10 +98,12 @@ def run_documents(settings: Settings, stores: Stores, report: Report) -> StageDo
     report(Progress("documents", 0, total))
     budget = ParseBudget(settings.parse_cpu_s, settings.parse_memory_mb)
     with Sandbox(budget) as parsers:  # its child starts with the first file of the folder
+        folder = [f for f in changed if not is_upload(f.path)]  # read in order, sent ahead
+        read = parsers.load_sources(root, folder) if root is not None else iter([])
         for done, source in enumerate(changed, start=1):
             loaded: LoadResult | None = (
                 uploads.load(source) if is_upload(source.path)
-                else parsers.load_source(root, source) if root is not None else None)
+                else next(read) if root is not None else None)
             if loaded is None:
                 continue
             new_skips.extend(loaded.skipped)

@@ -44,7 +44,8 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections import deque
+from collections.abc import Callable, Generator, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -59,6 +60,9 @@ _READ_CHUNK = 1 << 20
 _EXIT_MEMORY = 3
 """The child's exit status when its memory budget ran out where it could not answer."""
 _CLOSE_WAIT_S = 2.0
+SOURCES_AHEAD = 16
+"""Files of the folder sent to the child ahead of the one being waited for (each request is
+a few hundred bytes: they never fill a pipe)."""
 _MEMORY_MARKERS = ("MemoryError", "Memory allocation failed")
 """How a loader's skip reason can say that memory ran out (``loaders.load_bytes`` turns every
 exception into a reason ``cannot load: TYPE: message``)."""
@@ -92,6 +96,16 @@ class ParseBudget:
                 "(GRAPHREADY_PARSE_MEMORY_MB)")
 
 
+@dataclass(frozen=True, slots=True)
+class _Request:
+    """One file to read: its name (for a skip), the header to send, the bytes (None: the child
+    reads the file named in the header)."""
+
+    name: str
+    header: dict[str, Any]
+    data: bytes | None
+
+
 class _Died(Exception):
     """The child stopped (or was stopped) before it answered; the message is the reason."""
 
@@ -109,22 +123,25 @@ class _Child:
         assert self.proc.stdin is not None and self.proc.stdout is not None
         self._stdin: IO[bytes] = self.proc.stdin
         self._stdout_fd = self.proc.stdout.fileno()
+        self._poller = select.poll()
+        self._poller.register(self._stdout_fd, select.POLLIN)
 
     @property
     def alive(self) -> bool:
         return self.proc.poll() is None
 
-    def exchange(self, header: dict[str, Any], data: bytes | None) -> tuple[LoadResult, bool]:
-        """Send one request and wait for its reply, and whether the child exits after it;
-        ``_Died`` with the reason when the child stops first or the wall-clock backstop runs
-        out (then it is killed)."""
-        try:
+    def send(self, header: dict[str, Any], data: bytes | None) -> None:
+        """Send one request; when the child is gone, nothing (``receive`` says why)."""
+        with contextlib.suppress(OSError, ValueError):  # a broken pipe, a closed one
             self._stdin.write(_frame(json.dumps(header).encode()))
             if data is not None:
                 self._stdin.write(_frame(data))
             self._stdin.flush()
-        except (OSError, ValueError):  # a broken pipe: the child is gone
-            raise _Died(self._death_reason()) from None
+
+    def receive(self) -> tuple[LoadResult, bool]:
+        """The reply to the oldest request not answered yet, and whether the child exits after
+        it; ``_Died`` with the reason when the child stops first or the wall-clock backstop
+        runs out (then it is killed)."""
         deadline = time.monotonic() + self.budget.wall_limit_s
         meta = self._read(_LENGTH.unpack(self._read(_LENGTH.size, deadline))[0], deadline)
         texts = self._read(_LENGTH.unpack(self._read(_LENGTH.size, deadline))[0], deadline)
@@ -132,8 +149,6 @@ class _Child:
 
     def _read(self, size: int, deadline: float) -> bytes:
         parts: list[bytes] = []
-        poller = select.poll()
-        poller.register(self._stdout_fd, select.POLLIN)
         while size > 0:
             left = deadline - time.monotonic()
             if left <= 0:
@@ -141,7 +156,7 @@ class _Child:
                 raise _Died(f"still reading it after {self.budget.wall_limit_s:g} s of "
                             f"wall-clock time (the parse budget is {self.budget.cpu_s} CPU s, "
                             "GRAPHREADY_PARSE_CPU_S; the machine may be too busy)")
-            if not poller.poll(left * 1000):
+            if not self._poller.poll(left * 1000):
                 continue
             chunk = os.read(self._stdout_fd, min(size, _READ_CHUNK))
             if not chunk:
@@ -255,13 +270,23 @@ class Sandbox:
 
     def load_bytes(self, name: str, data: bytes) -> LoadResult:
         """The documents of the file ``name`` holding ``data`` (blocking)."""
-        return self._read(name, {"op": "bytes", "name": name}, data)
+        request = _Request(name, {"op": "bytes", "name": name}, data)
+        with contextlib.closing(self._stream(iter([request]), 1)) as results:
+            return next(results)
+
+    def load_sources(self, root: Path, sources: Iterable[SourceFile],
+                     ahead: int = SOURCES_AHEAD) -> Generator[LoadResult]:
+        """The documents of each of ``sources`` under ``root``, in order, read by one child
+        (blocking): up to ``ahead`` files are sent ahead, so the child reads the next files
+        while the caller works on this one's."""
+        requests = (_Request(s.path, {"op": "file", "root": str(root), "path": s.path,
+                                      "hash": s.file_hash}, None) for s in sources)
+        return self._stream(requests, ahead)
 
     def load_source(self, root: Path, source: SourceFile) -> LoadResult:
-        """The documents of ``source`` under ``root``, read by the child (blocking)."""
-        header = {"op": "file", "root": str(root), "path": source.path,
-                  "hash": source.file_hash}
-        return self._read(source.path, header, None)
+        """The documents of ``source`` under ``root``, read by a child (blocking)."""
+        with contextlib.closing(self.load_sources(root, [source], 1)) as results:
+            return next(results)
 
     async def run(self, func: Callable[..., T], *args: Any) -> T:
         """``func(*args)`` on one of the sandbox's own threads (one per child), for a caller on
@@ -271,32 +296,54 @@ class Sandbox:
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._threads, functools.partial(func, *args))
 
-    def _read(self, name: str, header: dict[str, Any], data: bytes | None) -> LoadResult:
+    def _stream(self, requests: Iterator[_Request], ahead: int) -> Generator[LoadResult]:
+        """The result of each request, in order, from one child (a fresh one after a child that
+        died or exits: the requests it had not answered go to the fresh one)."""
         child = self._slots.get()
+        pending: deque[_Request] = deque()
+        checked = False
         try:
-            if child is not None and not child.alive:
-                self._forget(child)
-                child = None
-            if child is None:
-                child = self._start()
+            while True:
+                while len(pending) < ahead and (request := next(requests, None)) is not None:
+                    if not checked:  # a child only for a first request, and a live one
+                        child, checked = self._live_child(child), True
+                    pending.append(request)
+                    self._send(child, request)
+                if not pending:
+                    return
                 if child is None:
-                    return LoadResult(skipped=[SkippedFile(name, "the server is shutting down")])
-            running = child
-            try:
-                result, exits = running.exchange({**header, "cpu_s": self.budget.cpu_s}, data)
-            except _Died as exc:
-                result, exits = LoadResult(skipped=[SkippedFile(name, str(exc))]), True
-            if exits:
-                child = None
-                self._forget(running)
-            return result
-        except BaseException:
-            if child is not None:
+                    yield LoadResult(skipped=[SkippedFile(pending.popleft().name,
+                                                          "the server is shutting down")])
+                    continue
+                try:
+                    result, exits = child.receive()
+                except _Died as exc:
+                    skip = SkippedFile(pending[0].name, str(exc))
+                    result, exits = LoadResult(skipped=[skip]), True
+                pending.popleft()
+                if exits:
+                    self._forget(child)
+                    child = self._start()
+                    for request in pending:
+                        self._send(child, request)
+                yield result
+        finally:
+            if child is not None and pending:  # replies it still owes: never reuse it
                 self._forget(child)
                 child = None
-            raise
-        finally:
             self._release(child)
+
+    def _live_child(self, child: _Child | None) -> _Child | None:
+        """``child`` if it is alive, else a fresh one (None once closed)."""
+        if child is not None and child.alive:
+            return child
+        if child is not None:
+            self._forget(child)
+        return self._start()
+
+    def _send(self, child: _Child | None, request: _Request) -> None:
+        if child is not None:
+            child.send({**request.header, "cpu_s": self.budget.cpu_s}, request.data)
 
     def _start(self) -> _Child | None:
         with self._lock:
