@@ -196,6 +196,10 @@ def build_with_hostile(args: argparse.Namespace, tmp: Path, files: dict[str, byt
         for name in files:
             print(f"  {name:<14} {'skipped: ' + skipped[name] if name in skipped else 'read'}")
         with client(server) as api:
+            def heron_indexed() -> bool:
+                return bool(api.get("/documents/heron.md").json().get("state") == "indexed")
+
+            server.wait_until(heron_indexed, 120, "heron.md indexed (the graph loaded)")
             heron = api.get("/documents/heron.md").json()
         print(f"  heron.md       {heron.get('state')}; documents counted: "
               f"{status['counts'].get('documents')}")
