@@ -17,23 +17,7 @@ from graphready.documents.loaders import load_bytes, load_source
 from graphready.documents.sandbox import ParseBudget, Sandbox
 from graphready.documents.types import SourceFile
 from support.docx_files import docx_bytes
-from support.hostile_files import docx_elements
-
-CHILD_MODULE = "graphready.documents.sandbox"
-SLOW_DOCX_ELEMENTS = 1_500_000
-"""Empty paragraphs that take python-docx ~20 CPU seconds to read (under the DOCX bound)."""
-
-
-def children() -> list[psutil.Process]:
-    """This process's children that are sandbox children."""
-    found = []
-    for child in psutil.Process().children():
-        try:
-            if CHILD_MODULE in child.cmdline():
-                found.append(child)
-        except psutil.Error:
-            continue
-    return found
+from support.hostile_files import SLOW_DOCX_ELEMENTS, docx_elements, parser_children
 
 
 def test_files_read_in_the_child_equal_files_read_in_process(tmp_path: Path) -> None:
@@ -44,7 +28,7 @@ def test_files_read_in_the_child_equal_files_read_in_process(tmp_path: Path) -> 
              "minutes.docx": docx_bytes("Minutes", ["The board chose Fenwick Quay."]),
              "binary.txt": b"\x00\x01"}
     with Sandbox(ParseBudget(30, 1024)) as sandbox:
-        assert sandbox.started == 0 and children() == []  # nothing before the first file
+        assert sandbox.started == 0 and parser_children() == []  # nothing before the first file
         for name, data in files.items():
             assert sandbox.load_bytes(name, data) == load_bytes(name, data)
             (tmp_path / name).write_bytes(data)
@@ -53,9 +37,9 @@ def test_files_read_in_the_child_equal_files_read_in_process(tmp_path: Path) -> 
         gone = SourceFile("gone.md", "h")
         assert sandbox.load_source(tmp_path, gone) == load_source(tmp_path, gone)
         assert sandbox.started == 1  # one child read every file
-        [child] = children()
+        [child] = parser_children()
     assert not child.is_running() or child.status() == psutil.STATUS_ZOMBIE
-    assert children() == []
+    assert parser_children() == []
 
 
 def test_a_file_over_the_cpu_budget_is_skipped_and_the_next_file_gets_a_fresh_child() -> None:
@@ -86,7 +70,7 @@ def test_a_file_over_the_memory_budget_is_skipped_and_the_next_file_reads() -> N
 def test_a_child_that_stops_answering_is_killed_at_the_wall_clock_backstop() -> None:
     with Sandbox(ParseBudget(cpu_s=30, memory_mb=1024, wall_s=2.0)) as sandbox:
         assert sandbox.load_bytes("first.txt", b"First.").documents
-        [child] = children()
+        [child] = parser_children()
         os.kill(child.pid, signal.SIGSTOP)  # it gets no CPU time at all: only the clock runs
         result = sandbox.load_bytes("second.txt", b"Second.")
         [skip] = result.skipped
@@ -98,7 +82,7 @@ def test_a_child_that_stops_answering_is_killed_at_the_wall_clock_backstop() -> 
 def test_a_crashed_child_is_named_and_replaced() -> None:
     with Sandbox(ParseBudget(30, 1024)) as sandbox:
         assert sandbox.load_bytes("first.txt", b"First.").documents
-        [child] = children()
+        [child] = parser_children()
         child.kill()
         child.wait(10)
         [doc] = sandbox.load_bytes("second.txt", b"Second.").documents  # a fresh child
@@ -110,11 +94,11 @@ def test_reads_after_close_are_refused_and_start_nothing() -> None:
     sandbox.close()
     [skip] = sandbox.load_bytes("late.txt", b"Late.").skipped
     assert skip.reason == "the server is shutting down"
-    assert sandbox.started == 0 and children() == []
+    assert sandbox.started == 0 and parser_children() == []
 
 
 @pytest.mark.anyio
-async def test_two_files_are_read_at_once_by_two_children() -> None:
+async def test_two_files_are_read_at_once_by_two_parser_children() -> None:
     import asyncio
 
     with Sandbox(ParseBudget(cpu_s=1, memory_mb=1024), size=2) as sandbox:

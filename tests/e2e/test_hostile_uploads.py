@@ -16,7 +16,7 @@ import pytest
 
 from support.api import assert_error
 from support.corpus import write_corpus
-from support.hostile_files import docx_elements
+from support.hostile_files import SLOW_DOCX_ELEMENTS, docx_elements, parser_children
 from support.server import ServerProcess
 
 pytestmark = pytest.mark.e2e
@@ -24,22 +24,7 @@ BUILD_TIMEOUT = 300.0
 KEY = "hostile-key-0123456789abcdef"
 ENV = {"GRAPHREADY_EMBEDDER": "hashing", "GRAPHREADY_API_KEY": KEY,
        "GRAPHREADY_PARSE_CPU_S": "1"}
-SLOW_DOCX_ELEMENTS = 1_500_000
-"""Empty paragraphs that take python-docx ~20 CPU seconds to read (under the DOCX bound)."""
 CPU_REASON = "over the parse budget of 1 CPU second (GRAPHREADY_PARSE_CPU_S)"
-CHILD_MODULE = "graphready.documents.sandbox"
-
-
-def parser_children(server: ServerProcess) -> list[psutil.Process]:
-    """The server's own parser children (the build workers' are theirs)."""
-    found = []
-    for child in psutil.Process(server.proc.pid).children():
-        try:
-            if CHILD_MODULE in child.cmdline():
-                found.append(child)
-        except psutil.Error:
-            continue
-    return found
 
 
 def indexed(api: httpx.Client, doc_id: str) -> bool:
@@ -68,7 +53,7 @@ def test_a_costly_file_is_refused_or_skipped_and_the_server_keeps_answering(
     server.wait_until(lambda: indexed(api, "heron.md"), BUILD_TIMEOUT, "heron.md indexed")
     assert CPU_REASON in skipped(api).get("bomb.docx", ""), skipped(api)
     assert api.get("/documents/bomb.docx").status_code == 404
-    assert parser_children(server) == []  # no upload yet: no parser child
+    assert parser_children(server.proc.pid) == []  # no upload yet: no parser child
 
     # An upload of it: 422 with the reason, while /health answers all along.
     answered: list[int] = []
@@ -95,7 +80,7 @@ def test_a_costly_file_is_refused_or_skipped_and_the_server_keeps_answering(
                                                      b"in the Dee.", "text/markdown"))])
     assert added.status_code == 202, added.text
     server.wait_until(lambda: indexed(api, "otter.md"), BUILD_TIMEOUT, "otter.md indexed")
-    children = parser_children(server)
+    children = parser_children(server.proc.pid)
     assert len(children) == 1
 
     assert server.stop(signal.SIGTERM) == 0

@@ -9,8 +9,27 @@ import io
 import json
 import zipfile
 
+import psutil
+
 from support.docx_files import docx_bytes
 from support.pdf_files import pdf_bytes
+
+CHILD_MODULE = "graphready.documents.sandbox"
+SLOW_DOCX_ELEMENTS = 1_500_000
+"""Empty paragraphs that take python-docx ~20 CPU seconds to read (under the DOCX bound)."""
+
+
+def parser_children(pid: int | None = None) -> list[psutil.Process]:
+    """The parser children (``documents/sandbox.py``) of process ``pid`` (this one by default;
+    a server's build workers have children of their own, not counted)."""
+    found = []
+    for child in psutil.Process(pid).children():
+        try:
+            if CHILD_MODULE in child.cmdline():
+                found.append(child)
+        except psutil.Error:
+            continue
+    return found
 
 
 def docx_elements(count: int, element: bytes = b"<w:p/>") -> bytes:
