@@ -14,12 +14,34 @@ from graphready.documents.types import SourceFile
 from graphready.documents.uploads import (
     SOURCE_PREFIX,
     Upload,
+    UploadInfo,
     UploadStore,
     file_name,
     is_upload,
     source_path,
 )
 from graphready.errors import InvalidRequest, UnsupportedDocument
+
+
+def test_infos_follow_every_version_written_by_any_store(tmp_path: Path) -> None:
+    """The listing's information is cached per file version: a change written through another
+    store (another server process) is seen, a removed file leaves the listing, a damaged file
+    is left out."""
+    mine, theirs = UploadStore(tmp_path / "u"), UploadStore(tmp_path / "u")
+    one = Upload("one", "One", "first text", "one.md", 1.0)
+    two = Upload("two", "Two", "x", None, 2.0)
+    mine.put(one)
+    mine.put(two)
+    assert mine.infos() == [UploadInfo.of(one), UploadInfo.of(two)]
+    assert mine.info("one") == UploadInfo.of(one) and mine.info("nothing") is None
+    newer = Upload("one", "One", "a second text of another length", "one.md", 3.0)
+    theirs.put(newer)
+    assert mine.info("one") == UploadInfo.of(newer)
+    assert mine.infos()[0].content_hash == newer.content_hash
+    theirs.remove("two")
+    assert [i.id for i in mine.infos()] == ["one"] and mine.info("two") is None
+    mine.path("one").write_bytes(b"{damaged")
+    assert mine.infos() == [] and mine.info("one") is None
 
 
 def test_put_get_replace_remove_and_scan(tmp_path: Path) -> None:

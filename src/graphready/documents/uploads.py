@@ -18,6 +18,7 @@ import hashlib
 import json
 import os
 import tempfile
+import threading
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -81,6 +82,24 @@ class Upload:
         return Document(self.id, self.title, self.text, source_path(self.id), self.content_hash)
 
 
+@dataclass(frozen=True, slots=True)
+class UploadInfo:
+    """What the listing shows of an uploaded document: all but its text."""
+
+    id: str
+    title: str
+    name: str | None
+    size: int
+    content_hash: str
+    added_at: float
+
+    @classmethod
+    def of(cls, upload: Upload) -> UploadInfo:
+        """The information of ``upload``."""
+        return cls(upload.id, upload.title, upload.name, upload.size, upload.content_hash,
+                   upload.added_at)
+
+
 def _decode(data: bytes) -> Upload:
     """An ``Upload`` from a stored file's bytes; ValueError when they are not one."""
     obj: Any = json.loads(data.decode("utf-8"))
@@ -102,6 +121,11 @@ class UploadStore:
 
     def __init__(self, folder: Path) -> None:
         self.folder = folder
+        self._infos: dict[str, tuple[tuple[int, int, int], UploadInfo]] = {}
+        """File name -> (its inode, size and modification time when read, its information):
+        a stored file is decoded once per version, not at every listing (a listing of
+        megabyte uploads would otherwise decode them all, holding the interpreter lock)."""
+        self._infos_lock = threading.Lock()
         try:
             folder.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
@@ -133,6 +157,47 @@ class UploadStore:
         except ValueError:
             return None
         return upload if upload.id == doc_id else None
+
+    def info(self, doc_id: str) -> UploadInfo | None:
+        """The information of the stored document ``doc_id``, or None."""
+        info = self._info(self.path(doc_id))
+        return info if info is not None and info.id == doc_id else None
+
+    def infos(self) -> list[UploadInfo]:
+        """The information of every stored document, by id; each file is decoded only when
+        it changed since it was last read (by any process: the key is its inode, size and
+        modification time)."""
+        found = [i for i in map(self._info, self._files()) if i is not None]
+        names = {p.name for p in self._files()}
+        with self._infos_lock:
+            for gone in set(self._infos) - names:
+                del self._infos[gone]
+        found.sort(key=lambda i: i.id)
+        return found
+
+    def _info(self, path: Path) -> UploadInfo | None:
+        try:
+            stat = path.stat()
+        except FileNotFoundError:
+            return None
+        except OSError as exc:
+            raise StoreError(f"cannot read {path}: {exc}") from exc
+        key = (stat.st_ino, stat.st_size, stat.st_mtime_ns)
+        with self._infos_lock:
+            cached = self._infos.get(path.name)
+        if cached is not None and cached[0] == key:
+            return cached[1]
+        try:
+            info = UploadInfo.of(_decode(path.read_bytes()))
+        except FileNotFoundError:
+            return None
+        except (OSError, ValueError):
+            return None
+        if path.name != file_name(info.id):
+            return None
+        with self._infos_lock:
+            self._infos[path.name] = (key, info)
+        return info
 
     def put(self, upload: Upload) -> None:
         """Store ``upload`` atomically, replacing any earlier version of the same id."""

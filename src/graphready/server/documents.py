@@ -130,7 +130,7 @@ def _store(state: AppState, uploads: list[Upload]) -> bool:
                        "send the document under another id")
     changed = False
     for upload in uploads:
-        old = state.library.uploads.get(upload.id)
+        old = state.library.uploads.info(upload.id)
         if old is not None and old.content_hash == upload.content_hash:
             continue
         state.library.uploads.put(upload)

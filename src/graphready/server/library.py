@@ -22,7 +22,13 @@ from typing import Literal
 
 from graphready.config import Settings
 from graphready.documents.types import Chunk, SkippedFile, SourceFile
-from graphready.documents.uploads import Upload, UploadStore, is_upload, source_path, uploads_folder
+from graphready.documents.uploads import (
+    UploadInfo,
+    UploadStore,
+    is_upload,
+    source_path,
+    uploads_folder,
+)
 from graphready.stores.base import Catalog, CatalogDocument, SourceChange
 from graphready.stores.registry import Stores
 
@@ -189,7 +195,7 @@ class Library:
 
     def entries(self, stages: Mapping[str, StageView], building: bool) -> list[DocumentEntry]:
         """Every document (folder and uploads, a deleted upload excluded), in listing order."""
-        uploads = {u.id: u for u in self.uploads.all()}
+        uploads = {u.id: u for u in self.uploads.infos()}
         out: list[DocumentEntry] = []
         files: dict[str, tuple[float, int] | None] = {}
         for doc in self._stores.catalog.documents():
@@ -226,7 +232,7 @@ class Library:
                 states[name] = "pending"
         return states, error
 
-    def _upload_entry(self, upload: Upload, doc: CatalogDocument | None,
+    def _upload_entry(self, upload: UploadInfo, doc: CatalogDocument | None,
                       stages: Mapping[str, StageView], building: bool) -> DocumentEntry:
         current = doc is not None and doc.content_hash == upload.content_hash
         if current and doc is not None:
