@@ -9,7 +9,7 @@ the documents stage on a folder of N small ``.txt`` files (the cost of reading e
 parser child). Prints its numbers; uses the default parse budgets unless ``--cpu-s`` or
 ``--memory-mb`` are given.
 
-    .venv/bin/python benchmarks/hostile_uploads.py [--seconds 15] [--health 300]
+    .venv/bin/python benchmarks/hostile_uploads.py [--seconds 15]
                                                    [--small-files 10000] [--no-build]
 """
 
@@ -87,6 +87,17 @@ def health_until(server: ServerProcess, stop: threading.Event | None, count: int
     return out
 
 
+def health_for(server: ServerProcess, seconds: float) -> list[float]:
+    """Seconds of each sequential ``GET /health`` for ``seconds``, nothing else running."""
+    stop = threading.Event()
+    timer = threading.Timer(seconds, stop.set)
+    timer.start()
+    try:
+        return health_until(server, stop, 0)
+    finally:
+        timer.cancel()
+
+
 def upload_loop(url: str, name: str, data: bytes, seconds: float,
                 outcomes: multiprocessing.queues.Queue[tuple[int, str] | None]) -> None:
     """Upload ``name`` again and again for ``seconds``, each status and message to
@@ -133,9 +144,11 @@ def upload_while_timing_health(server: ServerProcess, name: str, data: bytes,
     return during, got
 
 
-def print_latencies(label: str, values: list[float], idle_p99: float | None = None) -> None:
+def print_latencies(label: str, values: list[float], idle_p99: float | None = None,
+                    control_p99: float | None = None) -> None:
     p50, p99 = percentile(values, 50), percentile(values, 99)
     ratio = f"  p99/idle p99 {p99 / idle_p99:5.2f}x" if idle_p99 else ""
+    ratio += f"  p99/benign p99 {p99 / control_p99:5.2f}x" if control_p99 else ""
     print(f"  {label:<16} /health n={len(values):>5}  p50 {p50:7.2f} ms  p99 {p99:8.2f} ms  "
           f"max {1000 * max(values):8.1f} ms{ratio}")
 
@@ -145,19 +158,22 @@ def during_uploads(args: argparse.Namespace, tmp: Path, files: dict[str, bytes])
     try:
         server.wait_listening(120)
         health_until(server, None, 50)  # warm up
-        idle = health_until(server, None, args.health)
+        idle = health_for(server, args.seconds)  # as long as each loop: p99s of like samples
         print(f"/health on a real server (hashing embedder, uploads only), {args.seconds:g} s "
               "of uploads of each file in a loop:")
         print_latencies("idle", idle)
         idle_p99 = percentile(idle, 99)
         control = {"benign.md": benign_markdown(4_000_000)}  # as large, nothing hard in it
+        control_p99: float | None = None  # the benign upload's: what any upload costs
         for name, data in {**control, **files}.items():
             during, outcomes = upload_while_timing_health(server, name, data, args.seconds)
-            print_latencies(f"{name} ({len(data) / 2**20:.1f} MiB)", during, idle_p99)
+            print_latencies(f"{name} ({len(data) / 2**20:.1f} MiB)", during, idle_p99,
+                            control_p99)
+            control_p99 = control_p99 or percentile(during, 99)
             statuses = Counter(code for code, _ in outcomes)
             print(f"      uploads: {dict(statuses)}; first: {outcomes[0][0] if outcomes else '-'}"
                   f" {outcomes[0][1] if outcomes else ''}")
-        print_latencies("idle again", health_until(server, None, args.health), idle_p99)
+        print_latencies("idle again", health_for(server, args.seconds), idle_p99)
     finally:
         server.stop()
 
@@ -229,7 +245,6 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seconds", type=float, default=15.0,
                         help="seconds of uploads of each hostile file")
-    parser.add_argument("--health", type=int, default=300, help="/health requests idle")
     parser.add_argument("--small-files", type=int, default=10_000,
                         help="small .txt files for the documents stage timing (0: skip)")
     parser.add_argument("--no-build", action="store_true", help="skip the folder build")
