@@ -28,23 +28,18 @@ import math
 import sys
 import time
 from collections import OrderedDict
-from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import Request
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from graphready.config import Settings
 from graphready.errors import Overloaded, RateLimited
 
 from .auth import bearer, keys_of
 from .errors import error_response
-
-Scope = MutableMapping[str, Any]
-Message = MutableMapping[str, Any]
-Receive = Callable[[], Awaitable[Message]]
-Send = Callable[[Message], Awaitable[None]]
-ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 GRAPH_PREFIXES = ("/graph/", "/passages/")
 EXPORT_PATH = "/graph/export"
@@ -237,7 +232,7 @@ class Admission:
         """Whose allowance and share a request spends (see :meth:`client_of`)."""
         return self.client_of(request.scope)
 
-    def client_of(self, scope: MutableMapping[str, Any]) -> str:
+    def client_of(self, scope: Scope) -> str:
         """Whose allowance and share a request spends: its API key's (hashed; never kept in
         clear) when keys are configured and it sends one, else its client address's."""
         if self._keyed_by_api_key:

@@ -17,19 +17,16 @@ from __future__ import annotations
 
 import hmac
 import ipaddress
-from collections.abc import Awaitable, Callable, MutableMapping, Sequence
-from typing import Any, Literal
+from collections.abc import Sequence
+from typing import Literal
+
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from graphready.config import Settings, api_keys
 from graphready.errors import ConfigError, Forbidden, RequestError, Unauthorized
 
 from .errors import error_response
 
-Scope = MutableMapping[str, Any]
-Message = MutableMapping[str, Any]
-Receive = Callable[[], Awaitable[Message]]
-Send = Callable[[Message], Awaitable[None]]
-ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 Role = Literal["full", "read"]
 
 OPEN_PATHS = frozenset({"/health"})

@@ -29,9 +29,10 @@ from __future__ import annotations
 
 import ipaddress
 import socket
-from collections.abc import Awaitable, Callable, Iterable, MutableMapping
-from typing import Any
+from collections.abc import Iterable
 from urllib.parse import urlsplit
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from graphready.config import Settings, cors_origins, host_patterns
 from graphready.errors import CrossOrigin, HostNotAllowed, RequestError, UnsupportedMediaType
@@ -40,12 +41,6 @@ from .auth import LOOPBACK_NAMES, WRITE_METHODS
 from .errors import error_response
 from .limits import UPLOAD_PATH
 from .unread_body import declared_length
-
-Scope = MutableMapping[str, Any]
-Message = MutableMapping[str, Any]
-Receive = Callable[[], Awaitable[Message]]
-Send = Callable[[Message], Awaitable[None]]
-ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 UNCHECKED_PATHS = frozenset({"/health"})
 """Paths served whatever the Host: liveness holds no data, and probes may name the server in

@@ -13,17 +13,11 @@ A header the endpoint set itself is kept.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, MutableMapping
-from typing import Any
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .auth import PAGE_PATHS, PAGE_PREFIXES
 from .webapp import CONTENT_SECURITY_POLICY
 
-Scope = MutableMapping[str, Any]
-Message = MutableMapping[str, Any]
-Receive = Callable[[], Awaitable[Message]]
-Send = Callable[[Message], Awaitable[None]]
-ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 Headers = tuple[tuple[bytes, bytes], ...]
 
 DOC_PATHS = frozenset({"/docs", "/docs/oauth2-redirect", "/redoc"})
