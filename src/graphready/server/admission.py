@@ -39,7 +39,7 @@ from graphready.config import Settings
 from graphready.errors import Overloaded, RateLimited
 
 from .auth import bearer, keys_of
-from .errors import error_response
+from .errors import exception_response
 
 GRAPH_PREFIXES = ("/graph/", "/passages/")
 EXPORT_PATH = "/graph/export"
@@ -318,12 +318,11 @@ class GraphShares:
             admission.graph_refused += 1
             what, setting = ("exports", "GRAPHREADY_EXPORTS_PER_CLIENT") if export else \
                 ("graph API requests", "GRAPHREADY_GRAPH_REQUESTS_PER_CLIENT")
-            response = error_response(
-                429, RateLimited.code,
+            refusal = RateLimited(
                 f"this client already has {shares.held(client)} {what} in flight, its limit "
                 f"({setting}), and none finished within {admission.queue_timeout_s} s; retry "
-                "when one has", {"Retry-After": str(EXPORT_RETRY_S if export else 1)})
-            await response(scope, receive, send)
+                "when one has", retry_after=EXPORT_RETRY_S if export else 1)
+            await exception_response(refusal)(scope, receive, send)
             return
         try:
             await self._app(scope, receive, send)

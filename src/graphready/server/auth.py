@@ -25,7 +25,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from graphready.config import Settings, api_keys
 from graphready.errors import ConfigError, Forbidden, RequestError, Unauthorized
 
-from .errors import error_response
+from .errors import exception_response
 
 Role = Literal["full", "read"]
 
@@ -112,8 +112,7 @@ class ApiKeys:
             if error is not None:
                 headers = {"WWW-Authenticate": "Bearer"} if isinstance(error, Unauthorized) \
                     else None
-                response = error_response(error.status_code, error.code, str(error), headers)
-                await response(scope, receive, send)
+                await exception_response(error, headers)(scope, receive, send)
                 return
         await self._app(scope, receive, send)
 

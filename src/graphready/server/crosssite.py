@@ -38,7 +38,7 @@ from graphready.config import Settings, cors_origins, host_patterns
 from graphready.errors import CrossOrigin, HostNotAllowed, RequestError, UnsupportedMediaType
 
 from .auth import LOOPBACK_NAMES, WRITE_METHODS
-from .errors import error_response
+from .errors import exception_response
 from .limits import UPLOAD_PATH
 from .unread_body import declared_length
 
@@ -158,8 +158,7 @@ class CrossSite:
         if error is None:
             error = self.write_error(scope, origin, allowed)
         if error is not None:
-            response = error_response(error.status_code, error.code, str(error))
-            await response(scope, receive, send)
+            await exception_response(error)(scope, receive, send)
             return
         if not self.cors:
             await self._app(scope, receive, send)
@@ -219,8 +218,7 @@ class CrossSite:
         if not allowed:
             error = CrossOrigin(f"the CORS preflight from {origin!r} is refused: that origin "
                                 "is not in GRAPHREADY_CORS_ORIGINS")
-            response = error_response(error.status_code, error.code, str(error))
-            await response(scope, receive, send)
+            await exception_response(error)(scope, receive, send)
             return
         headers = [*self._cors_headers(origin),
                    (b"access-control-allow-methods", ALLOW_METHODS.encode()),

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
@@ -26,17 +26,15 @@ from graphready.errors import (
 )
 
 from .bodies import read_json
+from .errors import error_responses
 from .library import DocumentEntry, StageView, decode_cursor, encode_cursor, sort_key
 from .lifecycle import AppState
-from .schemas import ErrorResponse
 
 router = APIRouter(tags=["documents"])
 MAX_JSON_DOCUMENTS = 1000
 MAX_PAGE = 500
 
-_ERRORS: dict[int | str, dict[str, Any]] = {
-    code: {"model": ErrorResponse} for code in (400, 401, 403, 404, 409, 413, 415, 422)
-}
+_ERRORS = error_responses(400, 401, 403, 404, 409, 413, 415, 422)
 
 IndexState = Literal["pending", "indexed", "failed"]
 

@@ -1,5 +1,11 @@
 """Exceptions become responses here, and only here: one JSON shape,
-``{"error": {"code": ..., "message": ...}}``, never a stack trace."""
+``{"error": {"code": ..., "message": ...}}``, never a stack trace.
+
+:func:`error_body` builds that shape for every error the server sends: the responses of the
+exception handlers below, the refusals of the pure ASGI middlewares (keys, cross-site checks,
+body limit, fair shares), and the ``error`` event that ends a stream which failed after it
+began (``POST /chat`` and ``/v1/chat/completions`` alike). :class:`ErrorResponse` is the same
+shape as the OpenAPI document declares it."""
 
 from __future__ import annotations
 
@@ -10,6 +16,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 from starlette.exceptions import HTTPException
 
 from graphready.errors import GraphReadyError
@@ -18,11 +25,47 @@ from graphready.redact import redact
 log = logging.getLogger("graphready.server")
 
 
+class ErrorBody(BaseModel):
+    """The one error shape."""
+
+    code: str
+    message: str
+
+
+class ErrorResponse(BaseModel):
+    """Every error response: ``{"error": {"code", "message"}}``."""
+
+    error: ErrorBody
+
+
+def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """A route's ``responses``: each of ``statuses`` answered with :class:`ErrorResponse`."""
+    return {status: {"model": ErrorResponse} for status in statuses}
+
+
+def error_body(code: str, message: str) -> dict[str, Any]:
+    """The one error shape, as JSON."""
+    return ErrorResponse(error=ErrorBody(code=code, message=message)).model_dump()
+
+
+def exception_body(exc: GraphReadyError) -> dict[str, Any]:
+    """The error body of ``exc``; no URL's credentials or query in its message."""
+    return error_body(exc.code, redact(str(exc)))
+
+
 def error_response(status: int, code: str, message: str,
                    headers: dict[str, str] | None = None) -> JSONResponse:
-    """The one error shape."""
-    return JSONResponse({"error": {"code": code, "message": message}}, status_code=status,
-                        headers=headers)
+    """The one error shape, as a response."""
+    return JSONResponse(error_body(code, message), status_code=status, headers=headers)
+
+
+def exception_response(exc: GraphReadyError,
+                       headers: dict[str, str] | None = None) -> JSONResponse:
+    """The response to ``exc``: its status, its body, ``Retry-After`` when it says when to
+    retry, and ``headers``."""
+    retry = {"Retry-After": str(exc.retry_after)} if exc.retry_after is not None else {}
+    return JSONResponse(exception_body(exc), status_code=exc.status_code,
+                        headers={**retry, **(headers or {})})
 
 
 def _describe(error: dict[str, Any]) -> str:
@@ -57,11 +100,9 @@ async def _validation(request: Request, exc: Exception) -> JSONResponse:
 
 async def _graphready(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, GraphReadyError)
-    headers = {"Retry-After": str(exc.retry_after)} if exc.retry_after is not None else None
-    message = redact(str(exc))  # no URL's credentials or query in a response or a log
     if exc.status_code >= 500 and exc.retry_after is None:
-        log.error("%s: %s", type(exc).__name__, message)
-    return error_response(exc.status_code, exc.code, message, headers)
+        log.error("%s: %s", type(exc).__name__, redact(str(exc)))  # as in the response
+    return exception_response(exc)
 
 
 async def _http(request: Request, exc: Exception) -> JSONResponse:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterator
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import StreamingResponse
@@ -25,6 +25,7 @@ from graphready.explore.export import graphml, node_link_json
 from graphready.explore.view import GraphView
 from graphready.knowledge import Community
 
+from .errors import error_responses
 from .graph_schemas import (
     CommunityDetail,
     CommunityOut,
@@ -42,12 +43,10 @@ from .graph_schemas import (
     SubgraphOut,
 )
 from .lifecycle import AppState
-from .schemas import ErrorResponse
 
 router = APIRouter(tags=["graph"])
 
-ERRORS: dict[int | str, dict[str, Any]] = {
-    code: {"model": ErrorResponse} for code in (404, 422, 503)}
+ERRORS = error_responses(404, 422, 503)
 MAX_PAGE = 200
 MAX_SUBGRAPH = 500
 EDGES_PER_NODE = 4

@@ -4,9 +4,11 @@ own, ``GRAPHREADY_MAX_UPLOAD_BYTES``."""
 
 from __future__ import annotations
 
-import json
-
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from graphready.errors import BodyTooLarge
+
+from .errors import exception_response
 
 UPLOAD_PATH = "/documents"
 
@@ -39,7 +41,7 @@ class BodyLimit:
                 except ValueError:
                     declared = -1
                 if declared > self._max or declared < 0:
-                    await self._refuse(send)
+                    await self._refuse(scope, receive, send)
                     return
         await self._app(scope, self._counting(receive), send)
 
@@ -52,8 +54,6 @@ class BodyLimit:
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
                 if seen > self._max:
-                    from graphready.errors import BodyTooLarge
-
                     raise BodyTooLarge(self._message())
             return message
 
@@ -62,9 +62,6 @@ class BodyLimit:
     def _message(self) -> str:
         return f"the request body is over the limit of {self._max} bytes ({self._setting})"
 
-    async def _refuse(self, send: Send) -> None:
-        body = json.dumps({"error": {"code": "body_too_large", "message": self._message()}})
-        await send({"type": "http.response.start", "status": 413,
-                    "headers": [(b"content-type", b"application/json"),
-                                (b"connection", b"close")]})
-        await send({"type": "http.response.body", "body": body.encode()})
+    async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
+        response = exception_response(BodyTooLarge(self._message()), {"Connection": "close"})
+        await response(scope, receive, send)

@@ -18,11 +18,11 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictStr
 from starlette.background import BackgroundTask
 
 from graphready.errors import GraphReadyError, InvalidRequest
-from graphready.redact import redact
 from graphready.retrieval.pipeline import Mode
 
 from . import sse
 from .bodies import read_json
+from .errors import exception_body
 from .lifecycle import AppState
 from .schemas import CHAT_RESPONSES, ChatResponse, chat_response, recent_turns
 
@@ -163,5 +163,5 @@ async def _chunks(answer: sse.AnswerStream, ident: str, created: int,
             yield chunk({}, "stop", citations=[c.model_dump() for c in response.citations],
                         degraded=response.degraded)
     except GraphReadyError as exc:
-        yield sse.event({"error": {"code": exc.code, "message": redact(str(exc))}})
+        yield sse.event(exception_body(exc))
     yield sse.event("[DONE]")

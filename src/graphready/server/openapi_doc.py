@@ -28,7 +28,7 @@ from typing import Any
 from fastapi import FastAPI
 
 from .auth import is_open, is_write
-from .schemas import ErrorResponse
+from .errors import ErrorResponse
 
 ERROR_REF = "#/components/schemas/ErrorResponse"
 SECURITY = "apiKey"

@@ -16,22 +16,20 @@ from . import sse
 from .auth import keys_of
 from .bodies import read_json
 from .cluster import workers_status
+from .errors import error_responses
 from .lifecycle import AppState
 from .schemas import (
     CHAT_RESPONSES,
     BuildResponse,
     ChatRequest,
     ChatResponse,
-    ErrorResponse,
     chat_response,
     recent_turns,
 )
 
 router = APIRouter()
 
-ERRORS: dict[int | str, dict[str, Any]] = {
-    code: {"model": ErrorResponse} for code in (400, 413, 422, 503)
-}
+ERRORS = error_responses(400, 413, 422, 503)
 
 
 def _state(request: Request) -> AppState:

@@ -16,6 +16,8 @@ from pydantic import (
 
 from graphready.agent.agent import ChatResult
 
+from .errors import error_responses
+
 
 class Turn(BaseModel):
     """An earlier turn of the conversation."""
@@ -137,19 +139,6 @@ class ChatResponse(BaseModel):
                     "the graph was not walked)")
 
 
-class ErrorBody(BaseModel):
-    """The one error shape."""
-
-    code: str
-    message: str
-
-
-class ErrorResponse(BaseModel):
-    """Every error response: ``{"error": {"code", "message"}}``."""
-
-    error: ErrorBody
-
-
 SSE_EVENT: dict[str, Any] = {
     "type": "object", "required": ["data"],
     "description": "With `\"stream\": true`, the answer comes as Server-Sent Events; "
@@ -160,7 +149,7 @@ SSE_EVENT: dict[str, Any] = {
 
 CHAT_RESPONSES: dict[int | str, dict[str, Any]] = {
     200: {"content": {"text/event-stream": {"schema": SSE_EVENT}}},
-    **{code: {"model": ErrorResponse} for code in (400, 413, 422, 429, 503)},
+    **error_responses(400, 413, 422, 429, 503),
 }
 """The responses of a chat endpoint: an answer (as JSON, or streamed), or an error: 429 over
 the client's rate limit, 503 not ready or overloaded (both with ``Retry-After``)."""

@@ -12,7 +12,8 @@ from starlette.concurrency import iterate_in_threadpool, run_in_threadpool
 
 from graphready.agent.agent import ChatResult
 from graphready.errors import GraphReadyError
-from graphready.redact import redact
+
+from .errors import exception_body
 
 _PIECE = re.compile(r"(?<!\s)\s*\S+")
 """Spaces and the word after them; a match starts only after a word (or at the start), so
@@ -38,7 +39,7 @@ def event(data: dict[str, Any] | str, name: str | None = None) -> bytes:
 
 def error_event(exc: GraphReadyError) -> bytes:
     """The frame that ends a stream which failed after it began."""
-    return event({"error": {"code": exc.code, "message": redact(str(exc))}}, "error")
+    return event(exception_body(exc), "error")
 
 
 class AnswerStream:
