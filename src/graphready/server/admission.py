@@ -40,6 +40,7 @@ from graphready.errors import Overloaded, RateLimited
 
 from .auth import bearer, keys_of
 from .errors import exception_response
+from .state import state_of
 
 GRAPH_PREFIXES = ("/graph/", "/passages/")
 EXPORT_PATH = "/graph/export"
@@ -306,7 +307,7 @@ class GraphShares:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         path = scope.get("path", "")
-        state = getattr(getattr(scope.get("app"), "state", None), "graphready", None)
+        state = state_of(scope)
         if scope["type"] != "http" or state is None or not path.startswith(GRAPH_PREFIXES):
             await self._app(scope, receive, send)
             return

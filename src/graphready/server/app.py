@@ -24,6 +24,7 @@ from .limits import UPLOAD_PATH, BodyLimit
 from .openai import router as openai_router
 from .routes import router
 from .security_headers import SecurityHeaders
+from .state import attach
 from .unread_body import DrainUnreadBody
 from .webapp import router as webapp_router
 from .webapp import static_files
@@ -39,7 +40,7 @@ def create_app(settings: Settings, build: bool = True,
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         state = await start_state(settings, chat_model, role)
-        app.state.graphready = state
+        attach(app, state)
         state.begin_background(build=build)
         try:
             yield

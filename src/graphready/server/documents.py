@@ -29,6 +29,7 @@ from .bodies import read_json
 from .errors import error_responses
 from .library import DocumentEntry, StageView, decode_cursor, encode_cursor, sort_key
 from .lifecycle import AppState
+from .state import app_state
 
 router = APIRouter(tags=["documents"])
 MAX_JSON_DOCUMENTS = 1000
@@ -101,11 +102,6 @@ class DeletedDocument(BaseModel):
     message: str
 
 
-def _state(request: Request) -> AppState:
-    state: AppState = request.app.state.graphready
-    return state
-
-
 def _stages(state: AppState) -> dict[str, StageView]:
     return {name: StageView(s.state, s.error) for name, s in state.readiness.stages.items()}
 
@@ -172,7 +168,7 @@ async def _delete(state: AppState, doc_id: str) -> bool:
 async def add_documents(request: Request) -> JSONResponse:
     """Store the documents and queue them for indexing (202). The same id again replaces the
     document; the same text without an id is the same document."""
-    state = _state(request)
+    state = app_state(request)
     now = time.time()
     content_type = request.headers.get("content-type", "")
     if content_type.startswith("multipart/form-data"):
@@ -233,7 +229,7 @@ async def list_documents(
         after = decode_cursor(cursor)
         if after is None:
             raise InvalidRequest("cursor: not a cursor this server gave")
-    entries = await _entries(_state(request))
+    entries = await _entries(app_state(request))
     if state is not None:
         entries = [e for e in entries if e.state == state]
     if after is not None:
@@ -245,7 +241,7 @@ async def list_documents(
 
 
 async def _one(request: Request, doc_id: str) -> DocumentEntry:
-    found = await _entries(_state(request), doc_id)
+    found = await _entries(app_state(request), doc_id)
     if not found:
         raise NotFound(f"no document with id {doc_id!r}")
     uploads = [e for e in found if e.source == "upload"]
@@ -264,7 +260,7 @@ async def get_document(request: Request, doc_id: str) -> JSONResponse:
 async def delete_document(request: Request, doc_id: str) -> DeletedDocument:
     """Remove an uploaded document: answers stop citing it at once, and the next build removes
     it from every index. A document of the served folder is refused (409): remove its file."""
-    state = _state(request)
+    state = app_state(request)
     if await _delete(state, doc_id):
         return DeletedDocument(deleted=doc_id, message="deleted: no answer cites it from now "
                                "on; every index drops it in the build that follows")

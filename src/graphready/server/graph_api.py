@@ -43,6 +43,7 @@ from .graph_schemas import (
     SubgraphOut,
 )
 from .lifecycle import AppState
+from .state import app_state
 
 router = APIRouter(tags=["graph"])
 
@@ -57,15 +58,10 @@ MEMBERS_SHOWN = 200
 SNIPPET_CHARS = 240
 
 
-def _state(request: Request) -> AppState:
-    state: AppState = request.app.state.graphready
-    return state
-
-
 async def _view(request: Request) -> GraphView:
     """The loaded graph as it may be shown now: without the documents hidden (built in a
     worker thread the first time after the hidden set changed)."""
-    state = _state(request)
+    state = app_state(request)
     view = state.graph_view
     if view is None:
         raise NotReady("the knowledge graph is not built yet; /status shows the graph stage's "
@@ -175,7 +171,7 @@ async def entity(request: Request, entity_id: Annotated[str, Path(max_length=200
     position = view.position(entity_id)
     if position is None:
         raise _not_found("entity", entity_id)
-    return await asyncio.to_thread(_entity_detail, view, _state(request), position)
+    return await asyncio.to_thread(_entity_detail, view, app_state(request), position)
 
 
 def _subgraph(view: GraphView, position: int, hops: int, limit: int) -> SubgraphOut:
@@ -277,7 +273,7 @@ async def passage(request: Request, chunk_id: Annotated[str, Path(max_length=200
         PassageText):
     """The whole text of a passage, by the ``chunk_id`` of a citation or of an entity's
     passage."""
-    found = await asyncio.to_thread(visible_chunks, _state(request), [chunk_id])
+    found = await asyncio.to_thread(visible_chunks, app_state(request), [chunk_id])
     if not found:
         raise HTTPException(404, f"no passage with id {chunk_id!r}")
     chunk = found[0]

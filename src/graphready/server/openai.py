@@ -23,8 +23,8 @@ from graphready.retrieval.pipeline import Mode
 from . import sse
 from .bodies import read_json
 from .errors import exception_body
-from .lifecycle import AppState
 from .schemas import CHAT_RESPONSES, ChatResponse, chat_response, recent_turns
+from .state import app_state
 
 router = APIRouter(prefix="/v1", tags=["openai"])
 
@@ -111,7 +111,7 @@ async def models() -> dict[str, Any]:
 async def completions(request: Request) -> Response:
     """Answer the last user message; ``stream: true`` sends ``chat.completion.chunk`` events.
     Rate limit and chat slots as for ``POST /chat``."""
-    state: AppState = request.app.state.graphready
+    state = app_state(request)
     await state.admission.check_rate(request)
     body = await read_json(request, CompletionRequest, "a JSON object with 'messages'")
     question, mode, history = _question(body)

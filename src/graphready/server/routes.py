@@ -17,7 +17,6 @@ from .auth import keys_of
 from .bodies import read_json
 from .cluster import workers_status
 from .errors import error_responses
-from .lifecycle import AppState
 from .schemas import (
     CHAT_RESPONSES,
     BuildResponse,
@@ -26,15 +25,11 @@ from .schemas import (
     chat_response,
     recent_turns,
 )
+from .state import app_state
 
 router = APIRouter()
 
 ERRORS = error_responses(400, 413, 422, 503)
-
-
-def _state(request: Request) -> AppState:
-    state: AppState = request.app.state.graphready
-    return state
 
 
 @router.get("/health", summary="200 while the process is up")
@@ -46,7 +41,7 @@ async def health() -> dict[str, str]:
 @router.get("/status", summary="What is ready now, build progress, counts and timings")
 async def status(request: Request) -> dict[str, Any]:
     """Readiness of each index, the tools the agent can use, build progress and errors."""
-    state = _state(request)
+    state = app_state(request)
     return {**state.readiness.snapshot(state.tools), "llm": state.llm_status(),
             "chat_admission": state.admission.snapshot(),
             "auth": {"required": any(keys_of(state.settings))},
@@ -61,7 +56,7 @@ async def chat(request: Request) -> Response:
     """Answer ``message`` with the tools available now (503 with Retry-After when none is).
     With ``"stream": true`` the answer comes as Server-Sent Events. Over the client's rate
     limit: 429; every chat slot busy for the queue timeout: 503 ``overloaded``."""
-    state = _state(request)
+    state = app_state(request)
     await state.admission.check_rate(request)
     body = await read_json(request, ChatRequest, "a JSON object with a 'message'")
     history = recent_turns([(t.role, t.content) for t in body.history])
@@ -95,7 +90,7 @@ async def _chat_events(answer: sse.AnswerStream) -> AsyncIterator[bytes]:
 async def build(request: Request) -> BuildResponse:
     """Start a build that picks up added, changed and deleted files; while one runs, another
     follows it (the running one may have scanned the folder before the change)."""
-    started = await _state(request).rebuild()
+    started = await app_state(request).rebuild()
     message = "build started" if started else \
         "a build is running; another will start when it ends, to pick up later changes"
     return BuildResponse(started=started, queued=not started, message=message)
