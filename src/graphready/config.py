@@ -11,19 +11,31 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, get_args
 
 from graphready.errors import ConfigError
 
 ENV_PREFIX = "GRAPHREADY_"
-EMBEDDERS = ("minilm", "hashing")
+
+# The names a setting can take that other modules act on are declared here, once, as a Literal
+# type (so that strict typing catches a misspelt name) with the tuple of its values beside it;
+# config owns them because it validates them before anything else is imported.
+EmbedderName = Literal["minilm", "hashing"]
+"""The built-in embedders (``GRAPHREADY_EMBEDDER``; ``embeddings/registry.py`` makes each)."""
+EMBEDDERS: tuple[EmbedderName, ...] = get_args(EmbedderName)
+Stage = Literal["documents", "vectors", "graph"]
+"""The build stages, in the order they start (``build/stages.py`` runs each;
+``GRAPHREADY_FAIL_STAGE`` names one)."""
+STAGES: tuple[Stage, ...] = get_args(Stage)
+KillPoint = Literal["documents", "vectors", "graph.extract", "graph.assemble",
+                    "graph.communities", "graph.summaries", "graph.publish", "graph.done"]
+"""Where ``GRAPHREADY_KILL_AT`` can kill a build (``build/faults.py`` says what each means)."""
+KILL_POINTS: tuple[KillPoint, ...] = get_args(KillPoint)
+KillVictim = Literal["worker", "server"]
+"""Which process ``GRAPHREADY_KILL_AT=POINT:VICTIM`` kills (the worker when not said)."""
+KILL_VICTIMS: tuple[KillVictim, ...] = get_args(KillVictim)
 NLP_PIPELINES = ("entities", "full")
 COMMUNITY_UPDATES = ("auto", "exact", "stable")
-STAGES = ("documents", "vectors", "graph")
-KILL_POINTS = ("documents", "vectors", "graph.extract", "graph.assemble", "graph.communities",
-               "graph.summaries", "graph.publish", "graph.done")
-"""Where ``GRAPHREADY_KILL_AT`` can kill a build (``build/faults.py``)."""
-KILL_VICTIMS = ("worker", "server")
 TOOL_CALLING = ("auto", "off")
 ON_OFF = ("on", "off")
 
@@ -38,7 +50,7 @@ class Settings:
     port: int = 8000
     chunk_chars: int = 1200
     chunk_overlap_sentences: int = 1
-    embedder: str = "minilm"
+    embedder: EmbedderName = "minilm"
     embed_threads: int = 1
     embed_idle_threads: int = 1
     embed_batch: int = 32
@@ -57,7 +69,7 @@ class Settings:
     graph_requests_per_client: int = 8
     exports_per_client: int = 2
     body_timeout_s: int = 30
-    fail_stage: str | None = None
+    fail_stage: Stage | None = None
     kill_at: str | None = None
     graph_url: str | None = None
     vector_url: str | None = None
@@ -239,9 +251,7 @@ def _validate(s: Settings) -> None:
     positive("workers", s.workers, 1, 64)
     _check_api_keys(s)
     _check_origins(s)
-    if s.embedder not in EMBEDDERS:
-        raise ConfigError(_env_name("embedder"), f"unknown embedder {s.embedder!r}; "
-                          f"choose one of {', '.join(EMBEDDERS)}")
+    embedder_named(s.embedder)
     if s.community_updates not in COMMUNITY_UPDATES:
         raise ConfigError(_env_name("community_updates"), f"unknown value "
                           f"{s.community_updates!r}; choose one of {', '.join(COMMUNITY_UPDATES)}")
@@ -274,6 +284,16 @@ def _validate(s: Settings) -> None:
     _check_endpoint("embed", s.embed_base_url, s.embed_model)
     if s.docs_dir is not None and not s.docs_dir.is_dir():
         raise ConfigError(_env_name("docs_dir"), f"{s.docs_dir} is not a folder")
+
+
+def embedder_named(name: str) -> EmbedderName:
+    """``name`` as one of :data:`EMBEDDERS`; a ``ConfigError`` naming ``GRAPHREADY_EMBEDDER``
+    (and the choices) when it is none of them."""
+    for known in EMBEDDERS:
+        if known == name:
+            return known
+    raise ConfigError(_env_name("embedder"), f"unknown embedder {name!r}; "
+                      f"choose one of {', '.join(EMBEDDERS)}")
 
 
 def _check_endpoint(prefix: str, base_url: str | None, model: str | None) -> None:

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from graphready.build.events import Event
-from graphready.build.stages import STAGES, search_text
+from graphready.build.stages import RUNNERS, search_text
 from graphready.config import Settings, ensure_data_dir, load_settings
 from graphready.documents.uploads import Upload, UploadStore, uploads_folder
 from graphready.embeddings.hashing import HashingEmbedder
@@ -66,7 +66,7 @@ def _build(settings: Settings) -> dict[str, dict[str, int]]:
     stores = open_stores(settings)
     try:
         for stage in ("documents", "vectors", "graph"):
-            counts[stage] = dict(STAGES[stage](settings, stores, report).counts)
+            counts[stage] = dict(RUNNERS[stage](settings, stores, report).counts)
     finally:
         stores.close()
     return counts

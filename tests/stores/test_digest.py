@@ -7,7 +7,7 @@ import time
 from pathlib import Path
 
 from graphready.build.events import Event
-from graphready.build.stages import STAGES
+from graphready.build.stages import RUNNERS
 from graphready.config import Settings, ensure_data_dir, load_settings
 from graphready.documents.uploads import Upload, UploadStore, uploads_folder
 from graphready.stores.digest import content_digest, index_digest
@@ -37,7 +37,7 @@ def _build(settings: Settings) -> None:
     stores = open_stores(settings)
     try:
         for stage in ("documents", "vectors", "graph"):
-            STAGES[stage](settings, stores, report)
+            RUNNERS[stage](settings, stores, report)
     finally:
         stores.close()
 

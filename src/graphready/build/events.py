@@ -7,6 +7,8 @@ import json
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
+from graphready.config import Stage
+
 Source = Literal["built", "loaded"]
 
 
@@ -26,7 +28,7 @@ class StageDone:
     stage-specific numbers (chunks added, entities, ...); ``notes`` what an operator should know
     of this run (the first prompts the model refused, with the reasons)."""
 
-    stage: str
+    stage: Stage
     seconds: float
     source: Source
     counts: dict[str, int] = field(default_factory=dict)
@@ -38,7 +40,7 @@ class StageDone:
 class StageFailed:
     """A stage failed; nothing it had not finished is marked complete."""
 
-    stage: str
+    stage: Stage
     error: str
     kind: Literal["failed"] = "failed"
 
@@ -51,7 +53,7 @@ class LLMActivity:
     the communities are known), model calls answered, calls per minute over the last minute,
     and the estimated seconds left of the current step (None until there is a rate)."""
 
-    stage: str
+    stage: Stage
     in_flight: dict[str, int]
     waiting: dict[str, int]
     paused: bool

@@ -23,7 +23,7 @@ import os
 import signal
 from pathlib import Path
 
-from graphready.config import Settings
+from graphready.config import KILL_POINTS, KillPoint, Settings
 
 from .events import Event, Progress, StageDone
 
@@ -31,7 +31,7 @@ FIRED_FILE = "kill-at.fired"
 """Created in the data dir when the kill fires, so that the rebuild after it runs through."""
 
 
-def _reached(point: str, event: Event) -> bool:
+def _reached(point: KillPoint, event: Event) -> bool:
     """Whether ``event`` is the moment ``point`` names."""
     if isinstance(event, StageDone):
         return point == "graph.done" and event.stage == "graph" and event.source == "built"
@@ -39,10 +39,11 @@ def _reached(point: str, event: Event) -> bool:
         return False
     if point in ("documents", "vectors", "graph.extract"):
         return event.stage == point and event.done >= 1
-    moments = {"graph.assemble": ("graph.communities", False),
-               "graph.communities": ("graph.communities", True),
-               "graph.summaries": ("graph.summaries", False),
-               "graph.publish": ("graph.summaries", True)}
+    moments: dict[KillPoint, tuple[str, bool]] = {
+        "graph.assemble": ("graph.communities", False),
+        "graph.communities": ("graph.communities", True),
+        "graph.summaries": ("graph.summaries", False),
+        "graph.publish": ("graph.summaries", True)}
     stage, at_end = moments.get(point, ("", False))
     return event.stage == stage and (event.done == event.total if at_end else event.done == 0)
 
@@ -52,13 +53,13 @@ class KillSwitch:
 
     def __init__(self, settings: Settings) -> None:
         point, _, victim = (settings.kill_at or "").partition(":")
-        self._point = point
+        self._point = next((p for p in KILL_POINTS if p == point), None)
         self._server = victim == "server"
         self._fired = settings.data_dir / FIRED_FILE
 
     def __call__(self, event: Event) -> None:
         """Called with each event before it is reported."""
-        if not self._point or not _reached(self._point, event) or self._fired.exists():
+        if self._point is None or not _reached(self._point, event) or self._fired.exists():
             return
         Path(self._fired).write_text(f"{self._point} {event}\n")
         if self._server:

@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from types import MappingProxyType
 from typing import TYPE_CHECKING, TypeVar
 
-from graphready.config import Settings
+from graphready.config import Settings, Stage
 from graphready.documents.types import Chunk, SkippedFile
 from graphready.errors import BuildError, LLMError, StoreError
 from graphready.knowledge import KnowledgeGraph
@@ -54,7 +54,7 @@ def search_text(chunk: Chunk) -> str:
     return chunk.text
 
 
-def _check_injected_failure(settings: Settings, stage: str) -> None:
+def _check_injected_failure(settings: Settings, stage: Stage) -> None:
     if settings.fail_stage == stage:
         raise BuildError(f"injected failure in the {stage} stage (GRAPHREADY_FAIL_STAGE={stage})")
 
@@ -389,13 +389,15 @@ def _assemble(
             fallbacks, refusals)
 
 
-def _loaded(stage: str, started: float) -> StageDone:
+def _loaded(stage: Stage, started: float) -> StageDone:
     return StageDone(stage=stage, seconds=round(time.perf_counter() - started, 3),
                      source="loaded")
 
 
-STAGES: Mapping[str, Callable[[Settings, Stores, Report], StageDone]] = MappingProxyType({
+RUNNERS: Mapping[Stage, Callable[[Settings, Stores, Report], StageDone]] = MappingProxyType({
     "documents": run_documents,
     "vectors": run_vectors,
     "graph": run_graph,
 })
+"""The function that runs each stage (``config.STAGES`` names them; a test checks that each
+has one)."""

@@ -17,7 +17,7 @@ import os
 import sys
 from collections.abc import Awaitable, Callable, Iterable
 
-from graphready.config import Settings, settings_to_env
+from graphready.config import Settings, Stage, settings_to_env
 
 from .control import questions_line
 from .events import Event, StageDone, StageFailed, decode
@@ -35,8 +35,8 @@ class BuildSupervisor:
         self._settings = settings
         self._on_event = on_event
         self._stop_timeout = stop_timeout
-        self._procs: dict[str, asyncio.subprocess.Process] = {}
-        self._held: dict[str, asyncio.subprocess.Process] = {}
+        self._procs: dict[Stage, asyncio.subprocess.Process] = {}
+        self._held: dict[Stage, asyncio.subprocess.Process] = {}
         self._stopping = False
         self._questions = 0
 
@@ -48,7 +48,8 @@ class BuildSupervisor:
     async def run(self) -> bool:
         """Run every stage; True when all completed."""
         self._stopping = False
-        held = {stage: await self._spawn(stage, held=True) for stage in ("vectors", "graph")}
+        after_documents: tuple[Stage, ...] = ("vectors", "graph")
+        held = {stage: await self._spawn(stage, held=True) for stage in after_documents}
         self._held = dict(held)
         try:
             documents = await self._run_stage("documents")
@@ -68,7 +69,7 @@ class BuildSupervisor:
                                          for stage, proc in held.items()))
         return all(results)
 
-    async def run_stages(self, stages: list[str]) -> bool:
+    async def run_stages(self, stages: list[Stage]) -> bool:
         """Run these (independent) stages side by side; True when all completed."""
         if self._stopping:
             return False
@@ -112,14 +113,14 @@ class BuildSupervisor:
         env.update(settings_to_env(self._settings))
         return env
 
-    async def _spawn(self, stage: str, held: bool = False) -> asyncio.subprocess.Process:
+    async def _spawn(self, stage: Stage, held: bool = False) -> asyncio.subprocess.Process:
         return await asyncio.create_subprocess_exec(
             sys.executable, "-m", "graphready.build.worker", stage, *(["--held"] if held else []),
             env=self._worker_env(), stdin=asyncio.subprocess.PIPE,
             stdout=asyncio.subprocess.PIPE, stderr=None,
         )
 
-    def _release(self, stage: str, proc: asyncio.subprocess.Process) -> None:
+    def _release(self, stage: Stage, proc: asyncio.subprocess.Process) -> None:
         """Let a held worker start its stage (if it already died, following it says so)."""
         self._procs[stage] = proc
         if proc.returncode is None and proc.stdin is not None and not proc.stdin.is_closing():
@@ -142,7 +143,7 @@ class BuildSupervisor:
                 proc.kill()
                 await proc.wait()
 
-    async def _run_stage(self, stage: str) -> bool:
+    async def _run_stage(self, stage: Stage) -> bool:
         if self._stopping:
             return False
         proc = await self._spawn(stage)
@@ -151,7 +152,7 @@ class BuildSupervisor:
             self._send_questions(proc)
         return await self._follow(stage, proc)
 
-    async def _follow(self, stage: str, proc: asyncio.subprocess.Process) -> bool:
+    async def _follow(self, stage: Stage, proc: asyncio.subprocess.Process) -> bool:
         """Forward a worker's events until it exits; True when its stage completed."""
         finished: Event | None = None
         assert proc.stdout is not None

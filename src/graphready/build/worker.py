@@ -19,12 +19,11 @@ import signal
 import sys
 import threading
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from types import FrameType, MappingProxyType
 from typing import TYPE_CHECKING
 
-from graphready.config import STAGES as STAGE_NAMES
-from graphready.config import Settings, load_settings
+from graphready.config import STAGES, Settings, Stage, load_settings
 from graphready.errors import GraphReadyError
 from graphready.redact import configured_urls, redact, redact_logs
 
@@ -35,7 +34,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("graphready.build")
 
-NICENESS = MappingProxyType({"documents": 5, "graph": 10, "vectors": 15})
+NICENESS: Mapping[Stage, int] = MappingProxyType({"documents": 5, "graph": 10, "vectors": 15})
 """How far below the server each stage's worker runs. The documents stage comes first (the
 vectors and graph workers load their models beside it, held: ``build/prepare.py``, and every
 other stage waits for it). The vectors worker is lowest, so where
@@ -92,11 +91,11 @@ def main(argv: list[str]) -> int:
     """Run the stage named in ``argv[1]``; 0 when it completed (or, ``--held``, was never
     released), 1 when it failed."""
     held = argv[2:] == ["--held"]
-    if len(argv) not in (2, 3) or argv[1] not in STAGE_NAMES or (len(argv) == 3 and not held):
+    stage = next((s for s in STAGES if argv[1:2] == [s]), None)
+    if len(argv) not in (2, 3) or stage is None or (len(argv) == 3 and not held):
         sys.stderr.write(f"usage: python -m graphready.build.worker "
-                         f"{{{','.join(STAGE_NAMES)}}} [--held]\n")
+                         f"{{{','.join(STAGES)}}} [--held]\n")
         return 2
-    stage = argv[1]
     control: BuildControl | None = None
     signal.signal(signal.SIGTERM, _on_sigterm(lambda: control.stop() if control else None))
     with contextlib.suppress(OSError):
@@ -116,7 +115,7 @@ def main(argv: list[str]) -> int:
         from graphready.stores.registry import open_stores
 
         from .prepare import Prepared, prepare, wait_for_go
-        from .stages import STAGES, run_graph, run_vectors
+        from .stages import RUNNERS, run_graph, run_vectors
 
         prepared = Prepared()
         if held:  # load the model while the documents stage runs (build/prepare.py)
@@ -135,7 +134,7 @@ def main(argv: list[str]) -> int:
             elif stage == "vectors":
                 report(run_vectors(settings, stores, report, embedder=prepared.take_embedder()))
             else:
-                report(STAGES[stage](settings, stores, report))
+                report(RUNNERS[stage](settings, stores, report))
         finally:
             if control is not None:
                 control.close()

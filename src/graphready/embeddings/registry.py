@@ -6,9 +6,8 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from types import MappingProxyType
 
-from graphready.config import Settings
+from graphready.config import EmbedderName, Settings, embedder_named
 from graphready.embeddings.base import Embedder
-from graphready.errors import ConfigError
 
 EmbedderFactory = Callable[[Settings, bool], Embedder]
 """Makes an embedder from the settings; the flag says it embeds questions only (one at a time,
@@ -29,9 +28,10 @@ def _hashing(settings: Settings, questions_only: bool) -> Embedder:
     return HashingEmbedder()
 
 
-FACTORIES: Mapping[str, EmbedderFactory] = MappingProxyType(
+FACTORIES: Mapping[EmbedderName, EmbedderFactory] = MappingProxyType(
     {"minilm": _minilm, "hashing": _hashing}
 )
+"""The factory of each of ``config.EMBEDDERS`` (a test checks that each has one)."""
 
 
 def create_embedder(settings: Settings, *, questions_only: bool = False) -> Embedder:
@@ -44,10 +44,4 @@ def create_embedder(settings: Settings, *, questions_only: bool = False) -> Embe
         return RemoteEmbedder(settings.embed_base_url, settings.embed_model,
                               settings.embed_api_key, timeout_s=settings.llm_timeout_s,
                               retries=settings.llm_retries, batch_size=settings.embed_batch)
-    factory = FACTORIES.get(settings.embedder)
-    if factory is None:
-        raise ConfigError(
-            "GRAPHREADY_EMBEDDER",
-            f"unknown embedder {settings.embedder!r}; choose one of {', '.join(FACTORIES)}",
-        )
-    return factory(settings, questions_only)
+    return FACTORIES[embedder_named(settings.embedder)](settings, questions_only)

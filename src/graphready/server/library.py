@@ -18,9 +18,10 @@ import threading
 from collections.abc import Iterator, Mapping, Sequence, Set
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from types import MappingProxyType
 from typing import Literal
 
-from graphready.config import Settings
+from graphready.config import Settings, Stage
 from graphready.documents.types import Chunk, SkippedFile, SourceFile
 from graphready.documents.uploads import (
     UploadInfo,
@@ -34,7 +35,9 @@ from graphready.stores.registry import Stores
 
 State = Literal["pending", "indexed", "failed"]
 INDEXES = ("keyword", "vectors", "graph")
-_STAGE_OF = {"keyword": "documents", "vectors": "vectors", "graph": "graph"}
+_STAGE_OF: Mapping[str, Stage] = MappingProxyType(
+    {"keyword": "documents", "vectors": "vectors", "graph": "graph"})
+"""The build stage that brings each index in line with the documents."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -160,12 +163,10 @@ class Library:
                 ids = ids if ids is not None else frozenset(catalog.chunk_ids())
                 self.coverage[name] = ids
 
-    def stage_done(self, stage: str) -> None:
+    def stage_done(self, stage: Stage) -> None:
         """A build stage completed: record what its index covers now, and after the documents
         stage, stop hiding what it removed."""
-        index = {"documents": "keyword"}.get(stage, stage)
-        if index in INDEXES:
-            self.refresh_coverage([index])
+        self.refresh_coverage([index for index in INDEXES if _STAGE_OF[index] == stage])
         if stage == "documents":
             self.settle_hidden()
 

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from graphready.build.events import Event, LLMActivity, Progress, StageDone
+from graphready.config import STAGES
 from graphready.documents.types import SkippedFile
 from graphready.redact import redact
 from graphready.retrieval.pipeline import Toolset
@@ -40,7 +41,7 @@ class Readiness:
     startup_runs: int = 0
     building: bool = False
     stages: dict[str, StageState] = field(
-        default_factory=lambda: {s: StageState() for s in ("documents", "vectors", "graph")}
+        default_factory=lambda: {s: StageState() for s in STAGES}
     )
     loads: dict[str, float] = field(default_factory=dict)
     progress: Progress | None = None
