@@ -13,9 +13,8 @@ from collections.abc import AsyncIterator
 from typing import Any, Literal
 
 from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse, Response, StreamingResponse
+from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictStr
-from starlette.background import BackgroundTask
 
 from graphready.errors import GraphReadyError, InvalidRequest
 from graphready.retrieval.pipeline import Mode
@@ -120,10 +119,7 @@ async def completions(request: Request) -> Response:
         if body.stream:
             answer = await sse.AnswerStream.begin(
                 state.ask_stream(question, mode, None, history))
-            return StreamingResponse(slot.hold_while(_chunks(answer, ident, created, body.model)),
-                                     media_type="text/event-stream",
-                                     headers={"Cache-Control": "no-cache"},
-                                     background=BackgroundTask(slot.release))
+            return sse.response(_chunks(answer, ident, created, body.model), slot)
         response = chat_response(await state.ask(question, mode, None, history))
     content = _content(response)
     return JSONResponse({

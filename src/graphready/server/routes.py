@@ -7,8 +7,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse, Response, StreamingResponse
-from starlette.background import BackgroundTask
+from fastapi.responses import JSONResponse, Response
 
 from graphready.errors import GraphReadyError
 
@@ -66,10 +65,7 @@ async def chat(request: Request) -> Response:
             return JSONResponse(chat_response(result).model_dump())
         answer = await sse.AnswerStream.begin(
             state.ask_stream(body.message, body.mode, body.top_k, history))
-        return StreamingResponse(slot.hold_while(_chat_events(answer)),
-                                 media_type="text/event-stream",
-                                 headers={"Cache-Control": "no-cache"},
-                                 background=BackgroundTask(slot.release))
+        return sse.response(_chat_events(answer), slot)
 
 
 async def _chat_events(answer: sse.AnswerStream) -> AsyncIterator[bytes]:

@@ -8,11 +8,14 @@ import re
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
+from fastapi.responses import StreamingResponse
+from starlette.background import BackgroundTask
 from starlette.concurrency import iterate_in_threadpool, run_in_threadpool
 
 from graphready.agent.agent import ChatResult
 from graphready.errors import GraphReadyError
 
+from .admission import Slot
 from .errors import exception_body
 
 _PIECE = re.compile(r"(?<!\s)\s*\S+")
@@ -35,6 +38,14 @@ def event(data: dict[str, Any] | str, name: str | None = None) -> bytes:
     payload = data if isinstance(data, str) else json.dumps(data, separators=(",", ":"))
     head = f"event: {name}\n" if name else ""
     return f"{head}data: {payload}\n\n".encode()
+
+
+def response(events: AsyncIterator[bytes], slot: Slot) -> StreamingResponse:
+    """The response that streams ``events``, holding the chat ``slot`` until the stream ends,
+    fails or the client goes."""
+    return StreamingResponse(slot.hold_while(events), media_type="text/event-stream",
+                             headers={"Cache-Control": "no-cache"},
+                             background=BackgroundTask(slot.release))
 
 
 def error_event(exc: GraphReadyError) -> bytes:
