@@ -27,6 +27,8 @@ from typing import Any
 
 import httpx
 
+from graphready.retrieval.modes import MODES
+
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import Server
 from growth import Fit, best_fit, plot
@@ -44,7 +46,6 @@ STEPS: dict[str, list[tuple[str, int | None]]] = {
     "all": [(name, None) for name in ALL_SETS],
 }
 """Each step's corpus: (set, first N passages or all of them)."""
-MODES = ("auto", "retrieval", "graph_local", "graph_global")
 
 
 def percentile(values: list[float], q: float) -> float | None:

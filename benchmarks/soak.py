@@ -28,6 +28,7 @@ import httpx
 import psutil
 
 from common import ROOT, percentile
+from graphready.retrieval.modes import MODES
 
 sys.path.insert(0, str(ROOT / "tests"))
 
@@ -39,7 +40,6 @@ from support.server import ServerProcess
 
 QUESTIONS = (NEEDLE_QUESTION, "Who studied astronomy in Lisbon?", "What are the main themes?",
              "Where was Clara Northcott born?", "Which institution did Hugo Everhart join?")
-MODES = ("auto", "retrieval", "graph_local", "graph_global")
 # One client address stands for many users here: no per-client rate limit or share.
 ENV = {"GRAPHREADY_EMBEDDER": "hashing", "GRAPHREADY_CHAT_RATE_PER_MINUTE": "0",
        "GRAPHREADY_CHAT_SLOTS_PER_CLIENT": "10000"}

@@ -15,6 +15,7 @@ from typing import Any
 from graphready.config import Settings, ensure_data_dir, load_settings
 from graphready.errors import ConfigError, GraphReadyError
 from graphready.redact import redact_logs
+from graphready.retrieval.modes import MODES
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -44,8 +45,7 @@ def _parser() -> argparse.ArgumentParser:
     ask = sub.add_parser("ask", help="answer one question from what is indexed")
     ask.add_argument("question")
     ask.add_argument("--data-dir")
-    ask.add_argument("--mode", default="auto",
-                     choices=("auto", "retrieval", "graph_local", "graph_global"))
+    ask.add_argument("--mode", default="auto", choices=MODES)
     ask.add_argument("--top-k", type=int)
 
     evaluate = sub.add_parser("eval", help="index a corpus and measure retrieval per mode")
@@ -53,7 +53,8 @@ def _parser() -> argparse.ArgumentParser:
     evaluate.add_argument("questions", type=Path,
                           help="questions .jsonl: {id, question, answers, supporting_ids}")
     evaluate.add_argument("--data-dir")
-    evaluate.add_argument("--modes", default="keyword,vector,hybrid,graph_local,auto")
+    evaluate.add_argument("--modes", help="comma-separated evaluation modes "
+                          "(evaluation/runner.py's EVAL_MODES; default: all of them)")
     evaluate.add_argument("--k", default="2,5,10", help="cut-offs for recall@k")
     evaluate.add_argument("--json", type=Path, help="also write the numbers here")
     evaluate.add_argument("--limit", type=int, help="only the first N questions")
@@ -109,9 +110,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             return run_index(settings)
         if args.command == "eval":
             from graphready.evaluation.command import run_eval
+            from graphready.evaluation.runner import EVAL_MODES
 
-            return run_eval(settings, args.corpus, args.questions,
-                            [m.strip() for m in args.modes.split(",") if m.strip()],
+            modes = ([m.strip() for m in args.modes.split(",") if m.strip()]
+                     if args.modes is not None else list(EVAL_MODES))
+            return run_eval(settings, args.corpus, args.questions, modes,
                             _int_list("--k", args.k), args.json, args.limit)
         from graphready.commands import run_ask
 

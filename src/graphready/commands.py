@@ -65,7 +65,7 @@ def run_ask(settings: Settings, question: str, mode: str, top_k: int | None) -> 
     """Print one answer with its sources."""
     from graphready.agent.agent import OfflineAgent
     from graphready.retrieval.loading import load_toolset
-    from graphready.retrieval.pipeline import MODES
+    from graphready.retrieval.modes import MODES
     from graphready.stores.registry import open_stores
 
     if not question.strip():

@@ -3,6 +3,7 @@ build workers. Every error has the one JSON shape and names the problem."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -10,6 +11,7 @@ import httpx
 import pytest
 
 from graphready.config import load_settings
+from graphready.retrieval.modes import MODES
 from support.api import app_client, assert_error
 from support.corpus import NEEDLE, NEEDLE_QUESTION
 
@@ -96,6 +98,17 @@ async def test_status_health_openapi_and_page(client: httpx.AsyncClient) -> None
     assert "message" in chat_body["schema"]["properties"]
     page = await client.get("/")
     assert page.status_code == 200 and "/static/js/app.js" in page.text
+
+
+async def test_the_pages_mode_menu_offers_the_modes_the_api_accepts(
+        client: httpx.AsyncClient) -> None:
+    page = (await client.get("/")).text
+    menu = page[page.index('<select id="chat-mode">'):]
+    offered = re.findall(r'<option value="([^"]+)"', menu[:menu.index("</select>")])
+    schema = (await client.get("/openapi.json")).json()
+    chat = schema["paths"]["/chat"]["post"]["requestBody"]["content"]["application/json"]
+    accepted = chat["schema"]["properties"]["mode"]["enum"]
+    assert offered == accepted == list(MODES)
 
 
 async def test_nothing_indexed_answers_503_with_retry_after(tmp_path: Path) -> None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from typing import Literal
 
 from graphready.embeddings.base import Embedder
 from graphready.errors import LLMError, NotReady
@@ -14,11 +13,9 @@ from graphready.stores.base import Hit, KeywordIndex, VectorStore
 from .fusion import reciprocal_rank_fusion, rescore_by
 from .graph_global import CommunityHit, CommunityIndex, is_global_question
 from .graph_local import EntityRef, GraphIndex, GraphWalk
+from .modes import Mode as Mode
 
 log = logging.getLogger("graphready.retrieval")
-
-Mode = Literal["auto", "retrieval", "graph_local", "graph_global"]
-MODES: tuple[Mode, ...] = ("auto", "retrieval", "graph_local", "graph_global")
 
 KEYWORD, VECTOR, GRAPH_LOCAL, GRAPH_GLOBAL = (
     "keyword_search", "vector_search", "graph_local_search", "graph_global_search"

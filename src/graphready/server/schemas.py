@@ -15,6 +15,7 @@ from pydantic import (
 )
 
 from graphready.agent.agent import ChatResult
+from graphready.retrieval.modes import Mode
 
 from .errors import error_responses
 
@@ -34,7 +35,7 @@ class ChatRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     message: StrictStr = Field(description="The question; not empty.")
-    mode: Literal["auto", "retrieval", "graph_local", "graph_global"] = Field(
+    mode: Mode = Field(
         "auto", description="Which retrieval to use; auto picks by question and readiness."
     )
     top_k: StrictInt | None = Field(None, ge=1, description="How many passages to retrieve.")

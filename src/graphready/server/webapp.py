@@ -9,11 +9,14 @@ the other security headers are put on the page, its static files and every other
 
 from __future__ import annotations
 
+from html import escape
 from importlib import resources
 
 from fastapi import APIRouter
 from fastapi.responses import HTMLResponse
 from starlette.staticfiles import StaticFiles
+
+from graphready.retrieval.modes import MODES
 
 router = APIRouter()
 
@@ -22,6 +25,15 @@ CONTENT_SECURITY_POLICY = (
     "img-src 'self' data: blob:; "
     "connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; "
     "frame-ancestors 'none'")
+
+
+MODES_MARKER = "<!-- MODES: webapp.py lists retrieval/modes.py's modes here -->"
+
+
+def mode_options() -> str:
+    """The chat's mode menu: an option for each retrieval mode, declared in one place."""
+    return "".join(f'<option value="{escape(mode)}">{escape(mode.replace("_", " "))}</option>'
+                   for mode in MODES)
 
 
 def static_files() -> StaticFiles:
@@ -33,4 +45,4 @@ def static_files() -> StaticFiles:
 async def index() -> HTMLResponse:
     """The web app: chat, documents, graph, communities and status."""
     page = resources.files("graphready.server").joinpath("static/index.html").read_text("utf-8")
-    return HTMLResponse(page)
+    return HTMLResponse(page.replace(MODES_MARKER, mode_options()))

@@ -3,8 +3,6 @@
 import { getJSON } from "./api.js";
 import { $, h, replace, seconds } from "./dom.js";
 
-const STAGES = ["documents", "vectors", "graph"];
-
 function pill(label, on, busy, error) {
   const cls = error ? "err" : on ? "on" : busy ? "busy" : "";
   return h("span", { class: `pill ${cls}`, title: error || "" }, label);
@@ -68,7 +66,7 @@ function body(s) {
   const llm = s.llm;
   const chats = s.chat_admission;
   return [
-    h("h2", {}, "Build"), STAGES.map((name) => stage(s, name)),
+    h("h2", {}, "Build"), Object.keys(s.stages).map((name) => stage(s, name)),
     s.graphrag_error ? h("p", { class: "error" }, `Graph: ${s.graphrag_error}`) : null,
     h("h2", {}, "Counts"), table(Object.entries(s.counts).map(([k, v]) => [k, String(v)])),
     h("h2", {}, "Stores and model"), table([
