@@ -10,6 +10,9 @@ from typing import Any, Literal
 from graphready.config import Stage
 
 Source = Literal["built", "loaded"]
+Cause = Literal["llm", "store", "disk", "other"]
+"""What a stage's failure came from: the language model, a store, the data dir's full disk, or
+anything else. The server decides what to wait for by it, never by the error's text."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,10 +41,12 @@ class StageDone:
 
 @dataclass(frozen=True, slots=True)
 class StageFailed:
-    """A stage failed; nothing it had not finished is marked complete."""
+    """A stage failed; nothing it had not finished is marked complete. ``error`` says why in
+    words; ``cause`` is what failed (``other`` where the worker did not say, e.g. it died)."""
 
     stage: Stage
     error: str
+    cause: Cause = "other"
     kind: Literal["failed"] = "failed"
 
 

@@ -24,10 +24,10 @@ from types import FrameType, MappingProxyType
 from typing import TYPE_CHECKING
 
 from graphready.config import STAGES, Settings, Stage, load_settings
-from graphready.errors import GraphReadyError
+from graphready.errors import GraphReadyError, LLMError, StorageFull, StoreError
 from graphready.redact import configured_urls, redact, redact_logs
 
-from .events import Event, StageFailed, encode
+from .events import Cause, Event, StageFailed, encode
 
 if TYPE_CHECKING:
     from .control import BuildControl
@@ -74,6 +74,23 @@ def _on_sigterm(cancel: Callable[[], None]) -> Callable[[int, FrameType | None],
         threading.Thread(target=cancel, name="stop-llm-calls", daemon=True).start()
         raise Stopped(128 + signum)
     return handler
+
+
+def _cause(exc: BaseException) -> Cause:
+    """What a stage's error came from, by the exceptions it was raised from (a ``BuildError``
+    raised from an ``LLMError`` is the language model's)."""
+    seen: BaseException | None = exc
+    for _ in range(16):  # the chain of ``raise ... from``, never a cycle
+        if seen is None:
+            break
+        if isinstance(seen, LLMError):
+            return "llm"
+        if isinstance(seen, StorageFull):
+            return "disk"
+        if isinstance(seen, StoreError):
+            return "store"
+        seen = seen.__cause__
+    return "other"
 
 
 def _graph_control(settings: Settings, report: Reporter) -> BuildControl:
@@ -146,11 +163,11 @@ def main(argv: list[str]) -> int:
     except GraphReadyError as exc:
         reason = redact(str(exc), urls)
         log.error("%s stage failed: %s", stage, reason)
-        report(StageFailed(stage, reason))
+        report(StageFailed(stage, reason, _cause(exc)))
         return 1
     except Exception as exc:
         traceback.print_exc(file=sys.stderr)
-        report(StageFailed(stage, redact(f"{type(exc).__name__}: {exc}", urls)))
+        report(StageFailed(stage, redact(f"{type(exc).__name__}: {exc}", urls), _cause(exc)))
         return 1
 
 

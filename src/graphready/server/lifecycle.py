@@ -245,9 +245,9 @@ class AppState:
         graph = self.readiness.stages["graph"]
         if ok or graph.state != "failed":
             return
-        if self.settings.graph_url is not None and not _llm_failure(graph.error):
+        if self.settings.graph_url is not None and graph.cause != "llm":
             await self._rebuild_graph_when_back(self._probe_graph_store)
-        elif self.settings.llm_builds_graph and _llm_failure(graph.error):
+        elif self.settings.llm_builds_graph and graph.cause == "llm":
             await self._rebuild_graph_when_back(self._probe_llm)
 
     def _probe_graph_store(self) -> str | None:
@@ -358,8 +358,3 @@ class AppState:
         self.readiness.counts.update(documents=documents, chunks=chunks,
                                      skipped_files=len(skipped))
         self.readiness.skipped = skipped
-
-
-def _llm_failure(error: str | None) -> bool:
-    """Whether a stage's error says the LLM failed (its message names the LLM setting)."""
-    return error is not None and "GRAPHREADY_LLM_BASE_URL" in error

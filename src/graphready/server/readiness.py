@@ -10,7 +10,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from graphready.build.events import Event, LLMActivity, Progress, StageDone
+from graphready.build.events import Cause, Event, LLMActivity, Progress, StageDone
 from graphready.config import STAGES
 from graphready.documents.types import SkippedFile
 from graphready.redact import redact
@@ -31,6 +31,8 @@ class StageState:
     counts: dict[str, int] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     """What the stage's last run wants known (a prompt the model refused, ...)."""
+    cause: Cause | None = None
+    """What the stage's error came from (``build/events.py``); None while there is none."""
 
 
 @dataclass(slots=True)
@@ -70,17 +72,17 @@ class Readiness:
         if isinstance(event, Progress):
             self.progress = event
             stage = self.stage_for(event.stage)
-            stage.state, stage.error = "running", None
+            stage.state, stage.error, stage.cause = "running", None, None
             return
         stage = self.stages[event.stage]
         if event.stage == "graph":
             self.llm_build = None
         if isinstance(event, StageDone):
             stage.state, stage.seconds, stage.source = "done", event.seconds, event.source
-            stage.counts, stage.error = dict(event.counts), None
+            stage.counts, stage.error, stage.cause = dict(event.counts), None, None
             stage.notes = list(event.notes)
         else:
-            stage.state, stage.error = "failed", event.error
+            stage.state, stage.error, stage.cause = "failed", event.error, event.cause
         if self.progress is not None and self.progress.stage.startswith(event.stage):
             self.progress = None
 
