@@ -27,6 +27,13 @@ Stage = Literal["documents", "vectors", "graph"]
 """The build stages, in the order they start (``build/stages.py`` runs each;
 ``GRAPHREADY_FAIL_STAGE`` names one)."""
 STAGES: tuple[Stage, ...] = get_args(Stage)
+GraphStep = Literal["graph.extract", "graph.communities", "graph.summaries"]
+"""The steps of the graph stage that report their own progress."""
+Waiting = Literal["vectors.other_builder", "graph.other_builder"]
+"""What a stage reports while another process builds its index (``build/lease.py``)."""
+WAITINGS: tuple[Waiting, ...] = get_args(Waiting)
+Step = Stage | GraphStep | Waiting
+"""What a build progress event (``build/events.Progress``) counts: a stage or a step of one."""
 KillPoint = Literal["documents", "vectors", "graph.extract", "graph.assemble",
                     "graph.communities", "graph.summaries", "graph.publish", "graph.done"]
 """Where ``GRAPHREADY_KILL_AT`` can kill a build (``build/faults.py`` says what each means)."""

@@ -7,7 +7,7 @@ import json
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
-from graphready.config import Stage
+from graphready.config import Stage, Step
 
 Source = Literal["built", "loaded"]
 Cause = Literal["llm", "store", "disk", "other"]
@@ -17,9 +17,9 @@ anything else. The server decides what to wait for by it, never by the error's t
 
 @dataclass(frozen=True, slots=True)
 class Progress:
-    """``done`` of ``total`` units of ``stage`` are finished."""
+    """``done`` of ``total`` units of ``stage`` (a stage, or a step of one) are finished."""
 
-    stage: str
+    stage: Step
     done: int
     total: int
     kind: Literal["progress"] = "progress"

@@ -37,7 +37,8 @@ def _reached(point: KillPoint, event: Event) -> bool:
         return point == "graph.done" and event.stage == "graph" and event.source == "built"
     if not isinstance(event, Progress):
         return False
-    if point in ("documents", "vectors", "graph.extract"):
+    first_unit: tuple[KillPoint, ...] = ("documents", "vectors", "graph.extract")
+    if point in first_unit:
         return event.stage == point and event.done >= 1
     moments: dict[KillPoint, tuple[str, bool]] = {
         "graph.assemble": ("graph.communities", False),

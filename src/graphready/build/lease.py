@@ -16,6 +16,7 @@ import uuid
 from collections.abc import Callable
 from pathlib import Path
 
+from graphready.config import WAITINGS, Stage, Waiting
 from graphready.errors import BuildError
 from graphready.stores.base import GraphStore, VectorStore
 
@@ -27,7 +28,7 @@ RENEW_S = 5.0
 """How often the builder renews the lease and publishes its progress."""
 POLL_S = 2.0
 """How often a waiting process looks at the store."""
-WAITING = "graph.other_builder"
+WAITING: Waiting = "graph.other_builder"
 """The progress stage a process waiting for the graph reports (with the builder's numbers);
 see :func:`waiting`."""
 
@@ -35,10 +36,13 @@ SharedStore = GraphStore | VectorStore
 """A store whose index is built under its lease."""
 
 
-def waiting(stage: str) -> str:
+def waiting(stage: Stage) -> Waiting:
     """The progress stage a process waiting for another's build of ``stage`` reports:
-    ``<stage>.other_builder``."""
-    return f"{stage}.other_builder"
+    ``<stage>.other_builder`` (``config.Waiting``)."""
+    for name in WAITINGS:
+        if name == f"{stage}.other_builder":
+            return name
+    raise ValueError(f"no build lease is held for the {stage} stage")
 
 
 def new_owner() -> str:
@@ -51,7 +55,7 @@ class LeaseKeeper:
     publish the progress with it. Losing the lease stops the build of ``stage``."""
 
     def __init__(self, store: SharedStore, owner: str, report: Callable[[Event], None],
-                 ttl_s: float = TTL_S, stage: str = "graph") -> None:
+                 ttl_s: float = TTL_S, stage: Stage = "graph") -> None:
         self._store = store
         self._stage = stage
         self._owner = owner
@@ -72,7 +76,7 @@ class LeaseKeeper:
 
 def wait_for_builder(store: SharedStore, owner: str, fingerprint: str,
                      report: Callable[[Event], None], ttl_s: float = TTL_S,
-                     poll_s: float = POLL_S, *, stage: str = "graph",
+                     poll_s: float = POLL_S, *, stage: Stage = "graph",
                      built: Callable[[], bool] | None = None) -> bool:
     """While another process holds the lease: report its progress (as :func:`waiting`
     ``(stage)``), and return True once the store holds the index of ``fingerprint`` (once
