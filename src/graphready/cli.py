@@ -53,8 +53,8 @@ def _parser() -> argparse.ArgumentParser:
     evaluate.add_argument("questions", type=Path,
                           help="questions .jsonl: {id, question, answers, supporting_ids}")
     evaluate.add_argument("--data-dir")
-    evaluate.add_argument("--modes", help="comma-separated evaluation modes "
-                          "(evaluation/runner.py's EVAL_MODES; default: all of them)")
+    evaluate.add_argument("--modes", help="comma-separated evaluation modes (default: all; "
+                          "an unknown one is refused with the list)")
     evaluate.add_argument("--k", default="2,5,10", help="cut-offs for recall@k")
     evaluate.add_argument("--json", type=Path, help="also write the numbers here")
     evaluate.add_argument("--limit", type=int, help="only the first N questions")
