@@ -29,6 +29,7 @@ from typing import Any
 import httpx
 
 from common import ROOT, percentile
+from graphready.config import STAGES
 
 sys.path.insert(0, str(ROOT / "tests"))
 
@@ -202,7 +203,7 @@ def build_with_hostile(args: argparse.Namespace, tmp: Path, files: dict[str, byt
     server = ServerProcess(docs, tmp / "build-data", env(args))
     try:
         server.wait_listening(120)
-        status = wait_built(server, ("documents", "vectors", "graph"))
+        status = wait_built(server, STAGES)
         seconds = time.monotonic() - server.started_at
         states = {s: v["state"] for s, v in status["stages"].items()}
         timings = {s: v["seconds"] for s, v in status["timings"].items()}
