@@ -116,6 +116,15 @@ def test_same_document_id_in_two_sources_destroys_neither(catalog: Catalog) -> N
     assert {c.text for c in catalog.iter_chunks()} == {"Version in A."}
 
 
+def test_documents_of_some_ids_are_those_of_the_whole_listing(catalog: Catalog) -> None:
+    apply(catalog, "a.jsonl", {"p1": "Version in A.", "p2": LONG, "p3": "Third."})
+    apply(catalog, "b.jsonl", {"p1": "Version in B.", "p4": "Fourth."})
+    every = catalog.documents()
+    for ids in (["p1"], ["p2", "p4", "missing"], ["p3", "p3"], [], [f"x{i}" for i in range(2000)]):
+        assert catalog.documents(ids) == [d for d in every if d.id in ids]
+    assert len(catalog.documents(["p1"])) == 2 and len(catalog.documents(["p2"])[0].chunk_ids) > 1
+
+
 def test_identical_chunk_in_two_sources_is_one_chunk(catalog: Catalog) -> None:
     first = apply(catalog, "a.jsonl", {"p1": "Same text."})
     assert len(first.added_chunk_ids) == 1

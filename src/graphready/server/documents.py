@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Collection
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Request
@@ -106,18 +107,17 @@ def _stages(state: AppState) -> dict[str, StageView]:
     return {name: StageView(s.state, s.error) for name, s in state.readiness.stages.items()}
 
 
-async def _entries(state: AppState, doc_id: str | None = None) -> list[DocumentEntry]:
-    """Every document (or those with ``doc_id``) as it is now, read in a worker thread."""
+async def _entries(state: AppState, ids: Collection[str] | None = None) -> list[DocumentEntry]:
+    """Every document (or those with one of ``ids``) as it is now, read in a worker thread."""
     library, stages, building = state.library, _stages(state), state.readiness.building
-    if doc_id is None:
-        return await asyncio.to_thread(library.entries, stages, building)
-    return await asyncio.to_thread(library.find, doc_id, stages, building)
+    return await asyncio.to_thread(library.entries, stages, building, ids)
 
 
 def _store(state: AppState, uploads: list[Upload]) -> bool:
     """Store the uploads (blocking); True when one of them is new or changed. A document id
     that a file of the served folder holds is refused: the folder's file is the document."""
-    folder_ids = {d.id for d in state.stores.catalog.documents() if not is_upload(d.source)}
+    asked = [u.id for u in uploads]
+    folder_ids = {d.id for d in state.stores.catalog.documents(asked) if not is_upload(d.source)}
     taken = [u.id for u in uploads if u.id in folder_ids]
     if taken:
         raise Conflict(f"document id {taken[0]!r} belongs to a file of the served folder; "
@@ -138,9 +138,8 @@ async def _add(state: AppState, uploads: list[Upload]) -> list[DocumentEntry]:
     state.library.unhide([u.id for u in uploads])
     if changed:
         state.request_build()
-    entries = await _entries(state)
-    wanted = {u.id for u in uploads}
-    return [e for e in entries if e.id in wanted and e.source == "upload"]
+    entries = await _entries(state, [u.id for u in uploads])
+    return [e for e in entries if e.source == "upload"]
 
 
 async def _delete(state: AppState, doc_id: str) -> bool:
@@ -241,7 +240,7 @@ async def list_documents(
 
 
 async def _one(request: Request, doc_id: str) -> DocumentEntry:
-    found = await _entries(app_state(request), doc_id)
+    found = await _entries(app_state(request), [doc_id])
     if not found:
         raise NotFound(f"no document with id {doc_id!r}")
     uploads = [e for e in found if e.source == "upload"]

@@ -15,7 +15,7 @@ from __future__ import annotations
 import base64
 import os
 import threading
-from collections.abc import Iterator, Mapping, Sequence, Set
+from collections.abc import Collection, Iterator, Mapping, Sequence, Set
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from types import MappingProxyType
@@ -194,12 +194,18 @@ class Library:
 
     # -- the listing ------------------------------------------------------------------------
 
-    def entries(self, stages: Mapping[str, StageView], building: bool) -> list[DocumentEntry]:
-        """Every document (folder and uploads, a deleted upload excluded), in listing order."""
-        uploads = {u.id: u for u in self.uploads.infos()}
+    def entries(self, stages: Mapping[str, StageView], building: bool,
+                ids: Collection[str] | None = None) -> list[DocumentEntry]:
+        """Every document (folder and uploads, a deleted upload excluded), or those with one of
+        ``ids`` (reading only them), in listing order."""
+        if ids is None:
+            uploads = {u.id: u for u in self.uploads.infos()}
+        else:
+            found = (self.uploads.info(i) for i in set(ids))
+            uploads = {u.id: u for u in found if u is not None}
         out: list[DocumentEntry] = []
         files: dict[str, tuple[float, int] | None] = {}
-        for doc in self._stores.catalog.documents():
+        for doc in self._stores.catalog.documents(ids):
             if is_upload(doc.source):
                 upload = uploads.pop(doc.id, None)
                 if upload is None or doc.id in self.hidden:
@@ -212,11 +218,6 @@ class Library:
         out.extend(self._upload_entry(u, None, stages, building) for u in uploads.values())
         out.sort(key=sort_key)
         return out
-
-    def find(self, doc_id: str, stages: Mapping[str, StageView],
-             building: bool) -> list[DocumentEntry]:
-        """The entries with this id (a folder may hold one id in two files)."""
-        return [e for e in self.entries(stages, building) if e.id == doc_id]
 
     def _states(self, chunk_ids: Sequence[str],
                 stages: Mapping[str, StageView]) -> tuple[dict[str, State], str | None]:
@@ -311,9 +312,9 @@ class VisibleCatalog:
         """As the catalog."""
         return self._catalog.document_count()
 
-    def documents(self) -> list[CatalogDocument]:
+    def documents(self, ids: Collection[str] | None = None) -> list[CatalogDocument]:
         """As the catalog."""
-        return self._catalog.documents()
+        return self._catalog.documents(ids)
 
     def chunk_count(self) -> int:
         """As the catalog."""

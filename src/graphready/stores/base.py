@@ -8,7 +8,7 @@ equals the catalog's, and a build killed half-way never writes it.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -93,8 +93,9 @@ class Catalog(Protocol):
 
     def document_count(self) -> int: ...
 
-    def documents(self) -> list[CatalogDocument]:
-        """Every document, ordered by id then source, with its chunk ids in order."""
+    def documents(self, ids: Collection[str] | None = None) -> list[CatalogDocument]:
+        """Every document (or those with one of ``ids``), ordered by id then source, with its
+        chunk ids in order."""
         ...
 
     def chunk_count(self) -> int: ...

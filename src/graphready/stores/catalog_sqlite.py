@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -159,13 +159,25 @@ class SqliteCatalog:
         with self._db.read() as conn:
             return int(conn.execute("SELECT COUNT(*) FROM documents").fetchone()[0])
 
-    def documents(self) -> list[CatalogDocument]:
-        """Every document, ordered by id then source, with its chunk ids in order."""
+    def documents(self, ids: Collection[str] | None = None) -> list[CatalogDocument]:
+        """Every document (or those with one of ``ids``: what they cost, not the corpus),
+        ordered by id then source, with its chunk ids in order."""
         with self._db.read() as conn:
-            docs = conn.execute("SELECT source, id, title, content_hash FROM documents"
-                               " ORDER BY id, source").fetchall()
-            chunks = conn.execute("SELECT source, doc_id, id FROM chunks"
-                                  " ORDER BY source, doc_id, ordinal").fetchall()
+            if ids is None:
+                docs = conn.execute("SELECT source, id, title, content_hash FROM documents"
+                                    " ORDER BY id, source").fetchall()
+                chunks = conn.execute("SELECT source, doc_id, id FROM chunks"
+                                      " ORDER BY source, doc_id, ordinal").fetchall()
+            else:
+                docs, chunks = [], []
+                for batch in batches(sorted(set(ids))):
+                    marks = placeholders(len(batch))
+                    docs += conn.execute("SELECT source, id, title, content_hash FROM documents"
+                                         f" WHERE id IN ({marks})", batch).fetchall()
+                    chunks += conn.execute("SELECT source, doc_id, id FROM chunks WHERE doc_id"
+                                           f" IN ({marks}) ORDER BY source, doc_id, ordinal",
+                                           batch).fetchall()
+                docs.sort(key=lambda r: (r[1], r[0]))
         owned: dict[tuple[str, str], list[str]] = {}
         for source, doc_id, chunk in chunks:
             owned.setdefault((source, doc_id), []).append(chunk)
