@@ -11,10 +11,10 @@ import zipfile
 
 import psutil
 
+from graphready.documents.sandbox import CHILD_MODULE
 from support.docx_files import docx_bytes
 from support.pdf_files import pdf_bytes
 
-CHILD_MODULE = "graphready.documents.sandbox"
 SLOW_DOCX_ELEMENTS = 1_500_000
 """Empty paragraphs that take python-docx ~20 CPU seconds to read (under the DOCX bound)."""
 

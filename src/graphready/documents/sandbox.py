@@ -1,8 +1,9 @@
 """Read a file in a child process with a CPU and a memory budget per file, so that no file can
 hold a server's interpreter lock, stall the documents stage, or take its memory.
 
-    parent (server, documents worker)               child: python -m graphready.documents.sandbox
-      Sandbox.load_bytes(name, data)  ---request-->  loaders.load_bytes under RLIMIT_CPU, RLIMIT_AS
+    parent (server, documents worker)    child: python -m graphready.documents.sandbox_child
+      Sandbox.load_bytes(name, data)  ---request-->  loaders.load_bytes under RLIMIT_CPU,
+                                                     RLIMIT_AS
       Sandbox.load_source(root, src)  <---reply----  {"documents": [...], "skipped": [...]}
 
 The child is started with ``subprocess`` (never ``fork``: the server has threads) when the first
@@ -29,14 +30,11 @@ sandbox's own threads (:meth:`Sandbox.run`), so waiting callers hold no thread o
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import functools
 import json
-import math
 import os
 import queue
-import resource
 import select
 import signal
 import struct
@@ -55,19 +53,17 @@ from graphready.documents.loaders import LoadResult
 from graphready.documents.types import Document, SkippedFile, SourceFile
 
 T = TypeVar("T")
-_LENGTH = struct.Struct(">Q")
+CHILD_MODULE = "graphready.documents.sandbox_child"
+"""What the child runs (``python -m``)."""
+FRAME_LENGTH = struct.Struct(">Q")
+"""Each frame starts with its payload's length in bytes (8 bytes, big-endian)."""
 _READ_CHUNK = 1 << 20
-_EXIT_MEMORY = 3
+EXIT_MEMORY = 3
 """The child's exit status when its memory budget ran out where it could not answer."""
 _CLOSE_WAIT_S = 2.0
 SOURCES_AHEAD = 16
 """Files of the folder sent to the child ahead of the one being waited for (each request is
 a few hundred bytes: they never fill a pipe)."""
-_MEMORY_MARKERS = ("MemoryError", "Memory allocation failed")
-"""How a loader's skip reason can say that memory ran out (``loaders.load_bytes`` turns every
-exception into a reason ``cannot load: TYPE: message``)."""
-_MEMORY_MARGIN = 0.05
-"""A child whose peak address space came within this share of the budget ran out of it."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,7 +113,7 @@ class _Child:
         self.budget = budget
         env = {k: v for k, v in os.environ.items() if not k.startswith("GRAPHREADY_")}
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", __name__, "--memory-mb", str(budget.memory_mb),
+            [sys.executable, "-m", CHILD_MODULE, "--memory-mb", str(budget.memory_mb),
              "--niceness", str(niceness)],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env)
         assert self.proc.stdin is not None and self.proc.stdout is not None
@@ -133,9 +129,9 @@ class _Child:
     def send(self, header: dict[str, Any], data: bytes | None) -> None:
         """Send one request; when the child is gone, nothing (``receive`` says why)."""
         with contextlib.suppress(OSError, ValueError):  # a broken pipe, a closed one
-            self._stdin.write(_frame(json.dumps(header).encode()))
+            self._stdin.write(frame(json.dumps(header).encode()))
             if data is not None:
-                self._stdin.write(_frame(data))
+                self._stdin.write(frame(data))
             self._stdin.flush()
 
     def receive(self) -> tuple[LoadResult, bool]:
@@ -143,9 +139,13 @@ class _Child:
         it; ``_Died`` with the reason when the child stops first or the wall-clock backstop
         runs out (then it is killed)."""
         deadline = time.monotonic() + self.budget.wall_limit_s
-        meta = self._read(_LENGTH.unpack(self._read(_LENGTH.size, deadline))[0], deadline)
-        texts = self._read(_LENGTH.unpack(self._read(_LENGTH.size, deadline))[0], deadline)
+        meta = self._read_frame(deadline)
+        texts = self._read_frame(deadline)
         return _decode_reply(meta, texts)
+
+    def _read_frame(self, deadline: float) -> bytes:
+        size: int = FRAME_LENGTH.unpack(self._read(FRAME_LENGTH.size, deadline))[0]
+        return self._read(size, deadline)
 
     def _read(self, size: int, deadline: float) -> bytes:
         parts: list[bytes] = []
@@ -200,7 +200,7 @@ class _Child:
 def _describe_exit(code: int, budget: ParseBudget) -> str:
     if code == -signal.SIGXCPU:
         return budget.cpu_reason()
-    if code == _EXIT_MEMORY:
+    if code == EXIT_MEMORY:
         return budget.memory_reason()
     if code in (-signal.SIGSEGV, -signal.SIGBUS, -signal.SIGABRT):
         return (f"the parser crashed ({signal.Signals(-code).name}); the memory budget of "
@@ -210,8 +210,9 @@ def _describe_exit(code: int, budget: ParseBudget) -> str:
     return f"the parser exited with status {code}"
 
 
-def _frame(payload: bytes) -> bytes:
-    return _LENGTH.pack(len(payload)) + payload
+def frame(payload: bytes) -> bytes:
+    """``payload`` as one frame: its length, then itself."""
+    return FRAME_LENGTH.pack(len(payload)) + payload
 
 
 def _decode_reply(meta: bytes, texts: bytes) -> tuple[LoadResult, bool]:
@@ -394,115 +395,3 @@ class Sandbox:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-
-
-# -- the child -----------------------------------------------------------------------------------
-
-
-def _read_frame(stream: IO[bytes]) -> bytes | None:
-    """One frame from ``stream``; None at the end of the stream."""
-    head = stream.read(_LENGTH.size)
-    if len(head) < _LENGTH.size:
-        return None
-    size: int = _LENGTH.unpack(head)[0]
-    payload = stream.read(size)
-    return payload if len(payload) == size else None
-
-
-def _limit(kind: int, soft: int) -> None:
-    """Lower (or set) the soft limit ``kind`` to ``soft``, never above the hard limit."""
-    _, hard = resource.getrlimit(kind)
-    if hard != resource.RLIM_INFINITY:
-        soft = min(soft, hard)
-    resource.setrlimit(kind, (soft, hard))
-
-
-def _peak_mib() -> float | None:
-    """The most address space this process has held (MiB), where the system says (Linux)."""
-    try:
-        with open("/proc/self/status", "rb") as status:
-            for line in status:
-                if line.startswith(b"VmPeak:"):
-                    return int(line.split()[1]) / 1024
-    except (OSError, ValueError, IndexError):
-        return None
-    return None
-
-
-def _reply(result: LoadResult, budget: ParseBudget) -> tuple[bytes, bytes, bool]:
-    """The reply to send (its two frames: see ``_decode_reply``), and whether the child must
-    exit after it: memory ran out (what is left of the heap is not to be trusted, and a fresh
-    child starts from a small one).
-
-    Libraries report a failed allocation in their own words (Python's ``MemoryError``, lxml's
-    "unknown error"), so memory counts as run out when a reason says so, or when the child's
-    peak address space came within :data:`_MEMORY_MARGIN` of the budget (a child exits after
-    such a file, so the peak is always this file's)."""
-    peak = _peak_mib()
-    near = peak is not None and peak >= budget.memory_mb * (1 - _MEMORY_MARGIN)
-    skipped: list[list[str]] = []
-    for skip in result.skipped:
-        if near or any(marker in skip.reason for marker in _MEMORY_MARKERS):
-            near = True
-            skipped.append([skip.path, budget.memory_reason()])
-        else:
-            skipped.append([skip.path, skip.reason])
-    texts = [d.text.encode("utf-8", "surrogatepass") for d in result.documents]
-    documents = [[d.id, d.title, d.source, d.content_hash, len(text)]
-                 for d, text in zip(result.documents, texts, strict=True)]
-    meta = {"documents": documents, "skipped": skipped, "exits": near}
-    return json.dumps(meta).encode(), b"".join(texts), near
-
-
-def _serve(stdin: IO[bytes], stdout: IO[bytes], budget: ParseBudget) -> int:
-    from graphready.documents.loaders import load_bytes, load_source
-
-    while True:
-        header = _read_frame(stdin)
-        if header is None:
-            return 0
-        request = json.loads(header)
-        data = _read_frame(stdin) if request["op"] == "bytes" else b""
-        if data is None:
-            return 0
-        _limit(resource.RLIMIT_CPU, math.ceil(time.process_time() + float(request["cpu_s"])))
-        if request["op"] == "bytes":
-            result = load_bytes(request["name"], data)
-        else:
-            result = load_source(Path(request["root"]),
-                                 SourceFile(request["path"], request["hash"]))
-        del data
-        meta, texts, exhausted = _reply(result, budget)
-        del result
-        stdout.write(_frame(meta))
-        stdout.write(_frame(texts))
-        stdout.flush()
-        if exhausted:
-            return 0
-
-
-def main(argv: list[str] | None = None) -> int:
-    """The child: serve requests from standard input until it closes."""
-    parser = argparse.ArgumentParser(prog="python -m graphready.documents.sandbox")
-    parser.add_argument("--memory-mb", type=int, required=True)
-    parser.add_argument("--niceness", type=int, default=0)
-    args = parser.parse_args(argv)
-    stdin = sys.stdin.buffer
-    stdout = os.fdopen(os.dup(sys.stdout.fileno()), "wb")
-    os.dup2(sys.stderr.fileno(), sys.stdout.fileno())  # a stray print cannot corrupt a reply
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl+C in a terminal: the parent decides
-    if args.niceness:
-        os.nice(args.niceness)
-    _limit(resource.RLIMIT_CORE, 0)  # SIGXCPU would dump core
-    _limit(resource.RLIMIT_AS, args.memory_mb * 2**20)
-    budget = ParseBudget(0, args.memory_mb)
-    try:
-        return _serve(stdin, stdout, budget)
-    except MemoryError:
-        return _EXIT_MEMORY
-    except BrokenPipeError:  # the parent went away
-        return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
