@@ -1,7 +1,7 @@
 """Settings: one typed, frozen object, read once at the edge (the CLI) from environment variables
 ``GRAPHREADY_*`` and command-line flags, validated with errors that name the setting.
 
-Every field is documented in the README's settings table; a test checks that.
+Every field is documented in ``docs/settings.md``; a test checks that.
 """
 
 from __future__ import annotations
@@ -328,7 +328,7 @@ def load_settings(env: Mapping[str, str], **overrides: Any) -> Settings:
             continue
         name = key[len(ENV_PREFIX):].lower()
         if name not in types:
-            raise ConfigError(key, "unknown setting (see the README's settings table)")
+            raise ConfigError(key, "unknown setting (see docs/settings.md)")
         values[name] = _coerce(name, types[name], raw if raw != "" else None)
     for name, raw in overrides.items():
         if name not in types:

@@ -1,7 +1,8 @@
 """Browser tests: Playwright for Python drives Debian's chromium (``scripts/install-browser``
 installs it; Playwright's own browser download cannot work offline) against a real
 ``graphready serve`` on a free loopback port. Screenshots of each view go to
-``$SCREENSHOTS_DIR`` (``docs/screenshots`` refreshes the README's), else to a temporary folder."""
+``$SCREENSHOTS_DIR`` (``docs/screenshots`` refreshes those of docs/web-app.md), else to a
+temporary folder."""
 
 from __future__ import annotations
 

@@ -13,7 +13,7 @@ which starts the special tokens of common chat templates (``<|im_end|>``). Attri
 so the model reads the document as written.
 
 This makes a document's instructions plainly the document's, which a capable model is trained
-to treat as data; it does not make a model immune to them (see the README's threat model).
+to treat as data; it does not make a model immune to them (see docs/security.md, the threat model).
 """
 
 from __future__ import annotations

@@ -3,7 +3,8 @@ mention (titles included), seeded with the entities the question names, ranked b
 PageRank, so that a passage two hops away (the film's director's own page) is reached through
 the entity both passages share.
 
-Tuned on the dev halves of the multi-hop sets (``graphready eval``; see the README): noun-phrase
+Tuned on the dev halves of the multi-hop sets (``graphready eval``; see
+docs/retrieval-quality.md): noun-phrase
 concepts and co-occurrence relations make PageRank spread into hubs and cost recall, so this
 graph keeps named entities and titles only, and weighs each passage-entity edge by the entity's
 specificity. An entity is tied strongly to its own page: the passages of the document whose
