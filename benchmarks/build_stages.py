@@ -1,5 +1,5 @@
 """Build-stage benchmark: the vectors and graph stages, cold, run side by side in their worker
-processes exactly as ``graphready serve`` starts them (``python -m graphready.build.worker
+processes exactly as ``graphready serve`` starts them (``python -m graphready.indexing.worker
 STAGE``), on a data dir whose documents stage is done. For each worker: seconds from start to
 its stage's end, CPU seconds (user + sys, its own threads), chunks per CPU-second, peak RSS,
 and when each of its progress steps began. CPU seconds and chunks per CPU-second are what to
@@ -57,7 +57,7 @@ def documents_only(corpus: Path, limit: int | None, work: Path, env: dict[str, s
                 if n >= limit:
                     break
                 dst.write(line)
-    subprocess.run([PYTHON, "-m", "graphready.build.worker", "documents"], env=env,
+    subprocess.run([PYTHON, "-m", "graphready.indexing.worker", "documents"], env=env,
                    stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, check=True)
 
 
@@ -98,7 +98,7 @@ def run(args: argparse.Namespace) -> list[Worker]:
     documents_only(Path(args.corpus) / "corpus.jsonl", args.limit, work, env)
     workers = []
     for stage in args.stages.split(","):
-        proc = subprocess.Popen([PYTHON, "-m", "graphready.build.worker", stage], env=env,
+        proc = subprocess.Popen([PYTHON, "-m", "graphready.indexing.worker", stage], env=env,
                                 stdin=subprocess.PIPE, stdout=subprocess.PIPE)
         workers.append(Worker(stage, proc, time.monotonic()))
     readers = [threading.Thread(target=read_events, args=(w,)) for w in workers]

@@ -70,7 +70,7 @@ class Server:
                 for child in me.children(recursive=True):
                     if child.pid not in stages:
                         argv = child.cmdline()
-                        module = "graphready.build.worker"  # then STAGE [--held]
+                        module = "graphready.indexing.worker"  # then STAGE [--held]
                         stages[child.pid] = argv[argv.index(module) + 1] if module in argv \
                             else "other"
                     rss = child.memory_info().rss

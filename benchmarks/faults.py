@@ -1,5 +1,5 @@
 """The kill matrix: SIGKILL of a build worker, and separately of the server, at every point of
-the build (``GRAPHREADY_KILL_AT``, ``build/faults.py``), with chat asked throughout; then the
+the build (``GRAPHREADY_KILL_AT``, ``indexing/faults.py``), with chat asked throughout; then the
 retry (``POST /build`` after a worker was killed, a restart after the server was), and the
 index compared with one built without a kill (``tests/support/digest.py``). Prints a table.
 

@@ -28,8 +28,8 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 
-from graphready.build.stages import run_documents, run_graph  # noqa: E402
 from graphready.config import Settings, load_settings  # noqa: E402
+from graphready.indexing.stages import run_documents, run_graph  # noqa: E402
 from graphready.stores.registry import open_stores  # noqa: E402
 from support.llm_server import LlamaServer  # noqa: E402
 from support.server import ServerProcess  # noqa: E402

@@ -8,10 +8,10 @@ from typing import Any
 
 from tqdm import tqdm
 
-from graphready.build.events import Event, Progress, StageDone, StageFailed
-from graphready.build.supervisor import BuildSupervisor
 from graphready.config import Settings
 from graphready.errors import NotReady
+from graphready.indexing.events import Event, Progress, StageDone, StageFailed
+from graphready.indexing.supervisor import BuildSupervisor
 
 WORK_COUNTS = ("chunks_added", "vectors_added", "chunks_extracted")
 

@@ -24,19 +24,19 @@ EmbedderName = Literal["minilm", "hashing"]
 """The built-in embedders (``GRAPHREADY_EMBEDDER``; ``embeddings/registry.py`` makes each)."""
 EMBEDDERS: tuple[EmbedderName, ...] = get_args(EmbedderName)
 Stage = Literal["documents", "vectors", "graph"]
-"""The build stages, in the order they start (``build/stages.py`` runs each;
+"""The build stages, in the order they start (``indexing/stages.py`` runs each;
 ``GRAPHREADY_FAIL_STAGE`` names one)."""
 STAGES: tuple[Stage, ...] = get_args(Stage)
 GraphStep = Literal["graph.extract", "graph.communities", "graph.summaries"]
 """The steps of the graph stage that report their own progress."""
 Waiting = Literal["vectors.other_builder", "graph.other_builder"]
-"""What a stage reports while another process builds its index (``build/lease.py``)."""
+"""What a stage reports while another process builds its index (``indexing/lease.py``)."""
 WAITINGS: tuple[Waiting, ...] = get_args(Waiting)
 Step = Stage | GraphStep | Waiting
-"""What a build progress event (``build/events.Progress``) counts: a stage or a step of one."""
+"""What a build progress event (``indexing/events.Progress``) counts: a stage or a step of one."""
 KillPoint = Literal["documents", "vectors", "graph.extract", "graph.assemble",
                     "graph.communities", "graph.summaries", "graph.publish", "graph.done"]
-"""Where ``GRAPHREADY_KILL_AT`` can kill a build (``build/faults.py`` says what each means)."""
+"""Where ``GRAPHREADY_KILL_AT`` can kill a build (``indexing/faults.py`` says what each means)."""
 KILL_POINTS: tuple[KillPoint, ...] = get_args(KillPoint)
 KillVictim = Literal["worker", "server"]
 """Which process ``GRAPHREADY_KILL_AT=POINT:VICTIM`` kills (the worker when not said)."""

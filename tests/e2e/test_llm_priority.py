@@ -21,8 +21,8 @@ import httpx
 import psutil
 import pytest
 
-from graphready.build.stages import run_documents, run_graph
 from graphready.config import load_settings
+from graphready.indexing.stages import run_documents, run_graph
 from graphready.knowledge import KnowledgeGraph
 from graphready.stores.registry import open_stores
 from support.scripted_llm_server import Pace, ScriptedLLMServer, Served
@@ -234,7 +234,7 @@ def test_a_worker_held_back_for_questions_exits_when_the_server_dies(
         server.wait_until(lambda: llm_status(server)["queue"]["in_flight"]["extract"] == 1,
                           BUILD_TIMEOUT, "an extraction call in flight")
         workers = [p for p in psutil.Process(server.proc.pid).children()
-                   if "graphready.build.worker" in " ".join(p.cmdline())]
+                   if "graphready.indexing.worker" in " ".join(p.cmdline())]
         def ask() -> None:
             with contextlib.suppress(httpx.HTTPError):  # the server will die mid-answer
                 httpx.post(f"{server.url}/chat", timeout=120,

@@ -11,9 +11,9 @@ from concurrent.futures import Future
 
 import pytest
 
-from graphready.build.control import parse_questions, questions_line
-from graphready.build.events import LLMActivity, decode, encode
 from graphready.errors import LLMCancelled, LLMDeadlineExceeded
+from graphready.indexing.control import parse_questions, questions_line
+from graphready.indexing.events import LLMActivity, decode, encode
 from graphready.llm.gate import ModelGate, Preempted
 
 WAIT_S = 10.0

@@ -7,8 +7,8 @@ import json
 import threading
 from pathlib import Path
 
-from graphready.build.events import LLMActivity, Progress, StageDone, StageFailed
 from graphready.documents.types import SkippedFile
+from graphready.indexing.events import LLMActivity, Progress, StageDone, StageFailed
 from graphready.server.readiness import Readiness
 from graphready.server.shared import SharedFolder, export_readiness, mirror_readiness
 

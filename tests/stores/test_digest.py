@@ -6,10 +6,10 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from graphready.build.events import Event
-from graphready.build.stages import RUNNERS
 from graphready.config import Settings, ensure_data_dir, load_settings
 from graphready.documents.uploads import Upload, UploadStore, uploads_folder
+from graphready.indexing.events import Event
+from graphready.indexing.stages import RUNNERS
 from graphready.stores.digest import content_digest, index_digest
 from graphready.stores.registry import open_stores
 from support.corpus import write_corpus

@@ -19,13 +19,13 @@ from typing import Any
 
 from graphready.agent.agent import Agent, ChatResult, OfflineAgent
 from graphready.agent.llm_agent import LLMAgent
-from graphready.build.events import Event, StageDone, StageFailed
-from graphready.build.supervisor import BuildSupervisor
 from graphready.config import Settings
 from graphready.documents.sandbox import ParseBudget, Sandbox
 from graphready.documents.types import SkippedFile
 from graphready.errors import InvalidRequest, NotReady, StoreError
 from graphready.explore.view import GraphView
+from graphready.indexing.events import Event, StageDone, StageFailed
+from graphready.indexing.supervisor import BuildSupervisor
 from graphready.llm.gate import ModelGate
 from graphready.llm.protocol import ChatModel, Message
 from graphready.llm.registry import model_gate, open_chat_model, probe_llm

@@ -3,7 +3,7 @@
 Each question answered with the language model is counted in the server's
 :class:`~graphready.llm.gate.ModelGate` from its start to its last streamed token, and every
 change of that count is sent to the graph build worker (``questions N`` on its standard input,
-see ``build/control.py``), whose LLM calls wait, and are preempted, while it is above zero.
+see ``indexing/control.py``), whose LLM calls wait, and are preempted, while it is above zero.
 ``/status`` shows the queue: requests in flight and waiting per purpose (the server's answer and
 agent calls, the build worker's extract and report calls) and the build's LLM progress.
 """
@@ -16,7 +16,7 @@ import threading
 from collections.abc import Callable, Iterator
 from typing import Any, Generic, TypeVar
 
-from graphready.build.events import LLMActivity
+from graphready.indexing.events import LLMActivity
 from graphready.llm.gate import BUILD, ModelGate
 
 T = TypeVar("T")

@@ -10,9 +10,9 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from graphready.build.events import Cause, Event, LLMActivity, Progress, StageDone
 from graphready.config import STAGES
 from graphready.documents.types import SkippedFile
+from graphready.indexing.events import Cause, Event, LLMActivity, Progress, StageDone
 from graphready.redact import redact
 from graphready.retrieval.pipeline import Toolset
 
@@ -32,7 +32,7 @@ class StageState:
     notes: list[str] = field(default_factory=list)
     """What the stage's last run wants known (a prompt the model refused, ...)."""
     cause: Cause | None = None
-    """What the stage's error came from (``build/events.py``); None while there is none."""
+    """What the stage's error came from (``indexing/events.py``); None while there is none."""
 
 
 @dataclass(slots=True)

@@ -26,8 +26,8 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any, Literal
 
-from graphready.build.events import LLMActivity, Progress
 from graphready.documents.types import SkippedFile
+from graphready.indexing.events import LLMActivity, Progress
 
 from .readiness import MAX_SKIPPED_SHOWN, Readiness, StageState
 

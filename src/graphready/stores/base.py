@@ -128,7 +128,7 @@ class DerivedStore(Protocol):
 class LeaseStore(Protocol):
     """A store shared by several processes that build into it (replicas on one server, or
     ``serve`` and ``index`` on one data dir) holds one build lease, so that one of them builds
-    and the others wait (see ``build/lease.py``). The vector and graph stores each hold their
+    and the others wait (see ``indexing/lease.py``). The vector and graph stores each hold their
     own."""
 
     def acquire_lease(

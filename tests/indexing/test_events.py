@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from graphready.build.events import Progress, StageDone, StageFailed, decode, encode
+from graphready.indexing.events import Progress, StageDone, StageFailed, decode, encode
 
 
 def test_round_trip() -> None:

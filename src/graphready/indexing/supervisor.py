@@ -2,11 +2,11 @@
 
 The documents stage runs first; vectors and graph then run side by side (they are independent,
 and each takes a core). Their workers start with the documents worker, held: they load their
-models meanwhile and start their stages when released (``build/prepare.py``). Nothing here
+models meanwhile and start their stages when released (``indexing/prepare.py``). Nothing here
 blocks the event loop: the workers' output is read with asyncio streams. ``stop()``
 terminates the workers and waits for them. A worker's standard input is the server's channel
 to it: ``signal_questions()`` tells it how many questions the
-server is answering (the graph build's LLM calls wait for them; ``build/control.py``).
+server is answering (the graph build's LLM calls wait for them; ``indexing/control.py``).
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from .control import questions_line
 from .events import Event, StageDone, StageFailed, decode
 from .prepare import GO
 
-log = logging.getLogger("graphready.build")
+log = logging.getLogger("graphready.indexing")
 
 EventHandler = Callable[[Event], Awaitable[None]]
 
@@ -115,7 +115,8 @@ class BuildSupervisor:
 
     async def _spawn(self, stage: Stage, held: bool = False) -> asyncio.subprocess.Process:
         return await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "graphready.build.worker", stage, *(["--held"] if held else []),
+            sys.executable, "-m", "graphready.indexing.worker", stage,
+            *(["--held"] if held else []),
             env=self._worker_env(), stdin=asyncio.subprocess.PIPE,
             stdout=asyncio.subprocess.PIPE, stderr=None,
         )

@@ -27,7 +27,7 @@ def env(tmp_path: Path) -> dict[str, str]:
 
 
 def _worker(env: dict[str, str], args: list[str], stdin: bytes) -> list[dict[str, object]]:
-    proc = subprocess.run([sys.executable, "-m", "graphready.build.worker", *args], env=env,
+    proc = subprocess.run([sys.executable, "-m", "graphready.indexing.worker", *args], env=env,
                           input=stdin, capture_output=True, timeout=120)
     assert proc.returncode == 0, proc.stderr.decode()
     return [json.loads(line) for line in proc.stdout.splitlines() if line.strip()]
@@ -47,7 +47,7 @@ def test_worker_never_released_leaves_the_stores_alone(env: dict[str, str]) -> N
 
 
 def test_unknown_flag_is_a_usage_error(env: dict[str, str]) -> None:
-    proc = subprocess.run([sys.executable, "-m", "graphready.build.worker", "vectors", "--x"],
+    proc = subprocess.run([sys.executable, "-m", "graphready.indexing.worker", "vectors", "--x"],
                           env=env, capture_output=True, timeout=60)
     assert proc.returncode == 2
     assert b"usage" in proc.stderr

@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from graphready.embeddings.base import Embedder
     from graphready.extraction.spacy_nlp import SpacyExtractor
 
-log = logging.getLogger("graphready.build")
+log = logging.getLogger("graphready.indexing")
 
 GO = b"go\n"
 """The line that releases a held worker."""

@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from graphready.build.events import Event, Progress, StageDone
-from graphready.build.stages import run_documents, run_vectors, search_text
 from graphready.config import Settings, load_settings
 from graphready.embeddings.registry import create_embedder
+from graphready.indexing.events import Event, Progress, StageDone
+from graphready.indexing.stages import run_documents, run_vectors, search_text
 from graphready.stores.registry import Stores, open_stores
 from support.corpus import write_corpus
 

@@ -1,11 +1,11 @@
-"""A build worker: ``python -m graphready.build.worker STAGE`` runs one stage in its own process,
+"""A build worker: ``python -m graphready.indexing.worker STAGE`` runs one stage in its own process,
 so CPU-heavy work never takes the interpreter lock from request handling. Settings come from the
 ``GRAPHREADY_*`` environment; events go to standard output, one JSON object a line; logs go to
 standard error. It runs at a lower CPU priority than the server (the vectors worker lower still),
 and exits when its parent dies.
 With ``--held`` it loads its stage's model, then waits for a ``go`` line on standard input
-before it starts the stage (``build/prepare.py``). After that its standard input carries
-``questions N`` lines from the server (``build/control.py``): the
+before it starts the stage (``indexing/prepare.py``). After that its standard input carries
+``questions N`` lines from the server (``indexing/control.py``): the
 graph stage's LLM calls wait while the server answers questions. On SIGTERM it cancels the LLM
 calls in flight and stops within seconds; what it committed stays, the rest is redone next time.
 """
@@ -32,11 +32,11 @@ from .events import Cause, Event, StageFailed, encode
 if TYPE_CHECKING:
     from .control import BuildControl
 
-log = logging.getLogger("graphready.build")
+log = logging.getLogger("graphready.indexing")
 
 NICENESS: Mapping[Stage, int] = MappingProxyType({"documents": 5, "graph": 10, "vectors": 15})
 """How far below the server each stage's worker runs. The documents stage comes first (the
-vectors and graph workers load their models beside it, held: ``build/prepare.py``, and every
+vectors and graph workers load their models beside it, held: ``indexing/prepare.py``, and every
 other stage waits for it). The vectors worker is lowest, so where
 the two build workers and the server want more CPU than there is, the graph build (the one
 whose readiness is awaited first) gets the larger share; the vectors worker's helper threads
@@ -55,7 +55,7 @@ class Reporter:
         self._parent_pid = parent_pid
         self._lock = threading.Lock()
         self.before: Callable[[Event], None] | None = None
-        """Called with each event first (``GRAPHREADY_KILL_AT``'s ``build/faults.py``)."""
+        """Called with each event first (``GRAPHREADY_KILL_AT``'s ``indexing/faults.py``)."""
 
     def __call__(self, event: Event) -> None:
         if self.before is not None:
@@ -110,7 +110,7 @@ def main(argv: list[str]) -> int:
     held = argv[2:] == ["--held"]
     stage = next((s for s in STAGES if argv[1:2] == [s]), None)
     if len(argv) not in (2, 3) or stage is None or (len(argv) == 3 and not held):
-        sys.stderr.write(f"usage: python -m graphready.build.worker "
+        sys.stderr.write(f"usage: python -m graphready.indexing.worker "
                          f"{{{','.join(STAGES)}}} [--held]\n")
         return 2
     control: BuildControl | None = None
@@ -135,7 +135,7 @@ def main(argv: list[str]) -> int:
         from .stages import RUNNERS, run_graph, run_vectors
 
         prepared = Prepared()
-        if held:  # load the model while the documents stage runs (build/prepare.py)
+        if held:  # load the model while the documents stage runs (indexing/prepare.py)
             prepared = prepare(stage, settings)
             if not wait_for_go(sys.stdin.buffer if sys.stdin is not None else None):
                 log.info("not released: the documents stage did not complete")

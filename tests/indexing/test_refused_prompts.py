@@ -15,8 +15,8 @@ from typing import Any
 import httpx
 import pytest
 
-from graphready.build.stages import run_documents, run_graph
 from graphready.config import Settings, load_settings
+from graphready.indexing.stages import run_documents, run_graph
 from graphready.server.app import create_app
 from graphready.stores.registry import open_stores
 from support.scripted_llm_server import MODEL, Refusal, ScriptedLLMServer

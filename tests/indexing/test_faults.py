@@ -1,13 +1,13 @@
-"""``GRAPHREADY_KILL_AT``'s points are moments of the build's own events (``build/faults.py``);
+"""``GRAPHREADY_KILL_AT``'s points are moments of the build's own events (``indexing/faults.py``);
 the kills themselves are exercised end to end (``tests/e2e/test_faults.py``)."""
 
 from __future__ import annotations
 
 import pytest
 
-from graphready.build.events import Event, Progress, StageDone
-from graphready.build.faults import _reached
 from graphready.config import KILL_POINTS
+from graphready.indexing.events import Event, Progress, StageDone
+from graphready.indexing.faults import _reached
 
 BUILD: list[Event] = [
     Progress("documents", 0, 2), Progress("documents", 1, 2), Progress("documents", 2, 2),

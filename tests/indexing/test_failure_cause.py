@@ -10,11 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from graphready.build.events import StageDone, StageFailed, decode
-from graphready.build.stages import run_documents
-from graphready.build.worker import _cause
 from graphready.config import Settings, ensure_data_dir, load_settings, settings_to_env
 from graphready.errors import BuildError, LLMUnavailable, StorageFull, StoreError
+from graphready.indexing.events import StageDone, StageFailed, decode
+from graphready.indexing.stages import run_documents
+from graphready.indexing.worker import _cause
 from graphready.server.readiness import Readiness
 from graphready.stores.registry import open_stores
 from support.corpus import write_corpus
@@ -64,7 +64,7 @@ def _documents_indexed(tmp_path: Path, **overrides: object) -> Settings:
 def _graph_worker_failure(settings: Settings) -> StageFailed:
     env = {k: v for k, v in os.environ.items() if not k.startswith("GRAPHREADY_")}
     env.update(settings_to_env(settings))
-    done = subprocess.run([sys.executable, "-m", "graphready.build.worker", "graph"], env=env,
+    done = subprocess.run([sys.executable, "-m", "graphready.indexing.worker", "graph"], env=env,
                           stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=300)
     failed = [e for e in map(decode, done.stdout.splitlines()) if isinstance(e, StageFailed)]
     assert done.returncode == 1 and len(failed) == 1, (done.stdout, done.stderr[-3000:])

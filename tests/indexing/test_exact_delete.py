@@ -13,11 +13,11 @@ from typing import Any
 
 import pytest
 
-from graphready.build.events import Event
-from graphready.build.stages import RUNNERS, search_text
 from graphready.config import Settings, ensure_data_dir, load_settings
 from graphready.documents.uploads import Upload, UploadStore, uploads_folder
 from graphready.embeddings.hashing import HashingEmbedder
+from graphready.indexing.events import Event
+from graphready.indexing.stages import RUNNERS, search_text
 from graphready.knowledge import KnowledgeGraph
 from graphready.stores.registry import Stores, open_stores
 from support.corpus import write_corpus

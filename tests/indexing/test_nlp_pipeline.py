@@ -7,10 +7,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from graphready.build.events import StageDone
-from graphready.build.stages import run_documents, run_graph
 from graphready.config import Settings, load_settings
 from graphready.extraction.base import FULL_PIPELINE_EXTRACTOR, OFFLINE_EXTRACTOR
+from graphready.indexing.events import StageDone
+from graphready.indexing.stages import run_documents, run_graph
 from graphready.stores.registry import open_stores
 
 DOCS = [

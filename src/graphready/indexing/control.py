@@ -7,7 +7,7 @@ starts). A pipe the server already holds needs no port, no file and no polling, 
 when either side dies. :class:`BuildControl` reads those lines into the worker's
 :class:`~graphready.llm.gate.ModelGate` (which holds build calls back, and preempts those in
 flight, while N > 0), and reports the build's use of the model as
-:class:`~graphready.build.events.LLMActivity` events, at most every ``interval_s``, while it
+:class:`~graphready.indexing.events.LLMActivity` events, at most every ``interval_s``, while it
 changes.
 """
 
@@ -23,7 +23,7 @@ from graphready.llm.gate import ModelGate
 
 from .events import Event, LLMActivity, Progress
 
-log = logging.getLogger("graphready.build")
+log = logging.getLogger("graphready.indexing")
 
 QUESTIONS = "questions"
 """The command word: ``questions N``."""

@@ -14,12 +14,12 @@ from typing import Any
 
 import pytest
 
-from graphready.build.events import Event, StageDone
-from graphready.build.stages import run_documents, run_graph
 from graphready.config import Settings, load_settings
 from graphready.errors import BuildError
 from graphready.extraction.base import OFFLINE_EXTRACTOR
 from graphready.extraction.llm_extract import llm_extractor_id
+from graphready.indexing.events import Event, StageDone
+from graphready.indexing.stages import run_documents, run_graph
 from graphready.llm.cache import CACHE_FILE, LLMCache
 from graphready.stores.registry import Stores, open_stores
 from support.llm_server import MODEL_NAME, LlamaServer

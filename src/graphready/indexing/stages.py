@@ -145,7 +145,7 @@ def run_vectors(settings: Settings, stores: Stores, report: Report,
     """Embed every chunk that has no vector from the configured embedder yet. Processes that
     share the vector store embed once: the one holding the store's build lease embeds, the
     others wait (reporting its progress as ``vectors.other_builder``) and use what it stored.
-    ``embedder``: one the worker loaded ahead (``build/prepare.py``), else the configured one."""
+    ``embedder``: one the worker loaded ahead (``indexing/prepare.py``), else the configured one."""
     started = time.perf_counter()
     _check_injected_failure(settings, "vectors")
     catalog, vectors = stores.catalog, stores.vectors
@@ -202,7 +202,7 @@ def run_graph(settings: Settings, stores: Stores, report: Report,
     which a retry resumes from the stored extractions and the LLM cache). The store
     records which extractor wrote its extractions: another one re-extracts every chunk. The
     LLM's calls go through ``gate`` (the worker's, which questions in the server hold back).
-    ``offline``: the spaCy extractor the worker loaded ahead (``build/prepare.py``), if any."""
+    ``offline``: the spaCy extractor the worker loaded ahead (``indexing/prepare.py``), if any."""
     started = time.perf_counter()
     catalog, graph = stores.catalog, stores.graph
     fingerprint = catalog.fingerprint()
