@@ -30,9 +30,9 @@ sys.path.insert(0, str(ROOT / "tests"))
 from graphready.config import load_settings  # noqa: E402
 from graphready.retrieval.graph_local import GraphIndex  # noqa: E402
 from graphready.stores.base import GraphStore  # noqa: E402
-from graphready.stores.graph_falkordb import FalkorGraphStore  # noqa: E402
-from graphready.stores.graph_sqlite import SqliteGraphStore  # noqa: E402
+from graphready.stores.falkordb.graph import FalkorGraphStore  # noqa: E402
 from graphready.stores.registry import open_stores  # noqa: E402
+from graphready.stores.sqlite.graph import SqliteGraphStore  # noqa: E402
 from support.falkordb_server import FalkorDBServer  # noqa: E402
 
 QUESTIONS = ROOT.parent / "shared/data/2wikimultihopqa_hipporag/questions.dev.jsonl"

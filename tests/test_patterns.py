@@ -35,7 +35,7 @@ SITES = discover(SRC)
 PATTERNS = [s for s in SITES if s.pattern is not None and s.problem is None]
 
 NOT_LITERAL = {
-    ("stores/graph_falkordb.py", "re.escape(graph) + '_v(\\\\d+)'"): (
+    ("stores/falkordb/graph.py", "re.escape(graph) + '_v(\\\\d+)'"): (
         "the store's own graph name (checked against GRAPH_NAME first), escaped, then _v and "
         "digits; run with fullmatch on the names of the server's graphs",
         re.escape("graphready") + r"_v(\d+)",
@@ -73,7 +73,7 @@ def test_discovery_finds_the_packages_patterns() -> None:
     heading = [s for s in PATTERNS
                if s.path == "documents/loaders.py" and "#{1,6}" in (s.pattern or "")]
     assert heading and heading[0].flags == re.MULTILINE
-    assert {s.modes for s in PATTERNS if s.path == "stores/falkordb_common.py"} == {
+    assert {s.modes for s in PATTERNS if s.path == "stores/falkordb/common.py"} == {
         ("finditer", "fullmatch")}
 
 

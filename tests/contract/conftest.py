@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from graphready.stores.base import Catalog, KeywordIndex
-from graphready.stores.catalog_sqlite import SqliteCatalog
-from graphready.stores.keyword_sqlite import SqliteKeywordIndex
+from graphready.stores.sqlite.catalog import SqliteCatalog
+from graphready.stores.sqlite.keyword import SqliteKeywordIndex
 
 CatalogFactory = Callable[[Path], Catalog]
 KeywordFactory = Callable[[Path], KeywordIndex]

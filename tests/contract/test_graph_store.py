@@ -23,9 +23,9 @@ from graphready.knowledge import (
     Relation,
 )
 from graphready.stores.base import GraphStore
-from graphready.stores.graph_falkordb import FalkorGraphStore
-from graphready.stores.graph_neo4j import Neo4jGraphStore
-from graphready.stores.graph_sqlite import SqliteGraphStore
+from graphready.stores.falkordb.graph import FalkorGraphStore
+from graphready.stores.neo4j.graph import Neo4jGraphStore
+from graphready.stores.sqlite.graph import SqliteGraphStore
 from support.falkordb_server import FalkorDBServer, free_port
 from support.lease_contract import (  # noqa: F401 (the lease contract, run here too)
     test_expired_lease_is_free,

@@ -16,9 +16,9 @@ import pytest
 
 from graphready.errors import StoreError
 from graphready.stores.base import Vectors, VectorStore
-from graphready.stores.vector_falkordb import FalkorVectorStore
-from graphready.stores.vector_neo4j import Neo4jVectorStore
-from graphready.stores.vector_sqlite import SqliteVectorStore
+from graphready.stores.falkordb.vector import FalkorVectorStore
+from graphready.stores.neo4j.vector import Neo4jVectorStore
+from graphready.stores.sqlite.vector import SqliteVectorStore
 from support.falkordb_server import FalkorDBServer
 from support.lease_contract import (  # noqa: F401 (the lease contract, run here too)
     test_expired_lease_is_free,

@@ -14,9 +14,9 @@ import pytest
 from graphready.explore.export import graphml
 from graphready.explore.view import GraphView
 from graphready.stores.base import GraphStore
-from graphready.stores.graph_falkordb import FalkorGraphStore
-from graphready.stores.graph_neo4j import Neo4jGraphStore
-from graphready.stores.graph_sqlite import SqliteGraphStore
+from graphready.stores.falkordb.graph import FalkorGraphStore
+from graphready.stores.neo4j.graph import Neo4jGraphStore
+from graphready.stores.sqlite.graph import SqliteGraphStore
 from support.falkordb_server import FalkorDBServer
 from support.graph_data import CHUNK_DOCS, HUB, sample_graph
 

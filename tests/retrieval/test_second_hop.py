@@ -9,7 +9,7 @@ from graphready.documents.types import Chunk
 from graphready.knowledge import Entity, KnowledgeGraph
 from graphready.retrieval.graph_local import GraphIndex
 from graphready.retrieval.pipeline import Toolset, bridge_query, retrieve
-from graphready.stores.keyword_sqlite import SqliteKeywordIndex
+from graphready.stores.sqlite.keyword import SqliteKeywordIndex
 
 CHUNKS = (
     Chunk("c1", "moonfall", 0, "Moonfall", "Moonfall is a 1999 film starring Mira Quell."),

@@ -16,7 +16,7 @@ from graphready.knowledge import (
     Relation,
 )
 from graphready.stores.graph_codec import decode_extraction, decode_graph, encode_extraction
-from graphready.stores.graph_sqlite import SqliteGraphStore
+from graphready.stores.sqlite.graph import SqliteGraphStore
 
 OLD_PAYLOAD = '{"m":[["Marie Curie","marie curie","PERSON"]],"r":[["a","b","met"]]}'
 

@@ -1,6 +1,6 @@
 """The Neo4j graph store beyond the contract suite, through the official driver against a real
-FalkorDB server's Bolt mode (portable statements only; see ``graph_neo4j``'s docstring for the
-defects worked around there)."""
+FalkorDB server's Bolt mode (portable statements only; see ``stores/neo4j/graph.py``'s docstring
+for the defects worked around there)."""
 
 from __future__ import annotations
 
@@ -22,8 +22,8 @@ from graphready.knowledge import (
     Mention,
     Relation,
 )
-from graphready.stores.graph_neo4j import Neo4jGraphStore
-from graphready.stores.graph_sqlite import SqliteGraphStore
+from graphready.stores.neo4j.graph import Neo4jGraphStore
+from graphready.stores.sqlite.graph import SqliteGraphStore
 from support.falkordb_server import FalkorDBServer, free_port
 
 Opener = Callable[..., Neo4jGraphStore]

@@ -10,9 +10,9 @@ import pytest
 
 from graphready.errors import ConfigError, StoreError
 from graphready.knowledge import Entity, KnowledgeGraph
-from graphready.stores.graph_falkordb import FalkorGraphStore
-from graphready.stores.graph_sqlite import SqliteGraphStore
+from graphready.stores.falkordb.graph import FalkorGraphStore
 from graphready.stores.registry import GraphUrl, open_graph_store, parse_graph_url
+from graphready.stores.sqlite.graph import SqliteGraphStore
 from support.falkordb_server import FalkorDBServer, free_port
 
 
@@ -139,7 +139,7 @@ def test_malformed_neo4j_urls_are_config_errors(url: str, reason: str, tmp_path:
 def test_neo4j_url_without_the_package_is_a_config_error(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setitem(sys.modules, "graphready.stores.graph_neo4j", None)
+    monkeypatch.setitem(sys.modules, "graphready.stores.neo4j.graph", None)
     with pytest.raises(ConfigError, match=r"GRAPHREADY_GRAPH_URL.*neo4j package"):
         open_graph_store("bolt://localhost:7687", tmp_path)
 

@@ -8,7 +8,7 @@ import re
 
 import pytest
 
-from graphready.stores import neo4j_cypher as cypher
+from graphready.stores.neo4j import cypher
 
 NAMESPACES = ["", "ns_", "T0123abc_"]
 PARAMETER = re.compile(r"\$(\w+)")

@@ -8,8 +8,8 @@ import pytest
 
 from graphready.errors import StoreError
 from graphready.knowledge import Entity, KnowledgeGraph
-from graphready.stores.graph_sqlite import SqliteGraphStore
 from graphready.stores.reconnecting import ReconnectingGraphStore
+from graphready.stores.sqlite.graph import SqliteGraphStore
 
 
 def test_opens_when_the_backend_becomes_available(tmp_path: Path) -> None:

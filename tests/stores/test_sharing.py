@@ -7,8 +7,8 @@ from pathlib import Path
 
 from graphready.heap import release_free_memory
 from graphready.knowledge import Community, Entity, KnowledgeGraph, Relation
-from graphready.stores.graph_sqlite import SqliteGraphStore
 from graphready.stores.sharing import Shared
+from graphready.stores.sqlite.graph import SqliteGraphStore
 
 
 def test_shared_hands_out_the_first_equal_object() -> None:

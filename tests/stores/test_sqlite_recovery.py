@@ -1,5 +1,5 @@
 """A damaged SQLite file is recognised when opened and moved aside with its WAL; a full disk is
-told apart from damage (``stores/sqlite_recovery.py``)."""
+told apart from damage (``stores/sqlite/recovery.py``)."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from graphready.errors import StorageFull, StoreError
-from graphready.stores.sqlite_common import SqliteDatabase
-from graphready.stores.sqlite_recovery import (
+from graphready.stores.sqlite.common import SqliteDatabase
+from graphready.stores.sqlite.recovery import (
     QUARANTINE_MARK,
     is_corrupt,
     is_disk_full,

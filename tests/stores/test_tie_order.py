@@ -10,8 +10,8 @@ from pathlib import Path
 import numpy as np
 
 from graphready.documents.types import Chunk
-from graphready.stores.keyword_sqlite import SqliteKeywordIndex
-from graphready.stores.vector_sqlite import SqliteVectorStore
+from graphready.stores.sqlite.keyword import SqliteKeywordIndex
+from graphready.stores.sqlite.vector import SqliteVectorStore
 
 TEXT = "Goshen Township is one of the fifteen townships of Hardin County, Ohio."
 IDS = ["c3", "a1", "e5", "b2", "d4"]

@@ -14,9 +14,9 @@ import numpy as np
 import pytest
 
 from graphready.errors import ConfigError, StoreError
-from graphready.stores.graph_neo4j import Neo4jGraphStore
+from graphready.stores.neo4j.graph import Neo4jGraphStore
+from graphready.stores.neo4j.vector import Neo4jVectorStore
 from graphready.stores.registry import open_vector_store
-from graphready.stores.vector_neo4j import Neo4jVectorStore
 from support.falkordb_server import FalkorDBServer, free_port
 
 Opener = Callable[..., Any]
@@ -166,6 +166,6 @@ def test_malformed_vector_urls_are_config_errors(url: str, reason: str, tmp_path
 def test_neo4j_vector_url_without_the_package_is_a_config_error(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setitem(sys.modules, "graphready.stores.vector_neo4j", None)
+    monkeypatch.setitem(sys.modules, "graphready.stores.neo4j.vector", None)
     with pytest.raises(ConfigError, match=r"GRAPHREADY_VECTOR_URL.*neo4j package"):
         open_vector_store("bolt://localhost:7687", tmp_path)

@@ -28,7 +28,7 @@ from graphready.documents.hashing import document_hash, file_hash
 from graphready.documents.loaders import MAX_ID_CHARS, LoadResult
 from graphready.documents.types import Document, SkippedFile, SourceFile
 from graphready.errors import StorageFull, StoreError
-from graphready.stores.sqlite_recovery import is_disk_full
+from graphready.stores.sqlite.recovery import is_disk_full
 
 SOURCE_PREFIX = ".uploads/"
 """The catalog source path of every uploaded document starts with this."""

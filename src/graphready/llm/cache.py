@@ -9,7 +9,7 @@ import json
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from graphready.stores.sqlite_common import SqliteDatabase
+from graphready.stores.sqlite.common import SqliteDatabase
 
 from .protocol import ChatModel, ChatReply, LLMStats, Prompt, ToolCall, Usage
 

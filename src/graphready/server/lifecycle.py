@@ -33,7 +33,7 @@ from graphready.redact import configured_urls, redact, redact_url
 from graphready.retrieval.loading import load_graph, load_vectors
 from graphready.retrieval.pipeline import Mode, Toolset
 from graphready.stores.registry import Stores, open_stores
-from graphready.stores.sqlite_recovery import quarantined
+from graphready.stores.sqlite.recovery import quarantined
 
 from .admission import Admission
 from .library import Library, VisibleCatalog

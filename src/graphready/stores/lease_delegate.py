@@ -1,5 +1,5 @@
 """The build lease methods every store shares, delegated to the store's lease helper
-(:class:`~graphready.stores.sqlite_common.SqliteLease`, ``FalkorLease``, ``Neo4jLease``)."""
+(:class:`~graphready.stores.sqlite.common.SqliteLease`, ``FalkorLease``, ``Neo4jLease``)."""
 
 from __future__ import annotations
 

@@ -31,25 +31,25 @@ class Stores:
 
 
 def _sqlite_catalog(path: Path) -> Catalog:
-    from graphready.stores.catalog_sqlite import SqliteCatalog
+    from graphready.stores.sqlite.catalog import SqliteCatalog
 
     return SqliteCatalog(path / "catalog.db")
 
 
 def _sqlite_keyword(path: Path) -> KeywordIndex:
-    from graphready.stores.keyword_sqlite import SqliteKeywordIndex
+    from graphready.stores.sqlite.keyword import SqliteKeywordIndex
 
     return SqliteKeywordIndex(path / "keyword.db")
 
 
 def _sqlite_vectors(path: Path) -> VectorStore:
-    from graphready.stores.vector_sqlite import SqliteVectorStore
+    from graphready.stores.sqlite.vector import SqliteVectorStore
 
     return SqliteVectorStore(path / "vectors.db")
 
 
 def _sqlite_graph(path: Path) -> GraphStore:
-    from graphready.stores.graph_sqlite import SqliteGraphStore
+    from graphready.stores.sqlite.graph import SqliteGraphStore
 
     return SqliteGraphStore(path / "graph.db")
 
@@ -162,7 +162,7 @@ def open_graph_store(url: str | None, db_dir: Path) -> GraphStore:
     if where.is_neo4j:
         return _neo4j_graph(where, url)
     try:
-        from graphready.stores.graph_falkordb import FalkorGraphStore
+        from graphready.stores.falkordb.graph import FalkorGraphStore
     except ImportError as exc:
         raise ConfigError(GRAPH_URL_SETTING, f"a {FALKORDB_SCHEME}:// URL needs the falkordb "
                           f"package (the 'falkordb' extra): {exc}") from exc
@@ -175,7 +175,7 @@ def open_graph_store(url: str | None, db_dir: Path) -> GraphStore:
 
 def _neo4j_graph(where: GraphUrl, url: str) -> GraphStore:
     try:
-        from graphready.stores.graph_neo4j import Neo4jGraphStore
+        from graphready.stores.neo4j.graph import Neo4jGraphStore
     except ImportError as exc:
         raise ConfigError(GRAPH_URL_SETTING, f"a {where.scheme}:// URL needs the neo4j package "
                           f"(the 'neo4j' extra): {exc}") from exc
@@ -201,7 +201,7 @@ def open_vector_store(url: str | None, db_dir: Path) -> VectorStore:
     if where.is_neo4j:
         return _neo4j_vectors(where, url)
     try:
-        from graphready.stores.vector_falkordb import FalkorVectorStore
+        from graphready.stores.falkordb.vector import FalkorVectorStore
     except ImportError as exc:
         raise ConfigError(VECTOR_URL_SETTING, f"needs the falkordb package: {exc}") from exc
     try:
@@ -213,7 +213,7 @@ def open_vector_store(url: str | None, db_dir: Path) -> VectorStore:
 
 def _neo4j_vectors(where: GraphUrl, url: str) -> VectorStore:
     try:
-        from graphready.stores.vector_neo4j import Neo4jVectorStore
+        from graphready.stores.neo4j.vector import Neo4jVectorStore
     except ImportError as exc:
         raise ConfigError(VECTOR_URL_SETTING, f"a {where.scheme}:// URL needs the neo4j "
                           f"package (the 'neo4j' extra): {exc}") from exc

@@ -1,12 +1,12 @@
 """Vectors on a Neo4j 5 server, searched through Neo4j's vector index
 (``db.index.vector.queryNodes``): the same contract as
-:class:`~graphready.stores.vector_sqlite.SqliteVectorStore`, without a local copy.
+:class:`~graphready.stores.sqlite.vector.SqliteVectorStore`, without a local copy.
 
-The model and every statement are in :mod:`graphready.stores.neo4j_cypher`: one
+The model and every statement are in :mod:`graphready.stores.neo4j.cypher`: one
 ``(:<ns>Chunk {id, embedding})`` node per chunk (``embedding`` a list of floats, L2-normalised),
 one meta node holding ``model_id``, ``dim`` and ``synced_fingerprint``, and one holding the
 vector build lease. Writes are batched ``UNWIND`` statements in managed transactions, values
-always parameters (see :class:`~graphready.stores.neo4j_common.Neo4jConnection`).
+always parameters (see :class:`~graphready.stores.neo4j.common.Neo4jConnection`).
 
 A vector index fixes its dimension when it is created, so it is created by the first ``add``
 (when the dimension is known: ``CREATE VECTOR INDEX ... IF NOT EXISTS``, then
@@ -25,7 +25,7 @@ zero query finds nothing.
 ``neo4j_features=False`` is for FalkorDB's Bolt mode (the test double of a Neo4j server), which
 has no Neo4j vector index: the constraints and the vector index are skipped for plain lookup
 indexes, and ``search`` is an exact cosine computed by the server in portable Cypher
-(:attr:`~graphready.stores.neo4j_cypher.VectorStatements.exact_search`). That mode writes
+(:attr:`~graphready.stores.neo4j.cypher.VectorStatements.exact_search`). That mode writes
 floats with six decimals and refuses parameters over ~3,000 characters, so it only takes small
 vectors (the contract suite's 8 dimensions, not MiniLM's 384).
 """
@@ -41,10 +41,10 @@ import numpy as np
 from neo4j.exceptions import Neo4jError
 
 from graphready.errors import StoreError
-from graphready.stores import neo4j_cypher as cypher
 from graphready.stores.base import Hit, Vectors
 from graphready.stores.lease_delegate import LeaseDelegate
-from graphready.stores.neo4j_common import Neo4jConnection, Neo4jLease
+from graphready.stores.neo4j import cypher
+from graphready.stores.neo4j.common import Neo4jConnection, Neo4jLease
 from graphready.stores.paging import keyset_pages
 
 PAGE_ROWS = 10_000
@@ -64,7 +64,7 @@ class Neo4jVectorStore(LeaseDelegate):
     """A :class:`~graphready.stores.base.VectorStore` in the Neo4j database ``database`` (None:
     the server's default) at ``uri`` (``bolt://``, ``neo4j://`` and their ``+s`` forms), with
     labels prefixed by ``namespace``. Connection arguments are those of
-    :class:`~graphready.stores.neo4j_common.Neo4jConnection`. Safe to share between threads;
+    :class:`~graphready.stores.neo4j.common.Neo4jConnection`. Safe to share between threads;
     writes by one store object are serialised. Every driver error is raised as a
     :class:`StoreError` naming the URI (never a password); a bad argument is a ValueError."""
 

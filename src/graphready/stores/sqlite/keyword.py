@@ -9,7 +9,7 @@ from pathlib import Path
 
 from graphready.documents.types import Chunk
 from graphready.stores.base import Hit
-from graphready.stores.sqlite_common import SqliteDatabase, batches, placeholders
+from graphready.stores.sqlite.common import SqliteDatabase, batches, placeholders
 
 TITLE_WEIGHT = 2.0
 TEXT_WEIGHT = 1.0

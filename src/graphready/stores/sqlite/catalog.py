@@ -11,7 +11,7 @@ from graphready.documents.hashing import fingerprint
 from graphready.documents.types import Chunk, Document, SkippedFile, SourceFile
 from graphready.stores.base import CatalogDocument, SourceChange
 from graphready.stores.paging import keyset_pages
-from graphready.stores.sqlite_common import SqliteDatabase, batches, placeholders
+from graphready.stores.sqlite.common import SqliteDatabase, batches, placeholders
 
 _SCHEMA = (
     "CREATE TABLE IF NOT EXISTS sources ("

@@ -26,7 +26,7 @@ from graphready.stores.graph_codec import decode_extraction, encode_extraction
 from graphready.stores.lease_delegate import LeaseDelegate
 from graphready.stores.paging import keyset_pages
 from graphready.stores.sharing import Shared
-from graphready.stores.sqlite_common import LEASE_SCHEMA, SqliteDatabase, SqliteLease
+from graphready.stores.sqlite.common import LEASE_SCHEMA, SqliteDatabase, SqliteLease
 
 PAGE_ROWS = 1000
 _FINGERPRINT = "fingerprint"
@@ -67,7 +67,7 @@ def _dump_ids(ids: Sequence[str]) -> str:
 
 class SqliteGraphStore(LeaseDelegate):
     """A :class:`~graphready.stores.base.GraphStore` in one SQLite file at ``path`` (WAL, 30 s
-    busy timeout, one locked connection: see :mod:`graphready.stores.sqlite_common`)."""
+    busy timeout, one locked connection: see :mod:`graphready.stores.sqlite.common`)."""
 
     def __init__(self, path: Path) -> None:
         self._db = SqliteDatabase(path, _SCHEMA)

@@ -24,7 +24,7 @@ from neo4j.exceptions import DriverError, Neo4jError
 
 from graphready.errors import StoreError
 from graphready.stores.base import Lease
-from graphready.stores.neo4j_cypher import LeaseStatements
+from graphready.stores.neo4j.cypher import LeaseStatements
 
 CONNECT_TIMEOUT_S = 5.0
 BOLT_PARAM_CHARS = 3000
@@ -160,7 +160,7 @@ class Neo4jConnection:
 
 class Neo4jLease:
     """A build lease kept in the meta node ``key`` through ``conn`` (see
-    :func:`graphready.stores.neo4j_cypher.lease_statements`): the ``LeaseStore`` methods of the
+    :func:`graphready.stores.neo4j.cypher.lease_statements`): the ``LeaseStore`` methods of the
     Neo4j stores. Each is one statement that write-locks the lease node before testing it, so
     two takers never both succeed; times are the callers' ``time.time()``."""
 

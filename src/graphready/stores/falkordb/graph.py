@@ -20,7 +20,7 @@ Three kinds of FalkorDB graph (Redis keys) belong to a store named ``G``:
     (the version a load reads), ``synced_fingerprint`` and ``extractor_id`` (who wrote the
     extractions); and the build lease, one
     ``(:Lease {key: 'build', owner, expires, stage, done, total})`` node, taken, renewed and
-    released each in ONE query (see :class:`~graphready.stores.falkordb_common.FalkorLease`).
+    released each in ONE query (see :class:`~graphready.stores.falkordb.common.FalkorLease`).
 
 ``replace_graph`` allocates a version number, writes ``G_v<N>`` in batches, then sets
 ``current_version`` and ``synced_fingerprint`` in ONE query (a FalkorDB query is atomic) and only
@@ -48,7 +48,7 @@ from redis.exceptions import ResponseError
 from graphready.errors import StoreError
 from graphready.gcpause import gc_paused
 from graphready.knowledge import ChunkExtraction, KnowledgeGraph
-from graphready.stores.falkordb_common import (
+from graphready.stores.falkordb.common import (
     BATCH_ROWS,
     CLIENT_ERRORS,
     SOCKET_TIMEOUT_S,

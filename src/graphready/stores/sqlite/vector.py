@@ -19,7 +19,7 @@ import numpy as np
 from graphready.errors import StoreError
 from graphready.stores.base import Hit, Vectors
 from graphready.stores.lease_delegate import LeaseDelegate
-from graphready.stores.sqlite_common import LEASE_SCHEMA, SqliteDatabase, SqliteLease
+from graphready.stores.sqlite.common import LEASE_SCHEMA, SqliteDatabase, SqliteLease
 
 _SCHEMA = (
     "CREATE TABLE IF NOT EXISTS vectors (chunk_id TEXT PRIMARY KEY, vec BLOB NOT NULL)",

@@ -6,7 +6,7 @@ than fails), ``check_same_thread=False`` guarded by one lock per connection, exp
 transactions (``BEGIN IMMEDIATE`` for writes, a snapshot ``BEGIN`` for multi-statement reads),
 and every ``sqlite3.Error`` raised as a ``StoreError`` that names the file (a full disk as a
 ``StorageFull``). A file found damaged when it is opened is moved aside and replaced by an
-empty one, which the build fills again (``sqlite_recovery.py``). A store that holds a
+empty one, which the build fills again (``sqlite/recovery.py``). A store that holds a
 build lease keeps it in a ``lease`` table (:class:`SqliteLease`).
 """
 
@@ -22,7 +22,7 @@ from pathlib import Path
 
 from graphready.errors import StorageFull, StoreError
 from graphready.stores.base import Lease
-from graphready.stores.sqlite_recovery import (
+from graphready.stores.sqlite.recovery import (
     check_pages,
     folder_lock,
     is_corrupt,
@@ -58,7 +58,7 @@ class SqliteDatabase:
 
     def _open_checked(self, schema: Sequence[str]) -> sqlite3.Connection:
         """Open, check the pages and apply the schema; a damaged file is moved aside (logged)
-        and an empty one opened in its place (``sqlite_recovery.py``)."""
+        and an empty one opened in its place (``sqlite/recovery.py``)."""
         try:
             return _connect(self.path, schema)
         except sqlite3.Error as exc:

@@ -1,5 +1,5 @@
-"""Every Cypher statement the Neo4j stores (:mod:`graphready.stores.graph_neo4j`,
-:mod:`graphready.stores.vector_neo4j`) send, and nothing else (no I/O).
+"""Every Cypher statement the Neo4j stores (:mod:`graphready.stores.neo4j.graph`,
+:mod:`graphready.stores.neo4j.vector`) send, and nothing else (no I/O).
 
 Values always travel as parameters (``$name``); the only text ever put into a statement is a
 label, relationship type or schema name built from constants and a namespace that
@@ -34,7 +34,7 @@ title, summary, chunk_ids, rating, data})``
     The build lease (no ``owner`` while free); ``expires`` is the holder's ``time.time()``
     plus its ttl, compared with the caller's ``$now`` (server clocks are never used).
 
-The vector model of :mod:`graphready.stores.vector_neo4j`, in the same namespace:
+The vector model of :mod:`graphready.stores.neo4j.vector`, in the same namespace:
 
 ``(:NSChunk {id, embedding})``
     One per chunk: its L2-normalised vector, a list of floats, in the cosine vector index

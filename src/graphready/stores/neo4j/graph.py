@@ -1,7 +1,7 @@
 """The graph store on Neo4j 5 (or any Bolt server speaking enough Cypher), through the official
 ``neo4j`` driver: the same contract as the SQLite and FalkorDB graph stores.
 
-The model and every statement are in :mod:`graphready.stores.neo4j_cypher`. A replace never
+The model and every statement are in :mod:`graphready.stores.neo4j.cypher`. A replace never
 relies on a rollback (nor on one transaction holding a whole graph): it writes the new graph under
 a fresh version number ``v`` in batched ``UNWIND`` transactions, records the version's item
 counts, then publishes it by updating ONE meta node (``current_version`` and
@@ -17,7 +17,7 @@ serialised.
 
 ``neo4j_features=False`` is for FalkorDB's Bolt mode (the test double of a Neo4j server). It
 skips the Neo4j-only schema (constraints, named and vector indexes) for plain portable indexes;
-the connection works around that mode's defects (see :mod:`graphready.stores.neo4j_common`).
+the connection works around that mode's defects (see :mod:`graphready.stores.neo4j.common`).
 """
 
 from __future__ import annotations
@@ -33,7 +33,6 @@ from neo4j.exceptions import Neo4jError
 from graphready.errors import StoreError
 from graphready.gcpause import gc_paused
 from graphready.knowledge import ChunkExtraction, KnowledgeGraph
-from graphready.stores import neo4j_cypher as cypher
 from graphready.stores.graph_codec import (
     community_item,
     decode_extraction,
@@ -44,7 +43,8 @@ from graphready.stores.graph_codec import (
     relation_item,
 )
 from graphready.stores.lease_delegate import LeaseDelegate
-from graphready.stores.neo4j_common import CLIENT_ERRORS, Neo4jConnection, Neo4jLease
+from graphready.stores.neo4j import cypher
+from graphready.stores.neo4j.common import CLIENT_ERRORS, Neo4jConnection, Neo4jLease
 from graphready.stores.paging import keyset_pages
 
 PAGE_ROWS = 1000
@@ -60,12 +60,12 @@ VECTOR_DIMENSIONS = 384
 class Neo4jGraphStore(LeaseDelegate):
     """A :class:`~graphready.stores.base.GraphStore` in the Neo4j database ``database`` (None:
     the server's default) at ``uri`` (``bolt://``, ``neo4j://`` and their ``+s`` forms), with
-    labels prefixed by ``namespace`` (see :mod:`graphready.stores.neo4j_cypher`). Writes go in
+    labels prefixed by ``namespace`` (see :mod:`graphready.stores.neo4j.cypher`). Writes go in
     batches of ``batch_size`` rows (and of at most ``max_param_chars`` characters of parameters,
     when given). A transaction is retried on transient errors for up to ``retry_time_s``;
     getting a connection (connect, handshake, or a free one from the pool) may take up to
     ``connect_timeout_s``. ``vector_dimensions`` sizes the entity vector index (the chunk
-    vector index belongs to :class:`~graphready.stores.vector_neo4j.Neo4jVectorStore`). Every
+    vector index belongs to :class:`~graphready.stores.neo4j.vector.Neo4jVectorStore`). Every
     driver error is raised as a :class:`StoreError` naming the URI (never a password); a bad
     argument is a ValueError."""
 

@@ -1,5 +1,5 @@
 """Vectors on a FalkorDB server, searched through FalkorDB's vector (HNSW) index: the same
-contract as :class:`~graphready.stores.vector_sqlite.SqliteVectorStore`, without a local copy.
+contract as :class:`~graphready.stores.sqlite.vector.SqliteVectorStore`, without a local copy.
 
 A store named ``G`` keeps its vectors in one FalkorDB graph (one Redis key), ``G_vectors``:
 
@@ -10,7 +10,7 @@ A store named ``G`` keeps its vectors in one FalkorDB graph (one Redis key), ``G
     One node per key (indexed on ``key``): ``model_id``, ``synced_fingerprint`` and ``dim``.
 
 The build lease is one ``(:Lease)`` node in a graph of its own, ``G_vectors_lease`` (see
-:class:`~graphready.stores.falkordb_common.FalkorLease`), so that a model change, which deletes
+:class:`~graphready.stores.falkordb.common.FalkorLease`), so that a model change, which deletes
 ``G_vectors``, leaves it with its holder.
 
 A vector index fixes its dimension when it is created, so it is created by the first ``add``
@@ -20,7 +20,7 @@ next ``add`` creates the index again, with the new model's dimension.
 
 Every FalkorDB query is atomic, but there are no multi-statement transactions: ``add`` and
 ``remove`` first clear the synced fingerprint, then write in batches of
-:data:`graphready.stores.graph_falkordb.BATCH_ROWS` rows, so a failure part-way leaves earlier
+:data:`graphready.stores.falkordb.graph.BATCH_ROWS` rows, so a failure part-way leaves earlier
 batches applied and no fingerprint (the next sync repairs it).
 Writes by one store object are serialised; two writers racing a model change against an add
 may leave vectors of the old model (the SQLite store's file lock has no equivalent here).
@@ -45,7 +45,7 @@ from redis.exceptions import ResponseError
 
 from graphready.errors import StoreError
 from graphready.stores.base import Hit, Vectors
-from graphready.stores.falkordb_common import (
+from graphready.stores.falkordb.common import (
     SOCKET_TIMEOUT_S,
     FalkorConnection,
     FalkorLease,

@@ -1,0 +1,1 @@
+"""The falkordb backend of the store protocols in ``stores/base.py``."""

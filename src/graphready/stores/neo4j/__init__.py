@@ -1,0 +1,1 @@
+"""The neo4j backend of the store protocols in ``stores/base.py``."""
