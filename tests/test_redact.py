@@ -77,6 +77,30 @@ def test_log_lines_are_redacted_as_they_are_written() -> None:
     assert out.getvalue() == 'HTTP Request: POST http://127.0.0.1:8080/v1 "500"\nplain 7\n'
 
 
+def test_tracebacks_are_redacted_as_they_are_written() -> None:
+    """An exception's message (and so its traceback) often holds the URL it failed on."""
+    out = io.StringIO()
+    handler = logging.StreamHandler(out)
+    handler.addFilter(RedactingFilter([LLM_URL]))
+    logger = logging.getLogger("graphready.tests.redact_traceback")
+    logger.addHandler(handler)
+    logger.propagate = False
+    try:
+        try:
+            raise ConnectionError(f"cannot reach {LLM_URL}chat/completions")
+        except ConnectionError:
+            logger.exception("the call failed")
+        logger.warning("where", stack_info=True)
+    finally:
+        logger.removeHandler(handler)
+    written = out.getvalue()
+    assert "Traceback (most recent call last)" in written
+    assert "ConnectionError: cannot reach http://127.0.0.1:8080/v1" in written
+    assert "Stack (most recent call last)" in written
+    for secret in ("s3cret-pw", "abc123", "frag-xyz", "user:"):
+        assert secret not in written, written
+
+
 @pytest.mark.parametrize("unit", ["a", "a:", "a:/", "http://", "http://a@", "?", "@"])
 def test_the_cost_is_linear_in_the_text(unit: str) -> None:
     """Doubling a hostile text at most about doubles the time (a quadratic pattern would take

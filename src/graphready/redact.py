@@ -98,7 +98,8 @@ def configured_urls(settings: Settings) -> tuple[str, ...]:
 
 
 class RedactingFilter(logging.Filter):
-    """A log filter that rewrites each record's message with :func:`redact`."""
+    """A log filter that rewrites each record's message with :func:`redact`, and its traceback
+    and stack too (an exception's text often holds the URL it failed on)."""
 
     def __init__(self, known: Iterable[str]) -> None:
         super().__init__()
@@ -109,6 +110,14 @@ class RedactingFilter(logging.Filter):
         cleaned = redact(message, self._known)
         if cleaned != message:
             record.msg, record.args = cleaned, None
+        if record.exc_info and not record.exc_text:
+            # A formatter reuses ``exc_text`` when it is set, so the traceback is written once,
+            # redacted, by every handler.
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        if record.exc_text:
+            record.exc_text = redact(record.exc_text, self._known)
+        if record.stack_info:
+            record.stack_info = redact(record.stack_info, self._known)
         return True
 
 
