@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import io
 import logging
+import math
 import re
 import time
 from collections.abc import Callable, Iterator
@@ -31,9 +32,6 @@ if TYPE_CHECKING:
 
 MAX_PDF_PAGES = 2000
 """A PDF with more pages than this is skipped, with the reason."""
-MAX_PDF_CPU_SECONDS = 30.0
-"""A PDF that takes more CPU time than this to read is skipped (a 2,000-page report takes
-about 6 s; see benchmarks/document_formats.py)."""
 MAX_PDF_STREAM_BYTES = 16 * 1024 * 1024
 """The most one stream of a PDF may decompress to (pypdf allows 75 MB): a page's text never
 needs more, and it bounds what a small compressed file can make us hold and parse."""
@@ -68,15 +66,18 @@ class PdfText:
 
 
 def read_pdf(data: bytes, max_pages: int = MAX_PDF_PAGES,
-             max_cpu_s: float = MAX_PDF_CPU_SECONDS) -> PdfText:
+             max_cpu_s: float | None = None) -> PdfText:
     """The title and text of the PDF ``data``; ``ValueError`` with the reason when it cannot be
-    read, holds no text, or takes more than ``max_cpu_s`` CPU seconds of this thread."""
+    read, holds no text, or takes more than ``max_cpu_s`` CPU seconds of this thread (None: no
+    budget of its own; the server reads every file, PDFs included, in a child process under
+    ``GRAPHREADY_PARSE_CPU_S``, ``documents/sandbox.py``; a 2,000-page report takes about 6 s,
+    see benchmarks/document_formats.py)."""
     from pypdf import PdfReader, apply_configuration
 
     # pypdf logs a warning for every defect it works around: a hostile file can log thousands.
     # The skip reason says what matters, so only its errors reach the server's log.
     logging.getLogger("pypdf").setLevel(logging.ERROR)
-    deadline = _Deadline(time.thread_time() + max_cpu_s, max_cpu_s)
+    deadline = _Deadline(max_cpu_s)
     most = MAX_PDF_STREAM_BYTES
     with apply_configuration(
         zlib_maximum_output_length=most, lzw_maximum_output_length=most,
@@ -109,8 +110,8 @@ class _Deadline:
     """The CPU time (of the reading thread) by which a PDF must be read; ``check`` raises
     ``_Refused`` after it. Checked before each page and every few hundred operators."""
 
-    def __init__(self, at: float, budget: float) -> None:
-        self.at = at
+    def __init__(self, budget: float | None) -> None:
+        self.at = time.thread_time() + budget if budget is not None else math.inf
         self.budget = budget
         self.page = 0
 
