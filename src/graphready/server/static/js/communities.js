@@ -3,6 +3,8 @@ import { getJSON } from "./api.js";
 import { $, h, replace } from "./dom.js";
 
 const PAGE = 50;
+const REWRITING = "Being rewritten: a deleted document contributed to this report, so it is " +
+  "withheld until the graph has been rebuilt without that document.";
 let cursor = null;
 let loadedLevels = false;
 
@@ -22,7 +24,7 @@ export async function openCommunity(id) {
       h("h3", {}, c.title),
       h("p", { class: "muted" }, `level ${c.level} · ${c.size} entities · rating ${c.rating} · ${c.passages} passages`),
       c.parent ? h("p", {}, "Part of ", link(c.parent)) : null,
-      h("div", { class: "report" }, c.summary),
+      c.rewriting ? h("p", { class: "rewriting" }, REWRITING) : h("div", { class: "report" }, c.summary),
       c.children.length ? h("div", {}, h("h4", {}, `Sub-communities (${c.children.length})`),
         h("ul", {}, c.children.map((child) => h("li", {}, link(child))))) : null,
       h("h4", {}, `Members (${c.size})`),
@@ -50,7 +52,8 @@ async function load(append) {
     if (!append) replace(list);
     for (const c of body.communities) {
       list.appendChild(h("li", {}, h("button", { type: "button", class: "result", onclick: () => openCommunity(c.id) },
-        c.title, h("span", { class: "muted" }, ` ${c.size} entities${c.children ? `, ${c.children} below` : ""}`))));
+        c.title, h("span", { class: "muted" }, ` ${c.size} entities${c.children ? `, ${c.children} below` : ""}`),
+        c.rewriting ? h("span", { class: "rewriting" }, " · being rewritten") : null)));
     }
     cursor = body.next_cursor;
     $("comm-more").hidden = !cursor;

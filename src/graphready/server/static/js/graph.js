@@ -165,7 +165,9 @@ export async function openEntity(id) {
     replace(panel,
       h("h3", {}, e.name), h("p", { class: "muted" }, `${e.type} · ${e.degree} relations · ${e.passage_count} passages · ${e.document_count} documents`),
       e.aliases.length ? h("p", { class: "muted" }, `Also: ${e.aliases.join(" · ")}`) : null,
-      e.description ? h("p", {}, e.description) : null,
+      e.rewriting ? h("p", { class: "rewriting" }, "Being rewritten: a deleted document mentioned " +
+        "this entity, so its description is withheld until the graph has been rebuilt without it.")
+        : e.description ? h("p", {}, e.description) : null,
       h("div", { class: "buttons" },
         h("button", { type: "button", onclick: () => expand(e.id) }, "Expand"),
         h("button", { type: "button", onclick: () => draw(e.id) }, "Centre here")),
