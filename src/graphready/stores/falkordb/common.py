@@ -1,14 +1,15 @@
 """What the FalkorDB stores (graph and vectors) share: connection settings, the errors that
 become ``StoreError``, graph-name validation, batched writes, reads of graphs that may not exist,
-index creation, and the build lease."""
+index creation, the build lease, and the constructor (:class:`FalkorStore`)."""
 
 from __future__ import annotations
 
 import re
+import threading
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, ClassVar
 
 from falkordb import FalkorDB
 from falkordb.exceptions import SchemaVersionMismatchException
@@ -16,6 +17,8 @@ from redis.exceptions import RedisError, ResponseError
 
 from graphready.errors import StoreError
 from graphready.stores.base import Lease
+from graphready.stores.client import client_errors
+from graphready.stores.lease_delegate import LeaseDelegate
 
 BATCH_ROWS = 500
 """Rows sent per ``UNWIND`` write query."""
@@ -25,6 +28,12 @@ GRAPH_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,199}")
 """Names a store accepts: they become Redis key prefixes, so no spaces, braces or colons."""
 CLIENT_ERRORS = (RedisError, OSError, SchemaVersionMismatchException)
 """What the client raises when the server is unreachable or refuses a query."""
+FINGERPRINT = "synced_fingerprint"
+"""The ``(:Meta {key})`` of a store's synced fingerprint."""
+
+Q_META_GET = "MATCH (m:Meta {key: $key}) RETURN m.value"
+Q_META_SET = "MERGE (m:Meta {key: $key}) SET m.value = $value"
+Q_META_DELETE = "MATCH (m:Meta {key: $key}) DELETE m"
 
 
 # Takes the lease when it is free (no owner, or expired) or renews it for its owner, in one
@@ -99,13 +108,9 @@ class FalkorConnection:
     @contextmanager
     def errors(self, action: str) -> Iterator[None]:
         """Client errors inside become ``StoreError("FalkorDB at host:port: action: why")``."""
-        if self._closed:
-            raise StoreError(f"FalkorDB at {self.address}: {action}: the store is closed")
-        try:
+        with client_errors(f"FalkorDB at {self.address}", action, closed=self._closed,
+                           errors=CLIENT_ERRORS):
             yield
-        except CLIENT_ERRORS as exc:
-            reason = str(exc) or type(exc).__name__
-            raise StoreError(f"FalkorDB at {self.address}: {action}: {reason}") from exc
 
     def close(self) -> None:
         """Close the connections; safe to call twice."""
@@ -154,3 +159,68 @@ class FalkorLease:
             return None
         owner, expires, stage, done, total = rows[0]
         return Lease(str(owner), float(expires), str(stage), int(done), int(total))
+
+
+class FalkorStore(LeaseDelegate):
+    """What a FalkorDB store is built on: a :class:`FalkorConnection` to the server at
+    ``host:port`` for the stores named ``graph``, a lock that serialises the writes of one
+    store object, the store's own graphs and indexes, prepared by :meth:`_open` (client
+    errors there become a :class:`StoreError` "cannot prepare the :attr:`KIND`", and close the
+    connection), and its ``(:Meta {key, value})`` nodes in the graph :attr:`_meta`, the synced
+    fingerprint among them. A bad graph name is a ValueError, before connecting."""
+
+    KIND: ClassVar[str]
+    """What the store is, in its errors: ``"graph store"``, ``"vector store"``."""
+    _meta: Any
+    """The graph that holds the store's meta nodes (set by :meth:`_open`)."""
+
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        graph: str,
+        password: str | None = None,
+        *,
+        username: str | None = None,
+        timeout_s: float = SOCKET_TIMEOUT_S,
+    ) -> None:
+        self._conn = FalkorConnection(host, port, graph, password, username, timeout_s)
+        self.address = self._conn.address
+        self.graph = graph
+        self._write_lock = threading.Lock()
+        try:
+            with self._conn.errors(f"cannot prepare the {self.KIND}"):
+                self._lease = self._open()
+        except StoreError:
+            self._conn.close()
+            raise
+
+    def _open(self) -> FalkorLease:
+        """Select the store's graphs (:attr:`_meta` among them) and create their indexes; the
+        store's build lease."""
+        raise NotImplementedError
+
+    def synced_fingerprint(self) -> str | None:
+        """The catalog fingerprint of the last complete sync, if any."""
+        with self._conn.errors("cannot read the sync fingerprint"):
+            value = self._meta_value(FINGERPRINT)
+        return None if value is None else str(value)
+
+    def mark_synced(self, fingerprint: str) -> None:
+        """Record ``fingerprint`` as the catalog state the store is synced to."""
+        with self._conn.errors("cannot write the sync fingerprint"):
+            self._set_meta(FINGERPRINT, fingerprint)
+
+    def _meta_value(self, key: str) -> Any:
+        rows = read_rows(self._meta, Q_META_GET, {"key": key})
+        return rows[0][0] if rows else None
+
+    def _set_meta(self, key: str, value: Any) -> None:
+        self._meta.query(Q_META_SET, {"key": key, "value": value})
+
+    def _delete_meta(self, key: str) -> None:
+        self._meta.query(Q_META_DELETE, {"key": key})
+
+    def close(self) -> None:
+        """Close the connections; the store cannot be used afterwards. Safe to call twice."""
+        self._conn.close()

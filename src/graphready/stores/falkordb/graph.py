@@ -38,7 +38,6 @@ from __future__ import annotations
 
 import math
 import re
-import threading
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import suppress
 from typing import Any
@@ -51,9 +50,9 @@ from graphready.knowledge import ChunkExtraction, KnowledgeGraph
 from graphready.stores.falkordb.common import (
     BATCH_ROWS,
     CLIENT_ERRORS,
-    SOCKET_TIMEOUT_S,
-    FalkorConnection,
+    FINGERPRINT,
     FalkorLease,
+    FalkorStore,
     create_index,
     read_rows,
     write_batches,
@@ -67,7 +66,6 @@ from graphready.stores.graph_codec import (
     graph_problem,
     relation_item,
 )
-from graphready.stores.lease_delegate import LeaseDelegate
 from graphready.stores.paging import keyset_pages
 
 PAGE_ROWS = 1000
@@ -79,7 +77,6 @@ read (only possible between reading the pointer and the one query that reads the
 
 _NEXT_VERSION = "next_version"
 _CURRENT_VERSION = "current_version"
-_FINGERPRINT = "synced_fingerprint"
 _EXTRACTOR_ID = "extractor_id"
 _RO_QUERY = "GRAPH.RO_QUERY"
 
@@ -92,9 +89,6 @@ _Q_PAGE_EXTRACTIONS = (
     "RETURN x.chunk_id, x.payload ORDER BY x.chunk_id LIMIT $limit"
 )
 _Q_EXTRACTION_IDS = "MATCH (x:Extraction) RETURN x.chunk_id"
-_Q_META_GET = "MATCH (m:Meta {key: $key}) RETURN m.value"
-_Q_META_SET = "MERGE (m:Meta {key: $key}) SET m.value = $value"
-_Q_META_DELETE = "MATCH (m:Meta {key: $key}) DELETE m"
 _Q_ALLOCATE = (
     "MERGE (m:Meta {key: $key}) ON CREATE SET m.value = 1 ON MATCH SET m.value = m.value + 1 "
     "RETURN m.value"
@@ -141,38 +135,22 @@ class _VersionGone(Exception):
     """The version being read was deleted by a newer replace."""
 
 
-class FalkorGraphStore(LeaseDelegate):
+class FalkorGraphStore(FalkorStore):
     """A :class:`~graphready.stores.base.GraphStore` in the FalkorDB server at ``host:port``,
     under the graph name ``graph`` (see the module docstring for its keys). Safe to share
     between threads: the client keeps a pool of connections, and writes by one store object
     are serialised. Every client error is raised as a :class:`StoreError` naming
     ``host:port``."""
 
-    def __init__(
-        self,
-        host: str,
-        port: int,
-        graph: str,
-        password: str | None = None,
-        *,
-        username: str | None = None,
-        timeout_s: float = SOCKET_TIMEOUT_S,
-    ) -> None:
-        self._conn = FalkorConnection(host, port, graph, password, username, timeout_s)
-        self.address = self._conn.address
-        self.graph = graph
-        self._write_lock = threading.Lock()
-        self._versions = re.compile(re.escape(graph) + r"_v(\d+)")
-        try:
-            with self._conn.errors("cannot prepare the graph store"):
-                self._extractions = self._conn.db.select_graph(f"{graph}_extractions")
-                self._meta = self._conn.db.select_graph(f"{graph}_meta")
-                create_index(self._extractions, "Extraction", "chunk_id")
-                create_index(self._meta, "Meta", "key")
-                self._lease = FalkorLease(self._conn, self._meta)
-        except StoreError:
-            self._conn.close()
-            raise
+    KIND = "graph store"
+
+    def _open(self) -> FalkorLease:
+        self._versions = re.compile(re.escape(self.graph) + r"_v(\d+)")
+        self._extractions = self._conn.db.select_graph(f"{self.graph}_extractions")
+        self._meta = self._conn.db.select_graph(f"{self.graph}_meta")
+        create_index(self._extractions, "Extraction", "chunk_id")
+        create_index(self._meta, "Meta", "key")
+        return FalkorLease(self._conn, self._meta)
 
     # -- extractions ------------------------------------------------------------------------
 
@@ -218,12 +196,12 @@ class FalkorGraphStore(LeaseDelegate):
         with self._write_lock, self._conn.errors("cannot set the extractor id"):
             if self._meta_value(_EXTRACTOR_ID) == extractor_id:
                 return
-            self._meta.query(_Q_META_DELETE, {"key": _EXTRACTOR_ID})
-            self._meta.query(_Q_META_DELETE, {"key": _FINGERPRINT})
+            self._delete_meta(_EXTRACTOR_ID)
+            self._delete_meta(FINGERPRINT)
             _drop_quietly(self._extractions)
             self._extractions = self._conn.db.select_graph(f"{self.graph}_extractions")
             create_index(self._extractions, "Extraction", "chunk_id")
-            self._meta.query(_Q_META_SET, {"key": _EXTRACTOR_ID, "value": extractor_id})
+            self._set_meta(_EXTRACTOR_ID, extractor_id)
 
     # -- the graph --------------------------------------------------------------------------
 
@@ -245,7 +223,7 @@ class FalkorGraphStore(LeaseDelegate):
                 _write_version(target, graph)
                 published = self._meta.query(_Q_PUBLISH, {
                     "current": _CURRENT_VERSION, "version": version,
-                    "fingerprint_key": _FINGERPRINT, "fingerprint": fingerprint,
+                    "fingerprint_key": FINGERPRINT, "fingerprint": fingerprint,
                 }).result_set
             except BaseException:
                 _drop_quietly(target)
@@ -291,28 +269,7 @@ class FalkorGraphStore(LeaseDelegate):
         raise StoreError(f"FalkorDB at {self.address}: cannot count the graph: it was replaced "
                          f"{LOAD_ATTEMPTS} times while being read")
 
-    # -- sync mark --------------------------------------------------------------------------
-
-    def synced_fingerprint(self) -> str | None:
-        """The catalog fingerprint of the last complete sync, if any."""
-        with self._conn.errors("cannot read the sync fingerprint"):
-            value = self._meta_value(_FINGERPRINT)
-        return None if value is None else str(value)
-
-    def mark_synced(self, fingerprint: str) -> None:
-        """Record ``fingerprint`` as the catalog state the store is synced to."""
-        with self._conn.errors("cannot write the sync fingerprint"):
-            self._meta.query(_Q_META_SET, {"key": _FINGERPRINT, "value": fingerprint})
-
-    def close(self) -> None:
-        """Close the connections; the store cannot be used afterwards. Safe to call twice."""
-        self._conn.close()
-
-    # -- internals --------------------------------------------------------------------------
-
-    def _meta_value(self, key: str) -> Any:
-        rows = read_rows(self._meta, _Q_META_GET, {"key": key})
-        return rows[0][0] if rows else None
+    # -- internals (the sync mark and the meta nodes: FalkorStore) ---------------------------
 
     def _current_version(self) -> int | None:
         value = self._meta_value(_CURRENT_VERSION)

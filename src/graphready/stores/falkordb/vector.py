@@ -35,26 +35,29 @@ match an exact search. FalkorDB scores a cosine index by *distance* (``1 - cosin
 from __future__ import annotations
 
 import math
-import threading
 import time
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-import numpy as np
 from redis.exceptions import ResponseError
 
 from graphready.errors import StoreError
 from graphready.stores.base import Hit, Vectors
 from graphready.stores.falkordb.common import (
-    SOCKET_TIMEOUT_S,
-    FalkorConnection,
+    FINGERPRINT,
     FalkorLease,
+    FalkorStore,
     create_index,
     read_rows,
     write_batches,
 )
-from graphready.stores.lease_delegate import LeaseDelegate
 from graphready.stores.paging import keyset_pages
+from graphready.stores.vectors import (
+    add_dimension_error,
+    best,
+    rows_to_write,
+    unit_query,
+)
 
 PAGE_ROWS = 10_000
 """Chunk ids read per query by :meth:`FalkorVectorStore.ids`."""
@@ -63,7 +66,6 @@ HNSW_EF_CONSTRUCTION = 200
 HNSW_EF_RUNTIME = 200
 
 _MODEL_ID = "model_id"
-_FINGERPRINT = "synced_fingerprint"
 _DIM = "dim"
 _NO_VECTORS = ("empty key", "undefined attribute")
 """Errors of a vector query on a graph that does not exist, or has never held an embedding."""
@@ -72,9 +74,6 @@ _Q_INDEX_STATUS = (
     "CALL db.indexes() YIELD label, types, status "
     "WHERE label = 'Chunk' AND 'VECTOR' IN types['embedding'] RETURN status"
 )
-_Q_META_GET = "MATCH (m:Meta {key: $key}) RETURN m.value"
-_Q_META_SET = "MERGE (m:Meta {key: $key}) SET m.value = $value"
-_Q_META_DELETE = "MATCH (m:Meta {key: $key}) DELETE m"
 # Records the dimension unless one is stored, returns the stored one, and forgets the synced
 # fingerprint only when they agree (a refused add changes nothing).
 _Q_CLAIM_DIM = (
@@ -101,42 +100,20 @@ _Q_SEARCH = (
 )
 
 
-def _normalise(vectors: Vectors) -> Vectors:
-    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
-    return np.ascontiguousarray(vectors / np.where(norms > 0.0, norms, 1.0), dtype=np.float32)
-
-
-class FalkorVectorStore(LeaseDelegate):
+class FalkorVectorStore(FalkorStore):
     """A :class:`~graphready.stores.base.VectorStore` in the FalkorDB server at ``host:port``,
     in the graph ``<graph>_vectors`` (see the module docstring). Safe to share between threads:
     the client keeps a pool of connections, and writes by one store object are serialised.
     Every client error is raised as a :class:`StoreError` naming ``host:port``."""
 
-    def __init__(
-        self,
-        host: str,
-        port: int,
-        graph: str,
-        password: str | None = None,
-        *,
-        username: str | None = None,
-        timeout_s: float = SOCKET_TIMEOUT_S,
-    ) -> None:
-        self._conn = FalkorConnection(host, port, graph, password, username, timeout_s)
-        self.address = self._conn.address
-        self.graph = graph
-        self._write_lock = threading.Lock()
-        try:
-            with self._conn.errors("cannot prepare the vector store"):
-                self._graph = self._conn.db.select_graph(f"{graph}_vectors")
-                self._prepare()
-                self._lease = FalkorLease(
-                    self._conn, self._conn.db.select_graph(f"{graph}_vectors_lease"))
-        except StoreError:
-            self._conn.close()
-            raise
+    KIND = "vector store"
 
-    # -- DerivedStore -----------------------------------------------------------------------
+    def _open(self) -> FalkorLease:
+        self._graph = self._meta = self._conn.db.select_graph(f"{self.graph}_vectors")
+        self._prepare()
+        return FalkorLease(self._conn, self._conn.db.select_graph(f"{self.graph}_vectors_lease"))
+
+    # -- DerivedStore (the sync mark: FalkorStore) -----------------------------------------
 
     def ids(self) -> set[str]:
         """The chunk ids that have a vector, read a page at a time."""
@@ -145,19 +122,6 @@ class FalkorVectorStore(LeaseDelegate):
                 return read_rows(self._graph, _Q_PAGE_IDS, {"after": after, "limit": limit})
 
         return {str(row[0]) for rows in keyset_pages(page, PAGE_ROWS) for row in rows}
-
-    def synced_fingerprint(self) -> str | None:
-        with self._conn.errors("cannot read the sync fingerprint"):
-            value = self._meta_value(_FINGERPRINT)
-        return None if value is None else str(value)
-
-    def mark_synced(self, fingerprint: str) -> None:
-        with self._conn.errors("cannot write the sync fingerprint"):
-            self._graph.query(_Q_META_SET, {"key": _FINGERPRINT, "value": fingerprint})
-
-    def close(self) -> None:
-        """Close the connections; the store cannot be used afterwards. Safe to call twice."""
-        self._conn.close()
 
     # -- VectorStore ------------------------------------------------------------------------
 
@@ -174,29 +138,24 @@ class FalkorVectorStore(LeaseDelegate):
                 return
             # First forget the model: a failure after the delete leaves an empty store with no
             # model id, which the next set_model_id clears again.
-            self._graph.query(_Q_META_DELETE, {"key": _MODEL_ID})
+            self._delete_meta(_MODEL_ID)
             self._graph.delete()
             self._prepare()
-            self._graph.query(_Q_META_SET, {"key": _MODEL_ID, "value": model_id})
+            self._set_meta(_MODEL_ID, model_id)
 
     def add(self, ids: Sequence[str], vectors: Vectors) -> None:
-        """Insert or replace the vectors of ``ids`` (row ``i`` of ``vectors`` is ``ids[i]``;
-        the last row of a repeated id wins)."""
-        matrix = np.asarray(vectors, dtype=np.float32)
-        if matrix.ndim != 2 or matrix.shape[0] != len(ids):
-            raise StoreError(f"add: {len(ids)} ids but vectors of shape {matrix.shape}")
-        if not ids:
+        """Insert or replace the vectors of ``ids`` (as :func:`~graphready.stores.vectors.
+        rows_to_write` makes them), once the stored dimension agrees; the first add records
+        the dimension and creates the vector index."""
+        dim, rows = rows_to_write(ids, vectors)
+        if not rows:
             return
-        matrix = _normalise(matrix)
-        dim = int(matrix.shape[1])
-        latest = {chunk_id: row for row, chunk_id in enumerate(ids)}
-        rows = [[chunk_id, matrix[row].tolist()] for chunk_id, row in latest.items()]
         with self._write_lock, self._conn.errors("cannot store vectors"):
             stored = int(self._graph.query(_Q_CLAIM_DIM, {
-                "dim_key": _DIM, "dim": dim, "fingerprint_key": _FINGERPRINT,
+                "dim_key": _DIM, "dim": dim, "fingerprint_key": FINGERPRINT,
             }).result_set[0][0])
             if stored != dim:
-                raise StoreError(f"add: vectors have {dim} dimensions, the store holds {stored}")
+                raise add_dimension_error(dim, stored)
             self._create_vector_index(dim)
             write_batches(self._graph, _Q_ADD, rows)
 
@@ -206,7 +165,7 @@ class FalkorVectorStore(LeaseDelegate):
         if not gone:
             return
         with self._write_lock, self._conn.errors("cannot remove vectors"):
-            self._graph.query(_Q_META_DELETE, {"key": _FINGERPRINT})
+            self._delete_meta(FINGERPRINT)
             write_batches(self._graph, _Q_REMOVE, gone)
 
     def refresh(self) -> None:
@@ -215,12 +174,9 @@ class FalkorVectorStore(LeaseDelegate):
     def search(self, query: Vectors, k: int) -> list[Hit]:
         """The ``k`` stored vectors with the highest cosine to ``query``, best first (through
         the approximate HNSW index)."""
-        q = np.asarray(query, dtype=np.float32).reshape(-1)
         if k <= 0:
             return []
-        norm = float(np.linalg.norm(q))
-        if norm > 0.0:
-            q = q / norm
+        q = unit_query(query)[0]
         with self._conn.errors("cannot search vectors"):
             try:
                 rows = self._graph.ro_query(_Q_SEARCH, {"k": k, "query": q.tolist()}).result_set
@@ -232,9 +188,7 @@ class FalkorVectorStore(LeaseDelegate):
                     raise StoreError(f"search: query has {q.shape[0]} dimensions: {message}") \
                         from exc
                 raise
-        hits = [Hit(str(chunk_id), _cosine(distance)) for chunk_id, distance in rows]
-        hits.sort(key=lambda hit: -hit.score)
-        return hits[:k]
+        return best([Hit(str(chunk_id), _cosine(distance)) for chunk_id, distance in rows], k)
 
     # -- internals --------------------------------------------------------------------------
 
@@ -243,9 +197,6 @@ class FalkorVectorStore(LeaseDelegate):
         create_index(self._graph, "Chunk", "chunk_id")
         create_index(self._graph, "Meta", "key")
 
-    def _meta_value(self, key: str) -> Any:
-        rows = read_rows(self._graph, _Q_META_GET, {"key": key})
-        return rows[0][0] if rows else None
 
     def _create_vector_index(self, dim: int) -> None:
         """The cosine index for ``dim`` dimensions, unless it exists (the stored ``dim`` has

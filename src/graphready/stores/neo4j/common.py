@@ -1,6 +1,6 @@
 """What the Neo4j stores (graph and vectors) share: the driver and its settings, the errors that
 become ``StoreError`` (naming the URI, never a password), managed read and write transactions,
-batched ``UNWIND`` writes, and the build lease.
+batched ``UNWIND`` writes, the build lease, and the constructor (:class:`Neo4jStore`).
 
 ``neo4j_features=False`` is for FalkorDB's Bolt mode (the test double of a Neo4j server), which
 has two defects worked around here: string parameters are spliced into the query text unescaped
@@ -13,10 +13,11 @@ capped by size and a single oversized value is refused with a :class:`StoreError
 from __future__ import annotations
 
 import math
+import threading
 import time
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
-from typing import Any
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager, suppress
+from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
 from neo4j import Driver, GraphDatabase, ManagedTransaction
@@ -24,7 +25,9 @@ from neo4j.exceptions import DriverError, Neo4jError
 
 from graphready.errors import StoreError
 from graphready.stores.base import Lease
-from graphready.stores.neo4j.cypher import LeaseStatements
+from graphready.stores.client import client_errors, plain_reason
+from graphready.stores.lease_delegate import LeaseDelegate
+from graphready.stores.neo4j.cypher import Labels, LeaseStatements
 
 CONNECT_TIMEOUT_S = 5.0
 BOLT_PARAM_CHARS = 3000
@@ -80,13 +83,9 @@ class Neo4jConnection:
     @contextmanager
     def errors(self, action: str) -> Iterator[None]:
         """Driver errors inside become ``StoreError("Neo4j at URI: action: why")``."""
-        if self._closed:
-            raise StoreError(f"Neo4j at {self.uri}: {action}: the store is closed")
-        try:
+        with client_errors(f"Neo4j at {self.uri}", action, closed=self._closed,
+                           errors=CLIENT_ERRORS, reason=_reason):
             yield
-        except CLIENT_ERRORS as exc:
-            reason = getattr(exc, "message", None) or str(exc) or type(exc).__name__
-            raise StoreError(f"Neo4j at {self.uri}: {action}: {reason}") from exc
 
     def write(self, query: str, **params: Any) -> list[list[Any]]:
         """The rows of ``query`` run in a managed write transaction."""
@@ -192,6 +191,76 @@ class Neo4jLease:
         owner, expires, stage, done, total = rows[0]
         return Lease(str(owner), float(expires), str(stage or ""), int(done or 0),
                      int(total or 0))
+
+
+class Neo4jStore(LeaseDelegate):
+    """What a Neo4j store is built on: a :class:`Neo4jConnection` (its arguments; ``batch_size``
+    None is the store's :attr:`BATCH_SIZE`), labels prefixed by ``namespace`` (see
+    :mod:`graphready.stores.neo4j.cypher`), a lock that serialises the writes of one store
+    object, and the store's schema and build lease, prepared by :meth:`_open` (a driver error
+    there is a :class:`StoreError` ":attr:`PREPARING`"; any failure closes the driver). A bad
+    argument is a ValueError."""
+
+    BATCH_SIZE: ClassVar[int]
+    """Rows per write batch unless ``batch_size`` says otherwise."""
+    PREPARING: ClassVar[str]
+    """The action a failure to prepare the store names (``"cannot prepare the schema"``)."""
+
+    def __init__(
+        self,
+        uri: str,
+        database: str | None,
+        auth: tuple[str, str] | None,
+        *,
+        batch_size: int | None = None,
+        neo4j_features: bool = True,
+        namespace: str = "",
+        max_param_chars: int | None = None,
+        retry_time_s: float = 30.0,
+        connect_timeout_s: float = 60.0,
+    ) -> None:
+        labels = Labels.of(namespace)
+        self.namespace = namespace
+        self._write_lock = threading.Lock()
+        self._conn = Neo4jConnection(
+            uri, database, auth, batch_size=self.BATCH_SIZE if batch_size is None else batch_size,
+            neo4j_features=neo4j_features, max_param_chars=max_param_chars,
+            retry_time_s=retry_time_s, connect_timeout_s=connect_timeout_s)
+        self.uri = self._conn.uri
+        self.database = database
+        try:
+            with self._conn.errors(self.PREPARING):
+                self._lease = self._open(labels)
+        except BaseException:
+            self._conn.close()
+            raise
+
+    def _open(self, labels: Labels) -> Neo4jLease:
+        """Set up the store's statements for ``labels`` and create its schema (with
+        :meth:`_create_schema`); the store's build lease."""
+        raise NotImplementedError
+
+    def _create_schema(self, neo4j: Iterable[tuple[str, dict[str, Any]]],
+                       portable: Iterable[str]) -> None:
+        """Run the ``neo4j`` schema statements (each with its parameters), or without
+        ``neo4j_features`` create the ``portable`` indexes instead: that mode has no ``IF NOT
+        EXISTS``, and an index that exists is an (opaque) error, ignored."""
+        if self._conn.neo4j_features:
+            for statement, params in neo4j:
+                self._conn.write(statement, **params)
+            return
+        for statement in portable:
+            with suppress(Neo4jError):
+                self._conn.write(statement)
+
+    def close(self) -> None:
+        """Close the driver; the store cannot be used afterwards. Safe to call twice."""
+        self._conn.close()
+
+
+def _reason(exc: BaseException) -> str:
+    """A driver error's ``message`` when it has one, else its text."""
+    return getattr(exc, "message", None) or plain_reason(exc)
 
 
 def _collect(tx: ManagedTransaction, query: str, params: dict[str, Any]) -> list[list[Any]]:

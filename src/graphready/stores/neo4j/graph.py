@@ -23,12 +23,9 @@ the connection works around that mode's defects (see :mod:`graphready.stores.neo
 from __future__ import annotations
 
 import math
-import threading
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import suppress
-from typing import Any
-
-from neo4j.exceptions import Neo4jError
+from typing import Any, ClassVar
 
 from graphready.errors import StoreError
 from graphready.gcpause import gc_paused
@@ -42,9 +39,8 @@ from graphready.stores.graph_codec import (
     graph_problem,
     relation_item,
 )
-from graphready.stores.lease_delegate import LeaseDelegate
 from graphready.stores.neo4j import cypher
-from graphready.stores.neo4j.common import CLIENT_ERRORS, Neo4jConnection, Neo4jLease
+from graphready.stores.neo4j.common import CLIENT_ERRORS, Neo4jLease, Neo4jStore
 from graphready.stores.paging import keyset_pages
 
 PAGE_ROWS = 1000
@@ -57,58 +53,31 @@ VECTOR_DIMENSIONS = 384
 
 
 
-class Neo4jGraphStore(LeaseDelegate):
+class Neo4jGraphStore(Neo4jStore):
     """A :class:`~graphready.stores.base.GraphStore` in the Neo4j database ``database`` (None:
     the server's default) at ``uri`` (``bolt://``, ``neo4j://`` and their ``+s`` forms), with
     labels prefixed by ``namespace`` (see :mod:`graphready.stores.neo4j.cypher`). Writes go in
-    batches of ``batch_size`` rows (and of at most ``max_param_chars`` characters of parameters,
-    when given). A transaction is retried on transient errors for up to ``retry_time_s``;
-    getting a connection (connect, handshake, or a free one from the pool) may take up to
-    ``connect_timeout_s``. ``vector_dimensions`` sizes the entity vector index (the chunk
-    vector index belongs to :class:`~graphready.stores.neo4j.vector.Neo4jVectorStore`). Every
-    driver error is raised as a :class:`StoreError` naming the URI (never a password); a bad
-    argument is a ValueError."""
+    batches of ``batch_size`` rows (500 by default; and of at most ``max_param_chars``
+    characters of parameters, when given). A transaction is retried on transient errors for up
+    to ``retry_time_s``; getting a connection (connect, handshake, or a free one from the pool)
+    may take up to ``connect_timeout_s`` (see :class:`~graphready.stores.neo4j.common.
+    Neo4jStore`). :attr:`VECTOR_DIMENSIONS` sizes the entity vector index (the chunk vector
+    index belongs to :class:`~graphready.stores.neo4j.vector.Neo4jVectorStore`). Every driver
+    error is raised as a :class:`StoreError` naming the URI (never a password); a bad argument
+    is a ValueError."""
 
-    def __init__(
-        self,
-        uri: str,
-        database: str | None,
-        auth: tuple[str, str] | None,
-        *,
-        batch_size: int = 500,
-        neo4j_features: bool = True,
-        namespace: str = "",
-        max_param_chars: int | None = None,
-        vector_dimensions: int = VECTOR_DIMENSIONS,
-        retry_time_s: float = 30.0,
-        connect_timeout_s: float = 60.0,
-    ) -> None:
-        labels = cypher.Labels.of(namespace)
-        self.namespace = namespace
+    BATCH_SIZE = 500
+    PREPARING = "cannot prepare the schema"
+    VECTOR_DIMENSIONS: ClassVar[int] = VECTOR_DIMENSIONS
+
+    def _open(self, labels: cypher.Labels) -> Neo4jLease:
         self._q = cypher.statements(labels)
-        self._write_lock = threading.Lock()
-        self._conn = Neo4jConnection(
-            uri, database, auth, batch_size=batch_size, neo4j_features=neo4j_features,
-            max_param_chars=max_param_chars, retry_time_s=retry_time_s,
-            connect_timeout_s=connect_timeout_s)
-        self.uri = self._conn.uri
-        self.database = database
-        self._lease = Neo4jLease(self._conn, cypher.lease_statements(labels), cypher.LEASE_KEY)
-        try:
-            with self._conn.errors("cannot prepare the schema"):
-                if neo4j_features:
-                    for statement in cypher.neo4j_schema(namespace):
-                        self._conn.write(statement)
-                    _, statement = cypher.entity_vector_index(namespace)
-                    self._conn.write(statement, dimensions=vector_dimensions)
-                else:
-                    for statement in cypher.portable_indexes(labels):
-                        # No IF NOT EXISTS there: an index that exists is an (opaque) error.
-                        with suppress(Neo4jError):
-                            self._conn.write(statement)
-        except BaseException:
-            self._conn.close()
-            raise
+        _, entity_index = cypher.entity_vector_index(self.namespace)
+        self._create_schema(
+            [*((statement, {}) for statement in cypher.neo4j_schema(self.namespace)),
+             (entity_index, {"dimensions": self.VECTOR_DIMENSIONS})],
+            cypher.portable_indexes(labels))
+        return Neo4jLease(self._conn, cypher.lease_statements(labels), cypher.LEASE_KEY)
 
     # -- extractions ------------------------------------------------------------------------
 
@@ -228,10 +197,6 @@ class Neo4jGraphStore(LeaseDelegate):
         """Record ``fingerprint`` as the catalog state the store is synced to."""
         with self._conn.errors("cannot write the sync fingerprint"):
             self._conn.write(self._q.mark_synced, key=cypher.META_KEY, fingerprint=fingerprint)
-
-    def close(self) -> None:
-        """Close the driver; the store cannot be used afterwards. Safe to call twice."""
-        self._conn.close()
 
     # -- internals --------------------------------------------------------------------------
 

@@ -32,20 +32,20 @@ vectors (the contract suite's 8 dimensions, not MiniLM's 384).
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterable, Sequence
-from contextlib import suppress
 from typing import Any
 
-import numpy as np
-from neo4j.exceptions import Neo4jError
-
-from graphready.errors import StoreError
 from graphready.stores.base import Hit, Vectors
-from graphready.stores.lease_delegate import LeaseDelegate
 from graphready.stores.neo4j import cypher
-from graphready.stores.neo4j.common import Neo4jConnection, Neo4jLease
+from graphready.stores.neo4j.common import Neo4jLease, Neo4jStore
 from graphready.stores.paging import keyset_pages
+from graphready.stores.vectors import (
+    add_dimension_error,
+    best,
+    rows_to_write,
+    search_dimension_error,
+    unit_query,
+)
 
 PAGE_ROWS = 10_000
 """Chunk ids read per query by :meth:`Neo4jVectorStore.ids`."""
@@ -55,59 +55,26 @@ INDEX_WAIT_S = 300
 """How long an ``add`` waits for a new vector index to come online."""
 
 
-def _normalise(vectors: Vectors) -> Vectors:
-    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
-    return np.ascontiguousarray(vectors / np.where(norms > 0.0, norms, 1.0), dtype=np.float32)
-
-
-class Neo4jVectorStore(LeaseDelegate):
+class Neo4jVectorStore(Neo4jStore):
     """A :class:`~graphready.stores.base.VectorStore` in the Neo4j database ``database`` (None:
     the server's default) at ``uri`` (``bolt://``, ``neo4j://`` and their ``+s`` forms), with
     labels prefixed by ``namespace``. Connection arguments are those of
-    :class:`~graphready.stores.neo4j.common.Neo4jConnection`. Safe to share between threads;
-    writes by one store object are serialised. Every driver error is raised as a
-    :class:`StoreError` naming the URI (never a password); a bad argument is a ValueError."""
+    :class:`~graphready.stores.neo4j.common.Neo4jStore` (``batch_size`` 200 by default). Safe
+    to share between threads; writes by one store object are serialised. Every driver error is
+    raised as a :class:`StoreError` naming the URI (never a password); a bad argument is a
+    ValueError."""
 
-    def __init__(
-        self,
-        uri: str,
-        database: str | None,
-        auth: tuple[str, str] | None,
-        *,
-        batch_size: int = 200,
-        neo4j_features: bool = True,
-        namespace: str = "",
-        max_param_chars: int | None = None,
-        retry_time_s: float = 30.0,
-        connect_timeout_s: float = 60.0,
-    ) -> None:
-        labels = cypher.Labels.of(namespace)
-        self.namespace = namespace
+    BATCH_SIZE = 200
+    PREPARING = "cannot prepare the vector store"
+
+    def _open(self, labels: cypher.Labels) -> Neo4jLease:
         self._q = cypher.vector_statements(labels)
-        self._index, self._create_index = cypher.chunk_vector_index(namespace)
-        self._neo4j = neo4j_features
-        self._write_lock = threading.Lock()
-        self._conn = Neo4jConnection(
-            uri, database, auth, batch_size=batch_size, neo4j_features=neo4j_features,
-            max_param_chars=max_param_chars, retry_time_s=retry_time_s,
-            connect_timeout_s=connect_timeout_s)
-        self.uri = self._conn.uri
-        self.database = database
-        self._lease = Neo4jLease(self._conn, cypher.lease_statements(labels),
-                                 cypher.VECTOR_LEASE_KEY)
-        try:
-            with self._conn.errors("cannot prepare the vector store"):
-                if neo4j_features:
-                    for statement in cypher.neo4j_vector_schema(namespace):
-                        self._conn.write(statement)
-                else:
-                    for statement in cypher.portable_vector_indexes(labels):
-                        # No IF NOT EXISTS there: an index that exists is an (opaque) error.
-                        with suppress(Neo4jError):
-                            self._conn.write(statement)
-        except BaseException:
-            self._conn.close()
-            raise
+        self._index, self._create_index = cypher.chunk_vector_index(self.namespace)
+        self._neo4j = self._conn.neo4j_features
+        self._create_schema(
+            ((statement, {}) for statement in cypher.neo4j_vector_schema(self.namespace)),
+            cypher.portable_vector_indexes(labels))
+        return Neo4jLease(self._conn, cypher.lease_statements(labels), cypher.VECTOR_LEASE_KEY)
 
     # -- DerivedStore -----------------------------------------------------------------------
 
@@ -129,10 +96,6 @@ class Neo4jVectorStore(LeaseDelegate):
         with self._conn.errors("cannot write the sync fingerprint"):
             self._conn.write(self._q.mark_synced, key=cypher.VECTOR_META_KEY,
                              fingerprint=fingerprint)
-
-    def close(self) -> None:
-        """Close the driver; the store cannot be used afterwards. Safe to call twice."""
-        self._conn.close()
 
     # -- VectorStore ------------------------------------------------------------------------
 
@@ -157,23 +120,20 @@ class Neo4jVectorStore(LeaseDelegate):
             self._conn.write(self._q.set_model, key=cypher.VECTOR_META_KEY, model_id=model_id)
 
     def add(self, ids: Sequence[str], vectors: Vectors) -> None:
-        """Insert or replace the vectors of ``ids`` (row ``i`` of ``vectors`` is ``ids[i]``;
-        the last row of a repeated id wins)."""
-        matrix = np.asarray(vectors, dtype=np.float32)
-        if matrix.ndim != 2 or matrix.shape[0] != len(ids):
-            raise StoreError(f"add: {len(ids)} ids but vectors of shape {matrix.shape}")
-        if not ids:
+        """Insert or replace the vectors of ``ids`` (as :func:`~graphready.stores.vectors.
+        rows_to_write` makes them; batches over the parameter limit are refused before anything
+        is written), once the stored dimension agrees (the first add records it); with
+        ``neo4j_features``, after making sure the vector index is online (see
+        :meth:`_prepare_index`)."""
+        dim, rows = rows_to_write(ids, vectors)
+        if not rows:
             return
-        matrix = _normalise(matrix)
-        dim = int(matrix.shape[1])
-        latest = {chunk_id: row for row, chunk_id in enumerate(ids)}
-        batches = self._conn.batches(
-            [[chunk_id, matrix[row].tolist()] for chunk_id, row in latest.items()])
+        batches = self._conn.batches(rows)
         with self._write_lock, self._conn.errors("cannot store vectors"):
             stored, fresh = self._conn.write(self._q.claim_dim, key=cypher.VECTOR_META_KEY,
                                              dim=dim)[0]
             if int(stored) != dim:
-                raise StoreError(f"add: vectors have {dim} dimensions, the store holds {stored}")
+                raise add_dimension_error(dim, stored)
             if self._neo4j:
                 self._prepare_index(dim, bool(fresh))
             self._conn.send_batches(self._q.add, batches)
@@ -193,19 +153,15 @@ class Neo4jVectorStore(LeaseDelegate):
     def search(self, query: Vectors, k: int) -> list[Hit]:
         """The ``k`` stored vectors with the highest cosine to ``query``, best first (through
         Neo4j's approximate vector index; exact without ``neo4j_features``)."""
-        q = np.asarray(query, dtype=np.float32).reshape(-1)
         if k <= 0:
             return []
-        norm = float(np.linalg.norm(q))
-        if norm > 0.0:
-            q = q / norm
+        q, norm = unit_query(query)
         with self._conn.errors("cannot search vectors"):
             dim = self._state()[1]
             if dim is None:
                 return []
             if dim != q.shape[0]:
-                raise StoreError(f"search: query has {q.shape[0]} dimensions, "
-                                 f"the store holds {dim}")
+                raise search_dimension_error(q.shape[0], dim)
             if not self._neo4j:
                 rows = self._conn.read(self._q.exact_search, vector=q.tolist(), k=k)
                 hits = [Hit(str(chunk_id), float(score)) for chunk_id, score in rows]
@@ -215,8 +171,7 @@ class Neo4jVectorStore(LeaseDelegate):
                 rows = self._conn.read(cypher.VECTOR_QUERY, index=self._index, k=k,
                                        vector=q.tolist())
                 hits = [Hit(str(chunk_id), 2.0 * float(score) - 1.0) for chunk_id, score in rows]
-        hits.sort(key=lambda hit: -hit.score)
-        return hits[:k]
+        return best(hits, k)
 
     # -- internals --------------------------------------------------------------------------
 

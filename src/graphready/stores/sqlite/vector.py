@@ -20,6 +20,12 @@ from graphready.errors import StoreError
 from graphready.stores.base import Hit, Vectors
 from graphready.stores.lease_delegate import LeaseDelegate
 from graphready.stores.sqlite.common import LEASE_SCHEMA, SqliteDatabase, SqliteLease
+from graphready.stores.vectors import (
+    add_dimension_error,
+    rows_to_add,
+    search_dimension_error,
+    unit_query,
+)
 
 _SCHEMA = (
     "CREATE TABLE IF NOT EXISTS vectors (chunk_id TEXT PRIMARY KEY, vec BLOB NOT NULL)",
@@ -39,11 +45,6 @@ class _Snapshot:
     ids: tuple[str, ...]
     matrix: Vectors
     counter: int
-
-
-def _normalise(vectors: Vectors) -> Vectors:
-    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
-    return np.ascontiguousarray(vectors / np.where(norms > 0.0, norms, 1.0), dtype=np.float32)
 
 
 class SqliteVectorStore(LeaseDelegate):
@@ -140,17 +141,14 @@ class SqliteVectorStore(LeaseDelegate):
 
     def add(self, ids: Sequence[str], vectors: Vectors) -> None:
         """Insert or replace the vectors of ``ids`` (row ``i`` of ``vectors`` is ``ids[i]``)."""
-        matrix = np.asarray(vectors, dtype=np.float32)
-        if matrix.ndim != 2 or matrix.shape[0] != len(ids):
-            raise StoreError(f"add: {len(ids)} ids but vectors of shape {matrix.shape}")
-        if not ids:
+        matrix = rows_to_add(ids, vectors)
+        if matrix is None:
             return
-        matrix = _normalise(matrix)
         dim = matrix.shape[1]
         with self._write() as conn:
             stored = self._get(conn, _DIM)
             if stored is not None and int(stored) != dim:
-                raise StoreError(f"add: vectors have {dim} dimensions, the store holds {stored}")
+                raise add_dimension_error(dim, stored)
             before, after = self._bump(conn)
             self._put(conn, _DIM, str(dim))
             conn.executemany(
@@ -179,16 +177,12 @@ class SqliteVectorStore(LeaseDelegate):
         """The ``k`` stored vectors with the highest cosine to ``query``, best first (equal
         scores in chunk id order)."""
         snapshot = self._current()
-        q = np.asarray(query, dtype=np.float32).reshape(-1)
+        q = unit_query(query)[0]
         if k <= 0 or not snapshot.ids:
             return []
         if q.shape[0] != snapshot.matrix.shape[1]:
-            raise StoreError(
-                f"search: query has {q.shape[0]} dimensions, "
-                f"the store holds {snapshot.matrix.shape[1]}"
-            )
-        norm = float(np.linalg.norm(q))
-        scores = snapshot.matrix @ (q / norm if norm > 0.0 else q)
+            raise search_dimension_error(q.shape[0], snapshot.matrix.shape[1])
+        scores = snapshot.matrix @ q
         if k < len(scores):
             # every row scoring at least the k-th best, ties at the cut included, in row (id)
             # order; a stable sort then ranks equal scores by id
