@@ -16,10 +16,11 @@ from . import errors, openapi_doc
 from .admission import GraphShares
 from .auth import ApiKeys, keys_of
 from .body_timeout import BodyTimeout
-from .cluster import WorkerRole, start_state
+from .cluster import WorkerRole
 from .crosssite import CrossSite
 from .documents import router as documents_router
 from .graph_api import router as graph_router
+from .lifecycle import AppState
 from .limits import UPLOAD_PATH, BodyLimit
 from .openai import router as openai_router
 from .routes import router
@@ -39,7 +40,7 @@ def create_app(settings: Settings, build: bool = True,
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        state = await start_state(settings, chat_model, role)
+        state = await AppState.start(settings, chat_model, role)
         attach(app, state)
         state.begin_background(build=build)
         try:

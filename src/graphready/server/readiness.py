@@ -10,7 +10,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from graphready.config import STAGES
+from graphready.config import STAGES, Stage, Step
 from graphready.documents.types import SkippedFile
 from graphready.indexing.events import Cause, Event, LLMActivity, Progress, StageDone
 from graphready.redact import redact
@@ -18,6 +18,15 @@ from graphready.retrieval.pipeline import Toolset
 
 StageStateName = Literal["pending", "running", "done", "failed"]
 MAX_SKIPPED_SHOWN = 50
+
+
+def stage_of(step: Step) -> Stage:
+    """The stage a progress step (``graph.extract``, or a stage itself) belongs to."""
+    name = step.split(".", 1)[0]
+    for stage in STAGES:
+        if stage == name:
+            return stage
+    raise KeyError(step)
 
 
 @dataclass(slots=True)
@@ -42,7 +51,7 @@ class Readiness:
     started_at: float = field(default_factory=time.monotonic)
     startup_runs: int = 0
     building: bool = False
-    stages: dict[str, StageState] = field(
+    stages: dict[Stage, StageState] = field(
         default_factory=lambda: {s: StageState() for s in STAGES}
     )
     loads: dict[str, float] = field(default_factory=dict)
@@ -60,9 +69,9 @@ class Readiness:
     secret_urls: tuple[str, ...] = ()
     """The configured URLs whose secrets are removed from every text rendered."""
 
-    def stage_for(self, progress_stage: str) -> StageState:
-        """The stage a progress name (``graph.extract``) belongs to."""
-        return self.stages[progress_stage.split(".", 1)[0]]
+    def stage_for(self, step: Step) -> StageState:
+        """The stage a progress step (``graph.extract``) belongs to."""
+        return self.stages[stage_of(step)]
 
     def apply(self, event: Event) -> None:
         """Record a build event."""

@@ -46,7 +46,8 @@ def export_readiness(readiness: Readiness) -> dict[str, Any]:
     return {
         "building": readiness.building,
         "stages": {name: {"state": s.state, "seconds": s.seconds, "source": s.source,
-                          "error": s.error, "counts": dict(s.counts), "notes": list(s.notes)}
+                          "error": s.error, "cause": s.cause, "counts": dict(s.counts),
+                          "notes": list(s.notes)}
                    for name, s in readiness.stages.items()},
         "progress": None if readiness.progress is None else asdict(readiness.progress),
         "llm_build": None if readiness.llm_build is None else asdict(readiness.llm_build),
@@ -64,7 +65,8 @@ def mirror_readiness(readiness: Readiness, shared: dict[str, Any]) -> None:
             readiness.stages[name] = StageState(stage["state"], stage["seconds"],
                                                 stage["source"], stage["error"],
                                                 dict(stage["counts"]),
-                                                list(stage.get("notes", ())))
+                                                list(stage.get("notes", ())),
+                                                stage.get("cause"))
     progress = shared["progress"]
     readiness.progress = None if progress is None else Progress(
         **{k: v for k, v in progress.items() if k != "kind"})
