@@ -5,8 +5,11 @@ same way another would."""
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import MappingProxyType
+from typing import Generic, Literal, TypeVar
 from urllib.parse import unquote, urlsplit
 
 from graphready.config import Settings
@@ -51,6 +54,7 @@ def _sqlite_vectors(path: Path) -> VectorStore:
 def _sqlite_graph(path: Path) -> GraphStore:
     from graphready.stores.sqlite.graph import SqliteGraphStore
 
+    path.mkdir(parents=True, exist_ok=True)
     return SqliteGraphStore(path / "graph.db")
 
 
@@ -74,6 +78,7 @@ def open_stores(settings: Settings) -> Stores:
 
 
 GRAPH_URL_SETTING = "GRAPHREADY_GRAPH_URL"
+VECTOR_URL_SETTING = "GRAPHREADY_VECTOR_URL"
 FALKORDB_SCHEME = "falkordb"
 NEO4J_SCHEMES = ("neo4j", "neo4j+s", "bolt", "bolt+s")
 NEO4J_DEFAULT_PORT = 7687
@@ -81,6 +86,8 @@ NEO4J_DEFAULT_USER = "neo4j"
 _NEO4J_DATABASE = re.compile(r"[A-Za-z][A-Za-z0-9.-]{0,62}")
 _EXPECTED = (f"{FALKORDB_SCHEME}://[:password@]host:port/graph or "
              "neo4j://[user:password@]host[:port][/database] (also neo4j+s, bolt, bolt+s)")
+Backend = Literal["falkordb", "neo4j"]
+"""A server a store URL names: also the package its client is, and the extra that installs it."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,6 +106,11 @@ class GraphUrl:
     @property
     def is_neo4j(self) -> bool:
         return self.scheme in NEO4J_SCHEMES
+
+    @property
+    def backend(self) -> Backend:
+        """The server the URL names."""
+        return "neo4j" if self.is_neo4j else "falkordb"
 
     @property
     def neo4j_uri(self) -> str:
@@ -153,39 +165,10 @@ def parse_graph_url(url: str, setting: str = GRAPH_URL_SETTING) -> GraphUrl:
 def open_graph_store(url: str | None, db_dir: Path) -> GraphStore:
     """The graph store ``url`` names: None is the SQLite store under ``db_dir``,
     ``falkordb://[:password@]host:port/graph`` a FalkorDB server, ``neo4j://``, ``neo4j+s://``,
-    ``bolt://`` or ``bolt+s://`` a Neo4j server (which must answer: a server that does not is a
-    :class:`~graphready.errors.StoreError`)."""
-    if url is None:
-        db_dir.mkdir(parents=True, exist_ok=True)
-        return _sqlite_graph(db_dir)
-    where = parse_graph_url(url)
-    if where.is_neo4j:
-        return _neo4j_graph(where, url)
-    try:
-        from graphready.stores.falkordb.graph import FalkorGraphStore
-    except ImportError as exc:
-        raise ConfigError(GRAPH_URL_SETTING, f"a {FALKORDB_SCHEME}:// URL needs the falkordb "
-                          f"package (the 'falkordb' extra): {exc}") from exc
-    try:
-        return FalkorGraphStore(where.host, where.port, where.graph, where.password,
-                                username=where.username)
-    except ValueError as exc:
-        raise ConfigError(GRAPH_URL_SETTING, redact(str(exc), [url])) from None
-
-
-def _neo4j_graph(where: GraphUrl, url: str) -> GraphStore:
-    try:
-        from graphready.stores.neo4j.graph import Neo4jGraphStore
-    except ImportError as exc:
-        raise ConfigError(GRAPH_URL_SETTING, f"a {where.scheme}:// URL needs the neo4j package "
-                          f"(the 'neo4j' extra): {exc}") from exc
-    try:
-        return Neo4jGraphStore(where.neo4j_uri, where.graph or None, where.neo4j_auth)
-    except ValueError as exc:
-        raise ConfigError(GRAPH_URL_SETTING, redact(str(exc), [url])) from None
-
-
-VECTOR_URL_SETTING = "GRAPHREADY_VECTOR_URL"
+    ``bolt://`` or ``bolt+s://`` a Neo4j server. A malformed URL (or graph name), or a missing
+    client package, is a ``ConfigError`` naming the setting; a server that does not answer is
+    a :class:`~graphready.errors.StoreError` (``open_stores`` reconnects on use)."""
+    return _open(_GRAPH_STORES, url, db_dir)
 
 
 def open_vector_store(url: str | None, db_dir: Path) -> VectorStore:
@@ -193,31 +176,72 @@ def open_vector_store(url: str | None, db_dir: Path) -> VectorStore:
     ``falkordb://[:password@]host:port/graph`` the vector index of a FalkorDB server,
     ``neo4j://``, ``neo4j+s://``, ``bolt://`` or ``bolt+s://`` (``[user:password@]host[:port]
     [/database]``) the vector index of a Neo4j server (then no local copy is kept). A
-    malformed URL, or a server that does not answer, is a ``ConfigError`` naming the
-    setting."""
+    malformed URL, a missing client package, or a server that does not answer, is a
+    ``ConfigError`` naming the setting."""
+    return _open(_VECTOR_STORES, url, db_dir)
+
+
+S = TypeVar("S", GraphStore, VectorStore)
+
+
+@dataclass(frozen=True, slots=True)
+class _Kind(Generic[S]):
+    """How to open one kind of store: under the data dir, or on each server backend."""
+
+    setting: str
+    """The setting that holds the URL."""
+    sqlite: Callable[[Path], S]
+    servers: Mapping[Backend, Callable[[GraphUrl], S]]
+    refused: tuple[type[Exception], ...]
+    """What opening a server store may raise that is reported as a ``ConfigError``."""
+
+
+def _open(kind: _Kind[S], url: str | None, db_dir: Path) -> S:
     if url is None:
-        return _sqlite_vectors(db_dir)
-    where = parse_graph_url(url, VECTOR_URL_SETTING)
-    if where.is_neo4j:
-        return _neo4j_vectors(where, url)
+        return kind.sqlite(db_dir)
+    where = parse_graph_url(url, kind.setting)
     try:
-        from graphready.stores.falkordb.vector import FalkorVectorStore
+        return kind.servers[where.backend](where)
     except ImportError as exc:
-        raise ConfigError(VECTOR_URL_SETTING, f"needs the falkordb package: {exc}") from exc
-    try:
-        return FalkorVectorStore(where.host, where.port, where.graph, where.password,
-                                 username=where.username)
-    except (StoreError, ValueError) as exc:
-        raise ConfigError(VECTOR_URL_SETTING, redact(str(exc), [url])) from None
+        raise ConfigError(kind.setting, f"a {where.scheme}:// URL needs the {where.backend} "
+                          f"package (the '{where.backend}' extra): {exc}") from exc
+    except kind.refused as exc:
+        raise ConfigError(kind.setting, redact(str(exc), [url])) from None
 
 
-def _neo4j_vectors(where: GraphUrl, url: str) -> VectorStore:
-    try:
-        from graphready.stores.neo4j.vector import Neo4jVectorStore
-    except ImportError as exc:
-        raise ConfigError(VECTOR_URL_SETTING, f"a {where.scheme}:// URL needs the neo4j "
-                          f"package (the 'neo4j' extra): {exc}") from exc
-    try:
-        return Neo4jVectorStore(where.neo4j_uri, where.graph or None, where.neo4j_auth)
-    except (StoreError, ValueError) as exc:
-        raise ConfigError(VECTOR_URL_SETTING, redact(str(exc), [url])) from None
+def _falkordb_graph(where: GraphUrl) -> GraphStore:
+    from graphready.stores.falkordb.graph import FalkorGraphStore
+
+    return FalkorGraphStore(where.host, where.port, where.graph, where.password,
+                            username=where.username)
+
+
+def _neo4j_graph(where: GraphUrl) -> GraphStore:
+    from graphready.stores.neo4j.graph import Neo4jGraphStore
+
+    return Neo4jGraphStore(where.neo4j_uri, where.graph or None, where.neo4j_auth)
+
+
+def _falkordb_vectors(where: GraphUrl) -> VectorStore:
+    from graphready.stores.falkordb.vector import FalkorVectorStore
+
+    return FalkorVectorStore(where.host, where.port, where.graph, where.password,
+                             username=where.username)
+
+
+def _neo4j_vectors(where: GraphUrl) -> VectorStore:
+    from graphready.stores.neo4j.vector import Neo4jVectorStore
+
+    return Neo4jVectorStore(where.neo4j_uri, where.graph or None, where.neo4j_auth)
+
+
+_GRAPH_STORES: _Kind[GraphStore] = _Kind(
+    GRAPH_URL_SETTING, _sqlite_graph,
+    MappingProxyType({"falkordb": _falkordb_graph, "neo4j": _neo4j_graph}),
+    refused=(ValueError,),  # a server that does not answer stays a StoreError: it is retried
+)
+_VECTOR_STORES: _Kind[VectorStore] = _Kind(
+    VECTOR_URL_SETTING, _sqlite_vectors,
+    MappingProxyType({"falkordb": _falkordb_vectors, "neo4j": _neo4j_vectors}),
+    refused=(StoreError, ValueError),
+)
