@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from pydantic import BaseModel, Field
@@ -33,11 +33,13 @@ from graphready.communities.summaries import (
     central_members,
     summarize_communities,
 )
+from graphready.errors import LLMRejected
 from graphready.extraction.normalize import entity_key
 from graphready.knowledge import Community, Entity, Relation
+from graphready.llm.pool import as_answered
 from graphready.llm.protocol import ChatModel, Message
 from graphready.llm.quoting import QUOTED_RULE, block
-from graphready.llm.refusals import Refusals, refuses_prompt
+from graphready.llm.refusals import Refusals
 from graphready.llm.structured import ask_structured
 
 MAX_INPUT_CHARS = 6000
@@ -258,22 +260,14 @@ def report_communities(
             for node in (n for n in wanted if n.level == level):
                 kids = [reports[c] for c in children.get(node.id, ()) if c in reports]
                 futures[pool.submit(reporter.report, node, kids, fallback[node.id])] = node
-            pending = set(futures)
-            while pending:
-                finished, pending = wait(pending, return_when=FIRST_COMPLETED)
-                for future in finished:
-                    node, error = futures[future], future.exception()
-                    if refuses_prompt(error):
-                        refusals.refuse(f"community {node.id}", error,
+            for replies in as_answered(futures):
+                for node, written in replies:
+                    if isinstance(written, LLMRejected):
+                        refusals.refuse(f"community {node.id}", written,
                                         "its extractive report instead")
                         report = fallback[node.id]
-                    elif error is not None:
-                        for other in pending:
-                            other.cancel()
-                        raise error
                     else:
                         refusals.accept()
-                        written = future.result()
                         if written is None:
                             fallbacks += 1
                         report = fallback[node.id] if written is None else written

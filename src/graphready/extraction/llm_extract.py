@@ -24,17 +24,19 @@ from __future__ import annotations
 import re
 import threading
 from collections.abc import Callable, Sequence
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from concurrent.futures import Future, ThreadPoolExecutor
 
 from pydantic import BaseModel, Field
 
 from graphready.documents.types import Chunk
+from graphready.errors import LLMRejected
 from graphready.extraction.base import Extractor
 from graphready.extraction.normalize import entity_key, is_meaningful_title, is_worth_keeping
 from graphready.knowledge import ChunkExtraction, ExtractedRelation, Mention
+from graphready.llm.pool import as_answered
 from graphready.llm.protocol import ChatModel, Message
 from graphready.llm.quoting import QUOTED_RULE, block
-from graphready.llm.refusals import Refusals, refuses_prompt
+from graphready.llm.refusals import Refusals
 from graphready.llm.structured import ask_structured
 
 PROMPT_VERSION = 2
@@ -232,25 +234,20 @@ class LLMExtractor:
         with ThreadPoolExecutor(self._concurrency, thread_name_prefix="extract") as pool:
             futures: dict[Future[ChunkExtraction | None], int] = {
                 pool.submit(self._ask, chunk): i for i, chunk in enumerate(chunks)}
-            pending = set(futures)
-            while pending:
-                done, pending = wait(pending, return_when=FIRST_COMPLETED)
-                for future in done:
-                    index, error = futures[future], future.exception()
-                    if refuses_prompt(error):
+            answered = 0
+            for replies in as_answered(futures):
+                for index, reply in replies:
+                    if isinstance(reply, LLMRejected):
                         chunk = chunks[index]
                         self.refusals.refuse(f"chunk {chunk.id} of document {chunk.doc_id!r}",
-                                             error, "extracted offline instead")
+                                             reply, "extracted offline instead")
                         refused.add(index)
                         continue
-                    if error is not None:
-                        for other in pending:
-                            other.cancel()
-                        raise error
                     self.refusals.accept()
-                    results[index] = future.result()
+                    results[index] = reply
+                answered += len(replies)
                 if progress is not None:
-                    progress(len(chunks) - len(pending))
+                    progress(answered)
         self.refusals.check()
         failed = [i for i, result in enumerate(results) if result is None]
         if failed:

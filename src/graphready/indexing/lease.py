@@ -9,15 +9,16 @@ documents, or take the lease over when it lapses."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from graphready.config import WAITINGS, Stage, Waiting
-from graphready.errors import BuildError
+from graphready.errors import BuildError, StoreError
 from graphready.stores.base import GraphStore, VectorStore
 
 from .events import Event, Progress
@@ -97,6 +98,26 @@ def wait_for_builder(store: SharedStore, owner: str, fingerprint: str,
         if lease is not None:
             report(Progress(waiting(stage), lease.done, lease.total))
         time.sleep(poll_s)
+
+
+@contextlib.contextmanager
+def leased(store: SharedStore, stage: Stage, fingerprint: str, report: Callable[[Event], None],
+           built: Callable[[], bool]) -> Iterator[LeaseKeeper | None]:
+    """Build ``stage`` into ``store`` under its lease. Yields a :class:`LeaseKeeper` (report
+    through it: that renews the lease) once this process holds the lease, taken at once or
+    after :func:`wait_for_builder`, and gives the lease up at the end, however the block ends
+    (a store that cannot be reached then is left to let the lease lapse). Yields None, holding
+    nothing, when another process built it meanwhile (``built()``)."""
+    owner = new_owner()
+    if not store.acquire_lease(owner, TTL_S, stage, 0, 0) and wait_for_builder(
+            store, owner, fingerprint, report, stage=stage, built=built):
+        yield None
+        return
+    try:
+        yield LeaseKeeper(store, owner, report, stage=stage)
+    finally:
+        with contextlib.suppress(StoreError):
+            store.release_lease(owner)
 
 
 def holder_died(owner: str) -> bool:

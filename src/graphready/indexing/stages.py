@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, TypeVar
 
 from graphready.config import Settings, Stage
 from graphready.documents.types import Chunk, SkippedFile
-from graphready.errors import BuildError, LLMError, StoreError
+from graphready.errors import BuildError, LLMError
 from graphready.knowledge import KnowledgeGraph
 from graphready.llm.refusals import Refusals
 from graphready.redact import redact, redact_url
@@ -26,7 +26,7 @@ from graphready.stores.base import Catalog, KeywordIndex
 from graphready.stores.registry import Stores
 
 from .events import Event, Progress, StageDone
-from .lease import TTL_S, LeaseKeeper, new_owner, wait_for_builder
+from .lease import leased
 
 if TYPE_CHECKING:
     from graphready.embeddings.base import Embedder
@@ -161,13 +161,9 @@ def run_vectors(settings: Settings, stores: Stores, report: Report,
 
     if current():
         return _loaded("vectors", started)
-    owner = new_owner()
-    if not vectors.acquire_lease(owner, TTL_S, "vectors", 0, 0) and wait_for_builder(
-            vectors, owner, fingerprint, report, stage="vectors", built=current):
-        return StageDone(stage="vectors", seconds=round(time.perf_counter() - started, 3),
-                         source="loaded", counts={"built_by_another_process": 1})
-    try:
-        keeper = LeaseKeeper(vectors, owner, report, stage="vectors")
+    with leased(vectors, "vectors", fingerprint, report, built=current) as keeper:
+        if keeper is None:
+            return _built_elsewhere("vectors", started)
         if vectors.model_id() != embedder.model_id:
             vectors.set_model_id(embedder.model_id)
         wanted = catalog.chunk_ids()
@@ -186,9 +182,6 @@ def run_vectors(settings: Settings, stores: Stores, report: Report,
             keeper(Progress("vectors", done, len(missing)))
         if catalog.fingerprint() == fingerprint:
             vectors.mark_synced(fingerprint)
-    finally:
-        with contextlib.suppress(StoreError):
-            vectors.release_lease(owner)
     return StageDone(stage="vectors", seconds=round(time.perf_counter() - started, 3),
                      source="built", counts={"vectors_added": len(missing)})
 
@@ -214,13 +207,9 @@ def run_graph(settings: Settings, stores: Stores, report: Report,
 
     if current() and settings.fail_stage != "graph":
         return _loaded("graph", started)
-    owner = new_owner()
-    if not graph.acquire_lease(owner, TTL_S, "graph", 0, 0) and \
-            wait_for_builder(graph, owner, fingerprint, report, built=current):
-        return StageDone(stage="graph", seconds=round(time.perf_counter() - started, 3),
-                         source="loaded", counts={"built_by_another_process": 1})
-    try:
-        keeper = LeaseKeeper(graph, owner, report)
+    with leased(graph, "graph", fingerprint, report, built=current) as keeper:
+        if keeper is None:
+            return _built_elsewhere("graph", started)
         with _chat_model(settings, gate) as model:
             try:
                 if not _same_extractor(graph.extractor_id(), extractor_id):
@@ -245,9 +234,6 @@ def run_graph(settings: Settings, stores: Stores, report: Report,
                 counts.update(extract_refused=extract_refusals.count,
                               report_refused=report_refusals.count)
             notes = [*extract_refusals.reasons, *report_refusals.reasons]
-    finally:
-        with contextlib.suppress(StoreError):
-            graph.release_lease(owner)
     return StageDone(stage="graph", seconds=round(time.perf_counter() - started, 3),
                      source="built", counts=counts, notes=notes)
 
@@ -392,6 +378,12 @@ def _assemble(
 def _loaded(stage: Stage, started: float) -> StageDone:
     return StageDone(stage=stage, seconds=round(time.perf_counter() - started, 3),
                      source="loaded")
+
+
+def _built_elsewhere(stage: Stage, started: float) -> StageDone:
+    """Another process that shares the store built ``stage`` while this one waited."""
+    return StageDone(stage=stage, seconds=round(time.perf_counter() - started, 3),
+                     source="loaded", counts={"built_by_another_process": 1})
 
 
 RUNNERS: Mapping[Stage, Callable[[Settings, Stores, Report], StageDone]] = MappingProxyType({
