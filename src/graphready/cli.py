@@ -1,5 +1,7 @@
 """The command line: ``graphready serve | index | ask | eval``. Settings are read here, once: from
-``GRAPHREADY_*`` environment variables, overridden by flags."""
+``GRAPHREADY_*`` environment variables, overridden by flags. The flags of settings are made from
+their declarations (``config.Settings``): a setting declared with ``flags=("serve",)`` is
+``serve --its-name``."""
 
 from __future__ import annotations
 
@@ -12,10 +14,31 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from graphready.config import Settings, ensure_data_dir, load_settings
+from graphready.config import SETTINGS, Settings, ensure_data_dir, load_settings
 from graphready.errors import ConfigError, GraphReadyError
 from graphready.redact import redact_logs
 from graphready.retrieval.modes import MODES
+from graphready.settings_spec import Command, SettingSpec
+
+
+def _flag_help(spec: SettingSpec) -> str:
+    text = spec.help.replace("`", "").replace("%", "%%")
+    default = "" if spec.required or spec.switch else f"; default {spec.default}"
+    return f"{text} ({spec.env}{default})"
+
+
+def _add_setting_flags(parser: argparse.ArgumentParser, command: Command) -> None:
+    """``--name`` for each setting declared with ``command`` among its flags."""
+    for spec in SETTINGS:
+        if command not in spec.about.flags:
+            continue
+        if spec.switch:
+            parser.add_argument(spec.flag, action="store_const", const="on", default=None,
+                                help=_flag_help(spec))
+        elif spec.kind == "int":
+            parser.add_argument(spec.flag, type=int, help=_flag_help(spec))
+        else:
+            parser.add_argument(spec.flag, help=_flag_help(spec))
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -26,25 +49,15 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("docs_dir", nargs="?", default=None,
                        help="folder of documents (.txt .md .html .jsonl); omit it to serve "
                        "documents added over HTTP only (POST /documents)")
-    serve.add_argument("--data-dir", help="where indexes are kept (GRAPHREADY_DATA_DIR)")
-    serve.add_argument("--host", help="address to listen on (default 127.0.0.1)")
-    serve.add_argument("--port", type=int, help="port to listen on (default 8000)")
-    serve.add_argument("--allow-no-api-key", action="store_const", const="on", default=None,
-                       help="serve beyond loopback without an API key "
-                       "(GRAPHREADY_ALLOW_NO_API_KEY)")
-    serve.add_argument("--watch", action="store_const", const="on", default=None,
-                       help="build when files under DOCS_DIR change (GRAPHREADY_WATCH)")
-    serve.add_argument("--workers", type=int,
-                       help="server processes sharing the port and the data dir: one builds, "
-                       "the others follow (default 1; GRAPHREADY_WORKERS)")
+    _add_setting_flags(serve, "serve")
 
     index = sub.add_parser("index", help="build every index for DOCS_DIR, then exit")
     index.add_argument("docs_dir")
-    index.add_argument("--data-dir")
+    _add_setting_flags(index, "index")
 
     ask = sub.add_parser("ask", help="answer one question from what is indexed")
     ask.add_argument("question")
-    ask.add_argument("--data-dir")
+    _add_setting_flags(ask, "ask")
     ask.add_argument("--mode", default="auto", choices=MODES)
     ask.add_argument("--top-k", type=int)
 
@@ -52,7 +65,7 @@ def _parser() -> argparse.ArgumentParser:
     evaluate.add_argument("corpus", type=Path, help="corpus .jsonl: {id, title, text} a line")
     evaluate.add_argument("questions", type=Path,
                           help="questions .jsonl: {id, question, answers, supporting_ids}")
-    evaluate.add_argument("--data-dir")
+    _add_setting_flags(evaluate, "eval")
     evaluate.add_argument("--modes", help="comma-separated evaluation modes (default: all; "
                           "an unknown one is refused with the list)")
     evaluate.add_argument("--k", default="2,5,10", help="cut-offs for recall@k")
@@ -69,10 +82,10 @@ def _int_list(option: str, text: str) -> list[int]:
 
 
 def _settings(args: argparse.Namespace) -> Settings:
-    overrides: dict[str, Any] = {"data_dir": args.data_dir}
-    for name in ("docs_dir", "host", "port", "allow_no_api_key", "workers", "watch"):
-        if hasattr(args, name):
-            overrides[name] = getattr(args, name)
+    overrides: dict[str, Any] = {spec.name: getattr(args, spec.name) for spec in SETTINGS
+                                 if args.command in spec.about.flags}
+    if hasattr(args, "docs_dir"):  # the DOCS_DIR argument of serve and index
+        overrides["docs_dir"] = args.docs_dir
     return load_settings(os.environ, **overrides)
 
 

@@ -1,7 +1,11 @@
 """Settings: one typed, frozen object, read once at the edge (the CLI) from environment variables
 ``GRAPHREADY_*`` and command-line flags, validated with errors that name the setting.
 
-Every field is documented in ``docs/settings.md``; a test checks that.
+Each setting is declared once, as a field of :class:`Settings` (``settings_spec.py`` says how);
+its checks, its flag and its row of ``docs/settings.md`` are generated from the declaration
+(``python -m graphready.settings_doc > docs/settings.md``; a test fails when the page is stale).
+Other modules name a setting with ``settings_spec.env_name("name")``, never by writing out its
+variable.
 """
 
 from __future__ import annotations
@@ -14,8 +18,15 @@ from pathlib import Path
 from typing import Any, Literal, get_args
 
 from graphready.errors import ConfigError
-
-ENV_PREFIX = "GRAPHREADY_"
+from graphready.settings_spec import (
+    ENV_PREFIX,
+    EVERY_COMMAND,
+    SettingSpec,
+    described,
+    env_name,
+    setting,
+    specs,
+)
 
 # The names a setting can take that other modules act on are declared here, once, as a Literal
 # type (so that strict typing catches a misspelt name) with the tuple of its values beside it;
@@ -41,72 +52,209 @@ KILL_POINTS: tuple[KillPoint, ...] = get_args(KillPoint)
 KillVictim = Literal["worker", "server"]
 """Which process ``GRAPHREADY_KILL_AT=POINT:VICTIM`` kills (the worker when not said)."""
 KILL_VICTIMS: tuple[KillVictim, ...] = get_args(KillVictim)
-NLP_PIPELINES = ("entities", "full")
-COMMUNITY_UPDATES = ("auto", "exact", "stable")
-TOOL_CALLING = ("auto", "off")
-ON_OFF = ("on", "off")
+NlpPipeline = Literal["entities", "full"]
+"""The offline extractor's spaCy pipelines (``extraction/spacy_nlp.py``)."""
+NLP_PIPELINES: tuple[NlpPipeline, ...] = get_args(NlpPipeline)
+CommunityUpdates = Literal["auto", "exact", "stable"]
+ToolCalling = Literal["auto", "off"]
+LogLevel = Literal["debug", "info", "warning", "error"]
+OnOff = Literal["on", "off"]
 
 
 @dataclass(frozen=True, slots=True)
 class Settings:
-    """Everything graphready can be told. Field names map to ``GRAPHREADY_<NAME>`` variables."""
+    """Everything graphready can be told, each setting declared once as a field: its name (the
+    environment variable ``GRAPHREADY_<NAME>``), its type (a ``Literal`` lists its choices), its
+    default, bounds and flags (:func:`~graphready.settings_spec.setting`; ``data_dir`` is a plain
+    field so that type checkers see it is required) and, in the docstring below it, its help.
+    The validation, the command-line flags and ``docs/settings.md`` are generated from them."""
 
-    data_dir: Path
-    docs_dir: Path | None = None
-    host: str = "127.0.0.1"
-    port: int = 8000
-    chunk_chars: int = 1200
-    chunk_overlap_sentences: int = 1
-    embedder: EmbedderName = "minilm"
-    embed_threads: int = 1
-    embed_idle_threads: int = 1
-    embed_batch: int = 32
-    community_max_size: int = 40
-    community_levels: int = 3
-    community_updates: str = "auto"
-    nlp_pipeline: str = "entities"
-    default_top_k: int = 5
-    max_top_k: int = 50
-    max_body_bytes: int = 65_536
-    max_message_chars: int = 4_000
-    chat_rate_per_minute: int = 300
-    max_chats_in_flight: int = 16
-    chat_queue_timeout_s: int = 10
-    chat_slots_per_client: int = 0
-    graph_requests_per_client: int = 8
-    exports_per_client: int = 2
-    body_timeout_s: int = 30
-    fail_stage: Stage | None = None
-    kill_at: str | None = None
-    graph_url: str | None = None
-    vector_url: str | None = None
-    log_level: str = "info"
-    llm_base_url: str | None = None
-    llm_model: str | None = None
-    llm_api_key: str | None = dataclasses.field(default=None, repr=False)
-    llm_timeout_s: int = 60
-    llm_retries: int = 2
-    llm_concurrency: int = 4
-    llm_build_concurrency: int = 1
-    llm_answer_deadline_s: int = 30
-    llm_max_tokens: int = 1000
-    llm_max_steps: int = 4
-    llm_tool_calling: str = "auto"
-    llm_graph: str = "on"
-    embed_base_url: str | None = None
-    embed_model: str | None = None
-    embed_api_key: str | None = dataclasses.field(default=None, repr=False)
-    api_key: str | None = dataclasses.field(default=None, repr=False)
-    read_only_api_key: str | None = dataclasses.field(default=None, repr=False)
-    allow_no_api_key: str = "off"
-    allowed_hosts: str | None = None
-    cors_origins: str | None = None
-    max_upload_bytes: int = 10_485_760
-    max_upload_files: int = 20
-    parse_cpu_s: int = 30
-    parse_memory_mb: int = 1024
-    watch: str = "off"
-    workers: int = 1
+    data_dir: Path = dataclasses.field(metadata=described(flags=EVERY_COMMAND))
+    """where the indexes are kept (`DIR/index/*.db`)"""
+    docs_dir: Path | None = setting(None, unset="the `DOCS_DIR` argument")
+    """the documents folder"""
+    host: str = setting("127.0.0.1", flags=("serve",))
+    """address to listen on"""
+    port: int = setting(8000, low=0, high=65535, flags=("serve",))
+    """port to listen on"""
+    chunk_chars: int = setting(1200, low=100)
+    """most characters in a chunk (whole sentences are packed up to it)"""
+    chunk_overlap_sentences: int = setting(1, low=0, high=10)
+    """sentences shared by consecutive chunks"""
+    embedder: EmbedderName = setting("minilm")
+    """`minilm` (all-MiniLM-L6-v2, ONNX) or `hashing` (a fast deterministic hashed bag of
+    words and trigrams, for tests and tiny machines)"""
+    embed_threads: int = setting(1, low=1, high=64)
+    """onnxruntime (intra-op) threads of each thread that embeds in the vector build worker"""
+    embed_idle_threads: int = setting(1, low=0, high=64)
+    """more threads of the vector build worker that embed whole batches only on otherwise
+    idle cores (Linux `SCHED_IDLE`): they never take a core from the graph build or the
+    server, and take the free one when the graph build is done. `0`: one thread"""
+    embed_batch: int = setting(32, low=1, high=1024)
+    """most texts per embedding batch (MiniLM also holds a batch to 512 padded tokens,
+    shortest texts first)"""
+    nlp_pipeline: NlpPipeline = setting("entities")
+    """the offline extractor's spaCy pipeline: `entities` (the entity recogniser alone:
+    named entities and titles, related when they share a sentence, and lowercase words after
+    a determiner as concepts) or `full` (also the tagger and parser: noun-phrase concepts,
+    relations labelled by their verb; ~1.8x the CPU; see "Build speed" for what each is
+    worth). Changing it re-extracts every chunk"""
+    community_max_size: int = setting(40, low=2)
+    """a community with more entities is split into a lower level"""
+    community_levels: int = setting(3, low=1, high=10)
+    """most levels of the community hierarchy"""
+    community_updates: CommunityUpdates = setting("auto")
+    """`exact`: a rebuild detects communities from scratch (equal to a fresh build; one
+    document more or less reshuffles about half of them, each re-summarised); `stable`: it
+    starts from the previous partition (about 1% change); `auto`: `stable` when a language
+    model writes the reports, else `exact`"""
+    default_top_k: int = setting(5, low=1)
+    """passages retrieved when a request gives no `top_k`"""
+    max_top_k: int = setting(50, low=1)
+    """the largest `top_k` a request may ask for (at least `GRAPHREADY_DEFAULT_TOP_K`)"""
+    max_body_bytes: int = setting(65_536, low=256)
+    """the largest request body (413 above)"""
+    max_message_chars: int = setting(4000, low=1)
+    """the longest chat message (422 above)"""
+    chat_rate_per_minute: int = setting(300, low=0, high=1_000_000)
+    """chat requests (`/chat`, `/v1/chat/completions`) a client may send a minute (a burst
+    of that many, then one every `60 / rate` s: more than a person types, less than a loop
+    sends; `0`: off), per API key when keys are configured, else per client address, per
+    server process; over it 429 `rate_limited` with `Retry-After` (see "Limits under load")"""
+    max_chats_in_flight: int = setting(16, low=1, high=10_000)
+    """chats answered at once per server process; more wait for a slot"""
+    chat_queue_timeout_s: int = setting(10, low=0, high=3600)
+    """seconds a chat waits for a slot before it is shed with 503 `overloaded` and
+    `Retry-After` (0: shed at once); also the most a graph API request or an export waits
+    for its client's place"""
+    chat_slots_per_client: int = setting(
+        0, low=0, high=10_000,
+        unset="a quarter of `GRAPHREADY_MAX_CHATS_IN_FLIGHT`, at least 1: 4 of 16")
+    """the chat slots kept for clients other than the one asking: one client (API key, else
+    address) may hold every slot but these last ones, which go only to clients holding fewer
+    than this many; a freed slot goes first to a waiting client under that share. A client
+    refused for its share while slots were free: 429 `rate_limited` with `Retry-After`. Set
+    it to `GRAPHREADY_MAX_CHATS_IN_FLIGHT` to turn the share off (one client may then take
+    every slot)"""
+    graph_requests_per_client: int = setting(8, low=1, high=10_000)
+    """graph API requests (`/graph/...` but the export, `/passages/...`) one client may have
+    in flight at once; more wait up to `GRAPHREADY_CHAT_QUEUE_TIMEOUT_S`, then 429
+    `rate_limited` with `Retry-After`"""
+    exports_per_client: int = setting(2, low=1, high=10_000)
+    """exports (`GET /graph/export`) one client may have streaming at once; more wait up to
+    `GRAPHREADY_CHAT_QUEUE_TIMEOUT_S`, then 429 `rate_limited` with `Retry-After`"""
+    body_timeout_s: int = setting(30, low=1, high=3600)
+    """seconds a request's whole body may take to arrive; then 408 `request_timeout` and the
+    connection is closed (slow or stalled clients cannot hold connections for ever)"""
+    graph_url: str | None = setting(None, unset="embedded SQLite")
+    """a graph server for the knowledge graph: `falkordb://[:password@]host:port/graph`, or
+    Neo4j: `neo4j://user:password@host:7687/database` (also `neo4j+s`, `bolt`, `bolt+s`; see
+    "Graph stores"). A malformed URL stops start-up naming this setting; an unreachable
+    server does not: chat answers from retrieval, `/status` says why the graph store is
+    unavailable, and the graph is built as soon as the server answers"""
+    vector_url: str | None = setting(None, unset="embedded SQLite")
+    """keep the chunk vectors in a server's vector index instead: FalkorDB
+    (`falkordb://[:password@]host:port/graph`) or Neo4j 5
+    (`neo4j://user:password@host:7687/database`, also `neo4j+s`, `bolt`, `bolt+s`; see
+    "Graph stores" for what is verified against a live Neo4j). Vector search asks the
+    server, and no local copy is kept; replicas sharing the URL embed once (build lease). A
+    malformed or unreachable URL stops start-up naming this setting. The indexes are
+    approximate (HNSW): FalkorDB's recall@10 is 0.978 against exact search on 6,000 random
+    vectors"""
+    fail_stage: Stage | None = setting(None)
+    """for tests: make the `documents`, `vectors` or `graph` stage fail"""
+    kill_at: str | None = setting(None)
+    """for tests: SIGKILL the build worker at a point of the build (`documents`, `vectors`,
+    `graph.extract`, `graph.assemble`, `graph.communities`, `graph.summaries`,
+    `graph.publish`, `graph.done`), or with `:server` the server that started it; once per
+    data dir (see "Faults")"""
+    log_level: LogLevel = setting("info")
+    """`debug`, `info`, `warning` or `error`"""
+    llm_base_url: str | None = setting(
+        None, unset="offline: extractive answers, spaCy extraction, extractive reports")
+    """an OpenAI-compatible chat API, e.g. `https://api.openai.com/v1`,
+    `http://localhost:11434/v1` (Ollama), `http://localhost:8000/v1` (vLLM, llama.cpp): used
+    for extraction, community reports, answers and the agent (see "Language models")"""
+    llm_model: str | None = setting(None, unset="required with the base URL")
+    """the model name the server knows"""
+    llm_api_key: str | None = setting(None, secret=True)
+    """the API key, if the server wants one (never logged or shown in `/status`)"""
+    llm_timeout_s: int = setting(60, low=1, high=3600)
+    """seconds one LLM request may take; then it is retried, then the answer degrades"""
+    llm_retries: int = setting(2, low=0, high=10)
+    """retries, with exponential backoff, after a connection error, a timeout, 408/409/429
+    or 5xx"""
+    llm_concurrency: int = setting(4, low=1, high=256)
+    """most of a server's question calls (answers, the agent's rounds) in flight at once"""
+    llm_build_concurrency: int = setting(1, low=1, high=256)
+    """most of the graph build's LLM calls (extraction, community reports) in flight at
+    once; they are also held back, and those in flight preempted, while any question is
+    being answered (see "Questions come first")"""
+    llm_answer_deadline_s: int = setting(30, low=1, high=3600)
+    """seconds from a question's start by which the model must begin writing its answer;
+    past it the answer is the extractive one, flagged `degraded`, with a note saying why
+    (streamed answers say so in their first event). The agent stops choosing tools once half
+    of it is gone"""
+    llm_max_tokens: int = setting(1000, low=16)
+    """most tokens of one reply: a generated answer, one chunk's extraction (JSON with
+    descriptions: dense chunks need several hundred) or one community report"""
+    llm_max_steps: int = setting(4, low=1, high=20)
+    """most tool-choosing rounds of the agent before it must answer"""
+    llm_tool_calling: ToolCalling = setting("auto")
+    """`auto`: offer the retrieval tools by function calling (a server that refuses `tools`
+    is remembered, and gets the fixed plan); `off`: always the fixed retrieval plan"""
+    llm_graph: OnOff = setting("on")
+    """with a language model configured: `on` has it extract entities and relations and
+    write the community reports; `off` keeps the offline graph build (spaCy, extractive
+    reports) and uses the model for answers only"""
+    embed_base_url: str | None = setting(None, unset="the packaged MiniLM")
+    """an OpenAI-compatible `/v1/embeddings` API for the chunk and question vectors, instead
+    of `GRAPHREADY_EMBEDDER`"""
+    embed_model: str | None = setting(None, unset="required with the base URL")
+    """the embedding model's name"""
+    embed_api_key: str | None = setting(None, secret=True)
+    """its API key, if needed"""
+    api_key: str | None = setting(None, unset="no keys: open, on loopback only", secret=True)
+    """full API keys, comma-separated (several, to rotate them; 16 characters at least):
+    clients send `Authorization: Bearer KEY`. Never logged or shown in `/status` (see
+    "Documents over HTTP, and API keys")"""
+    read_only_api_key: str | None = setting(None, secret=True)
+    """read-only keys, comma-separated: chat, `/status`, reading documents and the graph;
+    not adding or deleting documents, not `POST /build` (403). Needs `GRAPHREADY_API_KEY`
+    too"""
+    allow_no_api_key: OnOff = setting("off", flags=("serve",))
+    """serve on a non-loopback address without any key (else such a server refuses to start,
+    naming `GRAPHREADY_API_KEY`)"""
+    allowed_hosts: str | None = setting(
+        None, unset="loopback names, IP addresses, the bound address and this machine's host name")
+    """more host names the server answers to in the `Host` header, comma-separated:
+    `wiki.example.com`, `*.example.com` (any name under it) or `*` (any name: turns off the
+    protection against DNS rebinding, so a web page of another site could read and, without
+    keys, change what the server holds). Another name gets 400 `host_not_allowed` naming
+    this setting (`/health` answers any name)"""
+    cors_origins: str | None = setting(None, unset="no other origin")
+    """origins of browser apps served elsewhere that may call the API, comma-separated
+    `scheme://host[:port]` (no wildcard): their preflights are answered and their responses
+    carry `Access-Control-Allow-Origin`. A write (`POST`, `DELETE`) from a page of any other
+    origin gets 403 `cross_origin`"""
+    max_upload_bytes: int = setting(10_485_760, low=1024)
+    """the largest `POST /documents` body, files or JSON (413 above)"""
+    max_upload_files: int = setting(20, low=1, high=1000)
+    """the most files in one `POST /documents` (422 above)"""
+    parse_cpu_s: int = setting(30, low=1, high=3600)
+    """CPU seconds that reading one file may take (an upload, or a file of the documents
+    stage: its whole parse, PDF clean-up and DOCX tree included); each file is read in a
+    child process that the kernel stops when its budget runs out: an upload gets 422 with
+    the reason, the documents stage skips the file with the reason in `/status`"""
+    parse_memory_mb: int = setting(1024, low=128, high=1_048_576)
+    """MiB of address space the child process that reads files may hold (128 at least): a
+    file that needs more is refused or skipped with the reason, as above"""
+    watch: OnOff = setting("off", flags=("serve",))
+    """build when a file is added, changed or removed under the documents folder, as `POST
+    /build` would (changes are batched; `watchfiles`)"""
+    workers: int = setting(1, low=1, high=64, flags=("serve",))
+    """server processes sharing the port and the data dir: one builds, the others load what
+    it built; all answer (see "Every core answers")"""
 
     @property
     def db_dir(self) -> Path:
@@ -166,7 +314,7 @@ def _check_origins(s: Settings) -> None:
         name = host.removeprefix("*.") if host != "*" else "x"
         if not name or any(not label or not set(label) <= _HOST_LABEL
                            for label in name.split(".")):
-            raise ConfigError(_env_name("allowed_hosts"), f"{host!r} is not a host name: give "
+            raise ConfigError(env_name("allowed_hosts"), f"{host!r} is not a host name: give "
                               "names (app.example.com), patterns (*.example.com) or * "
                               "(comma-separated, no scheme or port)")
     for origin in cors_origins(s.cors_origins):
@@ -175,7 +323,7 @@ def _check_origins(s: Settings) -> None:
         port = rest[len(name) + 1:]
         if scheme not in ("http", "https") or not sep or not name or "/" in rest \
                 or "*" in rest or "@" in rest or (port and not port.isdigit()):
-            raise ConfigError(_env_name("cors_origins"), f"{origin!r} is not an origin: give "
+            raise ConfigError(env_name("cors_origins"), f"{origin!r} is not an origin: give "
                               "each as scheme://host[:port], e.g. https://app.example.com "
                               "(comma-separated; no path, no wildcard)")
 
@@ -188,109 +336,39 @@ def _check_api_keys(s: Settings) -> None:
     for name, keys in (("api_key", full), ("read_only_api_key", read_only)):
         for key in keys:
             if len(key) < MIN_API_KEY_CHARS or any(c.isspace() for c in key):
-                raise ConfigError(_env_name(name), f"each key needs at least {MIN_API_KEY_CHARS}"
+                raise ConfigError(env_name(name), f"each key needs at least {MIN_API_KEY_CHARS}"
                                   " characters and no spaces (comma-separated list)")
     if set(full) & set(read_only):
-        raise ConfigError(_env_name("read_only_api_key"),
-                          "a key cannot be both full and read-only (also in GRAPHREADY_API_KEY)")
+        raise ConfigError(env_name("read_only_api_key"), "a key cannot be both full and "
+                          f"read-only (also in {env_name('api_key')})")
     if read_only and not full:
-        raise ConfigError(_env_name("api_key"), "is required when GRAPHREADY_READ_ONLY_API_KEY "
-                          "is set (else nobody could add documents)")
-    if s.watch not in ON_OFF:
-        raise ConfigError(_env_name("watch"), f"expected on or off, got {s.watch!r}")
-    if s.allow_no_api_key not in ON_OFF:
-        raise ConfigError(_env_name("allow_no_api_key"),
-                          f"expected on or off, got {s.allow_no_api_key!r}")
+        raise ConfigError(env_name("api_key"), f"is required when "
+                          f"{env_name('read_only_api_key')} is set (else nobody could add "
+                          "documents)")
 
 
-def _field_types() -> dict[str, str]:
-    return {f.name: str(f.type) for f in dataclasses.fields(Settings)}
-
-
-def _coerce(name: str, kind: str, raw: Any) -> Any:
-    if raw is None:
-        return None
-    if "Path" in kind:
-        return Path(str(raw)).expanduser()
-    if kind == "int":
-        if isinstance(raw, bool):
-            raise ConfigError(_env_name(name), f"expected an integer, got {raw!r}")
-        try:
-            return int(raw)
-        except (TypeError, ValueError):
-            raise ConfigError(_env_name(name), f"expected an integer, got {raw!r}") from None
-    return str(raw)
-
-
-def _env_name(name: str) -> str:
-    return ENV_PREFIX + name.upper()
+SETTINGS: tuple[SettingSpec, ...] = specs(Settings)
+"""Every declared setting, in the order of the settings page."""
+_BY_NAME = {spec.name: spec for spec in SETTINGS}
 
 
 def _validate(s: Settings) -> None:
-    def positive(name: str, value: int, low: int = 1, high: int | None = None) -> None:
-        if value < low or (high is not None and value > high):
-            bound = f"between {low} and {high}" if high is not None else f">= {low}"
-            raise ConfigError(_env_name(name), f"must be {bound}, got {value}")
-
-    positive("port", s.port, 0, 65535)
-    positive("chunk_chars", s.chunk_chars, 100)
-    positive("chunk_overlap_sentences", s.chunk_overlap_sentences, 0, 10)
-    positive("embed_threads", s.embed_threads, 1, 64)
-    positive("embed_idle_threads", s.embed_idle_threads, 0, 64)
-    positive("embed_batch", s.embed_batch, 1, 1024)
-    positive("community_max_size", s.community_max_size, 2)
-    positive("community_levels", s.community_levels, 1, 10)
-    positive("default_top_k", s.default_top_k, 1)
-    positive("max_top_k", s.max_top_k, s.default_top_k)
-    positive("max_body_bytes", s.max_body_bytes, 256)
-    positive("max_message_chars", s.max_message_chars, 1)
-    positive("chat_rate_per_minute", s.chat_rate_per_minute, 0, 1_000_000)
-    positive("max_chats_in_flight", s.max_chats_in_flight, 1, 10_000)
-    positive("chat_queue_timeout_s", s.chat_queue_timeout_s, 0, 3600)
-    positive("chat_slots_per_client", s.chat_slots_per_client, 0, 10_000)
-    positive("graph_requests_per_client", s.graph_requests_per_client, 1, 10_000)
-    positive("exports_per_client", s.exports_per_client, 1, 10_000)
-    positive("body_timeout_s", s.body_timeout_s, 1, 3600)
-    positive("max_upload_bytes", s.max_upload_bytes, 1024)
-    positive("max_upload_files", s.max_upload_files, 1, 1000)
-    positive("parse_cpu_s", s.parse_cpu_s, 1, 3600)
-    positive("parse_memory_mb", s.parse_memory_mb, 128, 1_048_576)
-    positive("workers", s.workers, 1, 64)
+    for spec in SETTINGS:
+        spec.check(getattr(s, spec.name))
+    if s.max_top_k < s.default_top_k:
+        raise ConfigError(env_name("max_top_k"), f"must be >= {s.default_top_k}, "
+                          f"got {s.max_top_k}")
     _check_api_keys(s)
     _check_origins(s)
-    embedder_named(s.embedder)
-    if s.community_updates not in COMMUNITY_UPDATES:
-        raise ConfigError(_env_name("community_updates"), f"unknown value "
-                          f"{s.community_updates!r}; choose one of {', '.join(COMMUNITY_UPDATES)}")
-    if s.nlp_pipeline not in NLP_PIPELINES:
-        raise ConfigError(_env_name("nlp_pipeline"), f"unknown pipeline {s.nlp_pipeline!r}; "
-                          f"choose one of {', '.join(NLP_PIPELINES)}")
-    if s.fail_stage is not None and s.fail_stage not in STAGES:
-        raise ConfigError(_env_name("fail_stage"), f"unknown stage {s.fail_stage!r}; "
-                          f"choose one of {', '.join(STAGES)}")
     if s.kill_at is not None:
         point, _, victim = s.kill_at.partition(":")
         if point not in KILL_POINTS or victim not in ("", *KILL_VICTIMS):
-            raise ConfigError(_env_name("kill_at"), f"expected POINT or POINT:server with a "
+            raise ConfigError(env_name("kill_at"), f"expected POINT or POINT:server with a "
                               f"POINT of {', '.join(KILL_POINTS)}; got {s.kill_at!r}")
-    if s.log_level not in ("debug", "info", "warning", "error"):
-        raise ConfigError(_env_name("log_level"), f"unknown level {s.log_level!r}")
-    positive("llm_timeout_s", s.llm_timeout_s, 1, 3600)
-    positive("llm_retries", s.llm_retries, 0, 10)
-    positive("llm_concurrency", s.llm_concurrency, 1, 256)
-    positive("llm_build_concurrency", s.llm_build_concurrency, 1, 256)
-    positive("llm_answer_deadline_s", s.llm_answer_deadline_s, 1, 3600)
-    positive("llm_max_tokens", s.llm_max_tokens, 16)
-    positive("llm_max_steps", s.llm_max_steps, 1, 20)
-    if s.llm_tool_calling not in TOOL_CALLING:
-        raise ConfigError(_env_name("llm_tool_calling"), f"unknown value {s.llm_tool_calling!r}; "
-                          f"choose one of {', '.join(TOOL_CALLING)}")
-    if s.llm_graph not in ON_OFF:
-        raise ConfigError(_env_name("llm_graph"), f"expected on or off, got {s.llm_graph!r}")
     _check_endpoint("llm", s.llm_base_url, s.llm_model)
     _check_endpoint("embed", s.embed_base_url, s.embed_model)
     if s.docs_dir is not None and not s.docs_dir.is_dir():
-        raise ConfigError(_env_name("docs_dir"), f"{s.docs_dir} is not a folder")
+        raise ConfigError(env_name("docs_dir"), f"{s.docs_dir} is not a folder")
 
 
 def embedder_named(name: str) -> EmbedderName:
@@ -299,45 +377,42 @@ def embedder_named(name: str) -> EmbedderName:
     for known in EMBEDDERS:
         if known == name:
             return known
-    raise ConfigError(_env_name("embedder"), f"unknown embedder {name!r}; "
+    raise ConfigError(env_name("embedder"), f"unknown embedder {name!r}; "
                       f"choose one of {', '.join(EMBEDDERS)}")
 
 
 def _check_endpoint(prefix: str, base_url: str | None, model: str | None) -> None:
     """An OpenAI-compatible endpoint needs an http(s) base URL and a model name, or neither."""
+    url_name, model_name = env_name(f"{prefix}_base_url"), env_name(f"{prefix}_model")
     if base_url is None:
         if model is not None:
-            raise ConfigError(_env_name(f"{prefix}_base_url"),
-                              f"is required when {_env_name(f'{prefix}_model')} is set")
+            raise ConfigError(url_name, f"is required when {model_name} is set")
         return
     if not base_url.startswith(("http://", "https://")) or base_url.endswith("://"):
-        raise ConfigError(_env_name(f"{prefix}_base_url"),
-                          f"expected an http:// or https:// URL, got {base_url!r}")
+        raise ConfigError(url_name, f"expected an http:// or https:// URL, got {base_url!r}")
     if model is None:
-        raise ConfigError(_env_name(f"{prefix}_model"),
-                          f"is required when {_env_name(f'{prefix}_base_url')} is set")
+        raise ConfigError(model_name, f"is required when {url_name} is set")
 
 
 def load_settings(env: Mapping[str, str], **overrides: Any) -> Settings:
     """Build settings from ``env`` (only ``GRAPHREADY_*`` keys are read; an unknown one is an
     error) and ``overrides`` (command-line flags; ``None`` means not given)."""
-    types = _field_types()
     values: dict[str, Any] = {}
     for key, raw in env.items():
         if not key.startswith(ENV_PREFIX):
             continue
-        name = key[len(ENV_PREFIX):].lower()
-        if name not in types:
+        spec = _BY_NAME.get(key[len(ENV_PREFIX):].lower())
+        if spec is None:
             raise ConfigError(key, "unknown setting (see docs/settings.md)")
-        values[name] = _coerce(name, types[name], raw if raw != "" else None)
+        values[spec.name] = spec.coerce(raw if raw != "" else None)
     for name, raw in overrides.items():
-        if name not in types:
+        if name not in _BY_NAME:
             raise ConfigError(name, "unknown setting")
         if raw is not None:
-            values[name] = _coerce(name, types[name], raw)
+            values[name] = _BY_NAME[name].coerce(raw)
     if values.get("data_dir") is None:
-        raise ConfigError(_env_name("data_dir"), "is required (--data-dir)")
-    values = {k: v for k, v in values.items() if v is not None or types[k].endswith("None")}
+        raise ConfigError(env_name("data_dir"), "is required (--data-dir)")
+    values = {k: v for k, v in values.items() if v is not None or _BY_NAME[k].optional}
     settings = Settings(**values)
     _validate(settings)
     return settings
@@ -349,17 +424,17 @@ def ensure_data_dir(settings: Settings) -> None:
     try:
         settings.db_dir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise ConfigError(_env_name("data_dir"),
+        raise ConfigError(env_name("data_dir"),
                           f"cannot create {settings.db_dir}: {exc.strerror or exc}") from None
     if not os.access(settings.db_dir, os.W_OK):
-        raise ConfigError(_env_name("data_dir"), f"{settings.db_dir} is not writable")
+        raise ConfigError(env_name("data_dir"), f"{settings.db_dir} is not writable")
 
 
 def settings_to_env(settings: Settings) -> dict[str, str]:
     """The environment variables that reproduce ``settings`` (to start a build worker)."""
     out: dict[str, str] = {}
-    for f in dataclasses.fields(Settings):
-        value = getattr(settings, f.name)
+    for spec in SETTINGS:
+        value = getattr(settings, spec.name)
         if value is not None:
-            out[_env_name(f.name)] = str(value)
+            out[spec.env] = str(value)
     return out
