@@ -22,6 +22,7 @@ from graphready.errors import BuildError, LLMError
 from graphready.knowledge import KnowledgeGraph
 from graphready.llm.refusals import Refusals
 from graphready.redact import redact, redact_url
+from graphready.settings_spec import env_name
 from graphready.stores.base import Catalog, KeywordIndex
 from graphready.stores.registry import Stores
 
@@ -56,17 +57,23 @@ def search_text(chunk: Chunk) -> str:
 
 def _check_injected_failure(settings: Settings, stage: Stage) -> None:
     if settings.fail_stage == stage:
-        raise BuildError(f"injected failure in the {stage} stage (GRAPHREADY_FAIL_STAGE={stage})")
+        raise BuildError(f"injected failure in the {stage} stage "
+                         f"({env_name('fail_stage')}={stage})")
+
+
+def _missing(catalog: Catalog, have: set[str], remove: Callable[[set[str]], None]) -> list[str]:
+    """Align a derived store that holds the chunks ``have`` with the catalog: ``remove`` the
+    chunks the catalog no longer has; the catalog's chunk ids the store lacks, in id order (the
+    order a stage adds them in)."""
+    wanted = catalog.chunk_ids()
+    if have - wanted:
+        remove(have - wanted)
+    return sorted(wanted - have)
 
 
 def _reconcile_keyword(catalog: Catalog, keyword: KeywordIndex) -> None:
     """Make the keyword index hold exactly the catalog's chunks (after a crash, say)."""
-    wanted = catalog.chunk_ids()
-    have = keyword.ids()
-    if have - wanted:
-        keyword.remove(have - wanted)
-    missing = sorted(wanted - have)
-    for batch in batches(missing, 500):
+    for batch in batches(_missing(catalog, keyword.ids(), keyword.remove), 500):
         keyword.add(catalog.get_chunks(batch))
 
 
@@ -166,11 +173,7 @@ def run_vectors(settings: Settings, stores: Stores, report: Report,
             return _built_elsewhere("vectors", started)
         if vectors.model_id() != embedder.model_id:
             vectors.set_model_id(embedder.model_id)
-        wanted = catalog.chunk_ids()
-        have = vectors.ids()
-        if have - wanted:
-            vectors.remove(have - wanted)
-        missing = sorted(wanted - have)
+        missing = _missing(catalog, vectors.ids(), vectors.remove)
         keeper(Progress("vectors", 0, len(missing)))
         done = 0
         # Windows of 256: the embedder sorts each by length, so its batches are little
@@ -224,7 +227,7 @@ def run_graph(settings: Settings, stores: Stores, report: Report,
                 graph.replace_graph(knowledge, fingerprint)
             except LLMError as exc:
                 url = settings.llm_base_url or ""
-                raise BuildError(f"the LLM at GRAPHREADY_LLM_BASE_URL={redact_url(url)} "
+                raise BuildError(f"the LLM at {env_name('llm_base_url')}={redact_url(url)} "
                                  f"gave no usable reply: {redact(str(exc), [url])}") from exc
             counts = {"chunks_extracted": extracted, "entities": len(knowledge.entities),
                       "relations": len(knowledge.relations),
@@ -294,11 +297,7 @@ def _extract_missing(settings: Settings, catalog: Catalog, stores: Stores, repor
     from graphready.extraction.spacy_nlp import SpacyExtractor
 
     graph = stores.graph
-    wanted = catalog.chunk_ids()
-    have = graph.ids()
-    if have - wanted:
-        graph.remove_extractions(have - wanted)
-    missing = sorted(wanted - have)
+    missing = _missing(catalog, graph.ids(), graph.remove_extractions)
     report(Progress("graph.extract", 0, len(missing)))
     if offline is None:
         offline = SpacyExtractor(pipeline=settings.nlp_pipeline)
