@@ -34,6 +34,7 @@ from graphready.retrieval.pipeline import (
     Toolset,
     retrieve,
 )
+from graphready.settings_spec import env_name
 from graphready.stores.base import Catalog, Hit
 
 from . import tools as agent_tools
@@ -161,7 +162,7 @@ class LLMAgent:
         credentials or query, :func:`~graphready.redact.redact`)."""
         if isinstance(exc, LLMDeadlineExceeded):
             return (f"Extractive answer: the language model had not started answering after "
-                    f"{self._deadline_s:g} s (GRAPHREADY_LLM_ANSWER_DEADLINE_S); it is busy "
+                    f"{self._deadline_s:g} s ({env_name('llm_answer_deadline_s')}); it is busy "
                     f"or slow ({redact(str(exc))}).")
         return f"Extractive answer: the language model failed ({redact(str(exc))})."
 

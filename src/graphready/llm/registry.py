@@ -8,6 +8,7 @@ import urllib.request
 
 from graphready.config import Settings
 from graphready.redact import redact, redact_url
+from graphready.settings_spec import env_name
 
 from .cache import CACHE_FILE, CachedChatModel, LLMCache
 from .gate import ModelGate
@@ -51,4 +52,4 @@ def probe_llm(settings: Settings, timeout_s: float = 5.0) -> str | None:
         return None
     except (OSError, ValueError) as exc:
         reason = redact(str(exc), [settings.llm_base_url])
-        return f"GRAPHREADY_LLM_BASE_URL: cannot reach {redact_url(url)}: {reason}"
+        return f"{env_name('llm_base_url')}: cannot reach {redact_url(url)}: {reason}"

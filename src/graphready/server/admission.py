@@ -37,6 +37,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from graphready.config import Settings
 from graphready.errors import Overloaded, RateLimited
+from graphready.settings_spec import env_name
 
 from .auth import bearer, keys_of
 from .errors import exception_response
@@ -226,7 +227,7 @@ class Admission:
             self.rate_limited += 1
             raise RateLimited(
                 f"too many chat requests: at most {self.rate.per_minute} a minute per client "
-                f"(GRAPHREADY_CHAT_RATE_PER_MINUTE); retry in {math.ceil(wait)} s",
+                f"({env_name('chat_rate_per_minute')}); retry in {math.ceil(wait)} s",
                 retry_after=max(1, math.ceil(wait)))
 
     def client_key(self, request: Request) -> str:
@@ -268,18 +269,18 @@ class Admission:
                 held.release()
 
     def _refusal(self, client: str) -> Overloaded | RateLimited:
-        waited = f"within {self.queue_timeout_s} s (GRAPHREADY_CHAT_QUEUE_TIMEOUT_S)"
+        waited = f"within {self.queue_timeout_s} s ({env_name('chat_queue_timeout_s')})"
         if self.chats.full:
             self.shed += 1
             return Overloaded(
                 f"the server is at its limit of {self.limit} chats in flight "
-                f"(GRAPHREADY_MAX_CHATS_IN_FLIGHT) and none finished {waited}; retry shortly",
+                f"({env_name('max_chats_in_flight')}) and none finished {waited}; retry shortly",
                 retry_after=self._retry_after())
         self.share_refused += 1
         return RateLimited(
             f"this client already has {self.chats.held(client)} chats in flight; the last "
             f"{self.chats.share} of the {self.limit} chat slots are kept for other clients "
-            f"(GRAPHREADY_CHAT_SLOTS_PER_CLIENT) and none of its own chats finished {waited}; "
+            f"({env_name('chat_slots_per_client')}) and none of its own chats finished {waited}; "
             "retry when one has", retry_after=self._retry_after())
 
     def _retry_after(self) -> int:
@@ -317,8 +318,8 @@ class GraphShares:
         client = admission.client_of(scope)
         if not await shares.take(client, admission.queue_timeout_s):
             admission.graph_refused += 1
-            what, setting = ("exports", "GRAPHREADY_EXPORTS_PER_CLIENT") if export else \
-                ("graph API requests", "GRAPHREADY_GRAPH_REQUESTS_PER_CLIENT")
+            what, setting = ("exports", env_name("exports_per_client")) if export else \
+                ("graph API requests", env_name("graph_requests_per_client"))
             refusal = RateLimited(
                 f"this client already has {shares.held(client)} {what} in flight, its limit "
                 f"({setting}), and none finished within {admission.queue_timeout_s} s; retry "

@@ -17,6 +17,7 @@ from graphready.llm.gate import ModelGate
 from graphready.llm.protocol import ChatModel, Message
 from graphready.redact import redact_url
 from graphready.retrieval.pipeline import Mode, Toolset
+from graphready.settings_spec import env_name
 from graphready.stores.base import Catalog
 
 from .llm_queue import QuestionQueue, queue_status
@@ -49,10 +50,10 @@ class Answering:
         settings = self._settings
         if len(message) > settings.max_message_chars:
             raise InvalidRequest(f"message: longer than {settings.max_message_chars} "
-                                 "characters (GRAPHREADY_MAX_MESSAGE_CHARS)")
+                                 f"characters ({env_name('max_message_chars')})")
         k = top_k if top_k is not None else settings.default_top_k
         if k > settings.max_top_k:
-            raise InvalidRequest(f"top_k: at most {settings.max_top_k} (GRAPHREADY_MAX_TOP_K)")
+            raise InvalidRequest(f"top_k: at most {settings.max_top_k} ({env_name('max_top_k')})")
         tools = self._tools()
         if not tools.can_answer:
             raise NotReady("nothing can answer yet: the documents are still being indexed")

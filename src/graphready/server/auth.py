@@ -24,6 +24,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from graphready.config import Settings, api_keys
 from graphready.errors import ConfigError, Forbidden, RequestError, Unauthorized
+from graphready.settings_spec import env_name
 
 from .errors import exception_response
 
@@ -99,11 +100,11 @@ class ApiKeys:
         role = self.role(token)
         if role is None:
             why = "no API key was sent" if token is None else "the API key is not valid"
-            return Unauthorized(f"{why}: send Authorization: Bearer KEY (GRAPHREADY_API_KEY "
-                                "or GRAPHREADY_READ_ONLY_API_KEY)")
+            return Unauthorized(f"{why}: send Authorization: Bearer KEY ({env_name('api_key')} "
+                                f"or {env_name('read_only_api_key')})")
         if role == "read" and is_write(method, path):
             return Forbidden(f"{method} {path} changes documents or starts a build: a "
-                             "read-only key cannot; use a key of GRAPHREADY_API_KEY")
+                             f"read-only key cannot; use a key of {env_name('api_key')}")
         return None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -138,8 +139,8 @@ def check_exposure(settings: Settings) -> None:
     full, read_only = keys_of(settings)
     if full or read_only or is_loopback(settings.host) or settings.allow_no_api_key == "on":
         return
-    raise ConfigError("GRAPHREADY_API_KEY",
+    raise ConfigError(env_name("api_key"),
                       f"is required to serve on {settings.host}, which other machines can "
-                      "reach: set GRAPHREADY_API_KEY (and clients send Authorization: Bearer "
+                      f"reach: set {env_name('api_key')} (and clients send Authorization: Bearer "
                       "KEY), or serve on 127.0.0.1, or opt out with --allow-no-api-key "
-                      "(GRAPHREADY_ALLOW_NO_API_KEY=on)")
+                      f"({env_name('allow_no_api_key')}=on)")

@@ -18,6 +18,7 @@ import asyncio
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from graphready.errors import RequestTimeout
+from graphready.settings_spec import env_name
 
 
 class BodyTimeout:
@@ -46,7 +47,7 @@ class BodyTimeout:
                 complete = True
                 raise RequestTimeout(
                     f"the request body did not arrive within {self._timeout_s:g} s "
-                    "(GRAPHREADY_BODY_TIMEOUT_S)") from None
+                    f"({env_name('body_timeout_s')})") from None
             if message["type"] != "http.request" or not message.get("more_body", False):
                 complete = True
             return message

@@ -36,6 +36,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from graphready.config import Settings, cors_origins, host_patterns
 from graphready.errors import CrossOrigin, HostNotAllowed, RequestError, UnsupportedMediaType
+from graphready.settings_spec import env_name
 
 from .auth import LOOPBACK_NAMES, WRITE_METHODS
 from .errors import exception_response
@@ -191,7 +192,7 @@ class CrossSite:
         return HostNotAllowed(
             f"this server does not answer to the host {name!r} (the Host header): a page of "
             "another site may have made its name resolve here (DNS rebinding). Reach it by a "
-            "loopback name or an IP address, or add the name to GRAPHREADY_ALLOWED_HOSTS")
+            f"loopback name or an IP address, or add the name to {env_name('allowed_hosts')}")
 
     def write_error(self, scope: Scope, origin: str | None,
                     allowed: bool) -> RequestError | None:
@@ -204,20 +205,20 @@ class CrossSite:
             what = "an opaque origin (Origin: null)" if origin.strip() == "null" \
                 else f"the origin {origin!r}"
             return CrossOrigin(f"{where} from {what} is refused: only this server's own pages "
-                               "and the origins of GRAPHREADY_CORS_ORIGINS may send requests "
+                               f"and the origins of {env_name('cors_origins')} may send requests "
                                "that change or ask anything from a browser")
         if origin is None and \
                 (header(scope, b"sec-fetch-site") or "").strip().lower() == "cross-site":
             return CrossOrigin(f"{where} from a page of another site (Sec-Fetch-Site: "
                                "cross-site) is refused; list the page's origin in "
-                               "GRAPHREADY_CORS_ORIGINS")
+                               f"{env_name('cors_origins')}")
         return _media_type_error(scope, method)
 
     async def _preflight(self, scope: Scope, receive: Receive, send: Send,
                          origin: str, allowed: bool) -> None:
         if not allowed:
             error = CrossOrigin(f"the CORS preflight from {origin!r} is refused: that origin "
-                                "is not in GRAPHREADY_CORS_ORIGINS")
+                                f"is not in {env_name('cors_origins')}")
             await exception_response(error)(scope, receive, send)
             return
         headers = [*self._cors_headers(origin),

@@ -25,6 +25,7 @@ from graphready.errors import (
     MalformedUpload,
     NotFound,
 )
+from graphready.settings_spec import env_name
 
 from .bodies import read_json
 from .errors import error_responses
@@ -188,7 +189,7 @@ async def _read_files(request: Request, state: AppState, now: float) -> list[Upl
         detail = str(getattr(exc, "detail", None) or getattr(exc, "message", exc))
         if "Too many files" in detail:
             raise InvalidRequest(f"at most {settings.max_upload_files} files a request "
-                                 "(GRAPHREADY_MAX_UPLOAD_FILES)") from None
+                                 f"({env_name('max_upload_files')})") from None
         raise MalformedUpload(f"the multipart body cannot be parsed: {detail}") from None
     except (ValueError, AssertionError, KeyError) as exc:
         raise MalformedUpload(f"the multipart body cannot be parsed: {exc}") from None

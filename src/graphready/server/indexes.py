@@ -20,6 +20,7 @@ from graphready.explore.view import GraphView
 from graphready.indexing.events import StageDone
 from graphready.retrieval.loading import load_graph, load_vectors
 from graphready.retrieval.pipeline import Toolset
+from graphready.settings_spec import env_name
 from graphready.stores.registry import Stores
 
 from .library import Library
@@ -125,7 +126,7 @@ class IndexLoader:
 
     def graph_store_error(self, exc: StoreError) -> str:
         """What ``/status`` says of a graph store that failed with ``exc``."""
-        return f"GRAPHREADY_GRAPH_URL ({self._readiness.graph_store}): {exc}"
+        return f"{env_name('graph_url')} ({self._readiness.graph_store}): {exc}"
 
     def probe_graph_store(self) -> str | None:
         """None when the graph store answers, else why not (blocking: run in a thread)."""

@@ -7,6 +7,7 @@ from __future__ import annotations
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from graphready.errors import BodyTooLarge
+from graphready.settings_spec import env_name
 
 from .errors import exception_response
 
@@ -21,7 +22,7 @@ class BodyLimit:
                  uploads: tuple[str, int] | None = None) -> None:
         self._app = app
         self._max = max_bytes
-        self._setting = "GRAPHREADY_MAX_BODY_BYTES"
+        self._setting = env_name("max_body_bytes")
         self._uploads = uploads
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -31,7 +32,7 @@ class BodyLimit:
         if self._uploads is not None and scope.get("path") == self._uploads[0] \
                 and scope.get("method") == "POST":
             upload_limit = BodyLimit(self._app, self._uploads[1])
-            upload_limit._setting = "GRAPHREADY_MAX_UPLOAD_BYTES"
+            upload_limit._setting = env_name("max_upload_bytes")
             await upload_limit(scope, receive, send)
             return
         for name, value in scope.get("headers", []):

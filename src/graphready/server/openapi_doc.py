@@ -27,6 +27,8 @@ from typing import Any
 
 from fastapi import FastAPI
 
+from graphready.settings_spec import env_name
+
 from .auth import is_open, is_write
 from .errors import ErrorResponse
 
@@ -40,7 +42,7 @@ DESCRIPTIONS = {
     401: "A valid API key is required (when the server has keys configured)",
     403: "A read-only API key cannot change documents or start a build",
     404: "Not found",
-    408: "The request body did not arrive within GRAPHREADY_BODY_TIMEOUT_S",
+    408: f"The request body did not arrive within {env_name('body_timeout_s')}",
     409: "Conflict",
     413: "The body is over the size limit",
     422: "Invalid request: the message names each problem",
@@ -136,7 +138,7 @@ def _declare_keys(document: dict[str, Any], path: str, method: str,
         return
     document["components"].setdefault("securitySchemes", {})[SECURITY] = {
         "type": "http", "scheme": "bearer",
-        "description": "An API key (GRAPHREADY_API_KEY or GRAPHREADY_READ_ONLY_API_KEY), "
+        "description": f"An API key ({env_name('api_key')} or {env_name('read_only_api_key')}), "
                        "when the server has keys configured"}
     operation.setdefault("security", [{SECURITY: []}, {}])
     responses: dict[str, Any] = operation.setdefault("responses", {})

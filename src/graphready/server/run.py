@@ -14,6 +14,7 @@ from hypercorn.config import Config
 
 from graphready.config import Settings
 from graphready.errors import ConfigError
+from graphready.settings_spec import env_name
 
 from .app import create_app
 
@@ -29,7 +30,7 @@ def listen(host: str, port: int, reuse_port: bool = False) -> socket.socket:
         return socket.create_server((host, port), family=family, backlog=1024,
                                     reuse_port=reuse_port)
     except OSError as exc:
-        raise ConfigError("GRAPHREADY_HOST/GRAPHREADY_PORT (--host/--port)",
+        raise ConfigError(f"{env_name('host')}/{env_name('port')} (--host/--port)",
                           f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
 
 

@@ -28,6 +28,7 @@ import sys
 import time
 
 from graphready.config import Settings, settings_to_env
+from graphready.settings_spec import ENV_PREFIX
 
 from .run import listen
 from .shared import SharedFolder
@@ -55,7 +56,7 @@ class WorkerProcess:
         self.restarts = 0
 
     def _env(self) -> dict[str, str]:
-        env = {k: v for k, v in os.environ.items() if not k.startswith("GRAPHREADY_")}
+        env = {k: v for k, v in os.environ.items() if not k.startswith(ENV_PREFIX)}
         env.update(settings_to_env(self._settings))
         return env
 

@@ -15,6 +15,7 @@ from urllib.parse import unquote, urlsplit
 from graphready.config import Settings
 from graphready.errors import ConfigError, StoreError
 from graphready.redact import redact, redact_url
+from graphready.settings_spec import env_name
 from graphready.stores.base import Catalog, GraphStore, KeywordIndex, VectorStore
 
 
@@ -77,8 +78,8 @@ def open_stores(settings: Settings) -> Stores:
                   vectors=open_vector_store(settings.vector_url, root), graph=graph)
 
 
-GRAPH_URL_SETTING = "GRAPHREADY_GRAPH_URL"
-VECTOR_URL_SETTING = "GRAPHREADY_VECTOR_URL"
+GRAPH_URL_SETTING = env_name("graph_url")
+VECTOR_URL_SETTING = env_name("vector_url")
 FALKORDB_SCHEME = "falkordb"
 NEO4J_SCHEMES = ("neo4j", "neo4j+s", "bolt", "bolt+s")
 NEO4J_DEFAULT_PORT = 7687
