@@ -35,7 +35,7 @@ SITES = discover(SRC)
 PATTERNS = [s for s in SITES if s.pattern is not None and s.problem is None]
 
 NOT_LITERAL = {
-    ("stores/falkordb/graph.py", "re.escape(graph) + '_v(\\\\d+)'"): (
+    ("stores/falkordb/graph.py", "re.escape(self.graph) + '_v(\\\\d+)'"): (
         "the store's own graph name (checked against GRAPH_NAME first), escaped, then _v and "
         "digits; run with fullmatch on the names of the server's graphs",
         re.escape("graphready") + r"_v(\d+)",
