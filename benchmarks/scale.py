@@ -230,7 +230,7 @@ def main() -> int:
     parser.add_argument("--predict", type=float, default=1_000_000.0, help="chunks")
     parser.add_argument("--json", type=Path, help="write (or with --from-json read) results")
     parser.add_argument("--from-json", type=Path, help="fit and plot saved results only")
-    parser.add_argument("--png", type=Path, default=ROOT / "benchmarks" / "scale.png")
+    parser.add_argument("--png", type=Path, default=ROOT / "docs" / "images" / "scale.png")
     parser.add_argument("--keep", action="store_true", help="keep the data dirs")
     args = parser.parse_args()
     if args.from_json:
