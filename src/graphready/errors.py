@@ -16,6 +16,7 @@ them to HTTP responses in exactly one place (``server/errors.py``).
      │    ├── HostNotAllowed  a Host header the server does not answer to      -> 400
      │    ├── UnsupportedMediaType  a write whose body is not JSON or multipart -> 415
      │    ├── NotFound        no such document                                 -> 404
+     │    ├── MethodNotAllowed  a method the path does not take                  -> 405 + Allow
      │    ├── Conflict        the document is not the server's to change       -> 409
      │    └── RateLimited     over the client's chat rate limit                -> 429 + Retry-After
      ├── NotReady             nothing can answer yet                           -> 503 + Retry-After
@@ -35,218 +36,163 @@ them to HTTP responses in exactly one place (``server/errors.py``).
 
 from __future__ import annotations
 
+from typing import Any
+
 
 class GraphReadyError(Exception):
-    """Base of every error graphready raises on purpose."""
+    """Base of every error graphready raises on purpose. A subclass names its HTTP status and
+    its error code in its class line (``class NotFound(RequestError, status=404,
+    code="not_found")``), the one place they are written: the server's responses and the
+    OpenAPI document read them from the class."""
 
     status_code = 500
     code = "internal_error"
     retry_after: int | None = None
     """Seconds after which a retry may succeed (sent as ``Retry-After``); None: not said."""
 
+    def __init_subclass__(cls, status: int | None = None, code: str | None = None,
+                          **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if status is not None:
+            cls.status_code = status
+        if code is not None:
+            cls.code = code
 
-class ConfigError(GraphReadyError):
+
+class ConfigError(GraphReadyError, code="config_error"):
     """A setting is missing, malformed or unknown; the message names the setting."""
-
-    code = "config_error"
 
     def __init__(self, setting: str, problem: str) -> None:
         super().__init__(f"setting {setting}: {problem}")
         self.setting = setting
 
 
-class RequestError(GraphReadyError):
+class RequestError(GraphReadyError, status=400, code="bad_request"):
     """A client sent something we cannot use."""
 
-    status_code = 400
-    code = "bad_request"
 
-
-class MalformedJSON(RequestError):
+class MalformedJSON(RequestError, status=400, code="malformed_json"):
     """The request body is not valid JSON."""
 
-    status_code = 400
-    code = "malformed_json"
 
-
-class InvalidRequest(RequestError):
+class InvalidRequest(RequestError, status=422, code="invalid_request"):
     """The JSON is well formed but has the wrong shape, type or value."""
 
-    status_code = 422
-    code = "invalid_request"
 
-
-class BodyTooLarge(RequestError):
+class BodyTooLarge(RequestError, status=413, code="body_too_large"):
     """The request body is over the documented limit."""
 
-    status_code = 413
-    code = "body_too_large"
 
-
-class RequestTimeout(RequestError):
+class RequestTimeout(RequestError, status=408, code="request_timeout"):
     """The request body did not arrive within ``GRAPHREADY_BODY_TIMEOUT_S``."""
 
-    status_code = 408
-    code = "request_timeout"
 
-
-class RateLimited(RequestError):
+class RateLimited(RequestError, status=429, code="rate_limited"):
     """The client sent more chat requests than its rate limit allows; retry after
     ``retry_after`` seconds."""
-
-    status_code = 429
-    code = "rate_limited"
 
     def __init__(self, message: str, retry_after: int) -> None:
         super().__init__(message)
         self.retry_after = retry_after
 
 
-class MalformedUpload(RequestError):
+class MalformedUpload(RequestError, status=400, code="malformed_upload"):
     """A ``multipart/form-data`` body that cannot be parsed."""
 
-    status_code = 400
-    code = "malformed_upload"
 
-
-class UnsupportedDocument(RequestError):
+class UnsupportedDocument(RequestError, status=415, code="unsupported_document"):
     """An uploaded file of a type that graphready does not read."""
 
-    status_code = 415
-    code = "unsupported_document"
 
-
-class Unauthorized(RequestError):
+class Unauthorized(RequestError, status=401, code="unauthorized"):
     """The request has no valid API key (``Authorization: Bearer KEY``)."""
 
-    status_code = 401
-    code = "unauthorized"
 
-
-class Forbidden(RequestError):
+class Forbidden(RequestError, status=403, code="forbidden"):
     """A read-only API key was used for a write (adding or deleting documents, a build)."""
 
-    status_code = 403
-    code = "forbidden"
 
-
-class CrossOrigin(RequestError):
+class CrossOrigin(RequestError, status=403, code="cross_origin"):
     """A state-changing request sent by a web page of another origin (``Origin`` or
     ``Sec-Fetch-Site``) that ``GRAPHREADY_CORS_ORIGINS`` does not list."""
 
-    status_code = 403
-    code = "cross_origin"
 
-
-class HostNotAllowed(RequestError):
+class HostNotAllowed(RequestError, status=400, code="host_not_allowed"):
     """A ``Host`` header that is not a name of this server (DNS rebinding):
     ``GRAPHREADY_ALLOWED_HOSTS`` adds names."""
 
-    status_code = 400
-    code = "host_not_allowed"
 
-
-class UnsupportedMediaType(RequestError):
+class UnsupportedMediaType(RequestError, status=415, code="unsupported_media_type"):
     """A state-changing request with a body that is not ``application/json`` (or
     ``multipart/form-data`` where files are uploaded)."""
 
-    status_code = 415
-    code = "unsupported_media_type"
 
-
-class NotFound(RequestError):
+class NotFound(RequestError, status=404, code="not_found"):
     """No document (or other named thing) with the id asked for."""
 
-    status_code = 404
-    code = "not_found"
+
+class MethodNotAllowed(RequestError, status=405, code="method_not_allowed"):
+    """A method the path does not take; ``Allow`` lists those it does."""
 
 
-class Conflict(RequestError):
+class Conflict(RequestError, status=409, code="conflict"):
     """The request conflicts with where the document lives (a file of the served folder)."""
 
-    status_code = 409
-    code = "conflict"
 
-
-class NotReady(GraphReadyError):
+class NotReady(GraphReadyError, status=503, code="not_ready"):
     """Nothing can answer yet; the client should retry after ``retry_after`` seconds."""
-
-    status_code = 503
-    code = "not_ready"
 
     def __init__(self, message: str, retry_after: int = 2) -> None:
         super().__init__(message)
         self.retry_after = retry_after
 
 
-class Overloaded(GraphReadyError):
+class Overloaded(GraphReadyError, status=503, code="overloaded"):
     """Every chat slot stayed busy for the whole queue timeout: the request is shed; retry
     after ``retry_after`` seconds."""
-
-    status_code = 503
-    code = "overloaded"
 
     def __init__(self, message: str, retry_after: int) -> None:
         super().__init__(message)
         self.retry_after = retry_after
 
 
-class DocumentError(GraphReadyError):
+class DocumentError(GraphReadyError, code="document_error"):
     """One input file cannot be read; it is skipped with this reason."""
 
-    code = "document_error"
 
-
-class StoreError(GraphReadyError):
+class StoreError(GraphReadyError, code="store_error"):
     """A store could not be opened, read or written."""
 
-    code = "store_error"
 
-
-class StorageFull(StoreError):
+class StorageFull(StoreError, status=507, code="storage_full"):
     """A write failed because the disk of the data dir is full; nothing written before is
     lost, and the write can be retried once space is freed."""
 
-    status_code = 507
-    code = "storage_full"
 
-
-class BuildError(GraphReadyError):
+class BuildError(GraphReadyError, code="build_error"):
     """A build stage failed."""
 
-    code = "build_error"
 
-
-class LLMError(GraphReadyError):
+class LLMError(GraphReadyError, code="llm_error"):
     """The language model did not give a usable reply. Answers degrade to extractive ones; a
     build stage fails and is retried (what was answered stays in the LLM cache)."""
 
-    code = "llm_error"
 
-
-class LLMUnavailable(LLMError):
+class LLMUnavailable(LLMError, code="llm_unavailable"):
     """The LLM server cannot be reached, timed out, or kept answering 429/5xx."""
 
-    code = "llm_unavailable"
 
-
-class LLMDeadlineExceeded(LLMUnavailable):
+class LLMDeadlineExceeded(LLMUnavailable, code="llm_deadline_exceeded"):
     """The model did not start answering a question before its answer deadline
     (``GRAPHREADY_LLM_ANSWER_DEADLINE_S``): it is busy or slow; the answer is extractive."""
 
-    code = "llm_deadline_exceeded"
 
-
-class LLMCancelled(LLMError):
+class LLMCancelled(LLMError, code="llm_cancelled"):
     """A call was cancelled because its process was told to stop (a build worker's SIGTERM)."""
 
-    code = "llm_cancelled"
 
-
-class LLMRejected(LLMError):
+class LLMRejected(LLMError, code="llm_rejected"):
     """The LLM server refused the request (a 4xx other than 429)."""
-
-    code = "llm_rejected"
 
     def __init__(self, message: str, status: int) -> None:
         super().__init__(message)
