@@ -117,3 +117,49 @@ def test_two_different_models_of_one_name_are_refused() -> None:
     }
     with pytest.raises(ValueError, match="'Turn'"):
         fix(document)
+
+
+async def test_each_error_is_described_by_its_code(document: dict[str, Any]) -> None:
+    """A route declares the exceptions its handler raises; the document lists their codes under
+    their statuses, as `graphready/errors.py` declares them."""
+    one = document["paths"]["/documents/{doc_id}"]
+    assert "`not_found`" in one["get"]["responses"]["404"]["description"]
+    assert "`conflict`" in one["delete"]["responses"]["409"]["description"]
+    upload = document["paths"]["/documents"]["post"]["responses"]
+    assert "`unsupported_document`" in upload["415"]["description"]
+    assert "`malformed_upload`" in upload["400"]["description"]
+    assert "`malformed_json`" in upload["400"]["description"]
+    graph = document["paths"]["/graph/entities"]["get"]["responses"]
+    assert {"429", "503"} <= set(graph) and "404" not in graph
+    assert "`rate_limited`" in graph["429"]["description"]
+
+
+def schema_of(document: dict[str, Any], path: str) -> dict[str, Any]:
+    body: dict[str, Any] = document["paths"][path]["post"]["requestBody"]["content"]
+    return body
+
+
+async def test_the_request_limits_of_the_settings_are_stated(tmp_path: Path) -> None:
+    settings = load_settings({}, data_dir=tmp_path / "data", max_message_chars=321, max_top_k=7)
+    document = create_app(settings, build=False).openapi()
+    chat = schema_of(document, "/chat")["application/json"]["schema"]["properties"]
+    assert chat["message"]["maxLength"] == 321
+    assert {"type": "integer", "minimum": 1, "maximum": 7} in chat["top_k"]["anyOf"]
+    assert chat["message"]["pattern"]  # not blank
+
+
+async def test_what_a_request_may_hold_is_stated(document: dict[str, Any]) -> None:
+    upload = schema_of(document, "/documents")["multipart/form-data"]
+    media_types = upload["encoding"]["files"]["contentType"]
+    assert "text/plain" in media_types and "application/pdf" in media_types
+    assert ".md" in upload["schema"]["properties"]["files"]["description"]
+    item = document["components"]["schemas"]["DocumentItem"]["properties"]
+    assert item["text"]["pattern"] and item["id"]["anyOf"][0]["pattern"]
+    for path in ("/documents", "/graph/entities", "/graph/communities"):
+        cursor = next(p for p in document["paths"][path]["get"]["parameters"]
+                      if p["name"] == "cursor")
+        assert cursor["schema"]["anyOf"][0]["pattern"], path
+    completion = schema_of(document, "/v1/chat/completions")["application/json"]["schema"]
+    assert completion["properties"]["messages"]["contains"]["properties"]["role"] == {
+        "const": "user"}
+    assert completion["properties"]["model"]["enum"][0] == "graphready"

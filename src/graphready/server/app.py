@@ -74,5 +74,5 @@ def create_app(settings: Settings, build: bool = True,
     app.add_middleware(CrossSite, settings=settings)
     app.add_middleware(SecurityHeaders)  # on every response, the refusals above included
     app.add_middleware(DrainUnreadBody)  # outermost: the connection outlives an unread body
-    openapi_doc.install(app)
+    openapi_doc.install(app, settings)
     return app

@@ -18,37 +18,50 @@ from starlette.exceptions import HTTPException
 from starlette.formparsers import MultiPartException
 
 from graphready.documents.intake import JsonDocument, from_file, from_json, unique
+from graphready.documents.loaders import EXTENSIONS
 from graphready.documents.uploads import Upload, is_upload
 from graphready.errors import (
     Conflict,
     InvalidRequest,
     MalformedUpload,
     NotFound,
+    UnsupportedDocument,
 )
 from graphready.settings_spec import env_name
 
 from .bodies import read_json
+from .cursors import KEY_CURSOR, decode_key, encode_key
 from .errors import error_responses
-from .library import DocumentEntry, StageView, decode_cursor, encode_cursor, sort_key
+from .library import DocumentEntry, StageView, sort_key
 from .lifecycle import AppState
+from .patterns import DOCUMENT_ID, TEXT
 from .state import app_state
 
 router = APIRouter(tags=["documents"])
 MAX_JSON_DOCUMENTS = 1000
 MAX_PAGE = 500
 
-_ERRORS = error_responses(400, 401, 403, 404, 409, 413, 415, 422)
-
 IndexState = Literal["pending", "indexed", "failed"]
+UPLOAD_MEDIA_TYPES = ("text/plain", "text/markdown", "text/html", "application/x-ndjson",
+                      "application/pdf", "application/vnd.openxmlformats-officedocument."
+                      "wordprocessingml.document")
+"""The media types of the files graphready reads (``documents/loaders.py``'s extensions)."""
+UPLOAD = {"type": "object", "required": ["files"], "additionalProperties": False,
+          "properties": {"files": {
+    "type": "array", "minItems": 1, "items": {"type": "string", "format": "binary"},
+    "description": "Files, each read by the extension of its name ("
+                   + ", ".join(sorted(EXTENSIONS)) + ": else 415 `unsupported_document`); "
+                   "a file with no text in it is refused with 422"}}}
 
 
 class DocumentItem(BaseModel):
     """One document sent as JSON."""
 
     model_config = ConfigDict(extra="forbid")
-    id: str | None = Field(default=None, description="kept as given; else a hash of the text")
+    id: str | None = Field(default=None, pattern=DOCUMENT_ID,
+                           description="kept as given (stripped); else a hash of the text")
     title: str | None = Field(default=None, description="else the text's first line")
-    text: str
+    text: str = Field(pattern=TEXT, description="not blank, no NUL characters")
 
 
 class DocumentsBody(BaseModel):
@@ -157,13 +170,14 @@ async def _delete(state: AppState, doc_id: str) -> bool:
     return True
 
 
-@router.post("/documents", status_code=202, response_model=AddedDocuments, responses=_ERRORS,
+@router.post("/documents", status_code=202, response_model=AddedDocuments,
+             responses=error_responses(InvalidRequest, MalformedUpload, UnsupportedDocument,
+                                       Conflict),
              summary="Add documents: files (multipart, parts named 'files') or JSON",
              openapi_extra={"requestBody": {"required": True, "content": {
                  "application/json": {"schema": DocumentsBody.model_json_schema()},
-                 "multipart/form-data": {"schema": {
-                     "type": "object", "required": ["files"], "properties": {"files": {
-                         "type": "array", "items": {"type": "string", "format": "binary"}}}}},
+                 "multipart/form-data": {"schema": UPLOAD, "encoding": {
+                     "files": {"contentType": ", ".join(UPLOAD_MEDIA_TYPES)}}},
              }}})
 async def add_documents(request: Request) -> JSONResponse:
     """Store the documents and queue them for indexing (202). The same id again replaces the
@@ -214,30 +228,27 @@ async def _read_files(request: Request, state: AppState, now: float) -> list[Upl
         await form.close()
 
 
-@router.get("/documents", response_model=DocumentList, responses=_ERRORS,
+@router.get("/documents", response_model=DocumentList,
             summary="List the documents and their state in every index")
 async def list_documents(
     request: Request,
     state: Annotated[IndexState | None, Query(description="only documents in this state")] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 50,
-    cursor: Annotated[str | None, Query(description="next_cursor of the previous page")] = None,
+    cursor: Annotated[str | None, Query(pattern=KEY_CURSOR, description="next_cursor of the "
+                                        "previous page (empty: the first page)")] = None,
 ) -> JSONResponse:
     """A page of documents in id order, optionally only those ``pending``, ``indexed`` or
     ``failed``."""
-    after = None
-    if cursor is not None:
-        after = decode_cursor(cursor)
-        if after is None:
-            raise InvalidRequest("cursor: not a cursor this server gave")
     entries = await _entries(app_state(request))
     if state is not None:
         entries = [e for e in entries if e.state == state]
-    if after is not None:
+    if cursor:
+        after = decode_key(cursor)
         entries = [e for e in entries if sort_key(e) > after]
     page = entries[:limit]
     more = len(entries) > limit
     return JSONResponse({"documents": [e.as_json() for e in page],
-                         "next_cursor": encode_cursor(page[-1]) if more and page else None})
+                         "next_cursor": encode_key(sort_key(page[-1])) if more and page else None})
 
 
 async def _one(request: Request, doc_id: str) -> DocumentEntry:
@@ -248,14 +259,16 @@ async def _one(request: Request, doc_id: str) -> DocumentEntry:
     return uploads[0] if uploads else found[0]
 
 
-@router.get("/documents/{doc_id:path}", response_model=DocumentOut, responses=_ERRORS,
+@router.get("/documents/{doc_id:path}", response_model=DocumentOut,
+            responses=error_responses(NotFound),
             summary="One document and its state in every index")
 async def get_document(request: Request, doc_id: str) -> JSONResponse:
     """The document ``doc_id`` (404 when there is none)."""
     return JSONResponse((await _one(request, doc_id)).as_json())
 
 
-@router.delete("/documents/{doc_id:path}", response_model=DeletedDocument, responses=_ERRORS,
+@router.delete("/documents/{doc_id:path}", response_model=DeletedDocument,
+               responses=error_responses(NotFound, Conflict),
                summary="Delete an uploaded document and everything derived from it")
 async def delete_document(request: Request, doc_id: str) -> DeletedDocument:
     """Remove an uploaded document: answers stop citing it at once, and the next build removes

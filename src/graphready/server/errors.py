@@ -5,22 +5,28 @@
 exception handlers below, the refusals of the pure ASGI middlewares (keys, cross-site checks,
 body limit, fair shares), and the ``error`` event that ends a stream which failed after it
 began (``POST /chat`` and ``/v1/chat/completions`` alike). :class:`ErrorResponse` is the same
-shape as the OpenAPI document declares it."""
+shape as the OpenAPI document declares it, and :func:`error_responses` declares a route's errors
+by their exception classes (``graphready/errors.py`` holds each status and code once). The
+router's 405 becomes a 405 ``method_not_allowed``, or for ``OPTIONS`` a 204, with an ``Allow``
+naming every method of the path (``methods.py``)."""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException
 
-from graphready.errors import GraphReadyError
+from graphready.errors import GraphReadyError, MethodNotAllowed, NotFound
 from graphready.redact import redact
+
+from .methods import allowed_methods
+from .patterns import MEANINGS
 
 log = logging.getLogger("graphready.server")
 
@@ -38,9 +44,32 @@ class ErrorResponse(BaseModel):
     error: ErrorBody
 
 
-def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
-    """A route's ``responses``: each of ``statuses`` answered with :class:`ErrorResponse`."""
-    return {status: {"model": ErrorResponse} for status in statuses}
+def describe_error(error: type[GraphReadyError]) -> str:
+    """One line of an error response's description in the OpenAPI document: the error's code
+    and the first paragraph of its docstring."""
+    text = " ".join((error.__doc__ or error.__name__).split("\n\n")[0].split())
+    return f"- `{error.code}`: {text.replace('``', '`')}"
+
+
+def add_errors(responses: dict[str, Any], errors: Iterable[type[GraphReadyError]]) -> None:
+    """Declare ``errors`` in an operation's ``responses`` (of the OpenAPI document): each
+    error's status answered with :class:`ErrorResponse`, its description listing the errors
+    of that status, one line each (:func:`describe_error`)."""
+    for error in errors:
+        response = responses.setdefault(str(error.status_code), {})
+        described = str(response.get("description") or "")
+        lines = described.split("\n") if described.startswith("- `") else []
+        response["description"] = "\n".join(dict.fromkeys([*lines, describe_error(error)]))
+
+
+def error_responses(*errors: type[GraphReadyError]) -> dict[int | str, dict[str, Any]]:
+    """A route's ``responses``: the status of each of ``errors`` (which its handler raises),
+    answered with :class:`ErrorResponse`. The statuses every operation of a kind can answer
+    (a body too large, no API key, ...) are added by ``openapi_doc.py``."""
+    found: dict[str, Any] = {}
+    add_errors(found, errors)
+    return {int(status): {"model": ErrorResponse, **response}
+            for status, response in found.items()}
 
 
 def error_body(code: str, message: str) -> dict[str, Any]:
@@ -78,6 +107,11 @@ def _describe(error: dict[str, Any]) -> str:
         return f"unknown field {where!r}"
     if kind in ("model_attributes_type", "model_type", "dict_type") and not loc:
         return "the request body must be a JSON object"
+    ctx = error.get("ctx") or {}
+    if kind == "string_pattern_mismatch" and ctx.get("pattern") in MEANINGS:
+        return f"{where}: {MEANINGS[ctx['pattern']]}"
+    if kind == "literal_error" and isinstance(error.get("input"), str):
+        return f"{where}: {error['input'][:100]!r} is not one of {ctx.get('expected', '')}"
     message = str(error.get("msg", "invalid value")).removeprefix("Value error, ")
     return f"{where}: {message}"
 
@@ -105,11 +139,24 @@ async def _graphready(request: Request, exc: Exception) -> JSONResponse:
     return exception_response(exc)
 
 
-async def _http(request: Request, exc: Exception) -> JSONResponse:
+async def _http(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
-    codes = {404: "not_found", 405: "method_not_allowed"}
+    if exc.status_code == MethodNotAllowed.status_code:
+        return _methods(request)
+    codes = {NotFound.status_code: NotFound.code}
     return error_response(exc.status_code, codes.get(exc.status_code, "http_error"),
                           str(exc.detail), dict(exc.headers) if exc.headers else None)
+
+
+def _methods(request: Request) -> Response:
+    """A method the route does not take: ``OPTIONS`` answers 204, any other 405; either with
+    ``Allow`` naming every method of the path (``methods.py``)."""
+    allow = ", ".join(allowed_methods(request.app.router.routes, request.scope))
+    if request.method == "OPTIONS":
+        return Response(status_code=204, headers={"Allow": allow})
+    error = MethodNotAllowed(f"{request.method} is not a method of {request.url.path}; "
+                             f"it takes {allow}")
+    return exception_response(error, {"Allow": allow})
 
 
 async def _unexpected(request: Request, exc: Exception) -> JSONResponse:

@@ -17,14 +17,14 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import StreamingResponse
-from starlette.exceptions import HTTPException
 
 from graphready.documents.types import Chunk
-from graphready.errors import InvalidRequest, NotReady
+from graphready.errors import NotFound, NotReady, RateLimited
 from graphready.explore.export import graphml, node_link_json
 from graphready.explore.view import GraphView
 from graphready.knowledge import Community
 
+from .cursors import OFFSET_CURSOR, decode_offset, encode_offset
 from .errors import error_responses
 from .graph_schemas import (
     CommunityDetail,
@@ -47,7 +47,11 @@ from .state import app_state
 
 router = APIRouter(tags=["graph"])
 
-ERRORS = error_responses(404, 422, 503)
+ERRORS = error_responses(NotReady, RateLimited)
+"""What every graph endpoint can answer: no graph loaded yet, or the client's share of graph
+requests in flight is full (``admission.py``)."""
+ONE = error_responses(NotReady, RateLimited, NotFound)
+"""... and an endpoint that reads one thing by its id: there is no such thing."""
 MAX_PAGE = 200
 MAX_SUBGRAPH = 500
 EDGES_PER_NODE = 4
@@ -56,6 +60,7 @@ DOCUMENTS_SHOWN = 50
 RELATIONS_SHOWN = 50
 MEMBERS_SHOWN = 200
 SNIPPET_CHARS = 240
+CURSOR = "next_cursor of the previous page (empty: the first page)"
 
 
 async def _view(request: Request) -> GraphView:
@@ -68,18 +73,6 @@ async def _view(request: Request) -> GraphView:
                        "progress", retry_after=10)
     hidden = state.library.graph_hidden(view.documents)
     return view if view.shows_all(hidden) else await asyncio.to_thread(view.visible, hidden)
-
-
-def _offset(cursor: str | None) -> int:
-    if cursor is None or cursor == "":
-        return 0
-    if not cursor.isdigit() or len(cursor) > 9:
-        raise InvalidRequest("cursor: not a cursor this API gave (pass `next_cursor` as it is)")
-    return int(cursor)
-
-
-def _cursor(offset: int | None) -> str | None:
-    return None if offset is None else str(offset)
 
 
 def _entity_out(view: GraphView, position: int) -> EntityOut:
@@ -100,8 +93,8 @@ def visible_chunks(state: AppState, ids: list[str]) -> list[Chunk]:
     return [c for c in state.stores.catalog.get_chunks(ids) if c.doc_id not in hidden]
 
 
-def _not_found(what: str, ident: str) -> HTTPException:
-    return HTTPException(404, f"no {what} with id {ident!r} in the loaded graph")
+def _not_found(what: str, ident: str) -> NotFound:
+    return NotFound(f"no {what} with id {ident!r} in the loaded graph")
 
 
 def snippet(text: str, name: str, width: int = SNIPPET_CHARS) -> str:
@@ -121,15 +114,15 @@ async def entities(
                                                        "accents ignored; empty lists all")] = "",
     type: Annotated[str | None, Query(max_length=50, description="Only this type")] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 20,
-    cursor: Annotated[str | None, Query(max_length=20)] = None,
+    cursor: Annotated[str | None, Query(pattern=OFFSET_CURSOR, description=CURSOR)] = None,
 ) -> EntityPage:
     """Entities whose name starts with ``q``, or has words starting with each word of ``q``:
     exact names first, then by degree. Paged with ``cursor``."""
     view = await _view(request)
-    offset = _offset(cursor)
+    offset = decode_offset(cursor)
     page = await asyncio.to_thread(view.search, q, type or None, offset, limit)
     return EntityPage(entities=[_entity_out(view, p) for p in page.items], total=page.total,
-                      next_cursor=_cursor(page.next_offset), types=view.types)
+                      next_cursor=encode_offset(page.next_offset), types=view.types)
 
 
 def _entity_detail(view: GraphView, state: AppState, position: int) -> EntityDetail:
@@ -161,7 +154,7 @@ def _entity_detail(view: GraphView, state: AppState, position: int) -> EntityDet
         communities=[_community_ref(c) for c in view.communities_of(position)])
 
 
-@router.get("/graph/entities/{entity_id}", response_model=EntityDetail, responses=ERRORS,
+@router.get("/graph/entities/{entity_id}", response_model=EntityDetail, responses=ONE,
             summary="An entity with its passages, relations and communities")
 async def entity(request: Request, entity_id: Annotated[str, Path(max_length=200)]) -> (
         EntityDetail):
@@ -192,7 +185,7 @@ def _subgraph(view: GraphView, position: int, hops: int, limit: int) -> Subgraph
                        communities=list(legend.values()))
 
 
-@router.get("/graph/subgraph", response_model=SubgraphOut, responses=ERRORS,
+@router.get("/graph/subgraph", response_model=SubgraphOut, responses=ONE,
             summary="The neighbourhood of an entity, for drawing")
 async def subgraph(
     request: Request,
@@ -215,11 +208,11 @@ async def communities(
     request: Request,
     level: Annotated[int | None, Query(ge=0, le=20, description="0 is the top level")] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 50,
-    cursor: Annotated[str | None, Query(max_length=20)] = None,
+    cursor: Annotated[str | None, Query(pattern=OFFSET_CURSOR, description=CURSOR)] = None,
 ) -> CommunityPage:
     """Communities (of ``level``, if given), largest first, with their reports."""
     view = await _view(request)
-    offset = _offset(cursor)
+    offset = decode_offset(cursor)
     found = view.list_communities(level)
     page = found[offset: offset + limit]
     after = offset + len(page)
@@ -227,12 +220,12 @@ async def communities(
                           rewriting=c.id in view.withheld_communities,
                           parent=c.parent, children=len(view.children(c.id))) for c in page]
     return CommunityPage(communities=items, total=len(found),
-                         next_cursor=_cursor(after if after < len(found) else None),
+                         next_cursor=encode_offset(after if after < len(found) else None),
                          levels=view.levels)
 
 
 @router.get("/graph/communities/{community_id}", response_model=CommunityDetail,
-            responses=ERRORS, summary="A community with its report, members and children")
+            responses=ONE, summary="A community with its report, members and children")
 async def community(request: Request,
                     community_id: Annotated[str, Path(max_length=200)]) -> CommunityDetail:
     """The community's title, report and rating, its members, its parent and children."""
@@ -267,7 +260,7 @@ async def export(request: Request,
         "Content-Disposition": f'attachment; filename="{name}"'})
 
 
-@router.get("/passages/{chunk_id}", response_model=PassageText, responses=ERRORS,
+@router.get("/passages/{chunk_id}", response_model=PassageText, responses=ONE,
             tags=["documents"], summary="A passage, whole (what a citation points at)")
 async def passage(request: Request, chunk_id: Annotated[str, Path(max_length=200)]) -> (
         PassageText):
@@ -275,7 +268,7 @@ async def passage(request: Request, chunk_id: Annotated[str, Path(max_length=200
     passage."""
     found = await asyncio.to_thread(visible_chunks, app_state(request), [chunk_id])
     if not found:
-        raise HTTPException(404, f"no passage with id {chunk_id!r}")
+        raise NotFound(f"no passage with id {chunk_id!r}")
     chunk = found[0]
     return PassageText(chunk_id=chunk.id, document_id=chunk.doc_id, title=chunk.title,
                        text=chunk.text)

@@ -12,7 +12,6 @@ Everything here that reads a store blocks: the server calls it in a worker threa
 
 from __future__ import annotations
 
-import base64
 import os
 import threading
 from collections.abc import Collection, Iterator, Mapping, Sequence, Set
@@ -83,22 +82,6 @@ def _iso(seconds: float | None) -> str | None:
         return None
     return datetime.fromtimestamp(seconds, UTC).isoformat(timespec="seconds").replace(
         "+00:00", "Z")
-
-
-def encode_cursor(entry: DocumentEntry) -> str:
-    """An opaque cursor that resumes a listing after ``entry``."""
-    raw = f"{entry.id}\x1f{entry.source}\x1f{entry.path or ''}".encode()
-    return base64.urlsafe_b64encode(raw).decode("ascii").rstrip("=")
-
-
-def decode_cursor(cursor: str) -> tuple[str, str, str] | None:
-    """The sort key a cursor resumes after; None when it is not one of ours."""
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-    except (ValueError, UnicodeDecodeError):
-        return None
-    parts = raw.split("\x1f")
-    return (parts[0], parts[1], parts[2]) if len(parts) == 3 else None
 
 
 def sort_key(entry: DocumentEntry) -> tuple[str, str, str]:

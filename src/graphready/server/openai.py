@@ -10,29 +10,35 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import AsyncIterator
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictStr
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool, StrictStr
 
-from graphready.errors import GraphReadyError, InvalidRequest
+from graphready.errors import GraphReadyError
 from graphready.retrieval.pipeline import Mode
 
 from . import sse
 from .bodies import read_json
 from .errors import exception_body
+from .patterns import NOT_BLANK
 from .schemas import CHAT_RESPONSES, ChatResponse, chat_response, recent_turns
 from .state import app_state
 
 router = APIRouter(prefix="/v1", tags=["openai"])
 
-MODELS: dict[str, Mode] = {
+ModelName = Literal["graphready", "graphready-retrieval", "graphready-graph-local",
+                    "graphready-graph-global"]
+MODELS: dict[ModelName, Mode] = {
     "graphready": "auto",
     "graphready-retrieval": "retrieval",
     "graphready-graph-local": "graph_local",
     "graphready-graph-global": "graph_global",
 }
+TEXT_PART = {"type": "object", "required": ["type", "text"], "properties": {
+    "type": {"const": "text"}, "text": {"type": "string", "pattern": NOT_BLANK}}}
+USER = {"type": "object", "required": ["role"], "properties": {"role": {"const": "user"}}}
 
 
 class ContentPart(BaseModel):
@@ -43,18 +49,52 @@ class ContentPart(BaseModel):
     text: StrictStr | None = None
 
 
+def _has_text(parts: list[ContentPart]) -> list[ContentPart]:
+    if not any(p.type == "text" and p.text and p.text.strip() for p in parts):
+        raise ValueError("a user message needs text: a string, or a part of type 'text'")
+    return parts
+
+
+QuestionParts = Annotated[list[ContentPart], AfterValidator(_has_text),
+                          Field(json_schema_extra={"contains": TEXT_PART})]
+"""A user message's parts: at least one of them text that is not blank."""
+
+
+def _text(content: str | list[ContentPart] | None) -> str:
+    if isinstance(content, list):
+        return " ".join(p.text for p in content if p.type == "text" and p.text)
+    return content or ""
+
+
 class Message(BaseModel):
-    """One chat message; fields graphready does not use (name, tool calls) are ignored."""
+    """A system, developer, assistant or tool message; fields graphready does not use (name,
+    tool calls) are ignored."""
 
     model_config = ConfigDict(extra="ignore")
-    role: Literal["system", "developer", "user", "assistant", "tool"]
+    role: Literal["system", "developer", "assistant", "tool"]
     content: StrictStr | list[ContentPart] | None = None
 
     def text(self) -> str:
         """The message's text."""
-        if isinstance(self.content, list):
-            return " ".join(p.text for p in self.content if p.type == "text" and p.text)
-        return self.content or ""
+        return _text(self.content)
+
+
+class UserMessage(BaseModel):
+    """A user message: a question, so it has text."""
+
+    model_config = ConfigDict(extra="ignore")
+    role: Literal["user"]
+    content: Annotated[StrictStr, Field(pattern=NOT_BLANK)] | QuestionParts
+
+    def text(self) -> str:
+        """The message's text."""
+        return _text(self.content)
+
+
+def _asks(messages: list[UserMessage | Message]) -> list[UserMessage | Message]:
+    if not any(isinstance(m, UserMessage) for m in messages):
+        raise ValueError("no user message to answer")
+    return messages
 
 
 class CompletionRequest(BaseModel):
@@ -62,25 +102,20 @@ class CompletionRequest(BaseModel):
     accepted and ignored: graphready's own settings decide how its model is called."""
 
     model_config = ConfigDict(extra="ignore")
-    model: StrictStr = "graphready"
-    messages: list[Message] = Field(min_length=1)
+    model: ModelName = "graphready"
+    messages: Annotated[
+        list[Annotated[UserMessage | Message, Field(discriminator="role")]],
+        AfterValidator(_asks), Field(min_length=1, json_schema_extra={"contains": USER})]
     stream: StrictBool = False
 
 
 def _question(body: CompletionRequest) -> tuple[str, Mode, list[dict[str, str]]]:
     """The question (the last user message), the mode, and the turns before it (user and
     assistant messages: at most the last eight, each cut to 2,000 characters) for the model."""
-    mode = MODELS.get(body.model)
-    if mode is None:
-        raise InvalidRequest(f"model: unknown model {body.model!r}; "
-                             f"available: {', '.join(MODELS)}")
-    last = max((i for i, m in enumerate(body.messages) if m.role == "user"), default=None)
-    question = body.messages[last].text() if last is not None else ""
-    if last is None or not question.strip():
-        raise InvalidRequest("messages: no user message with text to answer")
+    last = max(i for i, m in enumerate(body.messages) if m.role == "user")
     history = recent_turns([(m.role, m.text()) for m in body.messages[:last]
                             if m.role in ("user", "assistant")])
-    return question, mode, history
+    return body.messages[last].text(), MODELS[body.model], history
 
 
 def _sources(response: ChatResponse) -> str:

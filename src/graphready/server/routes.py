@@ -15,7 +15,6 @@ from . import sse
 from .auth import keys_of
 from .bodies import read_json
 from .cluster import workers_status
-from .errors import error_responses
 from .schemas import (
     CHAT_RESPONSES,
     BuildResponse,
@@ -27,8 +26,6 @@ from .schemas import (
 from .state import app_state
 
 router = APIRouter()
-
-ERRORS = error_responses(400, 413, 422, 503)
 
 
 @router.get("/health", summary="200 while the process is up")

@@ -11,13 +11,14 @@ from pydantic import (
     StrictBool,
     StrictInt,
     StrictStr,
-    field_validator,
 )
 
 from graphready.agent.agent import ChatResult
+from graphready.errors import InvalidRequest, NotReady, Overloaded, RateLimited
 from graphready.retrieval.modes import Mode
 
 from .errors import error_responses
+from .patterns import NOT_BLANK
 
 
 class Turn(BaseModel):
@@ -34,7 +35,7 @@ class ChatRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    message: StrictStr = Field(description="The question; not empty.")
+    message: StrictStr = Field(pattern=NOT_BLANK, description="The question; not empty.")
     mode: Mode = Field(
         "auto", description="Which retrieval to use; auto picks by question and readiness."
     )
@@ -46,13 +47,6 @@ class ChatRequest(BaseModel):
                     "uses `message` alone.")
     stream: StrictBool = Field(False, description="Answer as Server-Sent Events: `token` "
                                "events, then one `done` event with the whole response.")
-
-    @field_validator("message")
-    @classmethod
-    def _not_blank(cls, value: str) -> str:
-        if not value.strip():
-            raise ValueError("message must not be empty")
-        return value
 
 
 MAX_HISTORY_MESSAGES = 8
@@ -150,7 +144,7 @@ SSE_EVENT: dict[str, Any] = {
 
 CHAT_RESPONSES: dict[int | str, dict[str, Any]] = {
     200: {"content": {"text/event-stream": {"schema": SSE_EVENT}}},
-    **error_responses(400, 413, 422, 429, 503),
+    **error_responses(InvalidRequest, RateLimited, NotReady, Overloaded),
 }
 """The responses of a chat endpoint: an answer (as JSON, or streamed), or an error: 429 over
 the client's rate limit, 503 not ready or overloaded (both with ``Retry-After``)."""
