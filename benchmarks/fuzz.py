@@ -1,13 +1,16 @@
 """Fuzzing benchmark: the longer run of `tests/e2e/test_api_fuzz.py`. Starts a real
 `graphready serve` on a generated corpus (or `--docs`), waits for its first build, then runs
 Schemathesis' own runner over every operation of `/openapi.json`, in all its phases (examples,
-coverage, fuzzing, stateful), positive and negative data, with the test's checks: no 5xx,
-declared statuses, content types, headers and bodies, and the one error shape on every 4xx
-(the check below, loaded by Schemathesis from this file). Prints requests, statuses and
-failures per operation, the seconds taken, the server's memory before and after, and what the
-server logged as unexpected.
+coverage, fuzzing, stateful), positive and negative data, with every check (`--checks all`: no
+5xx; declared statuses, content types, headers and bodies; schema-valid data accepted and
+invalid data refused; 405 and `Allow` for methods a path does not take; missing headers and
+keys refused; resources gone after a delete) and the test's own, the one error shape on every
+4xx (``tests/support/fuzz_checks.py``, registered when Schemathesis loads this file as its
+hooks). Prints requests, statuses and failures per operation, the seconds taken, the server's
+memory before and after, and what the server logged as unexpected.
 
     .venv/bin/python benchmarks/fuzz.py [--examples 200] [--seed 12] [--max-time 600]
+        [--docs FOLDER]
 """
 
 from __future__ import annotations
@@ -22,31 +25,21 @@ import tempfile
 import time
 from collections import Counter, defaultdict
 from pathlib import Path
-from typing import Any
 
 import httpx
 import psutil
-import schemathesis
 
 from common import free_port
 
 ROOT = Path(__file__).resolve().parent
-CHECKS = ("not_a_server_error,status_code_conformance,content_type_conformance,"
-          "response_headers_conformance,response_schema_conformance,one_error_shape")
+sys.path.insert(0, str(ROOT.parent / "tests"))
 
+from support import fuzz_checks  # noqa: E402
 
-@schemathesis.check
-def one_error_shape(ctx: Any, response: schemathesis.Response,
-                    case: schemathesis.Case) -> bool | None:
-    """Every 4xx is ``{"error": {"code", "message"}}`` with a non-empty code and message."""
-    if not 400 <= response.status_code < 500:
-        return None
-    body = response.json()
-    assert isinstance(body, dict) and set(body) == {"error"}, body
-    error = body["error"]
-    assert isinstance(error, dict) and set(error) == {"code", "message"}, body
-    assert error["code"] and error["message"], body
-    return True
+CHECKS = "all"
+"""Every check Schemathesis has, and ours (``tests/support/fuzz_checks.py``), which this module
+registers when Schemathesis loads it as its hooks."""
+fuzz_checks.register()
 
 
 def write_corpus(folder: Path, passages: int) -> None:
@@ -122,9 +115,11 @@ def tally(report: Path) -> tuple[dict[str, Counter[int]], list[str]]:
         for checks in recorder.get("checks", {}).values():
             for check in checks:
                 if check.get("status") == "failure":
-                    failures.append(f"{label} {check.get('name')}: "
-                                    f"{json.dumps(check.get('failure'))[:300]}")
-    return statuses, failures
+                    failure = (check.get("failure_info") or {}).get("failure") or {}
+                    text = " ".join(f"{failure.get('title', '')}: {failure.get('message', '')}"
+                                    .split())
+                    failures.append(f"{label} {check.get('name')}: {text[:300]}")
+    return statuses, list(dict.fromkeys(failures))
 
 
 def main() -> None:
@@ -168,7 +163,7 @@ def main() -> None:
     print(f"requests {total}, 5xx {server_errors}, check failures {len(failures)}, "
           f"'unexpected error' in the server log {unexpected}, /health after: {alive}")
     print(f"server RSS {rss_before / 2**20:.0f} MiB before, {rss_after / 2**20:.0f} MiB after")
-    for failure in failures[:20]:
+    for failure in failures[:40]:
         print("FAILURE", failure)
 
 

@@ -1,11 +1,15 @@
 """Property-based fuzzing of the whole HTTP API with Schemathesis, against a real `graphready
 serve` on a real socket: every operation of `/openapi.json` (new ones are covered as they are
-added), with data that fits the schema and data that does not. For every response: no 5xx, the
-status is declared, the body conforms to the declared schema (so every error is the one shape
-the schema declares), and every 4xx is `{"error": {"code", "message"}}`.
+added), in Schemathesis' examples, coverage and fuzzing phases, with data that fits the schema
+and data that does not, and every check Schemathesis has (its `--checks all`) plus our own: no
+5xx; the status, content type, headers and body are the declared ones; data the schema allows
+is accepted and data it does not is refused; a method the path does not take gets 405 and
+`OPTIONS` an `Allow` that names exactly the path's methods; a missing required header or key is
+refused; every 4xx is `{"error": {"code", "message"}}` (`support/fuzz_checks.py`, which also
+says the one failure that is not the server's: an upload's bytes, which no schema describes).
 
 Seeded (Hypothesis `derandomize`) and bounded (`FUZZ_EXAMPLES` per operation) to fit the test
-run; `benchmarks/fuzz.py` runs the same checks longer."""
+run; `benchmarks/fuzz.py` runs the same checks longer, the stateful phase included."""
 
 from __future__ import annotations
 
@@ -16,37 +20,16 @@ from typing import Any
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
-from schemathesis.checks import not_a_server_error
-from schemathesis.specs.openapi.checks import (
-    content_type_conformance,
-    response_headers_conformance,
-    response_schema_conformance,
-    status_code_conformance,
-)
 
 from graphready.config import load_settings
 from graphready.server.app import create_app
+from support import fuzz_checks
 from support.corpus import write_corpus
 from support.server import ServerProcess
 
 pytestmark = pytest.mark.e2e
 FUZZ_EXAMPLES = 25
-
-
-def one_error_shape(ctx: Any, response: schemathesis.Response, case: schemathesis.Case) -> None:
-    """Every 4xx is the one error shape, with a non-empty code and message."""
-    if not 400 <= response.status_code < 500:
-        return
-    body = response.json()
-    assert isinstance(body, dict) and set(body) == {"error"}, body
-    error = body["error"]
-    assert isinstance(error, dict) and set(error) == {"code", "message"}, body
-    assert isinstance(error["code"], str) and error["code"], body
-    assert isinstance(error["message"], str) and error["message"], body
-
-
-CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,
-          response_headers_conformance, response_schema_conformance, one_error_shape]
+fuzz_checks.register()
 
 
 @pytest.fixture(scope="module")
@@ -73,12 +56,24 @@ def api_document() -> dict[str, Any]:
 schema = schemathesis.openapi.from_dict(api_document())
 
 
+def test_every_check_is_enabled() -> None:
+    """`call_and_validate` without `checks` runs every check the configuration enables: all
+    of Schemathesis' (none is turned off here) and the registered one_error_shape."""
+    config = schema.config.checks_config_for()
+    names = {"not_a_server_error", "status_code_conformance", "content_type_conformance",
+             "response_headers_conformance", "response_schema_conformance",
+             "positive_data_acceptance", "negative_data_rejection", "missing_required_header",
+             "unsupported_method", "allow_header_conformance", "ignored_auth",
+             "use_after_free", "ensure_resource_availability", "one_error_shape"}
+    assert all(config.get_by_name(name=name).enabled for name in names)
+
+
 @schema.parametrize()
 @settings(max_examples=FUZZ_EXAMPLES, derandomize=True, database=None, deadline=None,
           suppress_health_check=list(HealthCheck))
 def test_every_operation_survives_fuzzing(case: schemathesis.Case,
                                           fuzzed_server: ServerProcess) -> None:
-    case.call_and_validate(base_url=fuzzed_server.url, checks=CHECKS, timeout=30)
+    case.call_and_validate(base_url=fuzzed_server.url, timeout=30)
 
 
 def test_the_server_serves_the_fuzzed_document(fuzzed_server: ServerProcess) -> None:
