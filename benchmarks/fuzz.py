@@ -151,7 +151,8 @@ def main() -> None:
             proc.wait(30)
         statuses, failures = tally(root / "events.ndjson")
         unexpected = log.read_text("utf-8", "replace").count("unexpected error on")
-    print(output[-3000:])
+    failed = output.find("FAILURES")
+    print(output[failed: failed + 4000] if failed >= 0 else "", output[-2000:], sep="\n")
     print(f"first build {built:.1f} s; fuzzing {seconds:.1f} s; exit code {code}")
     print(f"{'operation':<40} {'requests':>8}  statuses")
     for label in sorted(statuses):

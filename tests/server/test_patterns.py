@@ -118,3 +118,15 @@ def test_every_key_cursor_the_pattern_allows_is_a_position(cursor: str) -> None:
 @given(st.from_regex(OFFSET_CURSOR, fullmatch=True))
 def test_every_offset_cursor_the_pattern_allows_is_an_offset(cursor: str) -> None:
     assert decode_offset(cursor) == (int(cursor) if cursor else 0)
+
+
+@pytest.mark.parametrize(("top_k", "accepted"), [
+    (5, True), (5.0, True), (4.5, False), ("5", False), (True, False), (0, False)])
+def test_top_k_is_an_integer_as_json_schema_reads_it(top_k: object, accepted: bool) -> None:
+    """JSON Schema's `integer` holds 5.0 (the same number as 5); a string or a boolean is not."""
+    try:
+        ChatRequest.model_validate({"message": "hi", "top_k": top_k})
+    except ValidationError:
+        assert not accepted
+    else:
+        assert accepted

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
+    Strict,
     StrictBool,
-    StrictInt,
     StrictStr,
 )
 
@@ -19,6 +20,16 @@ from graphready.retrieval.modes import Mode
 
 from .errors import error_responses
 from .patterns import NOT_BLANK
+
+
+def _whole(value: Any) -> Any:
+    """A JSON number without a fraction (``5.0``) is the integer it equals, as JSON Schema's
+    ``integer`` reads it; a string or a boolean stays what it is (and is refused)."""
+    return int(value) if isinstance(value, float) and value.is_integer() else value
+
+
+Count = Annotated[int, Strict(), Field(ge=1), BeforeValidator(_whole)]
+"""A positive integer as JSON Schema means it: ``5`` or ``5.0``."""
 
 
 class Turn(BaseModel):
@@ -39,7 +50,8 @@ class ChatRequest(BaseModel):
     mode: Mode = Field(
         "auto", description="Which retrieval to use; auto picks by question and readiness."
     )
-    top_k: StrictInt | None = Field(None, ge=1, description="How many passages to retrieve.")
+    top_k: Count | None = Field(
+        None, description="How many passages to retrieve.")
     history: list[Turn] = Field(
         default_factory=list, max_length=50,
         description="Earlier turns, oldest first; the language model (when one is configured) "
@@ -66,7 +78,10 @@ def chat_response(result: ChatResult) -> ChatResponse:
     return ChatResponse(
         answer=result.answer,
         citations=[CitationOut(number=c.number, id=c.id, chunk_id=c.chunk_id, title=c.title,
-                               snippet=c.snippet, score=c.score) for c in result.citations],
+                               snippet=c.snippet, score=c.score, start=c.start, end=c.end,
+                               page=c.page) for c in result.citations],
+        claims=[ClaimOut(text=c.text, citations=list(c.citations), supported=c.supported)
+                for c in result.claims],
         tools_used=list(result.tools_used),
         graph_used=result.graph_used,
         mode=result.mode,
@@ -90,6 +105,22 @@ class CitationOut(BaseModel):
     title: str
     snippet: str
     score: float
+    start: int | None = Field(None, description="Where the cited sentence starts in the "
+                              "passage's text (`GET /passages/{chunk_id}`), in characters; "
+                              "null when the whole passage is cited")
+    end: int | None = Field(None, description="Where the cited sentence ends (exclusive)")
+    page: int | None = Field(None, description="The PDF page of the cited sentence; null where "
+                             "unknown (the index does not keep page offsets yet)")
+
+
+class ClaimOut(BaseModel):
+    """One sentence of the answer and the citations that support it."""
+
+    text: str
+    citations: list[int] = Field(description="The `number`s of its citations")
+    supported: bool = Field(description="Whether its citations support it: true for a sentence "
+                            "quoted from a passage; for a language model's sentence, whether it "
+                            "cites a passage")
 
 
 class EntityRefOut(BaseModel):
@@ -115,6 +146,10 @@ class ChatResponse(BaseModel):
 
     answer: str
     citations: list[CitationOut]
+    claims: list[ClaimOut] = Field(
+        default_factory=list, description="The answer's sentences that say something about the "
+                                          "documents (not its framing lines), in order, each "
+                                          "with its citations")
     tools_used: list[str]
     graph_used: bool
     mode: str
