@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from graphready.documents.hashing import chunk_id
 from graphready.documents.types import Chunk, Document
@@ -26,6 +27,11 @@ _CANDIDATE_END = re.compile(r"(?<![.!?…。！？])[.!?…。！？]+[\"'”’
 """Sentence-ending punctuation, closing quotes and the space after; it starts only at the first
 mark of a run (the lookbehind), so a long run of dots is scanned once, not once per dot."""
 _OPENERS = "\"'“‘«([¿¡"
+_HEADING_MARK = re.compile(r"[ \t]*#{1,6}\s")
+_LIST_MARK = re.compile(r"[ \t]*(?:[-*+>|]\s|\d{1,3}[.)]\s)")
+_CLOSING = (".", "!", "?", "…", ":", ";", '"', "'", "”", "’", "»", ")", "]", "。", "！", "？")
+TITLE_WORDS = 12
+"""A line of at most this many words without closing punctuation is a title or a heading."""
 _DOTTED_ABBREVIATION = re.compile(r"^(?:[^\W\d_]\.)+[^\W\d_]?$")
 
 
@@ -62,8 +68,19 @@ def _next_starts_sentence(text: str, pos: int) -> bool:
     return i < len(text) and not text[i].islower()
 
 
-def _split_block(block: str) -> list[str]:
-    sentences: list[str] = []
+def _stripped(block: str, start: int, end: int) -> tuple[int, int] | None:
+    """The span ``start:end`` of ``block`` without its surrounding whitespace (None if blank)."""
+    piece = block[start:end]
+    text = piece.strip()
+    if not text:
+        return None
+    first = start + len(piece) - len(piece.lstrip())
+    return first, first + len(text)
+
+
+def _sentence_spans(block: str) -> list[tuple[int, int]]:
+    """Where the sentences of one block are: ``(start, end)`` offsets into ``block``."""
+    spans: list[tuple[int, int]] = []
     start = 0
     for match in _CANDIDATE_END.finditer(block):
         punct = match.group(0).rstrip()
@@ -73,18 +90,68 @@ def _split_block(block: str) -> list[str]:
             block[start:match.start()]
         ):
             continue
-        sentences.append(block[start:match.end()].strip())
+        span = _stripped(block, start, match.end())
+        if span is not None:
+            spans.append(span)
         start = match.end()
-    tail = block[start:].strip()
-    if tail:
-        sentences.append(tail)
-    return sentences
+    tail = _stripped(block, start, len(block))
+    if tail is not None:
+        spans.append(tail)
+    return spans
+
+
+def _split_block(block: str) -> list[str]:
+    return [block[start:end] for start, end in _sentence_spans(block)]
 
 
 def _block_sentences(text: str) -> list[tuple[str, bool]]:
     """Sentences, each flagged when it starts a block (paragraph, heading, list item)."""
     return [(sentence, i == 0) for block in _blocks(text)
             for i, sentence in enumerate(_split_block(block))]
+
+
+@dataclass(frozen=True, slots=True)
+class Sentence:
+    """A sentence of a chunk's text, ``text`` being ``chunk_text[start:end]``. ``heading`` marks
+    a line that names a part of the text rather than saying something (a Markdown heading, the
+    passage's title, a short line without closing punctuation that is not a list item): it is
+    not a sentence to quote."""
+
+    start: int
+    end: int
+    text: str
+    heading: bool
+
+
+def _is_heading(line: str, spans: Sequence[tuple[int, int]], title: str) -> bool:
+    if _HEADING_MARK.match(line):
+        return True
+    if len(spans) != 1 or _LIST_MARK.match(line):
+        return False
+    words = line.split()
+    if title and [w.casefold() for w in words] == [w.casefold() for w in title.split()]:
+        return True
+    return len(words) <= TITLE_WORDS and not line.rstrip().endswith(_CLOSING)
+
+
+def chunk_sentences(text: str, title: str = "") -> list[Sentence]:
+    """The sentences of a chunk's text, with where each is in it. A chunk joins the blocks of
+    its document (paragraphs, headings, list items) with line breaks (:func:`chunk_document`),
+    so each line is a block, split as :func:`split_sentences` splits one; a title line without
+    a period is never glued to the sentence after it. ``title`` is the passage's title: a line
+    that repeats it is a heading. A list item's first sentence starts after its marker."""
+    out: list[Sentence] = []
+    offset = 0
+    for line in text.split("\n"):
+        spans = _sentence_spans(line)
+        heading = _is_heading(line, spans, title)
+        marker = _LIST_MARK.match(line)
+        if marker and spans and marker.end() < spans[0][1]:
+            spans[0] = (marker.end(), spans[0][1])  # a list item's sentence, not its marker
+        out.extend(Sentence(offset + start, offset + end, line[start:end], heading)
+                   for start, end in spans)
+        offset += len(line) + 1
+    return out
 
 
 def split_sentences(text: str) -> list[str]:
