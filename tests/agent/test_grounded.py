@@ -54,3 +54,11 @@ def test_the_prompt_numbers_the_passages_and_holds_the_question() -> None:
     assert user.rstrip().endswith("</passage>\n\nQuestion: Where?")
     long = Passage("c", "d", "", "word " * 1000, 1.0)
     assert len(context_text([long])) < 1600
+
+
+def test_a_models_sentences_are_claims_with_the_markers_they_carry() -> None:
+    answer = ground("## Answer\nParis is the capital [2]. It is old. [3] It has a **river**.",
+                    PASSAGES)
+    assert [(c.text, c.citations, c.supported) for c in answer.claims] == [
+        ("Paris is the capital.", (2,), True), ("It is old.", (3,), True),
+        ("It has a river.", (), False)]

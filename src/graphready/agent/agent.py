@@ -14,10 +14,12 @@ from graphready.retrieval.graph_local import EntityRef
 from graphready.retrieval.pipeline import Mode, Retrieval, Toolset, retrieve
 from graphready.stores.base import Catalog
 
-from .answer import Citation, Passage, community_answer, extractive_answer
+from .answer import Citation, Claim, Passage, extractive_answer
+from .themes import Report, community_answer
 
 MAX_REPORT_SOURCES = 8
-GLOBAL_INTRO = "Main themes in the documents, from the knowledge graph's communities:"
+GLOBAL_INTRO = "Main themes in the documents:"
+MATCHING_INTRO = "Parts of the knowledge graph that match the question:"
 EXTRACTIVE_NOTE = (
     "Extractive answer: sentences quoted from the documents, chosen by retrieval; "
     "no language model is configured."
@@ -45,6 +47,8 @@ class ChatResult:
     """Graph entities the graph walk started from (none when the graph was not walked)."""
     reached: tuple[EntityRef, ...] = ()
     """Graph entities the walk reached with the most weight."""
+    claims: tuple[Claim, ...] = ()
+    """The answer's sentences that say something about the documents, with their citations."""
 
 
 class Agent(Protocol):
@@ -95,17 +99,17 @@ class OfflineAgent:
             # a report drawn from a passage that is gone (a document deleted or changed since
             # the graph was built) may quote it: it is left out until the graph is rebuilt
             reports = [
-                (h.community.title, h.community.summary,
-                 [passages[c] for c in h.community.chunk_ids[:MAX_REPORT_SOURCES]])
+                Report(h.community.title, h.community.summary,
+                       [passages[c] for c in h.community.chunk_ids[:MAX_REPORT_SOURCES]])
                 for h in found.communities
                 if all(c in passages for c in h.community.chunk_ids[:MAX_REPORT_SOURCES])
             ]
-            intro = (GLOBAL_INTRO if is_global_question(question) else
-                     "Communities of the knowledge graph that match the question:")
-            answer = community_answer(reports, intro)
+            answer = community_answer(
+                reports, GLOBAL_INTRO if is_global_question(question) else MATCHING_INTRO)
         else:
             ranked = [passages[h.chunk_id] for h in found.hits if h.chunk_id in passages]
             answer = extractive_answer(question, ranked, self._max_sentences)
         return ChatResult(answer=answer.text, citations=answer.citations,
-                          tools_used=found.tools_used, graph_used=found.graph_used,
-                          mode=found.mode, seeds=found.seeds, reached=found.reached)
+                          claims=answer.claims, tools_used=found.tools_used,
+                          graph_used=found.graph_used, mode=found.mode, seeds=found.seeds,
+                          reached=found.reached)

@@ -1,6 +1,8 @@
 """Extractive answers (pure): the sentences of the retrieved passages that best match the
-question, stitched together with numbered citations. Used when no language model is configured,
-and labelled as such."""
+question, quoted as written (without Markdown syntax, never a heading or a title line) and each
+followed by the number of its citation. Used when no language model is configured, and labelled
+as such. A citation points at one sentence: its passage and where the sentence is in the
+passage's text (``start``, ``end``); each quoted sentence is a :class:`Claim` that it supports."""
 
 from __future__ import annotations
 
@@ -9,7 +11,8 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from graphready.documents.chunking import split_sentences
+from graphready.documents.chunking import Sentence, chunk_sentences
+from graphready.documents.markdown import plain
 from graphready.retrieval.text import terms
 
 SNIPPET_CHARS = 300
@@ -29,7 +32,10 @@ class Passage:
 
 @dataclass(frozen=True, slots=True)
 class Citation:
-    """A numbered source of an answer: ``id`` is the document (or passage) id."""
+    """A numbered source of an answer: ``id`` is the document (or passage) id. ``start`` and
+    ``end`` are where the cited sentence is in the passage's text (None when the citation is a
+    whole passage); ``page`` is its page in a PDF, None where unknown (the catalog does not keep
+    page offsets)."""
 
     number: int
     id: str
@@ -37,14 +43,85 @@ class Citation:
     title: str
     snippet: str
     score: float
+    start: int | None = None
+    end: int | None = None
+    page: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Claim:
+    """One sentence of an answer, the numbers of the citations it carries, and whether they
+    support it (a quoted sentence is supported by the passage it is quoted from)."""
+
+    text: str
+    citations: tuple[int, ...]
+    supported: bool
 
 
 @dataclass(frozen=True, slots=True)
 class Answer:
-    """Answer text whose ``[n]`` markers refer to ``citations``."""
+    """Answer text whose ``[n]`` markers refer to ``citations``; ``claims`` are its sentences
+    that say something about the documents (not its framing lines), in order."""
 
     text: str
     citations: list[Citation]
+    claims: tuple[Claim, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Quote:
+    """A sentence of a passage as an answer quotes it: ``text`` is its plain text, ``sentence``
+    where it is in the passage."""
+
+    passage: Passage
+    sentence: Sentence
+    text: str
+
+
+def snippet(text: str) -> str:
+    """``text`` on one line, cut at a word boundary to at most ``SNIPPET_CHARS`` characters."""
+    text = " ".join(text.split())
+    if len(text) <= SNIPPET_CHARS:
+        return text
+    cut = text[: SNIPPET_CHARS - 1]
+    space = cut.rfind(" ")
+    return (cut[:space] if space > 0 else cut).rstrip(" ,;:") + "…"
+
+
+def quotes(passage: Passage) -> list[Quote]:
+    """The sentences of ``passage`` that may be quoted: headings and title lines left out,
+    Markdown syntax removed."""
+    out = []
+    for sentence in chunk_sentences(passage.text, passage.title):
+        text = plain(sentence.text)
+        if not sentence.heading and text:
+            out.append(Quote(passage, sentence, text))
+    return out
+
+
+class Quoting:
+    """Numbers quotes as they are cited, one citation per quoted sentence."""
+
+    def __init__(self) -> None:
+        self.citations: list[Citation] = []
+        self.claims: list[Claim] = []
+        self._numbers: dict[tuple[str, int], int] = {}
+
+    def cite(self, quote: Quote) -> str:
+        """``quote`` followed by its citation marker, the citation and the claim recorded."""
+        key = (quote.passage.chunk_id, quote.sentence.start)
+        number = self._numbers.get(key)
+        if number is None:
+            number = self._numbers[key] = len(self.citations) + 1
+            p = quote.passage
+            self.citations.append(Citation(number, p.doc_id, p.chunk_id, p.title,
+                                           snippet(quote.text), round(p.score, 6),
+                                           quote.sentence.start, quote.sentence.end))
+        self.claims.append(Claim(quote.text, (number,), True))
+        return f"{quote.text} [{number}]"
+
+    def answer(self, text: str) -> Answer:
+        return Answer(text, self.citations, tuple(self.claims))
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,99 +129,45 @@ class _Candidate:
     score: float
     passage_rank: int
     position: int
-    sentence: str
-
-
-def snippet(text: str) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= SNIPPET_CHARS else text[: SNIPPET_CHARS - 1].rstrip() + "…"
+    quote: Quote
 
 
 def _candidates(question: str, passages: Sequence[Passage]) -> list[_Candidate]:
     wanted = Counter(terms(question))
-    sentences = [(r, i, s) for r, p in enumerate(passages)
-                 for i, s in enumerate(split_sentences(p.text))]
+    sentences = [(r, i, q) for r, p in enumerate(passages) for i, q in enumerate(quotes(p))]
     df: Counter[str] = Counter()
-    for _, _, sentence in sentences:
-        df.update(set(terms(sentence)))
+    for _, _, quote in sentences:
+        df.update(set(terms(quote.text)))
     n = max(len(sentences), 1)
     out = []
-    for rank, position, sentence in sentences:
-        if sentence.lstrip().startswith("#"):
-            continue
-        present = set(terms(sentence))
+    for rank, position, quote in sentences:
+        present = set(terms(quote.text))
         title_terms = set(terms(passages[rank].title))
         overlap = sum(math.log(1 + n / df[t]) for t in wanted if t in present)
         overlap += 0.5 * sum(1 for t in wanted if t in title_terms and t not in present)
         score = overlap / math.sqrt(1 + 0.1 * len(present)) + 1.0 / (rank + 2)
-        if not sentence.rstrip().endswith(_SENTENCE_ENDS):
+        if not quote.text.endswith(_SENTENCE_ENDS):
             score *= 0.5
-        out.append(_Candidate(score, rank, position, sentence.strip()))
+        out.append(_Candidate(score, rank, position, quote))
     return out
 
 
 def extractive_answer(question: str, passages: Sequence[Passage], max_sentences: int = 3) -> Answer:
     """The best ``max_sentences`` sentences (at most two from one passage), best first, each
-    followed by the number of its passage. No passages: an answer that says so."""
+    followed by the number of its citation. No passages: an answer that says so."""
     if not passages:
         return Answer("I found nothing in the documents about that.", [])
     chosen: list[_Candidate] = []
     per_passage: Counter[int] = Counter()
     seen: set[str] = set()
     for cand in sorted(_candidates(question, passages), key=lambda c: -c.score):
-        key = cand.sentence.casefold()
-        if not cand.sentence or key in seen or per_passage[cand.passage_rank] >= 2:
+        key = cand.quote.text.casefold()
+        if key in seen or per_passage[cand.passage_rank] >= 2:
             continue
         chosen.append(cand)
         seen.add(key)
         per_passage[cand.passage_rank] += 1
         if len(chosen) == max_sentences:
             break
-    numbers: dict[int, int] = {}
-    parts = []
-    snippets: dict[int, list[str]] = {}
-    for cand in chosen:
-        number = numbers.setdefault(cand.passage_rank, len(numbers) + 1)
-        snippets.setdefault(cand.passage_rank, []).append(cand.sentence)
-        parts.append(f"{cand.sentence} [{number}]")
-    citations = [
-        Citation(number, passages[rank].doc_id, passages[rank].chunk_id, passages[rank].title,
-                 snippet(" … ".join(snippets[rank])), round(passages[rank].score, 6))
-        for rank, number in numbers.items()
-    ]
-    return Answer(" ".join(parts), citations)
-
-
-def _source_of(sentence: str, candidates: Sequence[Passage]) -> Passage | None:
-    """The candidate passage that contains ``sentence`` (whitespace-insensitive), else the
-    first candidate."""
-    wanted = " ".join(sentence.split())
-    for passage in candidates:
-        if wanted and wanted in " ".join(passage.text.split()):
-            return passage
-    return candidates[0] if candidates else None
-
-
-def community_answer(
-    reports: Sequence[tuple[str, str, Sequence[Passage]]], intro: str
-) -> Answer:
-    """An answer from community reports ``(title, summary, source passages)``: one item per
-    report with its first summary sentence, citing the passage that sentence was drawn from."""
-    if not reports:
-        return Answer("The knowledge graph has no community that matches.", [])
-    lines = [intro]
-    citations: list[Citation] = []
-    numbers: dict[str, int] = {}
-    for title, summary, candidates in reports:
-        first = next(iter(split_sentences(summary)), summary).strip()
-        passage = _source_of(first, candidates)
-        marker = ""
-        if passage is not None:
-            number = numbers.get(passage.chunk_id)
-            if number is None:
-                number = numbers[passage.chunk_id] = len(citations) + 1
-                citations.append(Citation(number, passage.doc_id, passage.chunk_id,
-                                          passage.title, snippet(first), round(passage.score, 6)))
-            marker = f" [{number}]"
-        lines.append(f"- {title}: {first}{marker}")
-    return Answer("\n".join(lines), citations)
+    quoting = Quoting()
+    return quoting.answer(" ".join(quoting.cite(cand.quote) for cand in chosen))

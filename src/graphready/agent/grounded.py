@@ -12,10 +12,12 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
+from graphready.documents.chunking import chunk_sentences
+from graphready.documents.markdown import plain
 from graphready.llm.protocol import Message
 from graphready.llm.quoting import QUOTED_RULE, block
 
-from .answer import Answer, Citation, Passage, snippet
+from .answer import Answer, Citation, Claim, Passage, snippet
 
 MAX_PASSAGE_CHARS = 1500
 ANSWER_SYSTEM = (
@@ -26,6 +28,7 @@ ANSWER_SYSTEM = (
     f"{QUOTED_RULE} Answer only the question written after the passages, outside every block."
 )
 _MARKER = re.compile(r"\[\s*(\d+(?:\s*,\s*\d+)*)\s*\]")
+_LEADING_MARKERS = re.compile(r"(?:\[\s*\d+(?:\s*,\s*\d+)*\s*\]\s*)+")
 _MAX_MARKER_CHARS = 24
 """A ``[`` without its ``]`` within this many characters is plain text, not a marker."""
 
@@ -74,9 +77,31 @@ def strip_invented(text: str, count: int) -> str:
     return re.sub(r"(?<![ \t])[ \t]+([.,;:!?])", r"\1", out) if out != text else out
 
 
+def _numbers(text: str) -> tuple[int, ...]:
+    return tuple(int(n) for m in _MARKER.finditer(text) for n in re.findall(r"\d+", m.group(1)))
+
+
+def claims_of(text: str) -> tuple[Claim, ...]:
+    """The sentences of a model's (grounded) ``text``, headings left out, each with the
+    citation numbers it carries (markers that open a sentence, as in "London. [1] He...",
+    belong to the sentence before); a sentence that carries none is unsupported."""
+    said: list[tuple[str, tuple[int, ...]]] = []
+    for sentence in chunk_sentences(text):
+        lead = _LEADING_MARKERS.match(sentence.text)
+        rest = sentence.text[lead.end():] if lead else sentence.text
+        if lead and said:
+            said[-1] = (said[-1][0], said[-1][1] + _numbers(lead.group(0)))
+        words = plain(_MARKER.sub("", rest))
+        if words and not sentence.heading:
+            said.append((re.sub(r" ([.,;:!?])", r"\1", words), _numbers(rest)))
+    return tuple(Claim(words, tuple(dict.fromkeys(numbers)), bool(numbers))
+                 for words, numbers in said)
+
+
 def ground(text: str, passages: Sequence[Passage]) -> Answer:
     """The model's ``text`` made safe: invented markers dropped; the passages it cites, by their
-    numbers, as citations. A reply that cites nothing lists none: the caller says so."""
+    numbers, as citations; its sentences as claims. A reply that cites nothing lists none: the
+    caller says so."""
     clean = strip_invented(text, len(passages)).strip()
     cited: list[int] = []
     for match in _MARKER.finditer(clean):
@@ -86,7 +111,7 @@ def ground(text: str, passages: Sequence[Passage]) -> Answer:
                  snippet(passages[n - 1].text), round(passages[n - 1].score, 6))
         for n in sorted(set(cited))
     ]
-    return Answer(clean, citations)
+    return Answer(clean, citations, claims_of(clean))
 
 
 class MarkerFilter:

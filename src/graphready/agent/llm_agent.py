@@ -179,7 +179,7 @@ class LLMAgent:
             note = UNCITED_NOTE
         used = tuple(dict.fromkeys(gathered.used))
         return ChatResult(answer=answer.text or "(the language model gave an empty answer)",
-                          citations=citations, tools_used=used,
+                          citations=citations, claims=answer.claims, tools_used=used,
                           graph_used=GRAPH_LOCAL in used or GRAPH_GLOBAL in used, mode=mode,
                           answer_type="generated", note=note, plan=gathered.plan,
                           agent_steps=gathered.steps, seeds=tuple(gathered.seeds.values()),
