@@ -71,6 +71,10 @@ def _parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--k", default="2,5,10", help="cut-offs for recall@k")
     evaluate.add_argument("--json", type=Path, help="also write the numbers here")
     evaluate.add_argument("--limit", type=int, help="only the first N questions")
+    evaluate.add_argument("--unanswerable", type=Path, action="append", default=[],
+                          metavar="FILE", help="questions of other corpora (repeatable); those "
+                          "whose answer this corpus holds are left out; the rest measure "
+                          "how often the answer says the documents don't say")
     return parser
 
 
@@ -128,7 +132,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             modes = ([m.strip() for m in args.modes.split(",") if m.strip()]
                      if args.modes is not None else list(EVAL_MODES))
             return run_eval(settings, args.corpus, args.questions, modes,
-                            _int_list("--k", args.k), args.json, args.limit)
+                            _int_list("--k", args.k), args.json, args.limit,
+                            args.unanswerable)
         from graphready.commands import run_ask
 
         return run_ask(settings, args.question, args.mode, args.top_k)

@@ -14,7 +14,10 @@ from graphready.retrieval.graph_local import EntityRef
 from graphready.retrieval.pipeline import Mode, Retrieval, Toolset, retrieve
 from graphready.stores.base import Catalog
 
+from .abstain import closest_only, decide
 from .answer import Citation, Claim, Passage, extractive_answer
+from .short_answer import Source, lead_with, short_answer
+from .tagging import SpacyTagger, Tagger
 from .themes import Report, community_answer
 
 MAX_REPORT_SOURCES = 8
@@ -49,6 +52,11 @@ class ChatResult:
     """Graph entities the walk reached with the most weight."""
     claims: tuple[Claim, ...] = ()
     """The answer's sentences that say something about the documents, with their citations."""
+    found: bool = True
+    """False when the passages found do not answer the question: the answer says the
+    documents don't, and its citations are the closest passages, not support."""
+    short_answer: str | None = None
+    """The answer itself (a name, place, date, number, yes/no), when one was found."""
 
 
 class Agent(Protocol):
@@ -70,9 +78,11 @@ class Agent(Protocol):
 class OfflineAgent:
     """Answers from the documents without a language model."""
 
-    def __init__(self, catalog: Catalog, max_sentences: int = 3) -> None:
+    def __init__(self, catalog: Catalog, max_sentences: int = 3,
+                 tagger: Tagger | None = None) -> None:
         self._catalog = catalog
         self._max_sentences = max_sentences
+        self._tagger = tagger or SpacyTagger()
 
     def chat(self, tools: Toolset, question: str, mode: Mode, k: int,
              history: Sequence[Message] = ()) -> ChatResult:
@@ -95,6 +105,7 @@ class OfflineAgent:
             c.id: Passage(c.id, c.doc_id, c.title, c.text, scores.get(c.id, 0.0))
             for c in self._catalog.get_chunks(list(dict.fromkeys(wanted)))
         }
+        found_it, short = True, None
         if found.communities:
             # a report drawn from a passage that is gone (a document deleted or changed since
             # the graph was built) may quote it: it is left out until the graph is rebuilt
@@ -109,7 +120,12 @@ class OfflineAgent:
         else:
             ranked = [passages[h.chunk_id] for h in found.hits if h.chunk_id in passages]
             answer = extractive_answer(question, ranked, self._max_sentences)
+            sources = [Source(p.title, p.text) for p in ranked]
+            short = short_answer(question, sources, self._tagger)
+            found_it = decide(question, sources, short is not None).found
+            short = short if found_it else None
+            answer = lead_with(answer, short) if found_it else closest_only(answer)
         return ChatResult(answer=answer.text, citations=answer.citations,
                           claims=answer.claims, tools_used=found.tools_used,
                           graph_used=found.graph_used, mode=found.mode, seeds=found.seeds,
-                          reached=found.reached)
+                          reached=found.reached, found=found_it, short_answer=short)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -57,3 +58,26 @@ def load_questions(path: Path, limit: int | None = None) -> list[Question]:
         if limit is not None and len(out) >= limit:
             break
     return out
+
+
+def not_held_by(questions: Sequence[Question], corpus: Path) -> list[Question]:
+    """The ``questions`` (asked of another corpus) that ``corpus`` cannot answer as far as
+    their answers show: a question whose reference answer occurs in the corpus's text
+    (normalised, as whole words) is left out."""
+    from .metrics import normalize_answer
+
+    text = " ".join(normalize_answer(f"{r.get('title', '')} {r.get('text', '')}")
+                    for r in _rows(corpus))
+    text = f" {text} "
+    return [q for q in questions
+            if not any((a := normalize_answer(answer)) and f" {a} " in text
+                       for answer in q.answers)]
+
+
+def _rows(corpus: Path) -> list[dict[str, object]]:
+    try:
+        lines = corpus.read_text("utf-8").splitlines()
+        rows = [json.loads(line) for line in lines if line.strip()]
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        raise QuestionFileError(f"cannot read corpus {corpus}: {exc}") from None
+    return [r for r in rows if isinstance(r, dict)]

@@ -1,4 +1,7 @@
-"""Runs questions through the retrieval path that ``/chat`` uses, per mode, and scores them.
+"""Runs questions through the retrieval path that ``/chat`` uses, per mode, and scores them:
+passage recall, the offline answer (EM/F1 of the whole text and of its short answer), and how
+often it says the documents don't answer, on answerable questions and, given, on questions the
+corpus does not hold (there every abstention is right).
 
 Modes: ``keyword``, ``vector`` and ``hybrid`` restrict the toolset to those retrievers (and use
 the ``retrieval`` mode); ``graph_local`` and ``auto`` are the chat modes of the same names."""
@@ -10,9 +13,9 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 
-from graphready.agent.agent import OfflineAgent
+from graphready.agent.agent import ChatResult, OfflineAgent
 from graphready.errors import ConfigError, NotReady
-from graphready.retrieval.pipeline import Mode, Toolset, retrieve
+from graphready.retrieval.pipeline import Mode, Retrieval, Toolset, retrieve
 from graphready.stores.base import Catalog
 
 from .metrics import answer_in_texts, exact_match, percentile, recall_at_k, token_f1
@@ -39,7 +42,17 @@ class ModeResult:
     exact_match: float = 0.0
     f1: float = 0.0
     answer_in_citations: float = 0.0
+    short_em: float = 0.0
+    short_f1: float = 0.0
+    abstained: float = 0.0
+    """Share of the answerable questions answered "the documents don't say" (in %)."""
+    unanswerable: int = 0
+    unanswerable_abstained: float = 0.0
+    """Share of the questions the corpus does not hold that were answered so (in %)."""
     latencies_ms: list[float] = field(default_factory=list)
+    answer_ms: list[float] = field(default_factory=list)
+    """Time to compose each answer from what retrieval found (short answer and decision
+    included), over retrieval."""
 
     @property
     def mean_ms(self) -> float:
@@ -51,13 +64,23 @@ class ModeResult:
         """95th percentile retrieval latency."""
         return percentile(self.latencies_ms, 95)
 
+    @property
+    def answer_p95_ms(self) -> float:
+        """95th percentile of the answer's time over retrieval."""
+        return percentile(self.answer_ms, 95)
+
     def as_dict(self) -> dict[str, object]:
         """JSON-ready numbers."""
         return {"mode": self.mode, "questions": self.questions,
                 "recall": {str(k): round(v, 4) for k, v in self.recall.items()},
                 "exact_match": round(self.exact_match, 4), "f1": round(self.f1, 4),
                 "answer_in_citations": round(self.answer_in_citations, 4),
-                "mean_ms": round(self.mean_ms, 2), "p95_ms": round(self.p95_ms, 2)}
+                "short_exact_match": round(self.short_em, 4),
+                "short_f1": round(self.short_f1, 4),
+                "abstained": round(self.abstained, 4), "unanswerable": self.unanswerable,
+                "unanswerable_abstained": round(self.unanswerable_abstained, 4),
+                "mean_ms": round(self.mean_ms, 2), "p95_ms": round(self.p95_ms, 2),
+                "answer_p95_ms": round(self.answer_p95_ms, 2)}
 
 
 def check_modes(modes: Sequence[str]) -> None:
@@ -75,13 +98,21 @@ def _document_ranking(catalog: Catalog, chunk_ids: Sequence[str]) -> list[str]:
 
 def evaluate_mode(
     tools: Toolset, catalog: Catalog, questions: Sequence[Question], mode: str,
-    ks: Sequence[int], answer_k: int,
+    ks: Sequence[int], answer_k: int, unanswerable: Sequence[Question] = (),
+    agent: OfflineAgent | None = None,
 ) -> ModeResult:
-    """Score one mode over ``questions``."""
+    """Score one mode over ``questions`` (and how often it abstains on ``unanswerable``)."""
     restrict, chat_mode = EVAL_MODES[mode]
     subset = restrict(tools)
-    agent = OfflineAgent(catalog)
+    agent = agent or OfflineAgent(catalog)
     result = ModeResult(mode)
+
+    def answer(question: str, found: Retrieval) -> ChatResult:
+        started = time.perf_counter()
+        reply = agent.answer(question, replace(found, hits=found.hits[:answer_k]))
+        result.answer_ms.append(1000 * (time.perf_counter() - started))
+        return reply
+
     sums = dict.fromkeys(ks, 0.0)
     depth = 2 * max(ks)
     for question in questions:
@@ -95,27 +126,42 @@ def evaluate_mode(
         for k in ks:
             sums[k] += recall_at_k(ranking, question.supporting_ids, k)
         if question.answers:
-            reply = agent.answer(question.question, replace(found, hits=found.hits[:answer_k]))
+            reply = answer(question.question, found)
+            result.abstained += not reply.found
+            result.short_em += exact_match(reply.short_answer or "", question.answers)
+            result.short_f1 += token_f1(reply.short_answer or "", question.answers)
             result.exact_match += exact_match(reply.answer, question.answers)
             result.f1 += token_f1(reply.answer, question.answers)
             cited = catalog.get_chunks([c.chunk_id for c in reply.citations])
             result.answer_in_citations += answer_in_texts(question.answers,
                                                           [c.text for c in cited])
         result.questions += 1
+    for question in unanswerable:
+        found = retrieve(subset, question.question, chat_mode, answer_k)
+        result.unanswerable_abstained += not answer(question.question, found).found
+    result.unanswerable = len(unanswerable)
     n = max(result.questions, 1)
     result.recall = {k: 100 * sums[k] / n for k in ks}
-    result.exact_match, result.f1 = 100 * result.exact_match / n, 100 * result.f1 / n
-    result.answer_in_citations = 100 * result.answer_in_citations / n
+    for name in ("exact_match", "f1", "answer_in_citations", "short_em", "short_f1",
+                 "abstained"):
+        setattr(result, name, 100 * getattr(result, name) / n)
+    result.unanswerable_abstained *= 100 / max(result.unanswerable, 1)
     return result
 
 
 def format_table(results: Sequence[ModeResult], ks: Sequence[int]) -> str:
     """A plain-text table of the results."""
+    unanswerable = any(r.unanswerable for r in results)
     head = (["mode"] + [f"R@{k}" for k in ks]
-            + ["EM", "F1", "ans-in-cit", "mean ms", "p95 ms"])
+            + ["EM", "F1", "ans-in-cit", "short EM", "short F1", "abstain"]
+            + (["abstain-unans"] if unanswerable else [])
+            + ["mean ms", "p95 ms", "answer p95 ms"])
     rows = [[r.mode] + [f"{r.recall[k]:.1f}" for k in ks]
             + [f"{r.exact_match:.1f}", f"{r.f1:.1f}", f"{r.answer_in_citations:.1f}",
-               f"{r.mean_ms:.1f}", f"{r.p95_ms:.1f}"] for r in results]
+               f"{r.short_em:.1f}", f"{r.short_f1:.1f}", f"{r.abstained:.1f}"]
+            + ([f"{r.unanswerable_abstained:.1f}"] if unanswerable else [])
+            + [f"{r.mean_ms:.1f}", f"{r.p95_ms:.1f}", f"{r.answer_p95_ms:.1f}"]
+            for r in results]
     widths = [max(len(row[i]) for row in [head, *rows]) for i in range(len(head))]
     lines = ["  ".join(c.rjust(w) if i else c.ljust(w) for i, (c, w) in
                        enumerate(zip(row, widths, strict=True))) for row in [head, *rows]]

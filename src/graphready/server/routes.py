@@ -67,11 +67,15 @@ async def chat(request: Request) -> Response:
 
 async def _chat_events(answer: sse.AnswerStream) -> AsyncIterator[bytes]:
     notice = answer.degraded_note  # the first event says the answer is extractive instead
+    found = answer.found  # and whether the documents answer, when that is known already
     try:
         async for item in answer.items():
             if isinstance(item, str):
-                first = {"degraded": True, "note": notice} if notice is not None else {}
-                notice = None
+                first: dict[str, object] = {"degraded": True, "note": notice} \
+                    if notice is not None else {}
+                if found is not None:
+                    first["found"] = found
+                notice = found = None
                 yield sse.event({"text": item, **first}, "token")
             else:
                 yield sse.event(chat_response(item).model_dump(), "done")

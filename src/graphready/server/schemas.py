@@ -88,6 +88,8 @@ def chat_response(result: ChatResult) -> ChatResponse:
         answer_type="extractive" if result.answer_type == "extractive" else "generated",
         note=result.note,
         degraded=result.degraded,
+        found=result.found,
+        short_answer=result.short_answer,
         plan="agent" if result.plan == "agent" else "fixed",
         agent_steps=result.agent_steps,
         graph_entities=GraphEntitiesOut(
@@ -150,6 +152,12 @@ class ChatResponse(BaseModel):
         default_factory=list, description="The answer's sentences that say something about the "
                                           "documents (not its framing lines), in order, each "
                                           "with its citations")
+    found: bool = Field(True, description="False when the passages found do not answer the "
+                        "question: the answer says the documents don't, and its citations are "
+                        "the closest passages, not support")
+    short_answer: str | None = Field(None, description="The answer itself (a name, place, "
+                                     "date, number, yes or no, or one of two things compared) "
+                                     "when one was found; the answer text begins with it")
     tools_used: list[str]
     graph_used: bool
     mode: str

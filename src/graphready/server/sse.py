@@ -75,6 +75,13 @@ class AnswerStream:
         first = self._first
         return first.note if isinstance(first, ChatResult) and first.degraded else None
 
+    @property
+    def found(self) -> bool | None:
+        """Whether the documents answer, when known from the start (an answer not written
+        piece by piece), for the stream's first event to say; else None."""
+        first = self._first
+        return first.found if isinstance(first, ChatResult) else None
+
     async def items(self) -> AsyncIterator[str | ChatResult]:
         streamed = False
 

@@ -1,0 +1,130 @@
+"""Fit the weights of ``graphready.agent.abstain`` (a logistic model over five features).
+
+For each question set (``SETS``) it retrieves, in ``auto`` mode, for the set's development
+questions (answerable) and for up to ``--per-set`` questions of every other set asked against the
+same corpus (not answerable: a question whose reference answer occurs in the corpus is left
+out), computes the features, fits the weights by gradient descent on the log loss (classes
+balanced), then picks the lowest threshold at which at most 5% of answerable questions abstain
+on every set, and prints the weights, the threshold and each set's abstention rates.
+
+    python benchmarks/calibrate_abstention.py --data ../shared/data \
+        --data-dir-pattern /tmp/eval19-{set}
+
+The data dirs are those ``graphready eval CORPUS QUESTIONS --data-dir DIR`` built. Copy the
+printed constants into ``src/graphready/agent/abstain.py``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import pickle
+from pathlib import Path
+
+import numpy as np
+
+from graphready.agent.abstain import FEATURES, features
+from graphready.agent.short_answer import Source, short_answer
+from graphready.agent.tagging import SpacyTagger
+from graphready.config import load_settings
+from graphready.evaluation.metrics import normalize_answer
+from graphready.evaluation.questions import load_questions
+from graphready.retrieval.loading import load_toolset
+from graphready.retrieval.pipeline import retrieve
+from graphready.stores.registry import open_stores
+
+SETS = ("musique_mini", "hotpotqa_mini", "2wikimultihopqa_hipporag")
+OTHERS = (*SETS, "graphrag_bench_medical", "graphrag_bench_novel",
+                 "graphrag_podcast_kevin_scott")
+MAX_ANSWERABLE_ABSTAIN = 0.05
+
+Row = tuple[str, bool, tuple[float, ...]]
+
+
+def _corpus_text(path: Path) -> str:
+    rows = (json.loads(line) for line in path.read_text("utf-8").splitlines() if line.strip())
+    return " " + " ".join(normalize_answer(f"{r['title']} {r['text']}") for r in rows) + " "
+
+
+def collect(data: Path, target: str, data_dir: Path, per_set: int) -> list[Row]:
+    """``(origin set, answerable, features)`` for the questions asked against ``target``."""
+    settings = load_settings(os.environ, data_dir=data_dir)
+    stores = open_stores(settings)
+    tagger = SpacyTagger()
+    corpus = _corpus_text(data / target / "corpus.jsonl")
+    rows: list[Row] = []
+    try:
+        tools = load_toolset(settings, stores)
+        for origin in OTHERS:
+            answerable = origin == target
+            questions = load_questions(data / origin / "questions.dev.jsonl",
+                                       None if answerable else per_set)
+            for q in questions:
+                if not answerable and any(
+                        normalize_answer(a) and f" {normalize_answer(a)} " in corpus
+                        for a in q.answers):
+                    continue
+                found = retrieve(tools, q.question, "auto", settings.default_top_k)
+                chunks = {c.id: c for c in stores.catalog.get_chunks(
+                    [h.chunk_id for h in found.hits])}
+                sources = [Source(chunks[h.chunk_id].title, chunks[h.chunk_id].text)
+                           for h in found.hits if h.chunk_id in chunks]
+                typed = short_answer(q.question, sources, tagger) is not None
+                rows.append((origin, answerable, features(q.question, sources, typed)))
+    finally:
+        stores.close()
+    return rows
+
+
+def fit(x: np.ndarray, y: np.ndarray, steps: int = 20000, rate: float = 0.5) -> (
+        tuple[np.ndarray, float]):
+    """Logistic regression by gradient descent, both classes weighted equally."""
+    weights, bias = np.zeros(x.shape[1]), 0.0
+    balance = np.where(y == 1, 0.5 / max(y.sum(), 1), 0.5 / max((1 - y).sum(), 1))
+    for _ in range(steps):
+        p = 1 / (1 + np.exp(-(x @ weights + bias)))
+        grad = balance * (p - y)
+        weights -= rate * (x.T @ grad)
+        bias -= rate * grad.sum()
+    return weights, float(bias)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--data", type=Path, default=Path("../shared/data"))
+    parser.add_argument("--data-dir-pattern", default="/tmp/eval19-{set}")
+    parser.add_argument("--per-set", type=int, default=150)
+    parser.add_argument("--cache", type=Path, help="keep the features here between runs")
+    args = parser.parse_args()
+    if args.cache is not None and args.cache.exists():
+        by_target = pickle.loads(args.cache.read_bytes())
+    else:
+        by_target = {t: collect(args.data, t, Path(args.data_dir_pattern.format(set=t)),
+                                args.per_set) for t in SETS}
+        if args.cache is not None:
+            args.cache.write_bytes(pickle.dumps(by_target))
+    rows = [r for t in SETS for r in by_target[t]]
+    x = np.array([r[2] for r in rows])
+    y = np.array([1.0 if r[1] else 0.0 for r in rows])
+    weights, bias = fit(x, y)
+    z = {t: np.array([r[2] for r in by_target[t]]) @ weights + bias for t in SETS}
+    # the lowest score cut at which at most 5% of each set's answerable questions abstain
+    cut = min(float(np.quantile(z[t][[r[1] for r in by_target[t]]], MAX_ANSWERABLE_ABSTAIN))
+              for t in SETS)
+    print("FEATURES =", FEATURES)
+    print("WEIGHTS = (" + ", ".join(f"{w:.3f}" for w in weights) + ")")
+    print(f"BIAS = {bias - cut:.3f}  # the cut folded into the bias; THRESHOLD = 0.5")
+    for t in SETS:
+        answerable = np.array([r[1] for r in by_target[t]])
+        abstain = z[t] < cut
+        print(f"{t}: answerable {answerable.sum()} abstain {100 * abstain[answerable].mean():.1f}%")
+        for origin in OTHERS:
+            mask = np.array([r[0] == origin and not r[1] for r in by_target[t]])
+            if mask.any():
+                print(f"    unanswerable from {origin} ({mask.sum()}): "
+                      f"abstain {100 * abstain[mask].mean():.1f}%")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,117 @@
+"""Whether what retrieval found answers the question (pure): a tiny logistic model over a few
+features of the question and the best passages.
+
+Features (each in [0, 1]):
+
+- ``terms``: the share of the question's content words found in the best passages (text or
+  title), each weighted by its length (long words are the rare ones);
+- ``names``: the share of the question's names (capitalised words past its first, and numbers)
+  found there; 1 when the question names nothing;
+- ``all_names``: 1 when every one of those names is found;
+- ``sentence``: the largest share of the question's content words that one sentence (with its
+  passage's title) holds;
+- ``typed``: 1 when a short answer of the kind the question asks for was found.
+
+The weights were fitted offline by ``benchmarks/calibrate_abstention.py`` on the development
+halves (answerable) and on questions of the other corpora asked against each one (not
+answerable; a question whose reference answer occurs in the corpus left out); see that script
+for the command and the figures it printed."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from graphready.documents.chunking import split_sentences
+from graphready.retrieval.text import terms, words
+
+from .answer import Answer
+from .short_answer import Source
+
+FEATURES = ("terms", "names", "all_names", "sentence", "passage", "typed")
+WEIGHTS = (4.0, 4.0, 1.0, 4.0, 1.0, 1.0)
+BIAS = -6.0
+THRESHOLD = 0.5
+"""Answer when the model's probability that the passages answer is at least this."""
+BEST_PASSAGES = 5
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """Whether to answer, the probability the model gave, and the features it saw."""
+
+    found: bool
+    probability: float
+    features: tuple[float, ...]
+
+
+def _names(question: str) -> list[str]:
+    """The question's names: runs of capitalised words (past the first word) and numbers."""
+    out: list[str] = []
+    run: list[str] = []
+    for i, token in enumerate([*words(question), ""]):
+        if token and (token.isdigit() or (i > 0 and token[:1].isupper())):
+            run.append(token.casefold())
+            continue
+        if run and (len(run) > 1 or len(run[0]) > 1):
+            out.append(" ".join(run))
+        run = []
+    return list(dict.fromkeys(out))
+
+
+def features(question: str, sources: Sequence[Source], typed: bool) -> tuple[float, ...]:
+    """The features of :data:`FEATURES`, in order."""
+    best = sources[:BEST_PASSAGES]
+    wanted = list(dict.fromkeys(terms(question)))
+    present: set[str] = set()
+    raw = ""
+    passage_share = 0.0
+    sentence_share = 0.0
+    for source in best:
+        title = set(terms(source.title))
+        present |= title | set(terms(source.text))
+        raw += " " + " ".join(words(f"{source.title} {source.text}")).casefold() + " "
+        if wanted:
+            held_here = title | set(terms(source.text))
+            passage_share = max(passage_share,
+                                sum(1 for t in wanted if t in held_here) / len(wanted))
+            for sentence in split_sentences(source.text):
+                held = title | set(terms(sentence))
+                sentence_share = max(sentence_share,
+                                     sum(1 for t in wanted if t in held) / len(wanted))
+    total = sum(len(t) for t in wanted)
+    term_share = sum(len(t) for t in wanted if t in present) / total if total else 0.0
+    names = _names(question)
+    covered = sum(1 for n in names if f" {n} " in raw)
+    name_share = covered / len(names) if names else 1.0
+    return (term_share, name_share, float(covered == len(names)), sentence_share,
+            passage_share, float(typed))
+
+
+def probability(values: Sequence[float]) -> float:
+    """The model's probability that the passages answer."""
+    z = BIAS + sum(w * v for w, v in zip(WEIGHTS, values, strict=True))
+    return 1.0 / (1.0 + math.exp(-z))
+
+
+def decide(question: str, sources: Sequence[Source], typed: bool) -> Decision:
+    """Answer or abstain; no passages always abstains."""
+    if not sources:
+        return Decision(False, 0.0, (0.0,) * len(FEATURES))
+    values = features(question, sources, typed)
+    p = probability(values)
+    return Decision(p >= THRESHOLD, p, values)
+
+
+NOT_FOUND = "The documents don't say."
+
+
+def closest_only(answer: Answer) -> Answer:
+    """What is said when the documents do not answer: that they don't, and the passages
+    ``answer`` cited named as the closest ones (its citations kept, as closest, not as
+    support; no claims)."""
+    if not answer.citations:
+        return Answer(NOT_FOUND, [], ())
+    closest = "; ".join(f"{c.title or c.id} [{c.number}]" for c in answer.citations)
+    return Answer(f"{NOT_FOUND} Closest passages: {closest}.", answer.citations, ())

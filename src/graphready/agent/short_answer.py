@@ -1,0 +1,275 @@
+"""The short answer (pure, given a tagger): the answer itself (a name, place, date, number,
+yes/no, or one of two things compared) found in the best sentences of the retrieved passages.
+
+The question says what it wants (:func:`question_kind`): ``who`` a person, ``where`` a place,
+``when`` a date, ``how many`` a number, a question opening with a verb ("Is", "Did") yes or no,
+and "which ... first, A or B" one of its two options. The few sentences that best match the
+question are tagged (spaCy's entity labels); the typed span that sits in the best sentences,
+closest to the question's words and not already named by the question, is the answer.
+Comparisons take the first date (or number) of the passage about each option and keep the
+earlier or the later one, as the question asks. Nothing of the right type: no short answer."""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from typing import Literal
+
+from graphready.documents.chunking import split_sentences
+from graphready.retrieval.text import terms, words
+
+from .answer import Answer
+from .tagging import Span, Tagger, date_key, number_value
+
+Kind = Literal["person", "place", "date", "number", "nationality", "organisation", "work",
+               "yesno", "choice", "thing"]
+
+LABELS: dict[str, frozenset[str]] = {
+    "person": frozenset({"PERSON"}),
+    "place": frozenset({"GPE", "LOC", "FAC"}),
+    "date": frozenset({"DATE"}),
+    "number": frozenset({"CARDINAL", "QUANTITY", "MONEY", "PERCENT"}),
+    "nationality": frozenset({"NORP", "GPE", "LANGUAGE"}),
+    "organisation": frozenset({"ORG"}),
+    "work": frozenset({"WORK_OF_ART", "ORG", "PRODUCT", "EVENT"}),
+    "thing": frozenset({"PERSON", "ORG", "GPE", "LOC", "FAC", "NORP", "WORK_OF_ART", "EVENT",
+                        "PRODUCT", "LANGUAGE", "LAW"}),
+}
+MAX_SENTENCES = 6
+_AUXILIARIES = frozenset({"is", "are", "was", "were", "do", "does", "did", "can", "could", "has",
+                          "have", "had", "will", "would", "should"})
+_EARLIER = frozenset({"first", "earlier", "earliest", "older", "oldest", "before", "sooner"})
+_LATER = frozenset({"later", "last", "latest", "younger", "youngest", "recently", "recent",
+                    "newer", "newest", "after"})
+_MORE = frozenset({"more", "most", "larger", "largest", "bigger", "biggest", "higher",
+                   "highest", "longer", "longest", "taller", "tallest"})
+_PLACE_NOUNS = frozenset({"country", "city", "state", "place", "town", "county", "province",
+                          "region", "island", "located", "location", "village"})
+_DATE_NOUNS = frozenset({"year", "date", "day", "century", "decade", "month"})
+_HEADS: dict[str, Kind] = {
+    **dict.fromkeys(("man", "woman", "person", "actor", "actress", "singer", "player", "author",
+                     "writer", "director", "king", "queen", "president", "champion", "musician",
+                     "artist", "composer", "politician", "footballer", "heir", "founder",
+                     "producer", "poet", "painter", "architect", "people", "leader", "coach"),
+                    "person"),
+    **dict.fromkeys(("organization", "organisation", "company", "team", "club", "school",
+                     "university", "college", "group", "band", "party", "league", "network",
+                     "airline", "newspaper", "channel", "label", "institution", "agency",
+                     "brand", "firm", "corporation", "station"), "organisation"),
+    **dict.fromkeys(("country", "city", "state", "town", "county", "province", "region",
+                     "island", "river", "mountain", "village", "location", "place", "area",
+                     "district", "part", "continent"), "place"),
+    **dict.fromkeys(("play", "film", "movie", "song", "album", "book", "novel", "show", "series",
+                     "opera", "game", "title", "musical", "magazine", "event", "award"), "work"),
+    **dict.fromkeys(("year", "date", "day", "century", "month", "decade"), "date"),
+    **dict.fromkeys(("citizen", "nationality", "ethnicity", "religion", "language"),
+                    "nationality"),
+}
+_RELATIONS = frozenset({"mother", "father", "wife", "husband", "spouse", "son", "daughter",
+                        "child", "director", "composer", "performer", "founder", "producer",
+                        "author", "creator", "sibling", "brother", "sister", "grandfather",
+                        "grandmother", "paternal", "maternal", "successor", "predecessor"})
+_CUES = {"die": ("died", "death", "d."), "died": ("died", "death", "d."),
+         "death": ("died", "death", "d."), "born": ("born", "birth", "b."),
+         "birth": ("born", "birth", "b.")}
+
+
+@dataclass(frozen=True, slots=True)
+class Source:
+    """A retrieved passage, as the short answer reads it."""
+
+    title: str
+    text: str
+
+
+def question_kind(question: str) -> Kind:
+    """What kind of answer ``question`` asks for."""
+    lowered = [w.casefold() for w in words(question)]
+    if not lowered:
+        return "thing"
+    if options_of(question) is not None:
+        return "choice"
+    first = lowered[0]
+    if first in _AUXILIARIES:
+        return "yesno"
+    joined = " ".join(lowered)
+    if "how many" in joined or "how much" in joined or "number of" in joined:
+        return "number"
+    if "nationality" in lowered:
+        return "nationality"
+    if "when" in lowered or any(w in _DATE_NOUNS for w in lowered[:4]) \
+            or "date of" in joined:
+        return "date"
+    if "where" in lowered or "place of" in joined or any(w in _PLACE_NOUNS
+                                                          for w in lowered[:3]):
+        return "place"
+    if first in ("who", "whom", "whose") or "who" in lowered[:3]:
+        return "person"
+    for i, word in enumerate(lowered):
+        if word in ("which", "what"):
+            head = next((_HEADS[w] for w in lowered[i + 1:i + 4] if w in _HEADS), None)
+            if head is not None:
+                return head
+    return "thing"
+
+
+def options_of(question: str) -> tuple[str, str] | None:
+    """The two things a comparison question names ("..., A or B?", "... out of A and B?"),
+    else ``None``."""
+    text = question.strip().rstrip("?").strip()
+    for joiner, leads in ((" or ", (",", ":")), (" and ", (" out of ", " between "))):
+        if joiner not in text:
+            continue
+        left, right = text.rsplit(joiner, 1)
+        left = left.rstrip(" ,")
+        cut = max(left.rfind(lead) + len(lead) if left.rfind(lead) >= 0 else -1
+                  for lead in leads)
+        if cut <= 0:
+            continue
+        first, second = left[cut:].strip(" ,:"), right.strip(" ,:")
+        if first and second and len(first.split()) <= 12 and len(second.split()) <= 12:
+            return first, second
+    return None
+
+
+def _direction(question: str) -> int | None:
+    """-1 for the earlier/older option, 1 for the later/larger one, ``None`` when unsaid."""
+    lowered = {w.casefold() for w in words(question)}
+    if lowered & _EARLIER:
+        return -1
+    if lowered & _LATER or lowered & _MORE:
+        return 1
+    return None
+
+
+def _cue_words(question_terms: set[str]) -> tuple[str, ...]:
+    return tuple(c for t in question_terms for c in _CUES.get(t, ()))
+
+
+def _scored_sentences(question: str, sources: Sequence[Source]) -> list[tuple[float, int, str]]:
+    """``(score, passage rank, sentence)`` best first: question terms weighted by how rare
+    they are among these sentences, plus a share for the passage's rank."""
+    wanted = set(terms(question))
+    cues = _cue_words(wanted)
+    rows = [(r, s) for r, src in enumerate(sources) for s in split_sentences(src.text)
+            if not s.lstrip().startswith("#")]
+    df: Counter[str] = Counter()
+    for _, sentence in rows:
+        df.update(set(terms(sentence)))
+    n = max(len(rows), 1)
+    out = []
+    for rank, sentence in rows:
+        present = set(terms(sentence)) | set(terms(sources[rank].title))
+        overlap = sum(math.log(1 + n / max(df[t], 1)) for t in wanted if t in present)
+        if cues and any(c in sentence.casefold() for c in cues):
+            overlap += 2.0
+        out.append((overlap / math.sqrt(1 + 0.05 * len(present)) + 1.5 / (rank + 1), rank,
+                    sentence))
+    out.sort(key=lambda row: -row[0])
+    return out
+
+
+def _in_question(span: str, question_terms: set[str], question_folded: str) -> bool:
+    found = terms(span)
+    return (span.casefold() in question_folded) or (bool(found) and all(
+        t in question_terms for t in found))
+
+
+def _closeness(sentence: str, span: Span, question_terms: set[str], cues: Sequence[str]) -> float:
+    """1 when a question word (or a cue like "died") is next to the span, less further off."""
+    folded = sentence.casefold()
+    positions = [i for t in list(question_terms) + list(cues)
+                 if len(t) > 2 and (i := folded.find(t)) >= 0]
+    if not positions:
+        return 0.0
+    distance = min(abs(p - span.start) for p in positions)
+    return 1.0 / (1.0 + distance / 30.0)
+
+
+def _best_typed(question: str, kind: Kind, sources: Sequence[Source], tagger: Tagger) -> (
+        str | None):
+    scored = _scored_sentences(question, sources)[:MAX_SENTENCES]
+    if not scored:
+        return None
+    labels = LABELS.get(kind, LABELS["thing"])
+    question_terms = set(terms(question))
+    folded = question.casefold()
+    cues = _cue_words(question_terms)
+    bridged = bool(question_terms & _RELATIONS) and kind not in ("person", "thing")
+    named = {r for r, src in enumerate(sources)
+             if src.title and _in_question(src.title, question_terms, folded)}
+    totals: dict[str, float] = {}
+    shown: dict[str, str] = {}
+    for (score, rank, sentence), spans in zip(scored, tagger.tag([s for _, _, s in scored]),
+                                              strict=True):
+        weight = score * (0.4 if bridged and rank in named and len(named) < len(sources)
+                          else 1.0)
+        for span in spans:
+            if span.label not in labels or _in_question(span.text, question_terms, folded):
+                continue
+            key = span.text.casefold()
+            totals[key] = totals.get(key, 0.0) + weight * (
+                1.0 + _closeness(sentence, span, question_terms, cues))
+            shown.setdefault(key, span.text)
+    if not totals:
+        return None
+    return shown[max(totals, key=lambda k: totals[k])]
+
+
+def _option_value(option: str, sources: Sequence[Source], tagger: Tagger,
+                  numeric: bool) -> float | tuple[int, int, int] | None:
+    """The first date (or number) in the passage about ``option``: the one whose title is the
+    option, else the first that names it."""
+    key = " ".join(terms(option))
+    about = [s for s in sources if " ".join(terms(s.title)) == key] or [
+        s for s in sources if option.casefold() in s.text.casefold()]
+    for source in about[:1]:
+        head = split_sentences(source.text)[:2]
+        for spans in tagger.tag(head):
+            for span in spans:
+                if numeric and span.label in LABELS["number"]:
+                    value = number_value(span.text)
+                    if value is not None:
+                        return value
+                if not numeric and span.label == "DATE":
+                    date = date_key(span.text)
+                    if date is not None:
+                        return date
+    return None
+
+
+def _choose(question: str, options: tuple[str, str], sources: Sequence[Source],
+            tagger: Tagger) -> str:
+    direction = _direction(question) or -1
+    numeric = bool({w.casefold() for w in words(question)} & _MORE)
+    values = [_option_value(o, sources, tagger, numeric) for o in options]
+    first, second = values
+    if first is not None and second is not None and first != second:
+        earlier = 0 if first < second else 1  # type: ignore[operator]
+        return options[earlier if direction < 0 else 1 - earlier]
+    return options[0]
+
+
+def short_answer(question: str, sources: Sequence[Source], tagger: Tagger) -> str | None:
+    """The answer itself, from ``sources`` (retrieved passages, best first), or ``None`` when
+    no span of the kind the question asks for is found."""
+    if not sources:
+        return None
+    kind = question_kind(question)
+    if kind == "choice":
+        options = options_of(question)
+        assert options is not None
+        return _choose(question, options, sources, tagger)
+    if kind == "yesno":
+        return "yes"
+    return _best_typed(question, kind, sources, tagger)
+
+
+def lead_with(answer: Answer, short: str | None) -> Answer:
+    """``answer`` with the short answer as its first line (unchanged when there is none)."""
+    if not short:
+        return answer
+    return replace(answer, text=f"{short}.\n{answer.text}" if not short.endswith(".")
+                   else f"{short}\n{answer.text}")

