@@ -1,0 +1,92 @@
+"""The short answer on small hand-made passages: the kind the question asks for, the typed span
+of the best sentences, comparisons by each option's date, yes/no."""
+
+from __future__ import annotations
+
+import pytest
+
+from graphready.agent.answer import Answer
+from graphready.agent.short_answer import Source, lead_with, options_of, question_kind, short_answer
+from graphready.agent.tagging import RegexTagger, SpacyTagger, date_key
+
+TURING = Source("Alan Turing", "Alan Mathison Turing was born in London on 23 June 1912. He "
+                               "studied at King's College, Cambridge. He died in 1954.")
+LIGHTHOUSE = Source("Zephyr Lighthouse", "The Zephyr Lighthouse is a granite tower in Brittany. "
+                                         "It was designed by Marisol Quenby and first lit in "
+                                         "1893. It has 3 keepers.")
+FILM_A = Source("Aas Ka Panchhi", "Aas Ka Panchhi is a 1961 Hindi film directed by J. Om "
+                                  "Prakash.")
+FILM_B = Source("Phoolwari", "Phoolwari is a 1946 Indian Hindi-language film.")
+
+
+@pytest.fixture(scope="module")
+def spacy() -> SpacyTagger:
+    return SpacyTagger()
+
+
+@pytest.mark.parametrize(("question", "kind"), [
+    ("Where was Alan Turing born?", "place"),
+    ("Who designed the Zephyr Lighthouse?", "person"),
+    ("When did Alan Turing die?", "date"),
+    ("In what year was the lighthouse first lit?", "date"),
+    ("How many keepers does the lighthouse have?", "number"),
+    ("Is the Zephyr Lighthouse made of granite?", "yesno"),
+    ("Which film was released first, Aas Ka Panchhi or Phoolwari?", "choice"),
+    ("Who was born first out of Aivar Kuusmaa and Andy Summers?", "choice"),
+    ("Which country is Brittany in?", "place"),
+    ("What is the weather like?", "thing"),
+])
+def test_question_kind(question: str, kind: str) -> None:
+    assert question_kind(question) == kind
+
+
+def test_options_of_a_comparison() -> None:
+    assert options_of("Which film came out first, Aas Ka Panchhi or Phoolwari?") == (
+        "Aas Ka Panchhi", "Phoolwari")
+    assert options_of("Who was born first out of Aivar Kuusmaa and Andy Summers?") == (
+        "Aivar Kuusmaa", "Andy Summers")
+    assert options_of("Who designed the lighthouse?") is None
+
+
+def test_typed_answers(spacy: SpacyTagger) -> None:
+    sources = [TURING, LIGHTHOUSE]
+    assert short_answer("Where was Alan Turing born?", sources, spacy) == "London"
+    assert short_answer("Who designed the Zephyr Lighthouse?", [LIGHTHOUSE, TURING],
+                        spacy) == "Marisol Quenby"
+    assert short_answer("When was Alan Turing born?", sources, spacy) == "23 June 1912"
+
+
+def test_dates_and_numbers_without_spacy() -> None:
+    regex = RegexTagger()
+    assert short_answer("In what year was the Zephyr Lighthouse first lit?", [LIGHTHOUSE],
+                        regex) == "1893"
+    assert short_answer("How many keepers does the Zephyr Lighthouse have?", [LIGHTHOUSE],
+                        regex) == "3"
+    assert short_answer("Who designed the Zephyr Lighthouse?", [LIGHTHOUSE], regex) is None
+
+
+@pytest.mark.parametrize(("question", "expected"), [
+    ("Which film was released first, Aas Ka Panchhi or Phoolwari?", "Phoolwari"),
+    ("Which film was released more recently, Aas Ka Panchhi or Phoolwari?", "Aas Ka Panchhi"),
+])
+def test_comparison_by_dates(question: str, expected: str) -> None:
+    assert short_answer(question, [FILM_A, FILM_B], RegexTagger()) == expected
+
+
+def test_yes_no_and_nothing() -> None:
+    assert short_answer("Is the Zephyr Lighthouse in Brittany?", [LIGHTHOUSE],
+                        RegexTagger()) == "yes"
+    assert short_answer("Where was Alan Turing born?", [], RegexTagger()) is None
+
+
+def test_the_answer_leads() -> None:
+    answer = lead_with(Answer("Alan Turing was born in London. [1]", []), "London")
+    assert answer.text == "London.\nAlan Turing was born in London. [1]"
+    assert lead_with(answer, None) is answer
+
+
+def test_date_key_orders_dates() -> None:
+    assert date_key("20 March 851") == (851, 3, 20)
+    assert date_key("June 3, 1912") == (1912, 6, 3)
+    assert date_key("March") is None
+    assert date_key("1 May 1900") < date_key("2 May 1900")  # type: ignore[operator]
