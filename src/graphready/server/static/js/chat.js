@@ -1,5 +1,6 @@
-// The chat: streamed answers, numbered citations that open the cited passage, the mode, the
-// tools and the graph entities used. The conversation lives as long as the page.
+// The chat: streamed answers, numbered citations that open the cited passage (its cited sentence
+// highlighted), the mode, the tools and the graph entities used. The conversation lives as long
+// as the page.
 import { request } from "./api.js";
 import { $, h, replace } from "./dom.js";
 import { openPassage } from "./passage.js";
@@ -9,7 +10,7 @@ const turns = [];  // earlier turns: a language model reads follow-up questions 
 function citationButton(citation) {
   return h("button", { type: "button", class: "cite", title: citation.title,
                        "aria-label": `source ${citation.number}: ${citation.title}`,
-                       onclick: () => openPassage(citation.chunk_id) }, `[${citation.number}]`);
+                       onclick: () => openPassage(citation.chunk_id, citation) }, `[${citation.number}]`);
 }
 
 // The answer text with each [n] that names a citation made a button.
@@ -53,7 +54,7 @@ function render(box, result) {
     entityChips("and reached", result.graph_entities.reached, result),
     result.citations.length ? h("ol", { class: "sources" }, result.citations.map((c) =>
       h("li", { value: c.number },
-        h("button", { type: "button", class: "link", onclick: () => openPassage(c.chunk_id) }, c.title),
+        h("button", { type: "button", class: "link", onclick: () => openPassage(c.chunk_id, c) }, c.title),
         h("span", { class: "muted" }, ` (${c.id})`), h("div", { class: "snippet" }, c.snippet)))) : null);
 }
 

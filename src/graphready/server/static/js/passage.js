@@ -1,10 +1,23 @@
-// The passage panel: a cited passage (or an entity's passage), whole, over any view.
+// The passage panel: a cited passage (or an entity's passage), whole, over any view. A citation
+// that names a sentence (its start and end in the passage's text) has that sentence highlighted.
 import { getJSON } from "./api.js";
-import { $, replace } from "./dom.js";
+import { $, h, replace } from "./dom.js";
 
 let opener = null;  // the control that opened the panel, to return the focus to
 
-export function openPassage(chunkId) {
+// The passage's text with the sentence at [start, end) marked. The server counts characters
+// (code points); JavaScript strings count UTF-16 units, so the text is cut by code points.
+function marked(text, span) {
+  if (!span || !Number.isInteger(span.start) || !Number.isInteger(span.end)) return [text];
+  const chars = Array.from(text);
+  if (span.start < 0 || span.end > chars.length || span.start >= span.end) return [text];
+  return [chars.slice(0, span.start).join(""),
+          h("mark", { class: "cited", id: "passage-cited" }, chars.slice(span.start, span.end).join("")),
+          chars.slice(span.end).join("")];
+}
+
+// span: {start, end} of the cited sentence, or nothing to show the passage alone.
+export function openPassage(chunkId, span) {
   opener = document.activeElement;
   $("passage").hidden = false;
   replace($("passage-title"), "Loading…");
@@ -13,8 +26,11 @@ export function openPassage(chunkId) {
   $("passage-close").focus();
   getJSON(`/passages/${encodeURIComponent(chunkId)}`).then((p) => {
     replace($("passage-title"), p.title);
-    replace($("passage-id"), `document ${p.document_id} · passage ${p.chunk_id}`);
-    replace($("passage-text"), p.text);
+    const page = span && Number.isInteger(span.page) ? ` · page ${span.page}` : "";
+    replace($("passage-id"), `document ${p.document_id} · passage ${p.chunk_id}${page}`);
+    replace($("passage-text"), marked(p.text, span));
+    const cited = $("passage-cited");
+    if (cited) cited.scrollIntoView({ block: "center" });
   }).catch((e) => replace($("passage-title"), `Cannot open the passage: ${e.message}`));
 }
 
