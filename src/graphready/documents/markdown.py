@@ -18,6 +18,8 @@ _STRONG = re.compile(r"(?<![\w*])\*\*(?=[^\s*])([^*\n]+)(?<=\S)\*\*(?![\w*])"
                      r"|(?<![\w_])__(?=[^\s_])([^_\n]+)(?<=\S)__(?![\w_])")
 _EMPHASIS = re.compile(r"(?<![\w*])\*(?=[^\s*])([^*\n]+)(?<=\S)\*(?![\w*])"
                        r"|(?<![\w_])_(?=[^\s_])([^_\n]+)(?<=\S)_(?![\w_])")
+_SYNTAX = re.compile(r"[*_`\[<]")
+"""A character that inline syntax needs: a line without one (most lines) skips those patterns."""
 _MAX_LEADING = 3
 """Leading marks removed at most (``> - ## x`` has three)."""
 
@@ -30,13 +32,14 @@ def plain(text: str) -> str:
     """``text`` (one line of Markdown, or plain text) without its Markdown syntax, its
     whitespace normalised. Plain text passes unchanged but for the whitespace."""
     for _ in range(_MAX_LEADING):
-        stripped = _LEADING.sub("", text, count=1) if _LEADING.match(text) else text
-        if stripped == text:
+        lead = _LEADING.match(text)
+        if lead is None or not lead.end():
             break
-        text = stripped
-    text = _IMAGE_OR_LINK.sub(r"\1", text)
-    text = _AUTOLINK.sub(r"\1", text)
-    text = _CODE.sub(r"\1", text)
-    text = _STRONG.sub(_inner, text)
-    text = _EMPHASIS.sub(_inner, text)
+        text = text[lead.end():]
+    if _SYNTAX.search(text):
+        text = _IMAGE_OR_LINK.sub(r"\1", text)
+        text = _AUTOLINK.sub(r"\1", text)
+        text = _CODE.sub(r"\1", text)
+        text = _STRONG.sub(_inner, text)
+        text = _EMPHASIS.sub(_inner, text)
     return " ".join(text.split())
