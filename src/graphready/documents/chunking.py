@@ -27,8 +27,10 @@ _CANDIDATE_END = re.compile(r"(?<![.!?…。！？])[.!?…。！？]+[\"'”’
 """Sentence-ending punctuation, closing quotes and the space after; it starts only at the first
 mark of a run (the lookbehind), so a long run of dots is scanned once, not once per dot."""
 _OPENERS = "\"'“‘«([¿¡"
-_HEADING_MARK = re.compile(r"[ \t]*#{1,6}\s")
-_LIST_MARK = re.compile(r"[ \t]*(?:[-*+>|]\s|\d{1,3}[.)]\s)")
+_HEADING_MARK = re.compile(r"(?<![ \t])[ \t]*#{1,6}\s")
+_LIST_MARK = re.compile(r"(?<![ \t])[ \t]*(?:[-*+>|]\s|\d{1,3}[.)]\s)")
+"""Used with ``match`` (at a line's start, where the lookbehind always holds); the lookbehind
+lets a search start only at the first blank of a run, so it stays linear too."""
 _CLOSING = (".", "!", "?", "…", ":", ";", '"', "'", "”", "’", "»", ")", "]", "。", "！", "？")
 TITLE_WORDS = 12
 """A line of at most this many words without closing punctuation is a title or a heading."""

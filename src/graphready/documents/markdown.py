@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import re
 
-_LEADING = re.compile(r"[ \t]*(?:#{1,6}[ \t]+|>[ \t]?|[-*+][ \t]+|\d{1,3}[.)][ \t]+)")
+_LEADING = re.compile(r"(?<![ \t])[ \t]*(?:#{1,6}[ \t]+|>[ \t]?|[-*+][ \t]+|\d{1,3}[.)][ \t]+)")
+"""Used with ``match`` (at a line's start, where the lookbehind always holds); the lookbehind
+lets a search start only at the first blank of a run, so it stays linear too."""
 _IMAGE_OR_LINK = re.compile(
     r"!?\[([^\[\]\n]{0,500})\]"  # [text] or ![alt], then (url) or (url "title")
     r"\([^()\s]{0,2000}(?:\([^()\s]{0,500}\)[^()\s]{0,500})?(?:[ \t]+\"[^\"\n]{0,500}\")?\)")
