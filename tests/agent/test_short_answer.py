@@ -73,9 +73,19 @@ def test_comparison_by_dates(question: str, expected: str) -> None:
     assert short_answer(question, [FILM_A, FILM_B], RegexTagger()) == expected
 
 
-def test_yes_no_and_nothing() -> None:
-    assert short_answer("Is the Zephyr Lighthouse in Brittany?", [LIGHTHOUSE],
-                        RegexTagger()) == "yes"
+FRENCH_A = Source("Odile Farraway", "Odile Farraway was a French architect. She designed the "
+                                     "Zephyr Lighthouse.")
+FRENCH_B = Source("Teodor Vashti", "Teodor Vashti was a French engineer born in Lyon.")
+GERMAN = Source("Anselm Korvath", "Anselm Korvath was a German miller born in Bremen.")
+
+
+def test_yes_no_by_agreement_of_attributes_and_never_a_guess(spacy: SpacyTagger) -> None:
+    same = "Are Odile Farraway and Teodor Vashti both French?"
+    assert short_answer(same, [FRENCH_A, FRENCH_B], spacy) == "yes"
+    differ = "Were Odile Farraway and Anselm Korvath of the same nationality?"
+    assert short_answer(differ, [FRENCH_A, GERMAN], spacy) == "no"
+    # a yes/no question that compares nothing it can read gets no short answer, not "yes"
+    assert short_answer("Is the Zephyr Lighthouse in Brittany?", [LIGHTHOUSE], spacy) is None
     assert short_answer("Where was Alan Turing born?", [], RegexTagger()) is None
 
 

@@ -2,8 +2,10 @@
 yes/no, or one of two things compared) found in the best sentences of the retrieved passages.
 
 The question says what it wants (:func:`question_kind`): ``who`` a person, ``where`` a place,
-``when`` a date, ``how many`` a number, a question opening with a verb ("Is", "Did") yes or no,
-and "which ... first, A or B" one of its two options. The few sentences that best match the
+``when`` a date, ``how many`` a number, a question opening with a verb ("Is", "Did") yes or no
+when it asks whether two named things share a nationality, country or language (any other yes/no
+question gets no short answer: never a guess), and "which ... first, A or B" one of its two
+options. The few sentences that best match the
 question are tagged (spaCy's entity labels); the typed span that sits in the best sentences,
 closest to the question's words and not already named by the question, is the answer.
 Comparisons take the first date (or number) of the passage about each option and keep the
@@ -195,6 +197,8 @@ def _best_typed(question: str, kind: Kind, sources: Sequence[Source], tagger: Ta
         return None
     labels = LABELS.get(kind, LABELS["thing"])
     question_terms = set(terms(question))
+    if kind == "thing" and not question_terms & (_RELATIONS | {"name", "named"}):
+        labels = labels - LABELS["person"]  # "what did X build": not a person
     folded = question.casefold()
     cues = _cue_words(question_terms)
     bridged = bool(question_terms & _RELATIONS) and kind not in ("person", "thing")
@@ -222,10 +226,7 @@ def _option_value(option: str, sources: Sequence[Source], tagger: Tagger,
                   numeric: bool) -> float | tuple[int, int, int] | None:
     """The first date (or number) in the passage about ``option``: the one whose title is the
     option, else the first that names it."""
-    key = " ".join(terms(option))
-    about = [s for s in sources if " ".join(terms(s.title)) == key] or [
-        s for s in sources if option.casefold() in s.text.casefold()]
-    for source in about[:1]:
+    for source in _about(option, sources)[:1]:
         head = split_sentences(source.text)[:2]
         for spans in tagger.tag(head):
             for span in spans:
@@ -263,8 +264,52 @@ def short_answer(question: str, sources: Sequence[Source], tagger: Tagger) -> st
         assert options is not None
         return _choose(question, options, sources, tagger)
     if kind == "yesno":
-        return "yes"
+        return _agreement(question, sources, tagger)
     return _best_typed(question, kind, sources, tagger)
+
+
+_SAME = frozenset({"both", "same"})
+_ATTRIBUTES = frozenset({"NORP", "GPE", "LANGUAGE"})
+"""What two things are compared on in "Are A and B both American?", "... the same country?"."""
+
+
+def _agreement(question: str, sources: Sequence[Source], tagger: Tagger) -> str | None:
+    """"yes" or "no" to a question that asks whether two named things share an attribute
+    (nationality, country, language: "Are A and B both American?", "Were A and B from the same
+    country?"), by the attributes of the passage about each; ``None`` for any other yes/no
+    question or when either side's attribute is not found (no guess)."""
+    if not {w.casefold() for w in words(question)} & _SAME:
+        return None
+    folded = question.casefold()
+    things = list(dict.fromkeys(s.title for s in sources
+                                if s.title and s.title.casefold() in folded))
+    if len(things) != 2:  # the passages' titles name the things compared, else the tagger
+        [named] = tagger.tag([question])
+        things = list(dict.fromkeys(span.text for span in named if span.label not in _ATTRIBUTES
+                                    and span.label not in LABELS["date"] | LABELS["number"]))
+    if len(things) != 2:
+        return None
+    found = [_attributes(thing, sources, tagger) for thing in things]
+    if not found[0] or not found[1]:
+        return None
+    return "yes" if found[0] & found[1] else "no"
+
+
+def _attributes(thing: str, sources: Sequence[Source], tagger: Tagger) -> set[str]:
+    """The nationalities, countries and languages the first two sentences of the passage
+    about ``thing`` name (folded)."""
+    for source in _about(thing, sources)[:1]:
+        head = split_sentences(source.text)[:2]
+        return {span.text.casefold() for spans in tagger.tag(head) for span in spans
+                if span.label in _ATTRIBUTES}
+    return set()
+
+
+def _about(thing: str, sources: Sequence[Source]) -> list[Source]:
+    """The passages about ``thing``: those whose title is its name, else those that name it."""
+    key = " ".join(terms(thing))
+    return [s for s in sources if " ".join(terms(s.title)) == key] or [
+        s for s in sources if thing.casefold() in s.text.casefold()]
 
 
 def lead_with(answer: Answer, short: str | None) -> Answer:
