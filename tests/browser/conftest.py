@@ -12,9 +12,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, ConsoleMessage, Playwright, sync_playwright
+from playwright.sync_api import Browser, Playwright, sync_playwright
 
-from support.browser import BUILD_TIMEOUT_S, Tab, start_server
+from support.browser import BUILD_TIMEOUT_S, Tab, open_tab, start_server
 from support.server import ServerProcess
 
 CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
@@ -70,16 +70,5 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
 
 @pytest.fixture
 def tab(browser: Browser, served: ServerProcess) -> Iterator[Tab]:
-    context = browser.new_context(viewport={"width": 1280, "height": 860})
-    page = context.new_page()
-    opened = Tab(page, served.url)
-
-    def on_console(message: ConsoleMessage) -> None:
-        if message.type == "error":
-            opened.errors.append(message.text)
-
-    page.on("console", on_console)
-    page.on("pageerror", lambda exc: opened.errors.append(f"uncaught: {exc}"))
-    page.set_default_timeout(30_000)
-    yield opened
-    context.close()
+    with open_tab(browser, served.url) as opened:
+        yield opened

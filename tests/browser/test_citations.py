@@ -9,9 +9,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, ConsoleMessage, expect
+from playwright.sync_api import Browser, expect
 
-from support.browser import BUILD_TIMEOUT_S, Tab
+from support.browser import BUILD_TIMEOUT_S, open_tab
 from support.server import ServerProcess
 
 pytestmark = pytest.mark.e2e
@@ -54,17 +54,9 @@ def test_a_citation_names_its_sentence_in_the_passage(examples: ServerProcess) -
 
 def test_clicking_a_citation_highlights_the_cited_sentence(
         browser: Browser, examples: ServerProcess, screenshots: Path) -> None:
-    context = browser.new_context(viewport={"width": 1280, "height": 860})
-    page = context.new_page()
-    tab = Tab(page, examples.url)
-
-    def on_console(message: ConsoleMessage) -> None:
-        if message.type == "error":
-            tab.errors.append(message.text)
-
-    page.on("console", on_console)
-    try:
+    with open_tab(browser, examples.url) as tab:
         tab.open("/?mode=retrieval&q=" + QUESTION.replace(" ", "+"))
+        page = tab.page
         answer = page.locator(".a").last
         expect(answer).not_to_have_attribute("aria-busy", "true", timeout=120_000)
         expect(answer.locator(".answer-text")).to_contain_text(BORN)
@@ -75,5 +67,3 @@ def test_clicking_a_citation_highlights_the_cited_sentence(
         expect(page.locator("#passage-text")).to_contain_text("He studied mathematics")
         page.screenshot(path=screenshots / "citation-highlight.png")
         assert tab.errors == []
-    finally:
-        context.close()

@@ -11,16 +11,11 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, expect
 
-from support.browser import BUILD_TIMEOUT_S, Tab
+from support.browser import BUILD_TIMEOUT_S, Tab, open_tab
 from support.server import ServerProcess
+from support.shared_entity_docs import GONE, KEPT
 
 pytestmark = pytest.mark.e2e
-GONE = {"id": "harbour-log", "title": "Harbour log",
-        "text": ("Odile Farraway designed the Zephyr Lighthouse in Brittany. Odile Farraway "
-                 "later lived in Brittany with Teodor Vashti.")}
-KEPT = {"id": "mill-notes", "title": "Mill notes",
-        "text": ("Marisol Quenby built the Greyfield Mill in Brittany. Marisol Quenby sold the "
-                 "Greyfield Mill to Anselm Korvath in Brittany.")}
 ENV = {"GRAPHREADY_EMBEDDER": "hashing"}
 
 
@@ -56,14 +51,8 @@ def hidden(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
 
 @pytest.fixture
 def tab(browser: Browser, hidden: ServerProcess) -> Iterator[Tab]:
-    context = browser.new_context(viewport={"width": 1280, "height": 860})
-    page = context.new_page()
-    opened = Tab(page, hidden.url)
-    page.on("console", lambda m: opened.errors.append(m.text) if m.type == "error" else None)
-    page.on("pageerror", lambda exc: opened.errors.append(f"uncaught: {exc}"))
-    page.set_default_timeout(30_000)
-    yield opened
-    context.close()
+    with open_tab(browser, hidden.url) as opened:
+        yield opened
 
 
 def test_a_withheld_description_and_report_say_they_are_being_rewritten(

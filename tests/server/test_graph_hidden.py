@@ -20,16 +20,10 @@ from graphready.server.library import Library
 from graphready.stores.registry import open_stores
 from support.api import app_client, assert_error
 from support.catalog_data import apply
+from support.shared_entity_docs import GONE, GONE_WORDS, KEPT
 
 pytestmark = pytest.mark.anyio
 
-GONE = {"id": "harbour-log", "title": "Harbour log",
-        "text": ("Odile Farraway designed the Zephyr Lighthouse in Brittany. Odile Farraway "
-                 "later lived in Brittany with Teodor Vashti.")}
-KEPT = {"id": "mill-notes", "title": "Mill notes",
-        "text": ("Marisol Quenby built the Greyfield Mill in Brittany. Marisol Quenby sold the "
-                 "Greyfield Mill to Anselm Korvath in Brittany.")}
-GONE_WORDS = ("harbour-log", "Harbour log", "Farraway", "Zephyr")
 
 
 @pytest.fixture

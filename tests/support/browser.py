@@ -3,10 +3,12 @@ records what went wrong in it."""
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from playwright.sync_api import Page
+from playwright.sync_api import Browser, ConsoleMessage, Page
 
 from .corpus import write_corpus
 from .server import ServerProcess
@@ -35,3 +37,24 @@ class Tab:
     def open(self, path: str = "/") -> Page:
         self.page.goto(self.url + path)
         return self.page
+
+
+@contextlib.contextmanager
+def open_tab(browser: Browser, url: str) -> Iterator[Tab]:
+    """A desktop-sized tab of the app at ``url`` in a fresh browser context, recording console
+    errors and uncaught exceptions; closed afterwards."""
+    context = browser.new_context(viewport={"width": 1280, "height": 860})
+    page = context.new_page()
+    opened = Tab(page, url)
+
+    def on_console(message: ConsoleMessage) -> None:
+        if message.type == "error":
+            opened.errors.append(message.text)
+
+    page.on("console", on_console)
+    page.on("pageerror", lambda exc: opened.errors.append(f"uncaught: {exc}"))
+    page.set_default_timeout(30_000)
+    try:
+        yield opened
+    finally:
+        context.close()
