@@ -25,8 +25,8 @@ from pathlib import Path
 import numpy as np
 
 from graphready.agent.abstain import FEATURES, features
+from graphready.agent.agent import passage_tagger
 from graphready.agent.short_answer import Source, short_answer
-from graphready.agent.tagging import SpacyTagger
 from graphready.config import load_settings
 from graphready.evaluation.metrics import normalize_answer
 from graphready.evaluation.questions import load_questions
@@ -51,7 +51,6 @@ def collect(data: Path, target: str, data_dir: Path, per_set: int) -> list[Row]:
     """``(origin set, answerable, features)`` for the questions asked against ``target``."""
     settings = load_settings(os.environ, data_dir=data_dir)
     stores = open_stores(settings)
-    tagger = SpacyTagger()
     corpus = _corpus_text(data / target / "corpus.jsonl")
     rows: list[Row] = []
     try:
@@ -70,6 +69,7 @@ def collect(data: Path, target: str, data_dir: Path, per_set: int) -> list[Row]:
                     [h.chunk_id for h in found.hits])}
                 sources = [Source(chunks[h.chunk_id].title, chunks[h.chunk_id].text)
                            for h in found.hits if h.chunk_id in chunks]
+                tagger = passage_tagger(tools, [h.chunk_id for h in found.hits])
                 typed = short_answer(q.question, sources, tagger) is not None
                 rows.append((origin, answerable, features(q.question, sources, typed)))
     finally:

@@ -7,7 +7,7 @@ import pytest
 
 from graphready.agent.answer import Answer
 from graphready.agent.short_answer import Source, lead_with, options_of, question_kind, short_answer
-from graphready.agent.tagging import RegexTagger, SpacyTagger, date_key
+from graphready.agent.tagging import KnownNamesTagger, RegexTagger, SpacyTagger, date_key
 
 TURING = Source("Alan Turing", "Alan Mathison Turing was born in London on 23 June 1912. He "
                                "studied at King's College, Cambridge. He died in 1954.")
@@ -100,3 +100,15 @@ def test_date_key_orders_dates() -> None:
     assert date_key("June 3, 1912") == (1912, 6, 3)
     assert date_key("March") is None
     assert date_key("1 May 1900") < date_key("2 May 1900")  # type: ignore[operator]
+
+
+def test_the_names_the_graph_knows_type_the_short_answer_without_a_model() -> None:
+    """What the server uses: the passages' entities as the graph typed them when it was built
+    (longest name first, whole words only), with dates and numbers by pattern."""
+    known = KnownNamesTagger([("London", "GPE"), ("Alan Turing", "PERSON"), ("Turing", "PERSON"),
+                              ("King's College", "ORG"), ("Lond", "GPE")])
+    [spans] = known.tag(["Alan Turing was born in London on 23 June 1912."])
+    assert [(s.text, s.label, s.start) for s in spans] == [
+        ("Alan Turing", "PERSON", 0), ("London", "GPE", 24), ("23 June 1912", "DATE", 34)]
+    assert short_answer("Where was Alan Turing born?", [TURING], known) == "London"
+    assert short_answer("When did Alan Turing die?", [TURING], known) == "1954"

@@ -17,7 +17,7 @@ from graphready.stores.base import Catalog
 from .abstain import closest_only, decide
 from .answer import Citation, Claim, Passage, extractive_answer
 from .short_answer import Source, lead_with, short_answer
-from .tagging import SpacyTagger, Tagger
+from .tagging import KnownNamesTagger, RegexTagger, Tagger
 from .themes import Report, community_answer
 
 MAX_REPORT_SOURCES = 8
@@ -82,21 +82,24 @@ class OfflineAgent:
                  tagger: Tagger | None = None) -> None:
         self._catalog = catalog
         self._max_sentences = max_sentences
-        self._tagger = tagger or SpacyTagger()
+        self._tagger = tagger
+        """Typed spans for short answers; None: the names the loaded graph knows in the
+        passages (``KnownNamesTagger``), or dates and numbers alone before the graph exists."""
 
     def chat(self, tools: Toolset, question: str, mode: Mode, k: int,
              history: Sequence[Message] = ()) -> ChatResult:
         """Retrieve with ``tools`` (a snapshot: it does not change during the call) and answer
         (extractive answers do not use the earlier turns)."""
-        return self.answer(question, retrieve(tools, question, mode, k))
+        return self.answer(question, retrieve(tools, question, mode, k), tools)
 
     def stream(self, tools: Toolset, question: str, mode: Mode, k: int,
                history: Sequence[Message] = ()) -> Iterator[str | ChatResult]:
         """The result alone: an extractive answer is not written piece by piece."""
         yield self.chat(tools, question, mode, k)
 
-    def answer(self, question: str, found: Retrieval) -> ChatResult:
-        """Compose the answer to ``question`` from what retrieval found."""
+    def answer(self, question: str, found: Retrieval, tools: Toolset | None = None) -> ChatResult:
+        """Compose the answer to ``question`` from what retrieval found (``tools``: those it
+        was found with; their graph types the names of the short answer)."""
         wanted = [h.chunk_id for h in found.hits]
         for hit in found.communities:
             wanted.extend(hit.community.chunk_ids[:MAX_REPORT_SOURCES])
@@ -121,7 +124,7 @@ class OfflineAgent:
             ranked = [passages[h.chunk_id] for h in found.hits if h.chunk_id in passages]
             answer = extractive_answer(question, ranked, self._max_sentences)
             sources = [Source(p.title, p.text) for p in ranked]
-            short = short_answer(question, sources, self._tagger)
+            short = short_answer(question, sources, self._tagger_for(ranked, tools))
             found_it = decide(question, sources, short is not None).found
             short = short if found_it else None
             answer = lead_with(answer, short) if found_it else closest_only(answer)
@@ -129,3 +132,17 @@ class OfflineAgent:
                           claims=answer.claims, tools_used=found.tools_used,
                           graph_used=found.graph_used, mode=found.mode, seeds=found.seeds,
                           reached=found.reached, found=found_it, short_answer=short)
+
+    def _tagger_for(self, passages: Sequence[Passage], tools: Toolset | None) -> Tagger:
+        if self._tagger is not None:
+            return self._tagger
+        return passage_tagger(tools, [p.chunk_id for p in passages])
+
+
+def passage_tagger(tools: Toolset | None, chunk_ids: Sequence[str]) -> Tagger:
+    """What types the short answer's spans in these passages: the names the loaded graph
+    knows in them (no model at answer time), or dates and numbers alone without a graph."""
+    if tools is None or tools.graph is None:
+        return RegexTagger()
+    graph = tools.graph
+    return KnownNamesTagger([named for c in chunk_ids for named in graph.typed_names_in(c)])

@@ -1,7 +1,9 @@
 """Typed spans of a few answer sentences, for the short answer: the ``Tagger`` protocol and its
-two implementations, spaCy's named-entity recogniser (the packaged ``en_core_web_sm``, loaded on
-first use and held by the instance) and a regex tagger for dates and numbers (used when spaCy is
-not installed, and in tests)."""
+implementations: the names the knowledge graph knows in the passages (``KnownNamesTagger``, what
+the agent uses when the graph is loaded: no model at answer time), a regex tagger for dates and
+numbers (before the graph exists), and spaCy's named-entity recogniser (the packaged
+``en_core_web_sm``, loaded on first use; for tests and offline tools, not the server: it costs
+the server ~140 MiB and seconds at its first answer)."""
 
 from __future__ import annotations
 
@@ -84,6 +86,46 @@ class SpacyTagger:
             return (self._fallback or RegexTagger()).tag(sentences)
         return [[Span(e.text, e.label_, e.start_char) for e in doc.ents]
                 for doc in nlp.pipe(sentences)]
+
+
+class KnownNamesTagger:
+    """The names the knowledge graph already knows in the passages being answered from (their
+    extractor's labels: the graph was tagged by spaCy when it was built), found where they are
+    written, plus :class:`RegexTagger`'s dates and numbers. No model at answer time: the
+    server holds no tagger of its own."""
+
+    def __init__(self, names: Sequence[tuple[str, str]]) -> None:
+        # longest first, so "Alan Turing" is taken before "Turing" where both are written
+        self._names = sorted({(n, t) for n, t in names if len(n) > 1},
+                             key=lambda nt: (-len(nt[0]), nt[0]))
+        self._dates_and_numbers = RegexTagger()
+
+    def tag(self, sentences: Sequence[str]) -> list[list[Span]]:
+        """Each sentence's known names (whole words, not inside a longer name), then its dates
+        and numbers that no name covers."""
+        out = []
+        for sentence, regex_spans in zip(sentences, self._dates_and_numbers.tag(sentences),
+                                         strict=True):
+            taken: list[tuple[int, int]] = []
+            spans = []
+            for name, label in self._names:
+                start = sentence.find(name)
+                while start >= 0:
+                    end = start + len(name)
+                    if _whole_word(sentence, start, end) and not any(
+                            a < end and start < b for a, b in taken):
+                        spans.append(Span(name, label, start))
+                        taken.append((start, end))
+                    start = sentence.find(name, end)
+            spans += [s for s in regex_spans if not any(
+                a < s.start + len(s.text) and s.start < b for a, b in taken)]
+            out.append(sorted(spans, key=lambda span: span.start))
+        return out
+
+
+def _whole_word(text: str, start: int, end: int) -> bool:
+    return (start == 0 or not text[start - 1].isalnum()) and (
+        end == len(text) or not text[end].isalnum())
 
 
 def _is_month(word: str) -> bool:

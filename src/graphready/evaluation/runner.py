@@ -109,7 +109,7 @@ def evaluate_mode(
 
     def answer(question: str, found: Retrieval) -> ChatResult:
         started = time.perf_counter()
-        reply = agent.answer(question, replace(found, hits=found.hits[:answer_k]))
+        reply = agent.answer(question, replace(found, hits=found.hits[:answer_k]), subset)
         result.answer_ms.append(1000 * (time.perf_counter() - started))
         return reply
 

@@ -157,6 +157,7 @@ class GraphIndex:
             for chunk_id in entity.chunk_ids:
                 self._mentions.setdefault(chunk_id, []).append(i)
         self._names = [e.name for e in entities]
+        self._types = [e.type for e in entities]
         self._ids = [e.id for e in entities]
         # What lasts is built above, what is dropped below (mixed, the heap would stay larger).
         members = [{chunk_index[c] for c in e.chunk_ids} for e in entities]
@@ -196,6 +197,12 @@ class GraphIndex:
     def names_in(self, chunk_id: str) -> list[str]:
         """The names of the entities a passage mentions, each once, in graph order."""
         return list(dict.fromkeys(self._names[i] for i in self._mentions.get(chunk_id, ())))
+
+    def typed_names_in(self, chunk_id: str) -> list[tuple[str, str]]:
+        """``(name, type)`` of the entities a passage mentions, each once, in graph order (the
+        type is the extractor's label: ``PERSON``, ``GPE``, ``ORG``...)."""
+        return list(dict.fromkeys((self._names[i], self._types[i])
+                                  for i in self._mentions.get(chunk_id, ())))
 
     def _ngrams(self, question: str) -> list[tuple[str, int]]:
         """Link keys of the question's n-grams, longest first, each once, with their length."""
