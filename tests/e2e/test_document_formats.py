@@ -41,10 +41,14 @@ def indexed(api: httpx.Client, doc_id: str) -> bool:
 
 
 def cited(api: httpx.Client, question: str) -> dict[str, str]:
-    """The citations of the answer to ``question``: id -> snippet."""
+    """The citations of the answer to ``question``: id -> its cited sentences' snippets (a
+    citation names one sentence, so a document can be cited more than once)."""
     response = api.post("/chat", json={"message": question, "top_k": 10})
     assert response.status_code == 200, response.text
-    return {c["id"]: c["snippet"] for c in response.json()["citations"]}
+    snippets: dict[str, list[str]] = {}
+    for citation in response.json()["citations"]:
+        snippets.setdefault(citation["id"], []).append(citation["snippet"])
+    return {doc_id: " … ".join(texts) for doc_id, texts in snippets.items()}
 
 
 def test_pdf_and_docx_in_the_folder_and_uploaded(
