@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 import threading
 import time
+from abc import ABC, abstractmethod
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any, ClassVar
@@ -161,7 +162,7 @@ class FalkorLease:
         return Lease(str(owner), float(expires), str(stage), int(done), int(total))
 
 
-class FalkorStore(LeaseDelegate):
+class FalkorStore(LeaseDelegate, ABC):
     """What a FalkorDB store is built on: a :class:`FalkorConnection` to the server at
     ``host:port`` for the stores named ``graph``, a lock that serialises the writes of one
     store object, the store's own graphs and indexes, prepared by :meth:`_open` (client
@@ -195,10 +196,10 @@ class FalkorStore(LeaseDelegate):
             self._conn.close()
             raise
 
+    @abstractmethod
     def _open(self) -> FalkorLease:
         """Select the store's graphs (:attr:`_meta` among them) and create their indexes; the
         store's build lease."""
-        raise NotImplementedError
 
     def synced_fingerprint(self) -> str | None:
         """The catalog fingerprint of the last complete sync, if any."""

@@ -15,6 +15,7 @@ from __future__ import annotations
 import math
 import threading
 import time
+from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from typing import Any, ClassVar
@@ -193,7 +194,7 @@ class Neo4jLease:
                      int(total or 0))
 
 
-class Neo4jStore(LeaseDelegate):
+class Neo4jStore(LeaseDelegate, ABC):
     """What a Neo4j store is built on: a :class:`Neo4jConnection` (its arguments; ``batch_size``
     None is the store's :attr:`BATCH_SIZE`), labels prefixed by ``namespace`` (see
     :mod:`graphready.stores.neo4j.cypher`), a lock that serialises the writes of one store
@@ -235,10 +236,10 @@ class Neo4jStore(LeaseDelegate):
             self._conn.close()
             raise
 
+    @abstractmethod
     def _open(self, labels: Labels) -> Neo4jLease:
         """Set up the store's statements for ``labels`` and create its schema (with
         :meth:`_create_schema`); the store's build lease."""
-        raise NotImplementedError
 
     def _create_schema(self, neo4j: Iterable[tuple[str, dict[str, Any]]],
                        portable: Iterable[str]) -> None:
