@@ -5,9 +5,9 @@ The question says what it wants (:func:`question_kind`): ``who`` a person, ``whe
 ``when`` a date, ``how many`` a number, a question opening with a verb ("Is", "Did") yes or no
 when it asks whether two named things share a nationality, country or language (any other yes/no
 question gets no short answer: never a guess), and "which ... first, A or B" one of its two
-options. The few sentences that best match the
-question are tagged (spaCy's entity labels); the typed span that sits in the best sentences,
-closest to the question's words and not already named by the question, is the answer.
+options. The few sentences that best match the question are tagged (the names the graph knows,
+with spaCy's labels); the typed span that sits in the best sentences, closest to the question's
+words and not already named by the question, is the answer.
 Comparisons take the first date (or number) of the passage about each option and keep the
 earlier or the later one, as the question asks. Nothing of the right type: no short answer."""
 

