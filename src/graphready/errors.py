@@ -16,6 +16,7 @@ them to HTTP responses in exactly one place (``server/errors.py``).
      │    ├── HostNotAllowed  a Host header the server does not answer to      -> 400
      │    ├── UnsupportedMediaType  a write whose body is not JSON or multipart -> 415
      │    ├── NotFound        no such document                                 -> 404
+     │    │    └── WorkspaceNotFound  no such workspace (or not the key's)    -> 404
      │    ├── MethodNotAllowed  a method the path does not take                  -> 405 + Allow
      │    ├── Conflict        the document is not the server's to change       -> 409
      │    └── RateLimited     over the client's chat rate limit                -> 429 + Retry-After
@@ -129,6 +130,15 @@ class UnsupportedMediaType(RequestError, status=415, code="unsupported_media_typ
 
 class NotFound(RequestError, status=404, code="not_found"):
     """No document (or other named thing) with the id asked for."""
+
+
+class WorkspaceNotFound(NotFound, status=404, code="unknown_workspace"):
+    """No workspace of that name, or none that the request's API key is a member of: both get
+    exactly the same answer (``no workspace 'NAME'``), so a key cannot probe for names."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__(f"no workspace '{name}'")
+        self.name = name
 
 
 class MethodNotAllowed(RequestError, status=405, code="method_not_allowed"):
