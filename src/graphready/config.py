@@ -222,6 +222,12 @@ class Settings:
     """read-only keys, comma-separated: chat, `/status`, reading documents and the graph;
     not adding or deleting documents, not `POST /build` (403). Needs `GRAPHREADY_API_KEY`
     too"""
+    keys_file: Path | None = setting(None, unset="no keys file", flags=("serve",))
+    """a file of API keys that each belong to workspaces, one a line: `LABEL KEY ROLE
+    WORKSPACES`, ROLE `read`, `write` or `admin`, WORKSPACES `*` or names, comma-separated
+    (see "Workspaces"). Read again on SIGHUP and when it changes; a line that cannot be used
+    stops start-up naming the line (a reload keeps the keys before it). May be combined with
+    `GRAPHREADY_API_KEY` (admin on every workspace) and `GRAPHREADY_READ_ONLY_API_KEY`"""
     allow_no_api_key: OnOff = setting("off", flags=("serve",))
     """serve on a non-loopback address without any key (else such a server refuses to start,
     naming `GRAPHREADY_API_KEY`)"""
@@ -341,10 +347,10 @@ def _check_api_keys(s: Settings) -> None:
     if set(full) & set(read_only):
         raise ConfigError(env_name("read_only_api_key"), "a key cannot be both full and "
                           f"read-only (also in {env_name('api_key')})")
-    if read_only and not full:
+    if read_only and not full and s.keys_file is None:
         raise ConfigError(env_name("api_key"), f"is required when "
-                          f"{env_name('read_only_api_key')} is set (else nobody could add "
-                          "documents)")
+                          f"{env_name('read_only_api_key')} is set without "
+                          f"{env_name('keys_file')} (else nobody could add documents)")
 
 
 SETTINGS: tuple[SettingSpec, ...] = specs(Settings)

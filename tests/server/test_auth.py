@@ -12,6 +12,7 @@ from graphready.config import Settings, load_settings
 from graphready.errors import ConfigError, Forbidden, Unauthorized
 from graphready.server.app import create_app
 from graphready.server.auth import ApiKeys, bearer, check_exposure, is_loopback, is_write
+from graphready.server.keys import KeyRing
 from support.api import assert_error
 
 FULL, READ = "f" * 20, "r" * 20
@@ -21,23 +22,32 @@ async def _app(scope: object, receive: object, send: object) -> None:
     raise AssertionError("not reached")
 
 
+def _keys(full: list[str], read: list[str]) -> ApiKeys:
+    settings = load_settings({"GRAPHREADY_API_KEY": ",".join(full),
+                              "GRAPHREADY_READ_ONLY_API_KEY": ",".join(read)},
+                             data_dir=Path("unused"))
+    return ApiKeys(_app, KeyRing.from_settings(settings))
+
+
 def test_roles_and_rules() -> None:
-    keys = ApiKeys(_app, [FULL, "g" * 20], [READ])
-    assert keys.required and not ApiKeys(_app, [], []).required
-    assert keys.role(FULL) == "full" and keys.role("g" * 20) == "full"
-    assert keys.role(READ) == "read" and keys.role("x" * 20) is None and keys.role(None) is None
-    assert keys.role(FULL[:-1]) is None and keys.role(FULL + "f") is None
-    assert keys.check("GET", "/health", None) is None
-    assert keys.check("GET", "/", None) is None
-    assert keys.check("GET", "/static/app.js", None) is None
-    assert isinstance(keys.check("POST", "/", None), Unauthorized)
-    assert isinstance(keys.check("GET", "/status", None), Unauthorized)
-    assert isinstance(keys.check("GET", "/graph/entities", "nope"), Unauthorized)
-    assert keys.check("POST", "/chat", READ) is None
-    assert keys.check("GET", "/documents/a/b", READ) is None
-    assert isinstance(keys.check("DELETE", "/documents/a/b", READ), Forbidden)
-    assert isinstance(keys.check("POST", "/build", READ), Forbidden)
-    assert keys.check("DELETE", "/documents/a", FULL) is None
+    keys = _keys([FULL, "g" * 20], [READ])
+    assert keys.required and not _keys([], []).required
+    role = {t: (a.role if (a := keys.keys.find(t)) else None)
+            for t in (FULL, "g" * 20, READ, "x" * 20, None, FULL[:-1], FULL + "f")}
+    assert role[FULL] == "admin" and role["g" * 20] == "admin" and role[READ] == "read"
+    assert role["x" * 20] is None and role[None] is None
+    assert role[FULL[:-1]] is None and role[FULL + "f"] is None
+    assert keys.check("GET", "/health", None) == (None, None)
+    assert keys.check("GET", "/", None) == (None, None)
+    assert keys.check("GET", "/static/app.js", None) == (None, None)
+    assert isinstance(keys.check("POST", "/", None)[1], Unauthorized)
+    assert isinstance(keys.check("GET", "/status", None)[1], Unauthorized)
+    assert isinstance(keys.check("GET", "/graph/entities", "nope")[1], Unauthorized)
+    assert keys.check("POST", "/chat", READ)[1] is None
+    assert keys.check("GET", "/documents/a/b", READ)[1] is None
+    assert isinstance(keys.check("DELETE", "/documents/a/b", READ)[1], Forbidden)
+    assert isinstance(keys.check("POST", "/build", READ)[1], Forbidden)
+    assert keys.check("DELETE", "/documents/a", FULL)[1] is None
     assert is_write("POST", "/documents") and not is_write("POST", "/documentsx")
     assert bearer({"headers": [(b"authorization", b"Bearer  abc ")]}) == "abc"
     assert bearer({"headers": [(b"authorization", b"Basic abc")]}) is None

@@ -39,7 +39,7 @@ from graphready.config import Settings
 from graphready.errors import Overloaded, RateLimited
 from graphready.settings_spec import env_name
 
-from .auth import bearer, keys_of
+from .auth import bearer, keys_required
 from .errors import exception_response
 from .state import state_of
 
@@ -333,7 +333,8 @@ class GraphShares:
 
 
 def _api_keys_configured(settings: Settings) -> bool:
-    """Whether API keys are required (``GRAPHREADY_API_KEY`` or
-    ``GRAPHREADY_READ_ONLY_API_KEY``): then every request that reaches a chat endpoint carries
-    a valid key (the key middleware saw to it), and the rate limit is per key."""
-    return any(keys_of(settings))
+    """Whether API keys are required (``GRAPHREADY_API_KEY``,
+    ``GRAPHREADY_READ_ONLY_API_KEY`` or ``GRAPHREADY_KEYS_FILE``): then every request that
+    reaches a chat endpoint carries a valid key (the key middleware saw to it), and the rate
+    limit is per key."""
+    return keys_required(settings)

@@ -14,7 +14,7 @@ from graphready.llm.protocol import ChatModel
 
 from . import errors, openapi_doc
 from .admission import GraphShares
-from .auth import ApiKeys, keys_of
+from .auth import install_keys
 from .body_timeout import BodyTimeout
 from .cluster import WorkerRole
 from .crosssite import CrossSite
@@ -67,8 +67,7 @@ def create_app(settings: Settings, build: bool = True,
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes,
                        uploads=(UPLOAD_PATH, settings.max_upload_bytes))
     app.add_middleware(BodyTimeout, timeout_s=settings.body_timeout_s)
-    full, read_only = keys_of(settings)
-    app.add_middleware(ApiKeys, full=full, read_only=read_only)  # before any body is read
+    install_keys(app, settings)  # before any body is read
     # Cross-site checks come before the key check (a CORS preflight carries no key) and before
     # any body is read; their refusals still get the drain below.
     app.add_middleware(CrossSite, settings=settings)

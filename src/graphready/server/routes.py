@@ -12,7 +12,7 @@ from fastapi.responses import JSONResponse, Response
 from graphready.errors import GraphReadyError
 
 from . import sse
-from .auth import keys_of
+from .auth import keys_required
 from .bodies import read_json
 from .cluster import workers_status
 from .schemas import (
@@ -40,7 +40,7 @@ async def status(request: Request) -> dict[str, Any]:
     state = app_state(request)
     return {**state.readiness.snapshot(state.tools), "llm": state.llm_status(),
             "chat_admission": state.admission.snapshot(),
-            "auth": {"required": any(keys_of(state.settings))},
+            "auth": {"required": keys_required(state.settings)},
             "workers": workers_status(state)}
 
 

@@ -17,6 +17,7 @@ from graphready.errors import ConfigError
 from graphready.settings_spec import env_name
 
 from .app import create_app
+from .auth import keys_required, reload_on_hangup
 
 log = logging.getLogger("graphready.server")
 
@@ -56,9 +57,10 @@ async def serve(settings: Settings, sock: socket.socket | None = None,
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     app = app if app is not None else create_app(settings)
+    reload_on_hangup(app, loop)
     host, port = sock.getsockname()[:2]
     log.info("serving %s on http://%s:%s%s", settings.docs_dir or "uploaded documents only",
-             host, port, " (API keys required)" if settings.api_key else "")
+             host, port, " (API keys required)" if keys_required(settings) else "")
     try:
         await hypercorn_serve(app, hypercorn_config(settings, sock),  # type: ignore[arg-type]
                               shutdown_trigger=stop.wait)

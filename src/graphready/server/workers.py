@@ -10,7 +10,7 @@ the process started in its place rather than being refused.
 
 The parent restarts a process that dies (with a growing delay if it keeps dying), forwards
 SIGINT and SIGTERM to all of them, and waits for their clean shutdown (SIGKILL after
-``STOP_TIMEOUT_S``).
+``STOP_TIMEOUT_S``); it forwards SIGHUP too, on which each reads the keys file again.
 
 A process's standard input is a pipe from the parent that is never written: when the parent
 dies, even by SIGKILL, the pipe closes and the process stops itself, so no server outlives it.
@@ -86,6 +86,13 @@ class WorkerProcess:
             delay = min(2 * delay, RESTART_DELAY_S[1])
             self.restarts += 1
 
+    def forward(self, sig: int) -> None:
+        """Send ``sig`` to the process, if it is running."""
+        proc = self._proc
+        if proc is not None and proc.returncode is None:
+            with contextlib.suppress(ProcessLookupError):
+                proc.send_signal(sig)
+
     async def stop(self, sig: int = signal.SIGTERM) -> int | None:
         """Ask the process to stop with ``sig``, wait for it (SIGKILL after the timeout); its
         exit status (None if it was not running)."""
@@ -104,6 +111,11 @@ class WorkerProcess:
             return await proc.wait()
 
 
+def _forward(workers: list[WorkerProcess], sig: int) -> None:
+    for worker in workers:
+        worker.forward(sig)
+
+
 async def serve_workers(settings: Settings) -> int:
     """Serve with ``settings.workers`` processes until SIGINT or SIGTERM; 0 when every
     process stopped cleanly."""
@@ -117,6 +129,8 @@ async def serve_workers(settings: Settings) -> int:
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     workers = [WorkerProcess(settings, sock, i, count) for i, sock in enumerate(socks)]
+    if settings.keys_file is not None:  # each process reads the keys file again
+        loop.add_signal_handler(signal.SIGHUP, _forward, workers, signal.SIGHUP)
     host = first.getsockname()[0]
     log.info("serving on http://%s:%s with %d processes (pid %d supervises)", host, port,
              count, os.getpid())
