@@ -1,14 +1,18 @@
 """Grounded answers: invented citation markers are dropped, real ones become citations, and the
-streaming filter does the same across piece boundaries."""
+streaming filter does the same across piece boundaries; each sentence is checked against the
+passages it cites, and a reply that says the passages do not hold the answer is told apart."""
 
 from __future__ import annotations
 
 from graphready.agent.answer import Passage
 from graphready.agent.grounded import (
     MarkerFilter,
+    abstaining,
+    abstains,
     answer_messages,
     context_text,
     ground,
+    invented,
     strip_invented,
 )
 
@@ -56,9 +60,40 @@ def test_the_prompt_numbers_the_passages_and_holds_the_question() -> None:
     assert len(context_text([long])) < 1600
 
 
+CITY = [Passage("c1", "d1", "Paris", "Paris is the capital of France.", 1.0),
+        Passage("c2", "d2", "Old Paris", "The city of Paris is old: it was founded in 250 BC.",
+                0.5)]
+
+
 def test_a_models_sentences_are_claims_with_the_markers_they_carry() -> None:
-    answer = ground("## Answer\nParis is the capital [2]. It is old. [3] It has a **river**.",
-                    PASSAGES)
+    answer = ground("## Answer\nParis is the capital [1]. Paris is old. [2] It has a **river**.",
+                    CITY)
     assert [(c.text, c.citations, c.supported) for c in answer.claims] == [
-        ("Paris is the capital.", (2,), True), ("It is old.", (3,), True),
+        ("Paris is the capital.", (1,), True), ("Paris is old.", (2,), True),
         ("It has a river.", (), False)]
+
+
+def test_a_sentence_its_passages_do_not_hold_is_unsupported() -> None:
+    answer = ground("Paris is the capital of France [1]. Paris was founded by Napoleon [2]. "
+                    "It was founded in 1850 [2]. It was founded in 250 BC [2].", CITY)
+    assert [c.supported for c in answer.claims] == [True, False, False, True]
+    # a true sentence cited to the wrong passage is not supported by it
+    assert [c.supported for c in ground("Paris is the capital of France [2].", CITY).claims] \
+        == [False]
+
+
+def test_a_reply_that_says_the_passages_do_not_answer_abstains_and_is_no_claim() -> None:
+    for reply in ("The documents do not say who designed it.", "The passages don't say.",
+                  "I can't answer that from the passages [1].",
+                  "That is not mentioned in the documents."):
+        assert abstains(reply), reply
+        assert ground(reply, CITY).claims == ()
+    assert not abstaining("He did not find the ring.")
+    assert not abstains("Paris is the capital of France [1].")
+    partly = ground("Paris is the capital [1]. The documents do not say who founded it.", CITY)
+    assert [c.text for c in partly.claims] == ["Paris is the capital."]
+
+
+def test_invented_citation_numbers_are_named() -> None:
+    assert invented("A [1]. B [7]. C [2, 9]. D [7].", 3) == (7, 9)
+    assert invented("A [1].", 3) == ()

@@ -40,7 +40,14 @@ from graphready.stores.base import Catalog, Hit
 from . import tools as agent_tools
 from .agent import MAX_REPORT_SOURCES, ChatResult, OfflineAgent
 from .answer import Passage
-from .grounded import MarkerFilter, answer_messages, ground
+from .grounded import (
+    MarkerFilter,
+    abstains,
+    answer_messages,
+    attributed,
+    ground,
+    invented,
+)
 
 log = logging.getLogger("graphready.agent")
 
@@ -56,7 +63,13 @@ MAX_CALLS_PER_STEP = 3
 TOOL_RESULT_CHARS = 600
 GENERATED_NOTE = "Answer written by the language model from the cited passages."
 UNCITED_NOTE = ("Answer written by the language model, which cited no passage; the passages it "
-                "was given are listed.")
+                "was given are listed, and each sentence is tied to those that support it.")
+ABSTAINED_NOTE = ("The language model found no answer in the passages it was given; they are "
+                  "listed as the closest, not as support.")
+UNSUPPORTED_NOTE = ("The passages the language model cited do not support what it wrote: the "
+                    "documents may not say this.")
+UNSUPPORTED_TAIL = "\n\n(Not found in the documents: the cited passages do not support this.)"
+"""What follows an answer none of whose sentences its passages support (also streamed)."""
 Streamed = str | ChatResult
 """What :meth:`LLMAgent.stream` yields: answer text as it comes, then the whole result."""
 
@@ -149,7 +162,11 @@ class LLMAgent:
             tail = marker_filter.finish()
             if tail:
                 yield tail
-            yield self._result("".join(pieces), passages, gathered, mode)
+            result = self._result("".join(pieces), passages, gathered, mode)
+            if not result.found and not abstains(result.answer):
+                yield UNSUPPORTED_TAIL
+                result = replace(result, answer=result.answer + UNSUPPORTED_TAIL)
+            yield result
         except LLMError as exc:
             log.warning("the language model failed; answering extractively: %s", exc)
             found = gathered.retrieval(mode) if gathered and gathered.passages else \
@@ -172,16 +189,31 @@ class LLMAgent:
     def _result(self, text: str, passages: list[Passage], gathered: _Gathered,
                 mode: Mode) -> ChatResult:
         answer = ground(text, passages)
-        citations, note = answer.citations, GENERATED_NOTE
+        citations, claims, note = answer.citations, answer.claims, GENERATED_NOTE
         if not citations:
             citations = ground(" ".join(f"[{n}]" for n in range(1, len(passages) + 1)),
                                passages).citations
+            claims = attributed(claims, passages)
             note = UNCITED_NOTE
+        abstained = abstains(answer.text)
+        found = not abstained and any(c.supported for c in claims)
+        unsupported = sum(not c.supported for c in claims)
+        if abstained:
+            note = ABSTAINED_NOTE
+        elif not found:
+            note = UNSUPPORTED_NOTE
+        elif unsupported:
+            note += (f" {unsupported} of its {len(claims)} sentences are not supported "
+                     "by the passages they cite (marked unsupported).")
+        dropped = invented(text, len(passages))
+        if dropped:
+            note += (f" Citations of passages it was not given were dropped: "
+                     f"{', '.join(f'[{n}]' for n in dropped)}.")
         used = tuple(dict.fromkeys(gathered.used))
         return ChatResult(answer=answer.text or "(the language model gave an empty answer)",
-                          citations=citations, claims=answer.claims, tools_used=used,
+                          citations=citations, claims=claims, tools_used=used,
                           graph_used=GRAPH_LOCAL in used or GRAPH_GLOBAL in used, mode=mode,
-                          answer_type="generated", note=note, plan=gathered.plan,
+                          answer_type="generated", note=note, plan=gathered.plan, found=found,
                           agent_steps=gathered.steps, seeds=tuple(gathered.seeds.values()),
                           reached=tuple(gathered.reached.values()))
 
