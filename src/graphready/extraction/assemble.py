@@ -6,7 +6,7 @@ merged are joined."""
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable
+from collections.abc import Collection, Container, Iterable, Mapping
 from dataclasses import dataclass, field
 
 from graphready.extraction.aliases import AliasTable, canonical, chunk_aliases
@@ -153,24 +153,32 @@ def _add_relations(
             _bump(acc.descriptions, rel.description)
 
 
+def moved_keys(aliases: Mapping[str, str], raw: Container[str]) -> dict[str, str]:
+    """Short key -> canonical key for the corpus-wide ``aliases`` (:meth:`AliasTable.resolve`)
+    whose entities merge: both keys hold mentions of their own (``raw``: the keys some chunk's
+    mentions count for after its chunk-local aliases) and the canonical key is no alias."""
+    return {short: long for short, long in aliases.items()
+            if long not in aliases and short in raw and long in raw}
+
+
 def _merge_aliases(
-    aliases: dict[str, str],
+    moved: Mapping[str, str],
     entities: dict[str, _EntityAcc],
     relations: dict[tuple[str, str], _RelationAcc],
     ids: dict[str, str],
 ) -> dict[tuple[str, str], _RelationAcc]:
-    """Merge every entity whose key is a corpus-wide alias into its canonical entity (when that
-    exists), and re-key the relations accordingly; the relations, merged."""
-    moved = {ids[short]: ids[long] for short, long in aliases.items()
-             if short in entities and long in entities and long not in aliases}
+    """Merge the entity of every ``moved`` short key into its canonical key's entity (both
+    when present), and re-key the relations accordingly; the relations, merged (in the order of
+    their pairs, so that weights add up in one order)."""
     if not moved:
         return relations
-    for short, long in sorted(aliases.items()):
-        if ids.get(short) in moved:
+    for short, long in sorted(moved.items()):
+        if short in entities and long in entities:
             entities[long].merge(entities.pop(short))
+    by_id = {entity_id(short): entity_id(long) for short, long in moved.items()}
     merged: dict[tuple[str, str], _RelationAcc] = {}
     for (source, target), acc in sorted(relations.items()):
-        source, target = moved.get(source, source), moved.get(target, target)
+        source, target = by_id.get(source, source), by_id.get(target, target)
         if source == target:
             continue
         pair = (source, target) if source < target else (target, source)
@@ -179,6 +187,26 @@ def _merge_aliases(
         else:
             merged[pair] = acc
     return merged
+
+
+@dataclass(slots=True)
+class _Parts:
+    """What the extractions of some chunks add up to, before corpus-wide aliases merge."""
+
+    entities: dict[str, _EntityAcc] = field(default_factory=dict)
+    relations: dict[tuple[str, str], _RelationAcc] = field(default_factory=dict)
+    ids: dict[str, str] = field(default_factory=dict)
+    table: AliasTable = field(default_factory=AliasTable)
+
+
+def _accumulate(extractions: Iterable[ChunkExtraction]) -> _Parts:
+    parts = _Parts()
+    for extraction in extractions:
+        aliases = chunk_aliases(extraction.mentions)
+        parts.table.add(aliases)
+        _add_mentions(extraction, parts.entities, parts.ids, aliases)
+        _add_relations(extraction, parts.relations, parts.ids, aliases)
+    return parts
 
 
 def assemble_graph(
@@ -190,26 +218,40 @@ def assemble_graph(
     its canonical key. An entity's name is its most frequent surface form (aliases' forms not
     counted) and its type its most frequent type (a named type beats TITLE and CONCEPT). A
     relation's weight is the sum of the weights of the extracted relations that support it (each
-    1 offline: sentences, or title mentions); its label is the most frequent label other than
-    ``related_to``, if any. Descriptions are joined (:func:`join_descriptions`). Relations whose
-    keys are not mentions of their chunk are ignored."""
+    1 offline: sentences, or title mentions), added up in chunk order; its label is the most
+    frequent label other than ``related_to``, if any. Descriptions are joined
+    (:func:`join_descriptions`). Relations whose keys are not mentions of their chunk are
+    ignored. ``extractions`` come in chunk id order (as a graph store gives them)."""
     with gc_paused():
-        return _assemble(extractions)
+        parts = _accumulate(extractions)
+        moved = moved_keys(parts.table.resolve(), parts.entities)
+        return _finish(parts, moved, None)
 
 
-def _assemble(extractions: Iterable[ChunkExtraction]) -> tuple[list[Entity], list[Relation]]:
-    entities: dict[str, _EntityAcc] = {}
-    relations: dict[tuple[str, str], _RelationAcc] = {}
-    ids: dict[str, str] = {}
-    table = AliasTable()
-    for extraction in extractions:
-        aliases = chunk_aliases(extraction.mentions)
-        table.add(aliases)
-        _add_mentions(extraction, entities, ids, aliases)
-        _add_relations(extraction, relations, ids, aliases)
-    relations = _merge_aliases(table.resolve(), entities, relations, ids)
+def assemble_part(
+    extractions: Iterable[ChunkExtraction], moved: Mapping[str, str], keep: Collection[str],
+) -> tuple[list[Entity], list[Relation]]:
+    """The entities of the keys ``keep`` and every relation with an end among them, as
+    :func:`assemble_graph` makes them from a whole corpus, given the corpus-wide ``moved`` keys
+    (:func:`moved_keys`) and, in chunk id order, the extractions of every chunk whose mentions
+    count for a key of ``keep`` or for a short key moved into one (other chunks may come too:
+    what they alone make is left out)."""
+    with gc_paused():
+        return _finish(_accumulate(extractions), moved, keep)
+
+
+def _finish(parts: _Parts, moved: Mapping[str, str],
+            keep: Collection[str] | None) -> tuple[list[Entity], list[Relation]]:
+    entities, ids = parts.entities, parts.ids
+    relations = _merge_aliases(moved, entities, parts.relations, ids)
+    if keep is not None:
+        entities = {key: acc for key, acc in entities.items()
+                    if key in keep and key not in moved}
+        kept = {entity_id(key) for key in keep}
+        relations = {pair: acc for pair, acc in relations.items()
+                     if pair[0] in kept or pair[1] in kept}
     entity_list = [
-        Entity(ids[key], _most_frequent(acc.names) if acc.names else key,
+        Entity(entity_id(key), _most_frequent(acc.names) if acc.names else key,
                _entity_type(acc.types), _sorted_ids(acc.chunks),
                join_descriptions(acc.descriptions) if acc.descriptions else "")
         for key, acc in entities.items()
