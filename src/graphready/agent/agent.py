@@ -16,6 +16,7 @@ from graphready.stores.base import Catalog
 
 from .abstain import closest_only, decide
 from .answer import Citation, Claim, Passage, extractive_answer
+from .followup import resolve
 from .short_answer import Source, lead_with, short_answer
 from .tagging import KnownNamesTagger, RegexTagger, Tagger
 from .themes import Report, community_answer
@@ -57,11 +58,15 @@ class ChatResult:
     documents don't, and its citations are the closest passages, not support."""
     short_answer: str | None = None
     """The answer itself (a name, place, date, number, yes/no), when one was found."""
+    searched_question: str = ""
+    """The question retrieval searched: the question itself, or a follow-up rewritten with
+    what the conversation names (:mod:`.followup`)."""
 
 
 class Agent(Protocol):
     """Answers questions with the retrieval tools of the moment. ``history`` holds the
-    conversation's earlier turns (OpenAI messages, user and assistant), oldest first."""
+    conversation's earlier turns (OpenAI messages, user and assistant), oldest first: a question
+    that refers to them is searched with what they name."""
 
     def chat(self, tools: Toolset, question: str, mode: Mode, k: int,
              history: Sequence[Message] = ()) -> ChatResult:
@@ -88,14 +93,15 @@ class OfflineAgent:
 
     def chat(self, tools: Toolset, question: str, mode: Mode, k: int,
              history: Sequence[Message] = ()) -> ChatResult:
-        """Retrieve with ``tools`` (a snapshot: it does not change during the call) and answer
-        (extractive answers do not use the earlier turns)."""
-        return self.answer(question, retrieve(tools, question, mode, k), tools)
+        """Retrieve with ``tools`` (a snapshot: it does not change during the call) and answer;
+        a follow-up question is searched and answered with the names of the earlier turns."""
+        searched = resolve(question, history, tools, self._catalog)
+        return self.answer(searched, retrieve(tools, searched, mode, k), tools)
 
     def stream(self, tools: Toolset, question: str, mode: Mode, k: int,
                history: Sequence[Message] = ()) -> Iterator[str | ChatResult]:
         """The result alone: an extractive answer is not written piece by piece."""
-        yield self.chat(tools, question, mode, k)
+        yield self.chat(tools, question, mode, k, history)
 
     def answer(self, question: str, found: Retrieval, tools: Toolset | None = None) -> ChatResult:
         """Compose the answer to ``question`` from what retrieval found (``tools``: those it
@@ -131,7 +137,8 @@ class OfflineAgent:
         return ChatResult(answer=answer.text, citations=answer.citations,
                           claims=answer.claims, tools_used=found.tools_used,
                           graph_used=found.graph_used, mode=found.mode, seeds=found.seeds,
-                          reached=found.reached, found=found_it, short_answer=short)
+                          reached=found.reached, found=found_it, short_answer=short,
+                          searched_question=question)
 
     def _tagger_for(self, passages: Sequence[Passage], tools: Toolset | None) -> Tagger:
         if self._tagger is not None:

@@ -11,7 +11,12 @@ A question has an answer deadline (``GRAPHREADY_LLM_ANSWER_DEADLINE_S``, from wh
 starts on it): the model must begin writing the answer by then, or the answer is the extractive
 one, flagged, with a note saying so. The agent stops choosing tools once half of it is gone.
 The answer is always asked for as a stream (collected for a whole answer), so that its start
-can be seen."""
+can be seen.
+
+A follow-up question that refers to an earlier turn ("When did he die?") is first rewritten by
+the model to stand alone (one short call, under the same deadline; the offline rewrite of
+:mod:`.followup` when the call fails or its reply is unusable); the rewritten question is what
+the tools search."""
 
 from __future__ import annotations
 
@@ -40,6 +45,7 @@ from graphready.stores.base import Catalog, Hit
 from . import tools as agent_tools
 from .agent import MAX_REPORT_SOURCES, ChatResult, OfflineAgent
 from .answer import Passage
+from .followup import REWRITE_MAX_TOKENS, needs_history, resolve, rewrite_messages, rewritten
 from .grounded import (
     MarkerFilter,
     abstains,
@@ -142,11 +148,12 @@ class LLMAgent:
                  history: Sequence[Message]) -> Iterator[Streamed]:
         gathered: _Gathered | None = None
         deadline = None if self._deadline_s is None else time.monotonic() + self._deadline_s
+        searched = self._searched(tools, question, history, deadline)
         try:
-            gathered = self._gather(tools, question, mode, k, history, deadline)
+            gathered = self._gather(tools, searched, mode, k, history, deadline)
             passages = gathered.numbered()
             if not passages:
-                yield from self._offline_stream(question, gathered.retrieval(mode))
+                yield from self._offline_stream(searched, gathered.retrieval(mode))
                 return
             messages = answer_messages(question, passages, list(gathered.reports.values()),
                                        history)
@@ -162,7 +169,8 @@ class LLMAgent:
             tail = marker_filter.finish()
             if tail:
                 yield tail
-            result = self._result("".join(pieces), passages, gathered, mode)
+            result = replace(self._result("".join(pieces), passages, gathered, mode),
+                             searched_question=searched)
             if not result.found and not abstains(result.answer):
                 yield UNSUPPORTED_TAIL
                 result = replace(result, answer=result.answer + UNSUPPORTED_TAIL)
@@ -170,9 +178,26 @@ class LLMAgent:
         except LLMError as exc:
             log.warning("the language model failed; answering extractively: %s", exc)
             found = gathered.retrieval(mode) if gathered and gathered.passages else \
-                retrieve(tools, question, mode, k)
-            yield replace(self._offline.answer(question, found), degraded=True,
+                retrieve(tools, searched, mode, k)
+            yield replace(self._offline.answer(searched, found), degraded=True,
                           note=self._degraded_note(exc))
+
+    def _searched(self, tools: Toolset, question: str, history: Sequence[Message],
+                  deadline: float | None) -> str:
+        """The question to search: ``question``, or a follow-up rewritten by the model to
+        stand alone (offline when the model fails or its reply is unusable)."""
+        if not needs_history(question, history, tools):
+            return question
+        try:
+            reply = self._model.complete(Prompt(
+                rewrite_messages(question, history), max_tokens=REWRITE_MAX_TOKENS,
+                purpose="agent", deadline=deadline))
+        except LLMError as exc:
+            log.warning("the language model could not rewrite a follow-up question; "
+                        "rewriting it offline: %s", exc)
+            return resolve(question, history, tools, self._catalog)
+        return rewritten(reply.content, question) or resolve(question, history, tools,
+                                                             self._catalog)
 
     def _degraded_note(self, exc: LLMError) -> str:
         """The note of an extractive answer given instead (read by any key: no URL's

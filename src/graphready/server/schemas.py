@@ -90,6 +90,7 @@ def chat_response(result: ChatResult) -> ChatResponse:
         degraded=result.degraded,
         found=result.found,
         short_answer=result.short_answer,
+        searched_question=result.searched_question,
         plan="agent" if result.plan == "agent" else "fixed",
         agent_steps=result.agent_steps,
         graph_entities=GraphEntitiesOut(
@@ -158,6 +159,10 @@ class ChatResponse(BaseModel):
     short_answer: str | None = Field(None, description="The answer itself (a name, place, "
                                      "date, number, yes or no, or one of two things compared) "
                                      "when one was found; the answer text begins with it")
+    searched_question: str = Field("", description="The question retrieval searched: the "
+                                   "message itself, or a follow-up that refers to an earlier "
+                                   "turn ('When did he die?') rewritten with what the "
+                                   "conversation names ('When did Alan Turing die?')")
     tools_used: list[str]
     graph_used: bool
     mode: str
