@@ -41,6 +41,8 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Literal
 
+from starlette.types import Scope
+
 from graphready.config import MIN_API_KEY_CHARS, Settings, api_keys
 from graphready.errors import ConfigError
 from graphready.settings_spec import env_name
@@ -62,6 +64,8 @@ MAX_FILE_BYTES = 4 * 1024 * 1024
 LABEL_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._@+-")
 MAX_LABEL_CHARS = 64
 FIELDS = "LABEL KEY ROLE WORKSPACES"
+ACCESS = "graphready.access"
+"""The key of the request's :class:`Access` in the ASGI scope."""
 
 Exists = Callable[[str], bool]
 """Whether a workspace of this name exists."""
@@ -89,6 +93,13 @@ class Access:
         """Whether the key may do what needs role ``need`` in ``workspace``
         (``allows(ALL, "admin")``: admin of every workspace, which creating one needs)."""
         return self.sees(workspace) and ROLES.index(self.role) >= ROLES.index(need)
+
+
+def access_of(scope: Scope) -> Access | None:
+    """The access of the request's key (the key middleware, ``auth.py``, put it in the scope);
+    None when the server needs no key (everything is allowed) or the path is open."""
+    found: Access | None = scope.get(ACCESS)
+    return found
 
 
 @dataclass(frozen=True, slots=True)
