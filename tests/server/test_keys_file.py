@@ -180,14 +180,6 @@ def test_refresh_reloads_a_changed_file_at_most_once_per_period(tmp_path: Path) 
     assert slow.find(BOB) is not None and slow.find(ALICE) is None
 
 
-def test_use_workspaces_checks_the_file_against_the_registry(tmp_path: Path) -> None:
-    path = _file(tmp_path, f"alice {ALICE} admin *\nbob {BOB} write finance\n")
-    ring = KeyRing([], path, exists)
-    ring.use_workspaces(lambda name: name == "finance")
-    with pytest.raises(ConfigError, match="line 2: no workspace 'finance'"):
-        ring.use_workspaces(lambda name: name == "default")
-
-
 def test_parse_keys_is_linear_on_a_long_hostile_line() -> None:
     line = "a " + "k" * 200_000 + " read " + ",".join(["finance"] * 20_000)
     (key,) = parse_keys(line, Path("keys"), exists)

@@ -56,7 +56,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     redact_logs(settings)
     sock = socket.socket(fileno=args.fd)
     _stop_when_parent_dies()
-    app = create_app(settings, build=role.builds, role=role)
+    try:  # a keys file that cannot be used now (the parent checked it at start-up)
+        app = create_app(settings, build=role.builds, role=role)
+    except GraphReadyError as exc:
+        logging.getLogger("graphready.server").error("worker %d cannot start: %s", role.index,
+                                                      exc)
+        return 2
     asyncio.run(serve(settings, sock=sock, app=app))
     return 0
 

@@ -143,10 +143,6 @@ def _role(field: str) -> Role:
     raise _Bad(f"unknown role{shown} (third field): use read, write or admin")
 
 
-def _missing(name: str) -> str:
-    return f"no workspace '{name}' (create it first, or take it off the line)"
-
-
 def _workspaces(field: str, exists: Exists) -> frozenset[str] | Everywhere:
     if field == ALL:
         return ALL
@@ -157,7 +153,7 @@ def _workspaces(field: str, exists: Exists) -> frozenset[str] | Everywhere:
         raise _Bad("* stands alone: it already means every workspace")
     for name in names:
         if not exists(name):
-            raise _Bad(_missing(name))
+            raise _Bad(f"no workspace '{name}' (create it first, or take it off the line)")
     return frozenset(names)
 
 
@@ -279,19 +275,6 @@ class KeyRing:
             if hmac.compare_digest(raw, key.secret) and found is None:
                 found = key.access
         return found
-
-    def use_workspaces(self, exists: Exists) -> None:
-        """Ask ``exists`` which workspaces exist from now on (the server's registry, once open),
-        and check the keys file against it: a ``ConfigError`` naming the line of a workspace it
-        does not know."""
-        self._exists = exists
-        for key in self._keys:
-            where = key.access.workspaces
-            if key.line and where != ALL:
-                for name in sorted(where):
-                    if not exists(name):
-                        assert self.path is not None
-                        raise _refuse(self.path, key.line, _missing(name))
 
     def reload(self) -> bool:
         """Read the keys file again (SIGHUP); whether its keys are now those taken. A file that

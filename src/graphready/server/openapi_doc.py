@@ -186,7 +186,8 @@ def _declare_keys(document: dict[str, Any], path: str, method: str,
         return
     document["components"].setdefault("securitySchemes", {})[SECURITY] = {
         "type": "http", "scheme": "bearer",
-        "description": f"An API key ({env_name('api_key')} or {env_name('read_only_api_key')}), "
+        "description": f"An API key ({env_name('api_key')}, {env_name('read_only_api_key')} "
+                       f"or one of {env_name('keys_file')}), "
                        "when the server has keys configured"}
     operation.setdefault("security", [{SECURITY: []}, {}])
 
