@@ -184,3 +184,19 @@ def test_parse_keys_is_linear_on_a_long_hostile_line() -> None:
     line = "a " + "k" * 200_000 + " read " + ",".join(["finance"] * 20_000)
     (key,) = parse_keys(line, Path("keys"), exists)
     assert key.access.workspaces == frozenset({"finance"})
+
+
+def test_a_byte_order_mark_is_skipped_and_a_file_others_can_read_is_warned_of(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    path = tmp_path / "keys"
+    path.write_bytes(f"\ufeffalice {ALICE} admin *\n".encode())
+    path.chmod(0o644)
+    with caplog.at_level(logging.WARNING, logger="graphready.server"):
+        (key,) = read_keys(path, exists)
+    assert key.access.label == "alice"
+    assert "can be read by other users of this machine (mode 644): chmod 600" in caplog.text
+    caplog.clear()
+    path.chmod(0o600)
+    with caplog.at_level(logging.WARNING, logger="graphready.server"):
+        read_keys(path, exists)
+    assert "other users" not in caplog.text

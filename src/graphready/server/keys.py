@@ -200,22 +200,28 @@ def parse_keys(text: str, path: Path, exists: Exists = only_default,
 
 def read_keys(path: Path, exists: Exists = only_default,
               settings_keys: Sequence[Key] = ()) -> tuple[Key, ...]:
-    """The keys of the keys file at ``path`` (:func:`parse_keys`); a ``ConfigError`` when it
-    cannot be read."""
+    """The keys of the keys file at ``path`` (:func:`parse_keys`; a UTF-8 byte order mark
+    before the first line is skipped); a ``ConfigError`` when it cannot be read. A file that
+    other users of the machine can read is taken, with a warning."""
     try:
         with path.open("rb") as file:
             data = file.read(MAX_FILE_BYTES + 1)
+            mode = os.fstat(file.fileno()).st_mode
     except OSError as exc:
         raise ConfigError(env_name("keys_file"), f"cannot read {path}: "
                           f"{exc.strerror or exc}") from None
     if len(data) > MAX_FILE_BYTES:
         raise ConfigError(env_name("keys_file"), f"{path} is over {MAX_FILE_BYTES} bytes")
     try:
-        text = data.decode("utf-8")
+        text = data.decode("utf-8").removeprefix("\ufeff")
     except UnicodeDecodeError as exc:
         raise _refuse(path, data.count(b"\n", 0, exc.start) + 1,
                       "not UTF-8 text") from None
-    return parse_keys(text, path, exists, settings_keys)
+    keys = parse_keys(text, path, exists, settings_keys)
+    if mode & 0o077 and keys:
+        log.warning("keys file %s can be read by other users of this machine (mode %o): "
+                    "chmod 600 it", path, mode & 0o777)
+    return keys
 
 
 def _signature(path: Path) -> tuple[int, int, int] | None:
