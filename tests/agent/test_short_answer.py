@@ -6,7 +6,14 @@ from __future__ import annotations
 import pytest
 
 from graphready.agent.answer import Answer
-from graphready.agent.short_answer import Source, lead_with, options_of, question_kind, short_answer
+from graphready.agent.short_answer import (
+    Source,
+    lead_with,
+    options_of,
+    question_kind,
+    sentences_of,
+    short_answer,
+)
 from graphready.agent.tagging import KnownNamesTagger, RegexTagger, date_key
 
 TURING = Source("Alan Turing", "Alan Mathison Turing was born in London on 23 June 1912. He "
@@ -44,6 +51,15 @@ def known() -> KnownNamesTagger:
     ("Who was born first out of Aivar Kuusmaa and Andy Summers?", "choice"),
     ("Which country is Brittany in?", "place"),
     ("What is the weather like?", "thing"),
+    # the wh-word that asks, not a relative one, and the noun after it
+    ("What is the population of the state where the Zephyr Lighthouse is?", "number"),
+    ("Who was in charge of the country where Brittany is located?", "person"),
+    ("Humboldt Peak, in the state where Silverton is located, is part of what mountain range?",
+     "place"),
+    ("What type of government did the country have when the lighthouse was lit?", "thing"),
+    ("For what did the singer of Moon River win a Tony?", "thing"),
+    ("The lighthouse was designed by Odile Farraway, who died on which date?", "date"),
+    ("On the Knocking at the Gate is an essay by what English essayist?", "person"),
 ])
 def test_question_kind(question: str, kind: str) -> None:
     assert question_kind(question) == kind
@@ -80,6 +96,33 @@ def test_dates_and_numbers_without_spacy() -> None:
 ])
 def test_comparison_by_dates(question: str, expected: str) -> None:
     assert short_answer(question, [FILM_A, FILM_B], RegexTagger()) == expected
+
+
+PEAK_A = Source("Muztagh Ata", "Muztagh Ata is a mountain in Xinjiang, first climbed in 1956. "
+                               "Its elevation is 7,546 metres.")
+PEAK_B = Source("Manaslu", "Manaslu, climbed in 1956 by a Japanese team, is 8,163 metres high.")
+LIFE_A = Source("Edward Albee", "Edward Albee (March 12, 1928 - September 16, 2016) was an "
+                                "American playwright.")
+LIFE_B = Source("J. M. Barrie", "Sir James Matthew Barrie (9 May 1860 - 19 June 1937) was a "
+                                "Scottish novelist and playwright.")
+
+
+def test_comparison_by_the_value_near_the_question_words_and_by_life_length() -> None:
+    regex = RegexTagger()
+    # the elevation, not the year first climbed
+    assert short_answer("Which peak stands higher, Muztagh Ata or Manaslu?", [PEAK_A, PEAK_B],
+                        regex) == "Manaslu"
+    assert short_answer("Which playwright lived a longer life, Edward Albee or J. M. Barrie?",
+                        [LIFE_A, LIFE_B], regex) == "Edward Albee"
+    assert short_answer("Which playwright lived a longer life, J. M. Barrie or Edward Albee?",
+                        [LIFE_B, LIFE_A], regex) == "Edward Albee"
+
+
+def test_a_title_line_is_not_glued_to_the_first_sentence(known: KnownNamesTagger) -> None:
+    titled = Source("Alan Turing: codebreaking", "# Alan Turing: codebreaking\nAlan Mathison "
+                                                 "Turing was born in **London** on 23 June 1912.")
+    assert sentences_of(titled) == ["Alan Mathison Turing was born in London on 23 June 1912."]
+    assert short_answer("Where was Alan Turing born?", [titled], known) == "London"
 
 
 FRENCH_A = Source("Odile Farraway", "Odile Farraway was a French architect. She designed the "

@@ -23,11 +23,10 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from graphready.documents.chunking import split_sentences
 from graphready.retrieval.text import terms, words
 
 from .answer import Answer
-from .short_answer import Source
+from .short_answer import Source, sentences_of
 
 FEATURES = ("terms", "names", "all_names", "sentence", "passage", "typed")
 WEIGHTS = (6.261, 1.775, 0.823, 12.631, -0.310, -0.160)
@@ -80,7 +79,7 @@ def features(question: str, sources: Sequence[Source], typed: bool) -> tuple[flo
             held_here = title | set(terms(source.text))
             passage_share = max(passage_share,
                                 sum(1 for t in wanted if t in held_here) / len(wanted))
-            for sentence in split_sentences(source.text):
+            for sentence in sentences_of(source):
                 held = title | set(terms(sentence))
                 sentence_share = max(sentence_share,
                                      sum(1 for t in wanted if t in held) / len(wanted))

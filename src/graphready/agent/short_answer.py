@@ -19,7 +19,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Literal
 
-from graphready.documents.chunking import split_sentences
+from graphready.documents.chunking import chunk_sentences
+from graphready.documents.markdown import plain
 from graphready.retrieval.text import terms, words
 
 from .answer import Answer
@@ -39,7 +40,8 @@ LABELS: dict[str, frozenset[str]] = {
     "thing": frozenset({"PERSON", "ORG", "GPE", "LOC", "FAC", "NORP", "WORK_OF_ART", "EVENT",
                         "PRODUCT", "LANGUAGE", "LAW"}),
 }
-MAX_SENTENCES = 6
+MAX_SENTENCES = 10
+TITLE_BONUS = 0.5
 _AUXILIARIES = frozenset({"is", "are", "was", "were", "do", "does", "did", "can", "could", "has",
                           "have", "had", "will", "would", "should"})
 _EARLIER = frozenset({"first", "earlier", "earliest", "older", "oldest", "before", "sooner"})
@@ -68,6 +70,12 @@ _HEADS: dict[str, Kind] = {
     **dict.fromkeys(("year", "date", "day", "century", "month", "decade"), "date"),
     **dict.fromkeys(("citizen", "nationality", "ethnicity", "religion", "language"),
                     "nationality"),
+    **dict.fromkeys(("population", "percentage", "percent", "amount", "number", "height",
+                     "length", "size", "age", "capacity"), "number"),
+    **dict.fromkeys(("character", "role", "spouse", "wife", "husband", "mother", "father"),
+                    "person"),
+    **dict.fromkeys(("body", "range", "bridge", "airport", "lake", "sea", "ocean", "stadium",
+                     "venue", "territory", "neighborhood", "park", "peninsula"), "place"),
 }
 _RELATIONS = frozenset({"mother", "father", "wife", "husband", "spouse", "son", "daughter",
                         "child", "director", "composer", "performer", "founder", "producer",
@@ -86,19 +94,78 @@ class Source:
     text: str
 
 
+def sentences_of(source: Source) -> list[str]:
+    """The sentences of ``source`` as an answer quotes them (:func:`chunk_sentences`: a title
+    line is never glued to the sentence after it; headings left out; Markdown syntax removed)."""
+    return [text for s in chunk_sentences(source.text, source.title)
+            if not s.heading and (text := plain(s.text))]
+
+
 def question_kind(question: str) -> Kind:
-    """What kind of answer ``question`` asks for."""
+    """What kind of answer ``question`` asks for: by its interrogative word (not a relative one:
+    "the state *where* X is") and the noun that follows it ("what *year*", "which *county*")."""
     lowered = [w.casefold() for w in words(question)]
     if not lowered:
         return "thing"
     if options_of(question) is not None:
         return "choice"
-    first = lowered[0]
-    if first in _AUXILIARIES:
+    if lowered[0] in _AUXILIARIES:
         return "yesno"
     joined = " ".join(lowered)
-    if "how many" in joined or "how much" in joined or "number of" in joined:
+    if any(p in joined for p in ("how many", "how much", "number of", "how old", "how long",
+                                  "how tall", "how far", "how big", "how large")):
         return "number"
+    at = _interrogative(question)
+    if at is not None:
+        wh = lowered[at]
+        if wh in _WH_KINDS:
+            return _WH_KINDS[wh]
+        following = lowered[at + 1:at + 6]
+        while following and following[0] in _COPULAS | _DETERMINERS:  # "what is the population"
+            following = following[1:]
+        for word in following[:3]:  # "what mountain range", not "what did the singer"
+            if word in _AUXILIARIES:
+                break
+            if word in _HEADS:
+                return _HEADS[word]
+            if word.endswith("ist") and len(word) > 5:  # "what English essayist"
+                return "person"
+        return "thing"
+    return _fallback_kind(lowered, joined)
+
+
+_COPULAS = frozenset({"is", "was", "are", "were"})
+_DETERMINERS = frozenset({"the", "a", "an"})
+_WH_KINDS: dict[str, Kind] = {"who": "person", "whom": "person", "whose": "person",
+                              "when": "date", "where": "place"}
+_OPENERS = frozenset({"in", "on", "at", "of", "for", "by", "to", "from", "with", "during",
+                      "since", "until", "as", "and", "is", "was", "are", "were", "into"})
+"""Words after which a wh-word asks ("in *what* year", "is part of *what*"), not relates."""
+
+
+def _interrogative(question: str) -> int | None:
+    """The position (in :func:`words`) of the wh-word that asks: the first word, or one after a
+    comma or a preposition; a wh-word right after a noun ("the city where") relates."""
+    index = 0
+    previous = ""
+    after_comma: int | None = None
+    for raw in question.split():
+        found = words(raw)
+        if not found:
+            continue
+        word = found[0].casefold()
+        if word in ("what", "which", "who", "whom", "whose", "when", "where"):
+            if index == 0 or previous.casefold().strip(",") in _OPENERS:
+                return index
+            if previous.endswith(",") and after_comma is None:
+                after_comma = index  # ", who ...": asks, unless a later one does ("on which")
+        index += len(found)
+        previous = raw
+    return after_comma
+
+
+def _fallback_kind(lowered: list[str], joined: str) -> Kind:
+    """The kind of a question whose asking wh-word is not found (kept from the first rules)."""
     if "nationality" in lowered:
         return "nationality"
     if "when" in lowered or any(w in _DATE_NOUNS for w in lowered[:4]) \
@@ -107,7 +174,7 @@ def question_kind(question: str) -> Kind:
     if "where" in lowered or "place of" in joined or any(w in _PLACE_NOUNS
                                                           for w in lowered[:3]):
         return "place"
-    if first in ("who", "whom", "whose") or "who" in lowered[:3]:
+    if lowered[0] in ("who", "whom", "whose") or "who" in lowered[:3]:
         return "person"
     for i, word in enumerate(lowered):
         if word in ("which", "what"):
@@ -155,8 +222,7 @@ def _scored_sentences(question: str, sources: Sequence[Source]) -> list[tuple[fl
     they are among these sentences, plus a share for the passage's rank."""
     wanted = set(terms(question))
     cues = _cue_words(wanted)
-    rows = [(r, s) for r, src in enumerate(sources) for s in split_sentences(src.text)
-            if not s.lstrip().startswith("#")]
+    rows = [(r, s) for r, src in enumerate(sources) for s in sentences_of(src)]
     df: Counter[str] = Counter()
     for _, sentence in rows:
         df.update(set(terms(sentence)))
@@ -206,6 +272,7 @@ def _best_typed(question: str, kind: Kind, sources: Sequence[Source], tagger: Ta
              if src.title and _in_question(src.title, question_terms, folded)}
     totals: dict[str, float] = {}
     shown: dict[str, str] = {}
+    titles = {" ".join(terms(src.title)) for src in sources if src.title}
     for (score, rank, sentence), spans in zip(scored, tagger.tag([s for _, _, s in scored]),
                                               strict=True):
         weight = score * (0.4 if bridged and rank in named and len(named) < len(sources)
@@ -215,40 +282,59 @@ def _best_typed(question: str, kind: Kind, sources: Sequence[Source], tagger: Ta
                 continue
             key = span.text.casefold()
             totals[key] = totals.get(key, 0.0) + weight * (
-                1.0 + _closeness(sentence, span, question_terms, cues))
+                1.0 + _closeness(sentence, span, question_terms, cues)
+                + TITLE_BONUS * (" ".join(terms(span.text)) in titles))
             shown.setdefault(key, span.text)
     if not totals:
         return None
     return shown[max(totals, key=lambda k: totals[k])]
 
 
-def _option_value(option: str, sources: Sequence[Source], tagger: Tagger,
-                  numeric: bool) -> float | tuple[int, int, int] | None:
-    """The first date (or number) in the passage about ``option``: the one whose title is the
-    option, else the first that names it."""
+def _option_value(option: str, sources: Sequence[Source], tagger: Tagger, numeric: bool,
+                  cues: Sequence[str]) -> float | tuple[int, int, int] | None:
+    """What the passage about ``option`` (the one whose title is the option, else the first that
+    names it) says of it: the number nearest the question's words (``cues``) when ``numeric``,
+    the years between its first two dates for a life's length, else its first date."""
     for source in _about(option, sources)[:1]:
-        head = split_sentences(source.text)[:2]
-        for spans in tagger.tag(head):
-            for span in spans:
-                if numeric and span.label in LABELS["number"]:
-                    value = number_value(span.text)
+        sentences = sentences_of(source)
+        if numeric:
+            best: tuple[float, float] | None = None
+            for position, (sentence, spans) in enumerate(zip(sentences, tagger.tag(sentences),
+                                                              strict=True)):
+                for span in spans:
+                    value = number_value(span.text) if span.label in LABELS["number"] else None
                     if value is not None:
-                        return value
-                if not numeric and span.label == "DATE":
-                    date = date_key(span.text)
-                    if date is not None:
-                        return date
+                        near = _closeness(sentence, span, set(cues), ()) - 0.1 * position
+                        if best is None or near > best[0]:
+                            best = (near, value)
+            return best[1] if best is not None else None
+        dates = [d for spans in tagger.tag(sentences[:2]) for span in spans
+                 if span.label == "DATE" and (d := date_key(span.text)) is not None]
+        if "life" in cues or "lived" in cues:
+            return float(dates[1][0] - dates[0][0]) if len(dates) >= 2 else None
+        return dates[0] if dates else None
     return None
+
+
+_MEASURES = {"higher": ("elevation", "height", "metres", "meters", "feet"),
+             "taller": ("height", "tall", "metres", "meters", "feet", "floors"),
+             "larger": ("area", "population", "km"), "bigger": ("area", "population", "km")}
 
 
 def _choose(question: str, options: tuple[str, str], sources: Sequence[Source],
             tagger: Tagger) -> str:
     direction = _direction(question) or -1
-    numeric = bool({w.casefold() for w in words(question)} & _MORE)
-    values = [_option_value(o, sources, tagger, numeric) for o in options]
+    asked = {w.casefold() for w in words(question)}
+    numeric = bool(asked & _MORE) and not asked & {"life", "lived"}
+    named = set(terms(" ".join(options)))
+    cues = [t for t in terms(question) if t not in named] + [
+        c for w in asked for c in _MEASURES.get(w, ())] + sorted(asked & {"life", "lived"})
+    values = [_option_value(o, sources, tagger, numeric, cues) for o in options]
     first, second = values
     if first is not None and second is not None and first != second:
         earlier = 0 if first < second else 1  # type: ignore[operator]
+        if asked & {"life", "lived"}:
+            direction = _direction(question) or 1
         return options[earlier if direction < 0 else 1 - earlier]
     return options[0]
 
@@ -299,7 +385,7 @@ def _attributes(thing: str, sources: Sequence[Source], tagger: Tagger) -> set[st
     """The nationalities, countries and languages the first two sentences of the passage
     about ``thing`` name (folded)."""
     for source in _about(thing, sources)[:1]:
-        head = split_sentences(source.text)[:2]
+        head = sentences_of(source)[:2]
         return {span.text.casefold() for spans in tagger.tag(head) for span in spans
                 if span.label in _ATTRIBUTES}
     return set()
