@@ -10,9 +10,10 @@ Purposes are told apart the way graphready's prompts are written: the extraction
 build a knowledge graph"), the community report prompt ("You write a report"), a prompt with
 tools (the agent), anything else an answer. Replies: extraction JSON naming the passage's
 capitalised words, a report naming the community's first entity, a ``search_documents`` call
-then ``DONE`` for the agent, and an answer citing passage [1]. A :class:`Refusal` makes it
-answer an error status instead, with an OpenAI-style error body, to the prompts holding a
-marker (a 400 for a prompt too long for its context, a 500 that echoes what it was sent).
+then ``DONE`` for the agent, and an answer citing passage [1] (or what ``answer`` writes).
+A :class:`Refusal` makes it answer an error status instead, with an OpenAI-style error body, to
+the prompts holding a marker (a 400 for a prompt too long for its context, a 500 that echoes
+what it was sent).
 """
 
 from __future__ import annotations
@@ -159,6 +160,8 @@ class ScriptedLLMServer:
 
     paces: dict[str, Pace] = field(default_factory=dict)
     served: list[Served] = field(default_factory=list)
+    answer: Callable[[dict[str, Any]], str] | None = None
+    """Writes the answers instead (from the request's body), when given."""
     end_early: dict[str, int] = field(default_factory=dict)
     refusals: list[Refusal] = field(default_factory=list)
 
@@ -200,7 +203,8 @@ class ScriptedLLMServer:
                  ) -> Iterator[tuple[str, list[dict[str, Any]]]]:
         """Hold the one slot and yield the reply a token at a time (the tool calls come with
         the first); stop when ``gone()`` says the client went away, or the caller stops."""
-        text, calls = reply_for(purpose, body)
+        text, calls = (self.answer(body), []) if purpose == "answer" and self.answer \
+            else reply_for(purpose, body)
         pace = self.paces.get(purpose, Pace())
         with self._slot:
             record = self._begin(purpose, streamed)

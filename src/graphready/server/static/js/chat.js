@@ -13,8 +13,38 @@ function citationButton(citation) {
                        onclick: () => openPassage(citation.chunk_id, citation) }, `[${citation.number}]`);
 }
 
-// The answer text with each [n] that names a citation made a button.
-function answerNodes(text, citations) {
+// The answer text with each [n] that names a citation made a button, and each sentence its
+// cited passages do not support marked (a wavy underline, a mark and a tooltip saying why).
+const UNSUPPORTED = "Not supported: the passages this sentence cites do not hold its names, "
+  + "numbers or key terms.";
+
+function unsupportedSpans(text, claims) {
+  const spans = [];
+  for (const claim of claims || []) {
+    if (claim.supported) continue;
+    const words = claim.text.replace(/[.!?]$/, "");
+    const at = words ? text.indexOf(words) : -1;
+    if (at >= 0 && !spans.some(([s, e]) => at < e && s < at + words.length)) {
+      spans.push([at, at + words.length]);
+    }
+  }
+  return spans.sort((a, b) => a[0] - b[0]);
+}
+
+function answerNodes(text, citations, claims) {
+  const nodes = [];
+  let last = 0;
+  for (const [start, end] of unsupportedSpans(text, claims)) {
+    nodes.push(...citedNodes(text.slice(last, start), citations),
+      h("span", { class: "unsupported", title: UNSUPPORTED }, citedNodes(text.slice(start, end), citations),
+        h("span", { class: "unsupported-mark", "aria-label": "not supported" }, "⚠")));
+    last = end;
+  }
+  nodes.push(...citedNodes(text.slice(last), citations));
+  return nodes;
+}
+
+function citedNodes(text, citations) {
   const byNumber = new Map(citations.map((c) => [c.number, c]));
   const nodes = [];
   let last = 0;
@@ -46,7 +76,11 @@ function entityChips(label, entities, result) {
 function render(box, result) {
   const how = result.plan === "agent" ? ` · agent, ${result.agent_steps} steps` : "";
   replace(box,
-    h("div", { class: "answer-text" }, answerNodes(result.answer, result.citations)),
+    h("div", { class: "answer-text" }, answerNodes(result.answer, result.citations, result.claims)),
+    result.claims && result.claims.some((c) => !c.supported)
+      ? h("div", { class: "claims-legend" }, h("span", { class: "unsupported" }, "Marked ⚠"),
+        " sentences are not supported by the passages they cite: check them before relying on them.")
+      : null,
     h("div", { class: "meta", title: result.note },
       `${result.answer_type}${result.degraded ? " (the language model failed)" : ""}`,
       ` · mode ${result.mode}${how} · tools: ${result.tools_used.join(", ") || "none"}`),
