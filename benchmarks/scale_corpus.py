@@ -15,9 +15,10 @@ mentions they held) until it is one chunk.
 
 Outputs (never inside the repository): ``corpus-N.jsonl`` (``{"id", "title", "text"}`` lines,
 what ``graphready index`` and ``eval`` read; each passage one chunk at ``--chunk-chars``) and
-``contributions-N.jsonl`` (``{"chunk_id", "payload"}``: the chunk id the index gives that
-passage and its extraction as the graph store's ``extractions`` rows hold it, so a benchmark can
-build the graph without spaCy: :func:`read_contributions`). All sizes are written in one pass:
+``contributions-N.tsv`` (``chunk_id<TAB>payload`` lines: the chunk id the index gives that
+passage and its extraction as the graph store's ``extractions`` rows hold them, the payload in
+the stores' encoding, which escapes every tab and line break, so a benchmark can build the graph
+without spaCy: :func:`read_contributions`). All sizes are written in one pass:
 a smaller corpus is a prefix of a larger one. Deterministic from ``--seed``; memory bounded by
 the source, not by N.
 
@@ -179,7 +180,7 @@ def _rss_mib() -> float:
 
 def generate(source: Source, sizes: Sequence[int], out_dir: Path, seed: int,
              chunk_chars: int, overlap: int, contributions: bool = True) -> Generated:
-    """Write ``corpus-N.jsonl`` (and ``contributions-N.jsonl``) for every N of ``sizes`` in
+    """Write ``corpus-N.jsonl`` (and ``contributions-N.tsv``) for every N of ``sizes`` in
     one pass over the largest."""
     largest = max(sizes)
     generator = _Generator(source, seed, largest, chunk_chars, overlap)
@@ -196,9 +197,7 @@ def generate(source: Source, sizes: Sequence[int], out_dir: Path, seed: int,
         for j in range(largest):
             passage = generator.passage(j)
             line = json.dumps(passage.row, ensure_ascii=False) + "\n"
-            row = json.dumps({"chunk_id": passage.extraction.chunk_id,
-                              "payload": encode_extraction(passage.extraction)},
-                             ensure_ascii=False) + "\n"
+            row = f"{passage.extraction.chunk_id}\t{encode_extraction(passage.extraction)}\n"
             for size, corpus, contributed in outputs:
                 if j < size:
                     corpus.write(line)
@@ -220,15 +219,15 @@ def corpus_path(out_dir: Path, size: int) -> Path:
 
 def contributions_path(out_dir: Path, size: int) -> Path:
     """Where the contributions of the corpus of ``size`` chunks are written."""
-    return out_dir / f"contributions-{size}.jsonl"
+    return out_dir / f"contributions-{size}.tsv"
 
 
 def read_contributions(path: Path) -> Iterator[ChunkExtraction]:
-    """The extractions of a ``contributions-N.jsonl``, in the order of its corpus."""
+    """The extractions of a ``contributions-N.tsv``, in the order of its corpus."""
     with path.open(encoding="utf-8") as lines:
         for line in lines:
-            row = json.loads(line)
-            yield decode_extraction(row["chunk_id"], row["payload"])
+            chunk_id, payload = line.rstrip("\n").split("\t", 1)
+            yield decode_extraction(chunk_id, payload)
 
 
 def window(size: int, source_chunks: int) -> range:
