@@ -258,6 +258,14 @@ class Settings:
     watch: OnOff = setting("off", flags=("serve",))
     """build when a file is added, changed or removed under the documents folder, as `POST
     /build` would (changes are batched; `watchfiles`)"""
+    workspace_idle_s: int = setting(600, low=1, high=604_800)
+    """seconds a workspace other than the default one stays loaded without a request (and
+    without a build running); then its indexes are unloaded until its next request (see
+    "Workspaces")"""
+    workspace_memory_mb: int = setting(1024, low=1, high=1_048_576)
+    """MiB that the loaded workspaces (other than the default one) may hold, by estimate
+    (what the server's resident set grew by while each loaded); past it the least recently
+    used idle ones are unloaded"""
     workers: int = setting(1, low=1, high=64, flags=("serve",))
     """server processes sharing the port and the data dir: one builds, the others load what
     it built; all answer (see "Every core answers")"""

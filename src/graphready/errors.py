@@ -17,8 +17,11 @@ them to HTTP responses in exactly one place (``server/errors.py``).
      │    ├── UnsupportedMediaType  a write whose body is not JSON or multipart -> 415
      │    ├── NotFound        no such document                                 -> 404
      │    │    └── WorkspaceNotFound  no such workspace (or not the key's)    -> 404
+     │    ├── InvalidWorkspace  a workspace name that breaks the naming rule   -> 400
      │    ├── MethodNotAllowed  a method the path does not take                  -> 405 + Allow
      │    ├── Conflict        the document is not the server's to change       -> 409
+     │    │    ├── WorkspaceExists    a workspace of that name exists already  -> 409
+     │    │    └── WorkspaceReserved  the default workspace cannot be deleted  -> 409
      │    └── RateLimited     over the client's chat rate limit                -> 429 + Retry-After
      ├── NotReady             nothing can answer yet                           -> 503 + Retry-After
      ├── Overloaded           too many chats in flight, none freed in time     -> 503 + Retry-After
@@ -141,12 +144,24 @@ class WorkspaceNotFound(NotFound, status=404, code="unknown_workspace"):
         self.name = name
 
 
+class InvalidWorkspace(RequestError, status=400, code="invalid_workspace"):
+    """A workspace name that breaks the naming rule (the message states the rule)."""
+
+
 class MethodNotAllowed(RequestError, status=405, code="method_not_allowed"):
     """A method the path does not take; ``Allow`` lists those it does."""
 
 
 class Conflict(RequestError, status=409, code="conflict"):
     """The request conflicts with where the document lives (a file of the served folder)."""
+
+
+class WorkspaceExists(Conflict, status=409, code="workspace_exists"):
+    """``POST /workspaces`` with the name of a workspace that exists already."""
+
+
+class WorkspaceReserved(Conflict, status=409, code="workspace_reserved"):
+    """The default workspace always exists: it cannot be created or deleted."""
 
 
 class NotReady(GraphReadyError, status=503, code="not_ready"):

@@ -87,7 +87,8 @@ async def test_completion_streams_openai_chunks(client: httpx.AsyncClient) -> No
 @pytest.mark.parametrize(
     ("body", "words"),
     [
-        ({"model": "gpt-4", "messages": [{"role": "user", "content": "hi"}]}, ("model", "gpt-4")),
+        ({"model": "gpt.4", "messages": [{"role": "user", "content": "hi"}]}, ("model", "gpt.4")),
+        ({"model": "x:fast", "messages": [{"role": "user", "content": "hi"}]}, ("model", "fast")),
         ({"messages": []}, ("messages",)),
         ({"messages": [{"role": "system", "content": "only a system prompt"}]}, ("user",)),
         ({"messages": [{"role": "wizard", "content": "hi"}]}, ("role",)),

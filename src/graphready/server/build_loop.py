@@ -26,7 +26,7 @@ import contextlib
 import logging
 from collections.abc import Callable
 from dataclasses import replace
-from typing import Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from graphready.config import Settings
 from graphready.errors import StoreError
@@ -36,10 +36,13 @@ from graphready.llm.registry import probe_llm
 from graphready.redact import redact
 from graphready.stores.registry import Stores
 
-from .indexes import IndexLoader, OnIndex
+from .indexes import EmbedderSource, IndexLoader, OnIndex
 from .library import Library
 from .readiness import Readiness
 from .watch import watch_folder
+
+if TYPE_CHECKING:  # not at run time: process_parts imports admission, which imports state
+    from .process_parts import BuildTurns
 
 log = logging.getLogger("graphready.server")
 
@@ -69,19 +72,26 @@ class BuildLoop(Protocol):
     async def wait_loaded(self) -> None:
         """Wait until phase 2's work (loading, and building if asked) has finished."""
 
+    async def wait_persisted(self) -> None:
+        """Wait until phase 2 has loaded the persisted indexes (not for the build after)."""
+
     async def close(self) -> None:
         """Stop building and following; wait for the background work to end."""
 
 
 class SingleBuildLoop:
-    """The build loop of a server that is one process: it runs the build workers itself."""
+    """The build loop of a server that is one process: it runs the build workers itself.
+    ``embedder`` is the process's question embedder; ``turns``, when given, the process's
+    build turns: each build waits for its turn (one workspace builds at a time)."""
 
     def __init__(self, settings: Settings, stores: Stores, readiness: Readiness,
-                 library: Library, on_index: OnIndex) -> None:
+                 library: Library, on_index: OnIndex, embedder: EmbedderSource | None = None,
+                 turns: BuildTurns | None = None) -> None:
         self._settings = settings
         self._readiness = readiness
         self._library = library
-        self.indexes = IndexLoader(settings, stores, readiness, library, on_index)
+        self._turns = turns
+        self.indexes = IndexLoader(settings, stores, readiness, library, on_index, embedder)
         """The indexes this process answers with, and how new ones are loaded."""
         self.supervisor = BuildSupervisor(settings, self._on_event)
         self._background: asyncio.Task[None] | None = None
@@ -89,6 +99,7 @@ class SingleBuildLoop:
         self._build_again = False
         self._watch_stop = asyncio.Event()
         self._watcher: asyncio.Task[None] | None = None
+        self._persisted = asyncio.Event()
         self._closed = False
 
     async def open(self) -> None:
@@ -136,6 +147,13 @@ class SingleBuildLoop:
         if self._background is not None:
             await asyncio.shield(self._background)
 
+    async def wait_persisted(self) -> None:
+        """Wait until the persisted indexes are loaded (or their load ended)."""
+        if self._background is not None:
+            waiter = asyncio.ensure_future(self._persisted.wait())
+            await asyncio.wait([waiter, self._background], return_when=asyncio.FIRST_COMPLETED)
+            waiter.cancel()
+
     async def close(self) -> None:
         """Stop watching, stop the build workers, wait for the background task."""
         self._closed = True
@@ -152,7 +170,10 @@ class SingleBuildLoop:
     async def _load_then_build(self, build: bool) -> None:
         self._readiness.building = build
         self._builds = build
-        await self.indexes.load_persisted()
+        try:
+            await self.indexes.load_persisted()
+        finally:
+            self._persisted.set()
         if build:
             await self._build()
 
@@ -166,7 +187,8 @@ class SingleBuildLoop:
         readiness = self._readiness
         readiness.restart_build()
         try:
-            ok = await self.supervisor.run()
+            async with self._turn():
+                ok = await self.supervisor.run()
             log.info("build %s", "complete" if ok else "ended with errors")
         finally:
             readiness.building = False
@@ -177,6 +199,13 @@ class SingleBuildLoop:
             await self._graph_when_back(self._probe_graph_store)
         elif self._settings.llm_builds_graph and graph.cause == "llm":
             await self._graph_when_back(self._probe_llm)
+
+    def _turn(self) -> contextlib.AbstractAsyncContextManager[None]:
+        """The process's build turn for this workspace (sized by its chunks), if turns are
+        shared; else nothing to wait for."""
+        if self._turns is None:
+            return contextlib.nullcontext()
+        return self._turns.turn(self._readiness.counts.get("chunks", 0))
 
     def _probe_graph_store(self) -> str | None:
         """None when the graph store answers, else why not (blocking: run in a thread)."""
@@ -209,8 +238,9 @@ class SingleBuildLoop:
             readiness.building = True
             readiness.stages["graph"].state = "pending"
             try:
-                if await self.supervisor.run_stages(["graph"]):
-                    return
+                async with self._turn():
+                    if await self.supervisor.run_stages(["graph"]):
+                        return
             finally:
                 readiness.building = False
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+from typing import TYPE_CHECKING
 
 from graphready.config import Settings
 from graphready.llm.gate import ModelGate
@@ -16,10 +17,13 @@ from graphready.stores.registry import Stores
 
 from .build_loop import SingleBuildLoop
 from .cluster import Sharing, WorkerRole
-from .indexes import OnIndex
+from .indexes import EmbedderSource, OnIndex
 from .library import Library
 from .readiness import Readiness
 from .shared import SharedFolder, export_readiness
+
+if TYPE_CHECKING:  # not at run time: process_parts imports admission, which imports state
+    from .process_parts import BuildTurns
 
 log = logging.getLogger("graphready.server")
 
@@ -34,8 +38,10 @@ class BuilderLoop:
 
     def __init__(self, settings: Settings, stores: Stores, readiness: Readiness,
                  library: Library, on_index: OnIndex, role: WorkerRole,
-                 gate: ModelGate | None) -> None:
-        self.single = SingleBuildLoop(settings, stores, readiness, library, on_index)
+                 gate: ModelGate | None, embedder: EmbedderSource | None = None,
+                 turns: BuildTurns | None = None) -> None:
+        self.single = SingleBuildLoop(settings, stores, readiness, library, on_index, embedder,
+                                      turns)
         """The build itself."""
         self.sharing = Sharing(role, library, stores.catalog, SharedFolder(settings.data_dir))
         self._stores = stores
@@ -69,6 +75,10 @@ class BuilderLoop:
     async def wait_loaded(self) -> None:
         """As a single server."""
         await self.single.wait_loaded()
+
+    async def wait_persisted(self) -> None:
+        """As a single server."""
+        await self.single.wait_persisted()
 
     async def close(self) -> None:
         """Stop publishing, then stop building."""

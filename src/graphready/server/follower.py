@@ -17,7 +17,7 @@ from graphready.llm.gate import ModelGate
 from graphready.stores.registry import Stores
 
 from .cluster import Sharing, WorkerRole
-from .indexes import IndexLoader, OnIndex
+from .indexes import EmbedderSource, IndexLoader, OnIndex
 from .library import INDEXES, Library
 from .readiness import Readiness
 from .shared import RequestKind, SharedFolder, mirror_readiness
@@ -37,8 +37,8 @@ class FollowerLoop:
 
     def __init__(self, settings: Settings, stores: Stores, readiness: Readiness,
                  library: Library, on_index: OnIndex, role: WorkerRole,
-                 gate: ModelGate) -> None:
-        self.indexes = IndexLoader(settings, stores, readiness, library, on_index)
+                 gate: ModelGate, embedder: EmbedderSource | None = None) -> None:
+        self.indexes = IndexLoader(settings, stores, readiness, library, on_index, embedder)
         """The indexes this process answers with, and how new ones are loaded."""
         self.sharing = Sharing(role, library, stores.catalog, SharedFolder(settings.data_dir))
         self._stores = stores
@@ -87,6 +87,10 @@ class FollowerLoop:
         """Wait until the persisted indexes are loaded."""
         if self._background is not None:
             await asyncio.shield(self._background)
+
+    async def wait_persisted(self) -> None:
+        """The same: a follower's phase 2 only loads."""
+        await self.wait_loaded()
 
     async def close(self) -> None:
         """Stop following; stop loading."""

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field, replace
 
 from graphready.config import Settings
 from graphready.documents.types import SkippedFile
+from graphready.embeddings.base import Embedder
 from graphready.errors import StoreError
 from graphready.explore.view import GraphView
 from graphready.indexing.events import StageDone
@@ -40,15 +41,21 @@ class Indexes:
 
 OnIndex = Callable[[Indexes], None]
 """How a build loop tells its owner about new indexes (called on the event loop)."""
+EmbedderSource = Callable[[], Embedder]
+"""Gives the process's question embedder (blocking: called in a worker thread)."""
 
 
 class IndexLoader:
     """Loads what the stores hold into :class:`Indexes` and hands each new one to
-    ``on_index``; records the counts and load times in ``readiness``."""
+    ``on_index``; records the counts and load times in ``readiness``. ``embedder`` gives the
+    question embedder the vectors are searched with (shared by a process's workspaces); without
+    it each load makes its own."""
 
     def __init__(self, settings: Settings, stores: Stores, readiness: Readiness,
-                 library: Library, on_index: OnIndex) -> None:
+                 library: Library, on_index: OnIndex,
+                 embedder: EmbedderSource | None = None) -> None:
         self._settings = settings
+        self._embedder = embedder
         self._stores = stores
         self._readiness = readiness
         self._library = library
@@ -96,8 +103,10 @@ class IndexLoader:
         if self._loaded_already(done, vectors):
             return
         started = time.perf_counter()
-        loaded = await asyncio.to_thread(load_vectors, self._settings, self._stores,
-                                         vectors.embedder if vectors else None)
+        source = self._embedder
+        loaded = await asyncio.to_thread(
+            lambda: load_vectors(self._settings, self._stores, vectors.embedder if vectors
+                                 else source() if source is not None else None))
         if loaded is not None:
             current = self.current
             self._swap(replace(current, tools=replace(current.tools, vectors=loaded)))

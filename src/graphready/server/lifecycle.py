@@ -17,22 +17,20 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 from graphready.agent.agent import ChatResult
 from graphready.config import Settings
-from graphready.documents.sandbox import ParseBudget, Sandbox
+from graphready.embeddings.base import Embedder
 from graphready.explore.view import GraphView
 from graphready.llm.gate import ModelGate
 from graphready.llm.protocol import ChatModel, Message
-from graphready.llm.registry import model_gate, open_chat_model
 from graphready.redact import configured_urls, redact_url
 from graphready.retrieval.pipeline import Mode, Toolset
 from graphready.stores.registry import Stores, open_stores
 from graphready.stores.sqlite.recovery import quarantined
 
-from .admission import Admission
 from .answering import Answering
 from .build_loop import BuildLoop, SingleBuildLoop
 from .builder import BuilderLoop
@@ -40,28 +38,26 @@ from .cluster import SINGLE, WorkerRole
 from .follower import FollowerLoop
 from .indexes import Indexes, OnIndex
 from .library import Library, VisibleCatalog
+from .process_parts import BuildTurns, ProcessParts
 from .readiness import Readiness
 
 log = logging.getLogger("graphready.server")
-PARSERS = 2
-"""Uploaded files one server process reads at once (each in its own child process); more
-wait for one, holding no thread of the server's."""
-PARSER_NICENESS = 5
-"""How far below the server the children that read uploads run (as the documents stage's
-worker): on a busy machine requests come first."""
 
 
 def build_loop_for(role: WorkerRole | None, settings: Settings, stores: Stores,
                    readiness: Readiness, library: Library, on_index: OnIndex,
-                   gate: ModelGate, answers_with_model: bool) -> BuildLoop:
+                   gate: ModelGate, answers_with_model: bool,
+                   embedder: Callable[[], Embedder] | None = None,
+                   turns: BuildTurns | None = None) -> BuildLoop:
     """The build loop of a process in ``role``: a single server's (None), the builder's or a
-    follower's (``serve --workers N``)."""
+    follower's (``serve --workers N``); ``embedder`` gives the process's question embedder,
+    ``turns`` the process's build turns (both shared by its workspaces)."""
     if role is None:
-        return SingleBuildLoop(settings, stores, readiness, library, on_index)
+        return SingleBuildLoop(settings, stores, readiness, library, on_index, embedder, turns)
     if role.builds:
         return BuilderLoop(settings, stores, readiness, library, on_index, role,
-                           gate if answers_with_model else None)
-    return FollowerLoop(settings, stores, readiness, library, on_index, role, gate)
+                           gate if answers_with_model else None, embedder, turns)
+    return FollowerLoop(settings, stores, readiness, library, on_index, role, gate, embedder)
 
 
 class AppState:
@@ -69,36 +65,37 @@ class AppState:
     report, the indexes that answer now, the build loop and the question path. Created by the
     lifespan (:meth:`start`), closed by it."""
 
-    def __init__(self, settings: Settings, stores: Stores, chat_model: ChatModel | None = None,
-                 gate: ModelGate | None = None, role: WorkerRole | None = None) -> None:
+    def __init__(self, settings: Settings, stores: Stores, parts: ProcessParts,
+                 role: WorkerRole | None = None, owns_parts: bool = False) -> None:
         self.settings = settings
         self.stores = stores
-        self.chat_model = chat_model
+        self.parts = parts
+        """What this process's workspaces share (``process_parts.py``)."""
+        self._owns_parts = owns_parts
+        self.chat_model = parts.chat_model
         self.role = role if role is not None else SINGLE
         """Which process of the server this is (a single server is worker 0 of 1)."""
         self.library = Library(settings, stores)
         """The documents (folder and uploads), their states, the deleted ones hidden."""
-        self.parsers = Sandbox(ParseBudget(settings.parse_cpu_s, settings.parse_memory_mb),
-                               size=PARSERS, niceness=PARSER_NICENESS)
-        """Reads uploaded files, each in a child process under the parse budgets (started by
-        the first upload, closed with the app)."""
+        self.parsers = parts.parsers
+        """Reads uploaded files, each in a child process under the parse budgets (shared)."""
         self.readiness = Readiness(secret_urls=configured_urls(settings))
         if settings.graph_url is not None:
             self.readiness.graph_store = redact_url(settings.graph_url)
         if settings.vector_url is not None:
             self.readiness.vector_store = redact_url(settings.vector_url)
-        self.admission = Admission(settings)
+        self.admission = parts.admission
         self.tools = Toolset()
         """The retrieval tools that answer now (the build loop swaps in new ones)."""
         self.graph_view: GraphView | None = None
         """The loaded graph, indexed for the graph API (None until a graph is loaded)."""
-        gate = gate if gate is not None else model_gate(settings)
         self.build = build_loop_for(role, settings, stores, self.readiness, self.library,
-                                    self._new_indexes, gate, chat_model is not None)
+                                    self._new_indexes, parts.gate, parts.chat_model is not None,
+                                    parts.embedder, parts.turns)
         """Keeps the indexes current (builds, or follows the builder)."""
         self.answering = Answering(settings, VisibleCatalog(stores.catalog, self.library),
-                                   chat_model, gate, self.readiness, lambda: self.tools,
-                                   self.build.questions_changed)
+                                   parts.chat_model, parts.gate, self.readiness,
+                                   lambda: self.tools, self.build.questions_changed)
         """The question path."""
         self._closed = False
 
@@ -111,15 +108,18 @@ class AppState:
 
     @classmethod
     async def start(cls, settings: Settings, chat_model: ChatModel | None = None,
-                    role: WorkerRole | None = None) -> AppState:
-        """Phase 1: open the stores, the language model if one is configured (or the one
-        given: tests pass a scripted model), and whatever can answer at once. Runs exactly once
-        per process start (the lifespan calls it; no server hook does)."""
+                    role: WorkerRole | None = None,
+                    parts: ProcessParts | None = None) -> AppState:
+        """Phase 1: open the stores, and whatever can answer at once. ``parts`` are the
+        process's shared parts (the registry of workspaces passes them); without them this
+        state opens its own (the language model if one is configured, or ``chat_model``:
+        tests pass a scripted model) and closes them with itself. Runs once per workspace
+        start (the lifespan or the registry calls it; no server hook does)."""
         stores = await asyncio.to_thread(open_stores, settings)
-        gate = model_gate(settings)
-        if chat_model is None:
-            chat_model = await asyncio.to_thread(open_chat_model, settings, gate)
-        state = cls(settings, stores, chat_model, gate, role)
+        owns = parts is None
+        if parts is None:
+            parts = await ProcessParts.open(settings, chat_model)
+        state = cls(settings, stores, parts, role, owns_parts=owns)
         state.readiness.startup_runs += 1
         log.info("startup phase 1: stores opened in %s", settings.db_dir)
         state.readiness.damaged_files = await asyncio.to_thread(quarantined, settings.db_dir)
@@ -138,19 +138,21 @@ class AppState:
         """Wait until the background work (loading, and building if asked) has finished."""
         await self.build.wait_loaded()
 
+    async def wait_persisted(self) -> None:
+        """Wait until the persisted indexes are loaded (not for a build after them)."""
+        await self.build.wait_persisted()
+
     async def close(self) -> None:
-        """Stop the build loop and its workers, end the children that read uploads, close the
-        stores and the language model."""
+        """Stop the build loop and its workers, close the stores; and the shared parts when
+        this state opened them (the children that read uploads, the language model)."""
         if self._closed:
             return
         self._closed = True
         self.answering.close()
         await self.build.close()
-        await asyncio.to_thread(self.parsers.close)
         await asyncio.to_thread(self.stores.close)
-        close_model = getattr(self.chat_model, "close", None)
-        if close_model is not None:
-            await asyncio.to_thread(close_model)
+        if self._owns_parts:
+            await self.parts.close()
         log.info("shutdown complete: workers stopped, stores closed")
 
     # -- what the routes call ----------------------------------------------------------------

@@ -3,7 +3,12 @@
 last user message (what is retrieved for); the turns before it go to the language model, when
 one is configured, so follow-up questions read in context; the model name picks the retrieval
 mode. Citations follow the answer as a
-"Sources" list, and come structured in a ``citations`` field as well."""
+"Sources" list, and come structured in a ``citations`` field as well.
+
+The model name also picks the workspace (:func:`target`): ``finance`` (mode ``auto``) or
+``finance:graph_global``; the old names (``graphready``, ``graphready-graph-local``, ...) and a
+bare mode (``graph_global``) mean the default workspace. ``GET /v1/models`` lists the
+workspaces the key may use."""
 
 from __future__ import annotations
 
@@ -16,15 +21,20 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool, StrictStr
 
-from graphready.errors import GraphReadyError
+from graphready.errors import GraphReadyError, InvalidRequest, WorkspaceNotFound
+from graphready.retrieval.modes import MODES
 from graphready.retrieval.pipeline import Mode
 
 from . import sse
+from .auth import require
 from .bodies import read_json
-from .errors import exception_body
+from .errors import error_responses, exception_body
+from .keys import access_of
+from .lifecycle import AppState
 from .patterns import NOT_BLANK
 from .schemas import CHAT_RESPONSES, ChatResponse, chat_response, recent_turns
-from .state import app_state
+from .state import DEFAULT_WORKSPACE, registry_of
+from .workspaces import NAME_RULE, is_name
 
 router = APIRouter(prefix="/v1", tags=["openai"])
 
@@ -102,7 +112,10 @@ class CompletionRequest(BaseModel):
     accepted and ignored: graphready's own settings decide how its model is called."""
 
     model_config = ConfigDict(extra="ignore")
-    model: ModelName = "graphready"
+    model: StrictStr = Field("graphready", max_length=200, description=(
+        "the workspace, and optionally the mode after a colon: `finance`, "
+        "`finance:graph_global`; `graphready`, `graphready-graph-local` (one per mode) or a bare "
+        "mode mean the default workspace"))
     messages: Annotated[
         list[Annotated[UserMessage | Message, Field(discriminator="role")]],
         AfterValidator(_asks), Field(min_length=1, json_schema_extra={"contains": USER})]
@@ -115,7 +128,27 @@ def _question(body: CompletionRequest) -> tuple[str, Mode, list[dict[str, str]]]
     last = max(i for i, m in enumerate(body.messages) if m.role == "user")
     history = recent_turns([(m.role, m.text()) for m in body.messages[:last]
                             if m.role in ("user", "assistant")])
-    return body.messages[last].text(), MODELS[body.model], history
+    return body.messages[last].text(), target(body.model)[1], history
+
+
+def target(model: str) -> tuple[str, Mode]:
+    """The workspace and mode a model name picks (see the module docstring); a mode that is
+    not one is :class:`InvalidRequest`."""
+    for name, named_mode in MODELS.items():
+        if model == name:
+            return DEFAULT_WORKSPACE, named_mode
+    for mode in MODES:
+        if model == mode:
+            return DEFAULT_WORKSPACE, mode
+    workspace, colon, mode_name = model.partition(":")
+    if not is_name(workspace):
+        raise InvalidRequest(f"model: {model!r} is no workspace ({NAME_RULE}), no mode "
+                             f"({', '.join(MODES)}) and none of {', '.join(MODELS)}")
+    for mode in MODES:
+        if mode_name == mode or (not colon and mode == "auto"):
+            return workspace, mode
+    raise InvalidRequest(f"model: {model!r} names mode {mode_name!r}; the modes are "
+                         f"{', '.join(MODES)}")
 
 
 def _sources(response: ChatResponse) -> str:
@@ -130,25 +163,45 @@ def _content(response: ChatResponse) -> str:
     return response.answer + _sources(response)
 
 
-@router.get("/models", summary="The models graphready answers as (one per retrieval mode)")
-async def models() -> dict[str, Any]:
+@router.get("/models", summary="The models graphready answers as: the default workspace's "
+            "(one per retrieval mode) and each workspace the key may use")
+async def models(request: Request) -> dict[str, Any]:
     """OpenAI's model list."""
+    registry = registry_of(request.scope)
+    names = registry.names() if registry is not None else [DEFAULT_WORKSPACE]
+    access = access_of(request.scope)
+    seen = [n for n in names if access is None or access.sees(n)]
+    ids = [*(MODELS if DEFAULT_WORKSPACE in seen else ()), *seen]
     return {"object": "list", "data": [
         {"id": name, "object": "model", "created": 0, "owned_by": "graphready"}
-        for name in MODELS]}
+        for name in ids]}
 
 
-@router.post("/chat/completions", responses=CHAT_RESPONSES,
+@router.post("/chat/completions", responses={**CHAT_RESPONSES,
+                                            **error_responses(WorkspaceNotFound)},
              summary="OpenAI-compatible chat completion, answered from the documents",
              openapi_extra={"requestBody": {"required": True, "content": {"application/json": {
                  "schema": CompletionRequest.model_json_schema()}}}})
 async def completions(request: Request) -> Response:
     """Answer the last user message; ``stream: true`` sends ``chat.completion.chunk`` events.
     Rate limit and chat slots as for ``POST /chat``."""
-    state = app_state(request)
-    await state.admission.check_rate(request)
+    registry = registry_of(request.scope)
+    assert registry is not None, "the app's lifespan has not started"
+    await registry.default.admission.check_rate(request)
     body = await read_json(request, CompletionRequest, "a JSON object with 'messages'")
     question, mode, history = _question(body)
+    workspace = target(body.model)[0]
+    require(request.scope, workspace)
+    state = await registry.acquire(workspace)
+    try:
+        return await _complete(state, request, body, question, mode, history)
+    finally:
+        registry.release(workspace)
+
+
+async def _complete(state: AppState, request: Request, body: CompletionRequest, question: str,
+                    mode: Mode, history: list[dict[str, str]]) -> Response:
+    """The completion of ``body`` in the workspace of ``state``."""
     ident, created = f"chatcmpl-{uuid.uuid4().hex}", int(time.time())
     async with state.admission.slot(request) as slot:
         if body.stream:

@@ -48,6 +48,7 @@ from graphready.settings_spec import env_name
 
 from .auth import WRITE_METHODS, is_open, is_write
 from .errors import ErrorResponse, add_errors
+from .workspace_paths import today_path
 
 ERROR_REF = "#/components/schemas/ErrorResponse"
 SECURITY = "apiKey"
@@ -106,10 +107,11 @@ def fix(document: dict[str, Any], settings: Settings | None = None) -> dict[str,
     _merge(schemas, found)
     _merge(schemas, _model_schemas(ErrorResponse))
     for path, item in document.get("paths", {}).items():
+        route = today_path(path)  # a workspace's route is checked as today's path is
         for method in METHODS:
             if method in item:
-                _declare_keys(document, path, method, item[method])
-                _declare_errors(path, method, item[method])
+                _declare_keys(document, route, method, item[method])
+                _declare_errors(route, method, item[method])
     if settings is not None:
         _state_limits(document, settings)
     _drop_unused(document, schemas, ("HTTPValidationError", "ValidationError"))

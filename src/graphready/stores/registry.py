@@ -85,8 +85,12 @@ NEO4J_SCHEMES = ("neo4j", "neo4j+s", "bolt", "bolt+s")
 NEO4J_DEFAULT_PORT = 7687
 NEO4J_DEFAULT_USER = "neo4j"
 _NEO4J_DATABASE = re.compile(r"[A-Za-z][A-Za-z0-9.-]{0,62}")
+NEO4J_NAMESPACE = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,39}")
 _EXPECTED = (f"{FALKORDB_SCHEME}://[:password@]host:port/graph or "
-             "neo4j://[user:password@]host[:port][/database] (also neo4j+s, bolt, bolt+s)")
+             "neo4j://[user:password@]host[:port][/database][?namespace=NS] (also neo4j+s, "
+             "bolt, bolt+s)")
+NAMESPACE_QUERY = "namespace="
+"""A Neo4j URL's one query parameter: the label namespace its stores use (a workspace's)."""
 Backend = Literal["falkordb", "neo4j"]
 """A server a store URL names: also the package its client is, and the extra that installs it."""
 
@@ -103,6 +107,8 @@ class GraphUrl:
     username: str | None = None
     password: str | None = field(default=None, repr=False)
     scheme: str = FALKORDB_SCHEME
+    namespace: str = ""
+    """Neo4j: the prefix of every label and schema name of the stores ('' for none)."""
 
     @property
     def is_neo4j(self) -> bool:
@@ -153,13 +159,19 @@ def parse_graph_url(url: str, setting: str = GRAPH_URL_SETTING) -> GraphUrl:
             raise bad("a Neo4j URL with a user name needs a password")
     elif not graph or "/" in graph:
         raise bad("the URL path must be one graph name, as in /graphready")
-    if parts.query or parts.fragment:
-        raise bad("the URL takes no query or fragment")
+    namespace = ""
+    if neo4j and parts.query.startswith(NAMESPACE_QUERY) and not parts.fragment:
+        namespace = unquote(parts.query.removeprefix(NAMESPACE_QUERY))
+        if not NEO4J_NAMESPACE.fullmatch(namespace):
+            raise bad("the namespace must be a letter, then letters, digits and '_' (at most "
+                      "40)")
+    elif parts.query or parts.fragment:
+        raise bad("the URL takes no query or fragment (a Neo4j URL: ?namespace=NS only)")
     return GraphUrl(
         host=parts.hostname, port=NEO4J_DEFAULT_PORT if port is None else port, graph=graph,
         username=unquote(parts.username) if parts.username else None,
         password=unquote(parts.password) if parts.password else None,
-        scheme=parts.scheme,
+        scheme=parts.scheme, namespace=namespace,
     )
 
 
@@ -220,7 +232,8 @@ def _falkordb_graph(where: GraphUrl) -> GraphStore:
 def _neo4j_graph(where: GraphUrl) -> GraphStore:
     from graphready.stores.neo4j.graph import Neo4jGraphStore
 
-    return Neo4jGraphStore(where.neo4j_uri, where.graph or None, where.neo4j_auth)
+    return Neo4jGraphStore(where.neo4j_uri, where.graph or None, where.neo4j_auth,
+                           namespace=where.namespace)
 
 
 def _falkordb_vectors(where: GraphUrl) -> VectorStore:
@@ -233,7 +246,8 @@ def _falkordb_vectors(where: GraphUrl) -> VectorStore:
 def _neo4j_vectors(where: GraphUrl) -> VectorStore:
     from graphready.stores.neo4j.vector import Neo4jVectorStore
 
-    return Neo4jVectorStore(where.neo4j_uri, where.graph or None, where.neo4j_auth)
+    return Neo4jVectorStore(where.neo4j_uri, where.graph or None, where.neo4j_auth,
+                            namespace=where.namespace)
 
 
 _GRAPH_STORES: _Kind[GraphStore] = _Kind(
