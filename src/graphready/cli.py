@@ -54,18 +54,23 @@ def _parser() -> argparse.ArgumentParser:
     index = sub.add_parser("index", help="build every index for DOCS_DIR, then exit")
     index.add_argument("docs_dir")
     _add_setting_flags(index, "index")
+    _add_workspace_flag(index, "index into workspace NAME (added to the data dir's workspaces "
+                        "with DOCS_DIR as its folder when it is not there yet)")
 
     ask = sub.add_parser("ask", help="answer one question from what is indexed")
     ask.add_argument("question")
     _add_setting_flags(ask, "ask")
     ask.add_argument("--mode", default="auto", choices=MODES)
     ask.add_argument("--top-k", type=int)
+    _add_workspace_flag(ask, "answer from workspace NAME")
 
     evaluate = sub.add_parser("eval", help="index a corpus and measure retrieval per mode")
     evaluate.add_argument("corpus", type=Path, help="corpus .jsonl: {id, title, text} a line")
     evaluate.add_argument("questions", type=Path,
                           help="questions .jsonl: {id, question, answers, supporting_ids}")
     _add_setting_flags(evaluate, "eval")
+    _add_workspace_flag(evaluate, "index the corpus into workspace NAME (added when it is not "
+                        "there yet) and evaluate there")
     evaluate.add_argument("--modes", help="comma-separated evaluation modes (default: all; "
                           "an unknown one is refused with the list)")
     evaluate.add_argument("--k", default="2,5,10", help="cut-offs for recall@k")
@@ -76,6 +81,11 @@ def _parser() -> argparse.ArgumentParser:
                           "whose answer this corpus holds are left out; the rest measure "
                           "how often the answer says the documents don't say")
     return parser
+
+
+def _add_workspace_flag(parser: argparse.ArgumentParser, help_text: str) -> None:
+    parser.add_argument("--workspace", metavar="NAME", default=None,
+                        help=f"{help_text} (default: the default workspace)")
 
 
 def _int_list(option: str, text: str) -> list[int]:
@@ -107,6 +117,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         _logging(settings)
         if args.command != "ask":
             ensure_data_dir(settings)
+        if getattr(args, "workspace", None) is not None:
+            from graphready.server.workspace_list import settings_for_command
+
+            settings = settings_for_command(settings, args.workspace,
+                                            create=args.command != "ask")
         if args.command == "serve":
             from graphready.server.auth import check_exposure
             from graphready.server.run import serve

@@ -7,7 +7,7 @@ another, a delete leaves the others' content unchanged, a workspace unloaded and
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -17,9 +17,16 @@ import pytest
 
 from graphready.config import Settings, load_settings
 from graphready.server.app import create_app
-from graphready.server.workspaces import check_name, neo4j_namespace, scoped_url
+from graphready.server.workspace_list import (
+    check_name,
+    neo4j_namespace,
+    scoped_url,
+    workspace_settings,
+)
 from graphready.stores.digest import content_digest
+from graphready.stores.registry import open_stores
 from support.api import assert_error
+from support.falkordb_server import FalkorDBServer
 
 pytestmark = pytest.mark.anyio
 MARKERS = {"alpha": "zanzibarite", "beta": "quokkalith", "gamma": "vermillionex"}
@@ -161,9 +168,19 @@ async def test_an_unknown_workspace_is_404_on_every_route_and_never_created(
 # -- isolation -------------------------------------------------------------------------------
 
 
+@pytest.fixture(params=["embedded", "falkordb"])
+def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[dict[str, str]]:
+    """The stores' settings: the embedded ones, or a real FalkorDB for the graph and vectors."""
+    if request.param == "embedded":
+        yield {}
+        return
+    with FalkorDBServer(tmp_path / "falkordb") as server:
+        yield {"graph_url": f"{server.url}/kb", "vector_url": f"{server.url}/kb"}
+
+
 async def test_documents_of_a_workspace_are_cited_there_and_nowhere_else(
-        tmp_path: Path) -> None:
-    settings = settings_for(tmp_path)
+        tmp_path: Path, backend: dict[str, str]) -> None:
+    settings = settings_for(tmp_path, **backend)
     async with serving(settings) as client:
         for name in ("alpha", "beta"):
             assert (await client.post("/workspaces", json={"name": name})).status_code == 201
@@ -207,6 +224,12 @@ async def test_documents_of_a_workspace_are_cited_there_and_nowhere_else(
         assert (await client.delete("/workspaces/alpha")).status_code == 200
         assert content_digest(settings_of(settings, "beta")) == beta
         assert content_digest(settings) == default
+        assert not (tmp_path / "data" / "workspaces" / "alpha").exists()
+        stores = open_stores(settings_of(settings, "alpha"))  # its server graph: emptied
+        try:
+            assert not stores.vectors.ids() and not stores.graph.ids()
+        finally:
+            stores.close()
         assert cited_ids(await chat(client, "/workspaces/beta",
                                     f"Who found the {MARKERS['beta']}?")) == {"beta-notes"}
         assert_error(await client.post("/workspaces/alpha/chat", json={"message": "hi"}), 404,
@@ -214,8 +237,6 @@ async def test_documents_of_a_workspace_are_cited_there_and_nowhere_else(
 
 
 def settings_of(settings: Settings, name: str) -> Settings:
-    from graphready.server.workspaces import workspace_settings
-
     return workspace_settings(settings, name, None)
 
 

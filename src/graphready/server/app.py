@@ -33,8 +33,9 @@ from .unread_body import DrainUnreadBody
 from .webapp import router as webapp_router
 from .webapp import static_files
 from .workspace_api import router as workspace_router
+from .workspace_list import NAME_RULE
 from .workspace_paths import DOCUMENTED_PREFIX, WorkspacePaths, WorkspaceStates
-from .workspaces import NAME_RULE, Workspaces
+from .workspaces import Workspaces
 
 WORKSPACE_ROUTERS: tuple[APIRouter, ...] = (router, documents_router, graph_router,
                                             webapp_router)

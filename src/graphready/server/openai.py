@@ -33,8 +33,8 @@ from .keys import access_of
 from .lifecycle import AppState
 from .patterns import NOT_BLANK
 from .schemas import CHAT_RESPONSES, ChatResponse, chat_response, recent_turns
-from .state import DEFAULT_WORKSPACE, registry_of
-from .workspaces import NAME_RULE, is_name
+from .state import registry_of
+from .workspace_list import DEFAULT_WORKSPACE, NAME_RULE, is_name
 
 router = APIRouter(prefix="/v1", tags=["openai"])
 

@@ -14,6 +14,8 @@ from starlette.types import Scope
 
 from graphready.errors import WorkspaceNotFound
 
+from .workspace_list import DEFAULT_WORKSPACE
+
 if TYPE_CHECKING:  # not at run time: lifecycle imports admission, which imports this
     from .lifecycle import AppState
     from .workspaces import Workspaces
@@ -23,8 +25,6 @@ ATTRIBUTE = "graphready"
 ``app.state.graphready``)."""
 REGISTRY = "graphready_workspaces"
 """The attribute of ``app.state`` that holds the registry of workspaces."""
-DEFAULT_WORKSPACE = "default"
-"""The reserved workspace of today's URLs (no ``/workspaces/{name}`` prefix)."""
 WORKSPACE_KEY = "graphready.workspace"
 """The scope key of the request's workspace name (set by the outermost middleware)."""
 STATE_KEY = "graphready.state"

@@ -26,7 +26,8 @@ from .bodies import read_json
 from .errors import error_responses
 from .keys import Access, Role, access_of
 from .state import registry_of
-from .workspaces import MAX_NAME, NAME_RULE, Workspaces
+from .workspace_list import MAX_NAME, NAME_RULE
+from .workspaces import Workspaces
 
 router = APIRouter(tags=["workspaces"])
 NamePath = Annotated[str, Path(description=f"the workspace's name ({NAME_RULE})",

@@ -29,13 +29,13 @@ from graphready.errors import WorkspaceNotFound
 from .auth import is_open
 from .errors import exception_response
 from .state import (
-    DEFAULT_WORKSPACE,
     PATH_KEY,
     STATE_KEY,
     WORKSPACE_KEY,
     registry_of,
     request_path,
 )
+from .workspace_list import DEFAULT_WORKSPACE
 
 PREFIX = "/workspaces/"
 DOCUMENTED_PREFIX = "/workspaces/{workspace}"

@@ -1,157 +1,56 @@
-"""The workspaces of a server: several isolated knowledge bases behind one port.
+"""The registry of a server's workspaces: several isolated knowledge bases behind one port.
 
-A workspace is a name (:func:`check_name`), an optional folder to watch, and everything of its
-own: its documents, indexes and graph, kept apart in every store (:func:`workspace_settings`):
-
-    default     the reserved workspace of today's URLs and today's layout, unchanged: the data
-                dir's ``index/``, the configured graph and vector names, the documents folder
-    NAME        ``<data_dir>/workspaces/NAME/`` for the embedded stores; on FalkorDB the graph
-                and vector names ``<configured>.ws.NAME``; on Neo4j the labels of the namespace
-                of :func:`neo4j_namespace` (``?namespace=`` of the URL); its own folder
-
-The list of workspaces lives in ``<data_dir>/workspaces.json`` (:class:`WorkspaceList`), so
-every process of ``serve --workers N`` and a restarted server see the same ones; a process asked
-for a name it does not know reads the list again before it answers 404. Each workspace is an
-:class:`~graphready.server.lifecycle.AppState`, started on first use (:meth:`Workspaces.acquire`)
-and closed when idle for ``GRAPHREADY_WORKSPACE_IDLE_S`` or, least recently used first, when
-the resident workspaces' estimated memory passes ``GRAPHREADY_WORKSPACE_MEMORY_MB`` (the
-estimate of one: the growth of the process's resident set while it loaded, at least 1 MiB).
-The default workspace is started with the process and never unloaded. What the workspaces of a
-process share is in ``process_parts.py``.
+A workspace is a name, an optional folder to watch, and everything of its own: its documents,
+indexes and graph, kept apart in every store (``workspace_list.py`` says where, and keeps the
+list in the data dir, so every process of ``serve --workers N`` and a restarted server see the
+same ones; a process asked for a name it does not know reads the list again before it answers
+404). Each workspace is an :class:`~graphready.server.lifecycle.AppState`, started on first use
+(:meth:`Workspaces.acquire`) and closed when idle for ``GRAPHREADY_WORKSPACE_IDLE_S`` or, least
+recently used first, when the resident workspaces' estimated memory passes
+``GRAPHREADY_WORKSPACE_MEMORY_MB`` (the estimate of one: the growth of the process's resident
+set while it loaded, at least 1 MiB). The default workspace is started with the process and
+never unloaded. What the workspaces of a process share is in ``process_parts.py``.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import fcntl
-import hashlib
-import json
 import logging
 import os
 import shutil
-import string
 import time
-from collections.abc import Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote, urlsplit, urlunsplit
 
 from graphready.config import Settings
 from graphready.errors import (
     InvalidRequest,
-    InvalidWorkspace,
     WorkspaceExists,
     WorkspaceNotFound,
     WorkspaceReserved,
 )
 from graphready.knowledge import KnowledgeGraph
-from graphready.settings_spec import env_name
-from graphready.stores.registry import open_stores, parse_graph_url
+from graphready.stores.registry import open_stores
 
 from .cluster import WorkerRole
 from .lifecycle import AppState
 from .process_parts import ProcessParts
-from .state import DEFAULT_WORKSPACE
+from .shared import SharedFolder
+from .workspace_list import (
+    DEFAULT_WORKSPACE,
+    WorkspaceEntry,
+    WorkspaceList,
+    check_name,
+    is_name,
+    workspace_settings,
+)
 
 log = logging.getLogger("graphready.server")
 
-_FIRST = frozenset(string.ascii_lowercase + string.digits)
-_REST = _FIRST | {"-", "_"}
-MAX_NAME = 63
-NAME_RULE = ("1 to 63 characters: lowercase ASCII letters, digits, '-' and '_', beginning "
-             "with a letter or a digit")
-LIST_FILE = "workspaces.json"
-FOLDER = "workspaces"
 MIN_COST_MB = 1.0
 """The least a resident workspace is counted for against the memory budget."""
-
-
-def is_name(name: str) -> bool:
-    """Whether ``name`` follows the naming rule (``[a-z0-9][a-z0-9_-]{0,62}``)."""
-    return 0 < len(name) <= MAX_NAME and name[0] in _FIRST and all(c in _REST for c in name)
-
-
-def check_name(name: str) -> str:
-    """``name`` when it follows the naming rule, else :class:`InvalidWorkspace` (400)."""
-    if not is_name(name):
-        shown = name if len(name) <= 80 else name[:80] + "..."
-        raise InvalidWorkspace(f"workspace name {shown!r}: use {NAME_RULE}")
-    return name
-
-
-def neo4j_namespace(name: str) -> str:
-    """The Neo4j label namespace of workspace ``name``: ``ws_`` and the name with ``_``
-    written ``__`` and ``-`` written ``_0`` (one namespace per name), or, for a name too long
-    for a namespace, ``wh_`` and a hash of it."""
-    escaped = "ws_" + name.replace("_", "__").replace("-", "_0")
-    if len(escaped) <= 40:
-        return escaped
-    return "wh_" + hashlib.sha256(name.encode()).hexdigest()[:32]
-
-
-def scoped_url(url: str | None, name: str, setting: str) -> str | None:
-    """The store URL of workspace ``name`` on the server ``url`` names (None: embedded)."""
-    if url is None:
-        return None
-    where = parse_graph_url(url, setting)
-    parts = urlsplit(url.strip())
-    if where.is_neo4j:
-        return urlunsplit(parts._replace(query=f"namespace={neo4j_namespace(name)}"))
-    return urlunsplit(parts._replace(path="/" + quote(f"{where.graph}.ws.{name}", safe="")))
-
-
-def workspace_settings(base: Settings, name: str, folder: Path | None) -> Settings:
-    """The settings of workspace ``name`` in a process configured with ``base``: the same but
-    for where its documents, indexes and graph live (see the module docstring)."""
-    if name == DEFAULT_WORKSPACE:
-        return base
-    return replace(base, data_dir=base.data_dir / FOLDER / name, docs_dir=folder,
-                   graph_url=scoped_url(base.graph_url, name, env_name("graph_url")),
-                   vector_url=scoped_url(base.vector_url, name, env_name("vector_url")))
-
-
-@dataclass(frozen=True, slots=True)
-class WorkspaceEntry:
-    """A workspace as the list holds it."""
-
-    name: str
-    folder: str | None = None
-
-
-class WorkspaceList:
-    """The workspaces of a data dir (``<data_dir>/workspaces.json``), changed under an
-    exclusive file lock, so that several processes on the data dir never lose a change."""
-
-    def __init__(self, data_dir: Path) -> None:
-        self.path = data_dir / LIST_FILE
-        self._lock_path = data_dir / (LIST_FILE + ".lock")
-
-    def read(self) -> dict[str, WorkspaceEntry]:
-        """The workspaces (not the default one), by name."""
-        try:
-            raw = json.loads(self.path.read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            return {}
-        entries = (WorkspaceEntry(str(e["name"]), e.get("folder"))
-                   for e in raw.get("workspaces", []))
-        return {e.name: e for e in entries if is_name(e.name)}
-
-    @contextlib.contextmanager
-    def locked(self) -> Iterator[dict[str, WorkspaceEntry]]:
-        """The workspaces, read under the lock; what the caller leaves in the dict is
-        written when the block ends without an error."""
-        self._lock_path.parent.mkdir(parents=True, exist_ok=True)
-        with open(self._lock_path, "a+b") as lock:
-            fcntl.flock(lock, fcntl.LOCK_EX)
-            entries = self.read()
-            yield entries
-            data = {"workspaces": [{"name": e.name, "folder": e.folder}
-                                   for e in sorted(entries.values(), key=lambda e: e.name)]}
-            temp = self.path.with_suffix(".tmp")
-            temp.write_text(json.dumps(data, indent=1), encoding="utf-8")
-            os.replace(temp, self.path)
 
 
 def resident_mb() -> float:
@@ -204,7 +103,7 @@ class Workspaces:
     def begin_background(self) -> None:
         """Phase 2 of the default workspace; and the sweep that unloads idle workspaces."""
         self.default.begin_background(build=self._build)
-        period = max(0.05, min(30.0, self.settings.workspace_idle_s / 2))
+        period = max(0.05, min(1.0, self.settings.workspace_idle_s / 2))
         self._sweeper = asyncio.create_task(self._sweep(period), name="graphready-workspaces")
 
     # -- names -------------------------------------------------------------------------------
@@ -309,16 +208,31 @@ class Workspaces:
 
     async def _sweep(self, period: float) -> None:
         """Unload the workspaces idle for ``GRAPHREADY_WORKSPACE_IDLE_S`` (not while they
-        build)."""
+        build); in the builder of ``serve --workers N``, load those a follower asked to build
+        (their builder loop takes the request)."""
         idle_s = self.settings.workspace_idle_s
+        builder = self._role is not None and self._role.builds and self._role.count > 1
         while not self._closed:
             await asyncio.sleep(period)
+            if builder:
+                await self._load_requested()
             now = time.monotonic()
             for name in self.resident():
                 resident = self._resident.get(name)
                 if resident is not None and now - resident.last_used >= idle_s \
                         and not resident.state.readiness.building:
                     await self.unload(name)
+
+    async def _load_requested(self) -> None:
+        """Load each workspace whose followers left a build request in its shared folder."""
+        await self.refresh()
+        waiting = [n for n in self._entries if n not in self._resident]
+        asked = await asyncio.to_thread(
+            lambda: [n for n in waiting if _has_requests(self.settings_of(n).data_dir)])
+        for name in asked:
+            with contextlib.suppress(WorkspaceNotFound):
+                await self.acquire(name)
+                self.release(name)
 
     # -- the resource ------------------------------------------------------------------------
 
@@ -404,6 +318,14 @@ class Workspaces:
         await self.parts.close()
 
 
+def _has_requests(data_dir: Path) -> bool:
+    """Whether a follower left a build request for the builder in ``data_dir``."""
+    try:
+        return any(SharedFolder(data_dir).requests.iterdir())
+    except OSError:
+        return False
+
+
 def _checked_folder(folder: str | None) -> str | None:
     """``folder`` as an absolute path when it is a folder; :class:`InvalidRequest` if not."""
     if folder is None:
@@ -440,7 +362,7 @@ def _drop_server_stores(settings: Settings) -> None:
             stores.vectors.remove(stores.vectors.ids())
         if settings.graph_url is not None:
             graph = stores.graph
-            graph.remove_extractions([x.chunk_id for x in graph.iter_extractions()])
+            graph.remove_extractions(graph.ids())
             graph.replace_graph(KnowledgeGraph(), "")
     finally:
         stores.close()
