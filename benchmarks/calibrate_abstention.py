@@ -1,11 +1,13 @@
-"""Fit the weights of ``graphready.agent.abstain`` (a logistic model over five features).
+"""Fit the weights of ``graphready.agent.abstain`` (a logistic model over its features).
 
 For each question set (``SETS``) it retrieves, in ``auto`` mode, for the set's development
 questions (answerable) and for up to ``--per-set`` questions of every other set asked against the
 same corpus (not answerable: a question whose reference answer occurs in the corpus is left
 out), computes the features, fits the weights by gradient descent on the log loss (classes
 balanced), then picks the lowest threshold at which at most 5% of answerable questions abstain
-on every set, and prints the weights, the threshold and each set's abstention rates.
+on every set, and prints the weights, the threshold and each set's abstention rates. Then, as a
+check against overfitting, it fits again on half of every set's questions (even positions) and
+reports on the other half, and the other way round.
 
     python benchmarks/calibrate_abstention.py --data ../shared/data \
         --data-dir-pattern /tmp/eval19-{set}
@@ -40,6 +42,7 @@ OTHERS = (*SETS, "graphrag_bench_medical", "graphrag_bench_novel",
 MAX_ANSWERABLE_ABSTAIN = 0.05
 
 Row = tuple[str, bool, tuple[float, ...]]
+ByTarget = dict[str, list[Row]]
 
 
 def _corpus_text(path: Path) -> str:
@@ -90,6 +93,40 @@ def fit(x: np.ndarray, y: np.ndarray, steps: int = 20000, rate: float = 0.5) -> 
     return weights, float(bias)
 
 
+def calibrate(by_target: ByTarget) -> tuple[np.ndarray, float]:
+    """Weights and the bias with the cut folded in: the highest cut at which at most 5% of
+    each set's answerable questions abstain."""
+    rows = [r for t in SETS for r in by_target[t]]
+    x = np.array([r[2] for r in rows])
+    y = np.array([1.0 if r[1] else 0.0 for r in rows])
+    weights, bias = fit(x, y)
+    cuts = []
+    for t in SETS:
+        answerable = np.sort([z for z, r in zip(_scores(by_target[t], weights, bias),
+                                                by_target[t], strict=True) if r[1]])
+        cuts.append(float(answerable[int(MAX_ANSWERABLE_ABSTAIN * len(answerable))]))
+    return weights, bias - min(cuts)
+
+
+def _scores(rows: list[Row], weights: np.ndarray, bias: float) -> np.ndarray:
+    return np.array([r[2] for r in rows]) @ weights + bias
+
+
+def report(by_target: ByTarget, weights: np.ndarray, bias: float, detail: bool) -> None:
+    """Each set's abstention rates (abstain: score below 0) under ``weights`` and ``bias``."""
+    for t in SETS:
+        abstain = _scores(by_target[t], weights, bias) < 0
+        answerable = np.array([r[1] for r in by_target[t]])
+        print(f"{t}: answerable {answerable.sum()} abstain {100 * abstain[answerable].mean():.1f}%"
+              f", unanswerable {(~answerable).sum()} abstain "
+              f"{100 * abstain[~answerable].mean():.1f}%")
+        for origin in OTHERS if detail else ():
+            mask = np.array([r[0] == origin and not r[1] for r in by_target[t]])
+            if mask.any():
+                print(f"    unanswerable from {origin} ({mask.sum()}): "
+                      f"abstain {100 * abstain[mask].mean():.1f}%")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--data", type=Path, default=Path("../shared/data"))
@@ -104,26 +141,16 @@ def main() -> None:
                                 args.per_set) for t in SETS}
         if args.cache is not None:
             args.cache.write_bytes(pickle.dumps(by_target))
-    rows = [r for t in SETS for r in by_target[t]]
-    x = np.array([r[2] for r in rows])
-    y = np.array([1.0 if r[1] else 0.0 for r in rows])
-    weights, bias = fit(x, y)
-    z = {t: np.array([r[2] for r in by_target[t]]) @ weights + bias for t in SETS}
-    # the lowest score cut at which at most 5% of each set's answerable questions abstain
-    cut = min(float(np.quantile(z[t][[r[1] for r in by_target[t]]], MAX_ANSWERABLE_ABSTAIN))
-              for t in SETS)
+    weights, bias = calibrate(by_target)
     print("FEATURES =", FEATURES)
     print("WEIGHTS = (" + ", ".join(f"{w:.3f}" for w in weights) + ")")
-    print(f"BIAS = {bias - cut:.3f}  # the cut folded into the bias; THRESHOLD = 0.5")
-    for t in SETS:
-        answerable = np.array([r[1] for r in by_target[t]])
-        abstain = z[t] < cut
-        print(f"{t}: answerable {answerable.sum()} abstain {100 * abstain[answerable].mean():.1f}%")
-        for origin in OTHERS:
-            mask = np.array([r[0] == origin and not r[1] for r in by_target[t]])
-            if mask.any():
-                print(f"    unanswerable from {origin} ({mask.sum()}): "
-                      f"abstain {100 * abstain[mask].mean():.1f}%")
+    print(f"BIAS = {bias:.3f}  # the cut folded into the bias; THRESHOLD = 0.5")
+    report(by_target, weights, bias, detail=True)
+    for fitted, checked in ((0, 1), (1, 0)):
+        halves = [{t: by_target[t][k::2] for t in SETS} for k in (fitted, checked)]
+        print(f"held out: fitted on the {'even odd'.split()[fitted]} positions, "
+              f"checked on the others")
+        report(halves[1], *calibrate(halves[0]), detail=False)
 
 
 if __name__ == "__main__":

@@ -10,7 +10,12 @@ Features (each in [0, 1]):
 - ``all_names``: 1 when every one of those names is found;
 - ``sentence``: the largest share of the question's content words that one sentence (with its
   passage's title) holds;
-- ``typed``: 1 when a short answer of the kind the question asks for was found.
+- ``passage``: the largest share of them that one passage (with its title) holds;
+- ``typed``: 1 when a short answer of the kind the question asks for was found;
+- ``bigrams``: the share of the question's pairs of consecutive content words found next to
+  each other in the best passages ("Eiffel Tower", "born in Paris" as "born Paris"): a question
+  about something else shares words with them, seldom their pairs;
+- ``passage_bigrams``: the largest share of those pairs that one passage holds.
 
 The weights were fitted offline by ``benchmarks/calibrate_abstention.py`` on the development
 halves (answerable) and on questions of the other corpora asked against each one (not
@@ -22,15 +27,17 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from itertools import pairwise
 
 from graphready.retrieval.text import terms, words
 
 from .answer import Answer
 from .short_answer import Source, sentences_of
 
-FEATURES = ("terms", "names", "all_names", "sentence", "passage", "typed")
-WEIGHTS = (6.261, 1.775, 0.823, 12.631, -0.310, -0.160)
-BIAS = -7.348
+FEATURES = ("terms", "names", "all_names", "sentence", "passage", "typed", "bigrams",
+            "passage_bigrams")
+WEIGHTS = (5.562, 1.111, 1.270, 5.257, -1.663, 0.374, 7.803, 5.492)
+BIAS = -6.006
 # fitted on the MuSiQue, HotpotQA and 2Wiki dev halves and the other sets' questions asked of them
 # (short answers typed by the names the graph knows, as the server does):
 # python benchmarks/calibrate_abstention.py (data dirs built by graphready eval); the cut that
@@ -66,7 +73,11 @@ def _names(question: str) -> list[str]:
 def features(question: str, sources: Sequence[Source], typed: bool) -> tuple[float, ...]:
     """The features of :data:`FEATURES`, in order."""
     best = sources[:BEST_PASSAGES]
-    wanted = list(dict.fromkeys(terms(question)))
+    asked = terms(question)
+    wanted = list(dict.fromkeys(asked))
+    pairs = set(pairwise(asked))
+    pairs_seen: set[tuple[str, str]] = set()
+    pair_share = 0.0
     present: set[str] = set()
     raw = ""
     passage_share = 0.0
@@ -75,6 +86,11 @@ def features(question: str, sources: Sequence[Source], typed: bool) -> tuple[flo
         title = set(terms(source.title))
         present |= title | set(terms(source.text))
         raw += " " + " ".join(words(f"{source.title} {source.text}")).casefold() + " "
+        held_terms = [*terms(source.title), "", *terms(source.text)]  # "": no pair across
+        pairs_here = set(pairwise(held_terms))
+        pairs_seen |= pairs_here
+        if pairs:
+            pair_share = max(pair_share, len(pairs & pairs_here) / len(pairs))
         if wanted:
             held_here = title | set(terms(source.text))
             passage_share = max(passage_share,
@@ -89,7 +105,8 @@ def features(question: str, sources: Sequence[Source], typed: bool) -> tuple[flo
     covered = sum(1 for n in names if f" {n} " in raw)
     name_share = covered / len(names) if names else 1.0
     return (term_share, name_share, float(covered == len(names)), sentence_share,
-            passage_share, float(typed))
+            passage_share, float(typed),
+            len(pairs & pairs_seen) / len(pairs) if pairs else 1.0, pair_share if pairs else 1.0)
 
 
 def probability(values: Sequence[float]) -> float:
