@@ -4,7 +4,7 @@ passages it cites, and a reply that says the passages do not hold the answer is 
 
 from __future__ import annotations
 
-from graphready.agent.answer import Passage
+from graphready.agent.answer import Passage, snippet
 from graphready.agent.grounded import (
     MarkerFilter,
     abstaining,
@@ -97,3 +97,17 @@ def test_a_reply_that_says_the_passages_do_not_answer_abstains_and_is_no_claim()
 def test_invented_citation_numbers_are_named() -> None:
     assert invented("A [1]. B [7]. C [2, 9]. D [7].", 3) == (7, 9)
     assert invented("A [1].", 3) == ()
+
+
+def test_a_models_citation_names_the_sentence_that_holds_what_cites_it() -> None:
+    text = "Paris is old [2]. The capital of France is Paris [1]."
+    by_number = {c.number: c for c in ground(text, CITY).citations}
+    founded = CITY[1].text
+    cited = by_number[2]
+    assert founded[cited.start:cited.end] == founded and cited.snippet == founded
+    two = Passage("c3", "d3", "Paris facts", "Paris has a river. It was founded in 250 BC. "
+                  "The Seine crosses it.", 0.4)
+    year = ground("Paris was founded in 250 BC [1].", [two]).citations[0]
+    assert two.text[year.start:year.end] == "It was founded in 250 BC."
+    nothing = ground("Rome is elsewhere [1].", [two]).citations[0]
+    assert nothing.start is None and nothing.snippet == snippet(two.text)

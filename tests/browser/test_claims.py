@@ -1,7 +1,8 @@
 """An unsupported claim, shown as such: on the example documents (a copy, served by a real
 server whose language model is the scripted HTTP one), the model writes one sentence its cited
-passage holds and one it does not; the response marks the second unsupported, and the chat
-shows it underlined with a mark, a tooltip saying why, and a legend under the answer."""
+passage holds and one it does not; the response marks the second unsupported (and its citation
+names the sentence of the passage that holds the first), and the chat shows it underlined with
+a mark, a tooltip saying why, and a legend under the answer."""
 
 from __future__ import annotations
 
@@ -56,6 +57,10 @@ def test_the_response_marks_the_sentence_its_passage_does_not_hold(
     assert [(c["text"], c["supported"]) for c in reply["claims"]] == [
         (f"{BORN}.", True), (f"{NOBEL}.", False)]
     assert reply["found"] is True and "1 of its 2 sentences are not supported" in reply["note"]
+    cited = reply["citations"][0]
+    text = examples.client.get(f"/passages/{cited['chunk_id']}").json()["text"]
+    assert text[cited["start"]:cited["end"]] == (
+        "Alan Mathison Turing was born in London on 23 June 1912.")
 
 
 def test_the_chat_shows_an_unsupported_claim_as_such(

@@ -121,7 +121,7 @@ def _exchanges(history: Sequence[Message]) -> list[list[str]]:
     return out[::-1]
 
 
-def _pronoun_of(text: str) -> str | None:
+def pronoun_of(text: str) -> str | None:
     """``he`` or ``she``, whichever a passage uses more (None: neither, or as often)."""
     counts = {HE: 0, SHE: 0}
     for word in words(text):
@@ -149,7 +149,7 @@ def describer(tools: Toolset, catalog: Catalog | None) -> Describe:
                     if kind not in PERSON_TYPES or catalog is None:
                         return kind, None
                     chunks = catalog.get_chunks([hit.chunk_id])
-                    return kind, _pronoun_of(chunks[0].text) if chunks else None
+                    return kind, pronoun_of(chunks[0].text) if chunks else None
         return None, None
     return describe
 
@@ -170,13 +170,16 @@ def fits(kind: str, known: Known) -> bool | None:
 
 def referent(kind: str, candidates: Sequence[str], describe: Describe) -> str | None:
     """The first of ``candidates`` that a pronoun of ``kind`` names; failing that, the first
-    one it may name (what is known of it does not rule it out)."""
-    verdicts = [(name, fits(kind, describe(name))) for name in candidates]
-    for wanted in (True, None):
-        for name, verdict in verdicts:
-            if verdict is wanted:
-                return name
-    return None
+    one it may name (what is known of it does not rule it out). Names are looked up one at a
+    time, until one fits."""
+    maybe = None
+    for name in candidates:
+        verdict = fits(kind, describe(name))
+        if verdict:
+            return name
+        if verdict is None and maybe is None:
+            maybe = name
+    return maybe
 
 
 def _possessive(word: str, following: str) -> bool:

@@ -19,7 +19,7 @@ from graphready.documents.markdown import plain
 from graphready.llm.protocol import Message
 from graphready.llm.quoting import QUOTED_RULE, block
 
-from .answer import Answer, Citation, Claim, Passage, snippet
+from .answer import Answer, Citation, Claim, Passage, quotes, snippet
 from .support import support
 
 MAX_PASSAGE_CHARS = 1500
@@ -170,12 +170,27 @@ def ground(text: str, passages: Sequence[Passage]) -> Answer:
     cited: list[int] = []
     for match in _MARKER.finditer(clean):
         cited.extend(int(n) for n in re.findall(r"\d+", match.group(1)))
-    citations = [
-        Citation(n, passages[n - 1].doc_id, passages[n - 1].chunk_id, passages[n - 1].title,
-                 snippet(passages[n - 1].text), round(passages[n - 1].score, 6))
-        for n in sorted(set(cited))
-    ]
-    return Answer(clean, citations, checked(claims_of(clean), passages))
+    claims = checked(claims_of(clean), passages)
+    citations = [citation_of(n, passages[n - 1], [c.text for c in claims if n in c.citations])
+                 for n in sorted(set(cited))]
+    return Answer(clean, citations, claims)
+
+
+def citation_of(number: int, passage: Passage, said: Sequence[str]) -> Citation:
+    """Citation ``number`` of ``passage``: the sentence of it that best holds the sentences that
+    cite it (``said``), with its span in the passage's text; the whole passage when none of its
+    sentences holds any of their key terms."""
+    best, best_share = None, 0.0
+    for quote in quotes(passage):
+        share = sum(support(sentence, [quote.text]).share for sentence in said)
+        if share > best_share:
+            best, best_share = quote, share
+    score = round(passage.score, 6)
+    if best is None:
+        return Citation(number, passage.doc_id, passage.chunk_id, passage.title,
+                        snippet(passage.text), score)
+    return Citation(number, passage.doc_id, passage.chunk_id, passage.title, snippet(best.text),
+                    score, best.sentence.start, best.sentence.end)
 
 
 class MarkerFilter:
