@@ -111,7 +111,7 @@ class OfflineAgent:
             wanted.extend(hit.community.chunk_ids[:MAX_REPORT_SOURCES])
         scores = {h.chunk_id: h.score for h in found.hits}
         passages = {
-            c.id: Passage(c.id, c.doc_id, c.title, c.text, scores.get(c.id, 0.0))
+            c.id: Passage(c.id, c.doc_id, c.title, c.text, scores.get(c.id, 0.0), c.page)
             for c in self._catalog.get_chunks(list(dict.fromkeys(wanted)))
         }
         found_it, short = True, None

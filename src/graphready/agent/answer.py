@@ -21,21 +21,22 @@ _SENTENCE_ENDS = (".", "!", "?", '"', "”", "’", ")", "…")
 
 @dataclass(frozen=True, slots=True)
 class Passage:
-    """A retrieved chunk with what a citation needs."""
+    """A retrieved chunk with what a citation needs (``page``: its PDF page, else None)."""
 
     chunk_id: str
     doc_id: str
     title: str
     text: str
     score: float
+    page: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class Citation:
     """A numbered source of an answer: ``id`` is the document (or passage) id. ``start`` and
     ``end`` are where the cited sentence is in the passage's text (None when the citation is a
-    whole passage); ``page`` is its page in a PDF, None where unknown (the catalog does not keep
-    page offsets)."""
+    whole passage); ``page`` is its page in a PDF (a PDF is chunked page by page), None for
+    other formats."""
 
     number: int
     id: str
@@ -116,7 +117,7 @@ class Quoting:
             p = quote.passage
             self.citations.append(Citation(number, p.doc_id, p.chunk_id, p.title,
                                            snippet(quote.text), round(p.score, 6),
-                                           quote.sentence.start, quote.sentence.end))
+                                           quote.sentence.start, quote.sentence.end, p.page))
         self.claims.append(Claim(quote.text, (number,), True))
         return f"{quote.text} [{number}]"
 

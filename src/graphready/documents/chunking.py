@@ -232,25 +232,33 @@ def chunk_document(doc: Document, max_chars: int, overlap_sentences: int) -> lis
     A document whose normalised text fits in ``max_chars`` gives exactly one chunk with that
     text; empty text gives none. A sentence longer than ``max_chars`` is split at word
     boundaries. Consecutive chunks share ``overlap_sentences`` sentences (fewer when sharing
-    them would leave no room). Chunk ids come from ``hashing.chunk_id``.
+    them would leave no room). A document with pages (a PDF) is chunked page by page, so each
+    chunk is on one page (``Chunk.page``). Chunk ids come from ``hashing.chunk_id``.
     """
     if max_chars < 1:
         raise ValueError(f"max_chars must be positive, got {max_chars}")
     if overlap_sentences < 0:
         raise ValueError(f"overlap_sentences must be >= 0, got {overlap_sentences}")
-    whole = "\n".join(_blocks(doc.text))
+    ends = [at for at, _ in doc.pages[1:]] + [len(doc.text)]
+    parts: list[tuple[int | None, str]] = [
+        (page, doc.text[at:end]) for (at, page), end in zip(doc.pages, ends, strict=True)
+    ] if doc.pages else [(None, doc.text)]
+    texts = [(page, text) for page, part in parts
+             for text in _chunk_texts(part, max_chars, overlap_sentences)]
+    return [
+        Chunk(id=chunk_id(doc.id, i, text), doc_id=doc.id, ordinal=i, title=doc.title,
+              text=text, page=page)
+        for i, (page, text) in enumerate(texts)
+    ]
+
+
+def _chunk_texts(text: str, max_chars: int, overlap_sentences: int) -> list[str]:
+    whole = "\n".join(_blocks(text))
     if not whole:
         return []
     if len(whole) <= max_chars:
-        texts = [whole]
-    else:
-        pieces = [(p, new_block and j == 0) for s, new_block in _block_sentences(doc.text)
-                  for j, p in enumerate(_split_long(s, max_chars))]
-        texts = _pack([p for p, _ in pieces], max_chars, overlap_sentences,
-                      [flag for _, flag in pieces])
-    return [
-        Chunk(
-            id=chunk_id(doc.id, i, text), doc_id=doc.id, ordinal=i, title=doc.title, text=text
-        )
-        for i, text in enumerate(texts)
-    ]
+        return [whole]
+    pieces = [(p, new_block and j == 0) for s, new_block in _block_sentences(text)
+              for j, p in enumerate(_split_long(s, max_chars))]
+    return _pack([p for p, _ in pieces], max_chars, overlap_sentences,
+                 [flag for _, flag in pieces])

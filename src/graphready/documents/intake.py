@@ -81,7 +81,7 @@ def from_file(filename: str | None, data: bytes, now: float,
         raise InvalidRequest(f"file {name!r} cannot be read: {shown}{extra}")
     if not loaded.documents:
         raise InvalidRequest(f"file {name!r} has no text to index")
-    docs = [Upload(check_id(d.id, f"file {name!r}"), d.title, d.text, name, now)
+    docs = [Upload(check_id(d.id, f"file {name!r}"), d.title, d.text, name, now, d.pages)
             for d in loaded.documents]
     return docs
 

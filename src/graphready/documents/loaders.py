@@ -134,7 +134,7 @@ def _load_binary(relpath: str, suffix: str, data: bytes) -> LoadResult:
 
             pdf = read_pdf(data)
             title = clip_title(pdf.title) if pdf.title else _first_line_title(pdf.text, relpath)
-            return LoadResult(documents=_single(relpath, title, pdf.text))
+            return LoadResult(documents=_single(relpath, title, pdf.text, pdf.page_starts))
         from graphready.documents.docx import read_docx
 
         doc = read_docx(data)
@@ -145,11 +145,14 @@ def _load_binary(relpath: str, suffix: str, data: bytes) -> LoadResult:
         return LoadResult(skipped=[SkippedFile(relpath, str(exc))])
 
 
-def _single(relpath: str, title: str, text: str) -> list[Document]:
-    text = text.strip()
-    if not text:
+def _single(relpath: str, title: str, text: str,
+            pages: tuple[tuple[int, int], ...] = ()) -> list[Document]:
+    stripped = text.strip()
+    if not stripped:
         return []
-    return [Document(relpath, title, text, relpath, document_hash(title, text))]
+    lead = len(text) - len(text.lstrip())
+    pages = tuple((max(at - lead, 0), page) for at, page in pages)
+    return [Document(relpath, title, stripped, relpath, document_hash(title, stripped), pages)]
 
 
 def clip_title(title: str) -> str:

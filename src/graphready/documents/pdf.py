@@ -20,7 +20,7 @@ import logging
 import math
 import re
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -58,11 +58,14 @@ _BLANK_LINES = re.compile(r"\n{3,}")
 
 @dataclass(frozen=True, slots=True)
 class PdfText:
-    """What a PDF gave: its metadata title (None when it has no usable one) and its text."""
+    """What a PDF gave: its metadata title (None when it has no usable one), its text and its
+    number of pages; ``page_starts`` holds ``(offset, page)`` for each page with text: where
+    in ``text`` that page (numbered from 1) begins, in order."""
 
     title: str | None
     text: str
     pages: int
+    page_starts: tuple[tuple[int, int], ...] = ()
 
 
 def read_pdf(data: bytes, max_pages: int = MAX_PDF_PAGES,
@@ -96,10 +99,10 @@ def read_pdf(data: bytes, max_pages: int = MAX_PDF_PAGES,
             pages.append(_page_text(page, deadline))
             _release(page)
         title = _metadata_title(reader)
-    text = normalise("\n\n".join(pages))
+    text, starts = normalise_pages(pages)
     if not text:
         raise ValueError(NO_TEXT_REASON)
-    return PdfText(title, text, count)
+    return PdfText(title, text, count, starts)
 
 
 class _Refused(Exception):
@@ -241,8 +244,31 @@ def _is_gap(drop: float, height: float) -> bool:
 def normalise(text: str) -> str:
     """PDF text as plain paragraphs: hyphenated line breaks joined, spaces collapsed, lines
     trimmed, at most one blank line in a row, control characters dropped."""
-    text = clean_text(text).replace("\r\n", "\n").replace("\r", "\n")
-    text = _dehyphenate(text)
+    return _tidy(_dehyphenate(_lines(text)))
+
+
+def normalise_pages(pages: Sequence[str]) -> tuple[str, tuple[tuple[int, int], ...]]:
+    """The pages' texts normalised as one text (:func:`normalise`; pages joined by a blank
+    line), and ``(offset, page)`` where each page with text begins in it (pages from 1)."""
+    marker = "\x0c"  # a form feed: a control character, so no page's text keeps one
+    joined = f"\n\n{marker}\n\n".join(page.replace(marker, " ") for page in pages)
+    parts: list[str] = []
+    starts: list[tuple[int, int]] = []
+    offset = 0
+    for number, part in enumerate(_dehyphenate(_lines(joined)).split(marker), 1):
+        tidy = _tidy(part)
+        if tidy:
+            starts.append((offset, number))
+            parts.append(tidy)
+            offset += len(tidy) + 2
+    return "\n\n".join(parts), tuple(starts)
+
+
+def _lines(text: str) -> str:
+    return clean_text(text).replace("\r\n", "\n").replace("\r", "\n")
+
+
+def _tidy(text: str) -> str:
     text = _CONTROLS.sub("", text)
     lines = (_SPACES.sub(" ", line).strip() for line in text.split("\n"))
     return _BLANK_LINES.sub("\n\n", "\n".join(lines)).strip()

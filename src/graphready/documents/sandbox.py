@@ -50,7 +50,7 @@ from pathlib import Path
 from typing import IO, Any, TypeVar
 
 from graphready.documents.loaders import LoadResult
-from graphready.documents.types import Document, SkippedFile, SourceFile
+from graphready.documents.types import Document, SkippedFile, SourceFile, page_starts
 from graphready.settings_spec import ENV_PREFIX, env_name
 
 T = TypeVar("T")
@@ -226,12 +226,17 @@ def _decode_reply(meta: bytes, texts: bytes) -> tuple[LoadResult, bool]:
         documents: list[Document] = []
         at = 0
         for item in body["documents"]:
-            doc_id, title, source, content_hash, size = item
+            doc_id, title, source, content_hash, size, pages = item
             end = at + size
             if not isinstance(size, int) or size < 0 or end > len(texts):
                 raise ValueError("a text's length is out of range")
             text = texts[at:end].decode("utf-8", "surrogatepass")
-            documents.append(Document(*_strings([doc_id, title, text, source, content_hash])))
+            starts = page_starts(pages)
+            if starts is None:
+                raise ValueError("a document's pages are not pairs of integers")
+            doc_id, title, text, source, content_hash = _strings(
+                [doc_id, title, text, source, content_hash])
+            documents.append(Document(doc_id, title, text, source, content_hash, starts))
             at = end
         skipped: list[SkippedFile] = []
         for item in body["skipped"]:

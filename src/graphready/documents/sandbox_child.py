@@ -78,7 +78,7 @@ def _reply(result: LoadResult, budget: ParseBudget) -> tuple[bytes, bytes, bool]
         else:
             skipped.append([skip.path, skip.reason])
     texts = [d.text.encode("utf-8", "surrogatepass") for d in result.documents]
-    documents = [[d.id, d.title, d.source, d.content_hash, len(text)]
+    documents = [[d.id, d.title, d.source, d.content_hash, len(text), d.pages]
                  for d, text in zip(result.documents, texts, strict=True)]
     meta = {"documents": documents, "skipped": skipped, "exits": near}
     return json.dumps(meta).encode(), b"".join(texts), near

@@ -26,7 +26,7 @@ from typing import Any
 
 from graphready.documents.hashing import document_hash, file_hash
 from graphready.documents.loaders import MAX_ID_CHARS, LoadResult
-from graphready.documents.types import Document, SkippedFile, SourceFile
+from graphready.documents.types import Document, SkippedFile, SourceFile, page_starts
 from graphready.errors import StorageFull, StoreError
 from graphready.stores.sqlite.recovery import is_disk_full
 
@@ -66,6 +66,8 @@ class Upload:
     text: str
     name: str | None
     added_at: float
+    pages: tuple[tuple[int, int], ...] = ()
+    """A PDF's ``(offset, page)`` where each page begins in ``text`` (``Document.pages``)."""
 
     @property
     def content_hash(self) -> str:
@@ -79,7 +81,8 @@ class Upload:
 
     def document(self) -> Document:
         """The document the build indexes."""
-        return Document(self.id, self.title, self.text, source_path(self.id), self.content_hash)
+        return Document(self.id, self.title, self.text, source_path(self.id), self.content_hash,
+                        self.pages)
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,7 +115,8 @@ def _decode(data: bytes) -> Upload:
     name = obj.get("name")
     added = obj.get("added_at")
     return Upload(obj["id"], obj["title"], obj["text"], name if isinstance(name, str) else None,
-                  float(added) if isinstance(added, int | float) else 0.0)
+                  float(added) if isinstance(added, int | float) else 0.0,
+                  page_starts(obj.get("pages")) or ())  # none in older files
 
 
 class UploadStore:

@@ -112,8 +112,8 @@ class CitationOut(BaseModel):
                               "passage's text (`GET /passages/{chunk_id}`), in characters; "
                               "null when the whole passage is cited")
     end: int | None = Field(None, description="Where the cited sentence ends (exclusive)")
-    page: int | None = Field(None, description="The PDF page of the cited sentence; null where "
-                             "unknown (the index does not keep page offsets yet)")
+    page: int | None = Field(None, description="The PDF page of the cited sentence (from 1); "
+                             "null for other formats")
 
 
 class ClaimOut(BaseModel):

@@ -22,7 +22,7 @@ _SCHEMA = (
     "CREATE INDEX IF NOT EXISTS documents_by_id ON documents (id)",
     "CREATE TABLE IF NOT EXISTS chunks ("
     " source TEXT NOT NULL, id TEXT NOT NULL, doc_id TEXT NOT NULL, ordinal INTEGER NOT NULL,"
-    " title TEXT NOT NULL, text TEXT NOT NULL, PRIMARY KEY (source, id))",
+    " title TEXT NOT NULL, text TEXT NOT NULL, page INTEGER, PRIMARY KEY (source, id))",
     "CREATE INDEX IF NOT EXISTS chunks_by_id ON chunks (id)",
     "CREATE INDEX IF NOT EXISTS chunks_by_doc ON chunks (doc_id, ordinal)",
     "CREATE TABLE IF NOT EXISTS skipped ("
@@ -31,12 +31,13 @@ _SCHEMA = (
 
 # One row per distinct chunk id; where several sources hold the same id, the row of the
 # alphabetically first source (SQLite takes bare columns from the MIN() row).
-_CHUNK_COLUMNS = "id, doc_id, ordinal, title, text, MIN(source)"
+_CHUNK_COLUMNS = "id, doc_id, ordinal, title, text, page, MIN(source)"
 _PAGE = 1000
 
 
 def _chunk(row: Sequence[Any]) -> Chunk:
-    return Chunk(id=row[0], doc_id=row[1], ordinal=row[2], title=row[3], text=row[4])
+    return Chunk(id=row[0], doc_id=row[1], ordinal=row[2], title=row[3], text=row[4],
+                 page=row[5])
 
 
 def _present(conn: sqlite3.Connection, ids: Sequence[str]) -> set[str]:
@@ -68,6 +69,9 @@ class SqliteCatalog:
 
     def __init__(self, path: Path) -> None:
         self._db = SqliteDatabase(path, _SCHEMA)
+        with self._db.write() as conn:  # a catalog written before chunks kept their page
+            if "page" not in {row[1] for row in conn.execute("PRAGMA table_info(chunks)")}:
+                conn.execute("ALTER TABLE chunks ADD COLUMN page INTEGER")
 
     def sources(self) -> dict[str, str]:
         """Every known source file's path mapped to the hash of its bytes."""
@@ -93,9 +97,10 @@ class SqliteCatalog:
                 [(source.path, d.id, d.title, d.content_hash) for d in documents],
             )
             conn.executemany(
-                "INSERT OR REPLACE INTO chunks (source, id, doc_id, ordinal, title, text)"
-                " VALUES (?, ?, ?, ?, ?, ?)",
-                [(source.path, c.id, c.doc_id, c.ordinal, c.title, c.text) for c in chunks],
+                "INSERT OR REPLACE INTO chunks (source, id, doc_id, ordinal, title, text, page)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                [(source.path, c.id, c.doc_id, c.ordinal, c.title, c.text, c.page)
+                 for c in chunks],
             )
             conn.execute(
                 "INSERT INTO sources (path, file_hash) VALUES (?, ?)"
