@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import random
 import time
-from collections.abc import Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +21,9 @@ from graphready.indexing.stages import RUNNERS, search_text
 from graphready.knowledge import KnowledgeGraph
 from graphready.stores.registry import Stores, open_stores
 from support.corpus import write_corpus
-from support.falkordb_server import FalkorDBServer
+
+Urls = Callable[[str, str], tuple[str | None, str | None]]
+"""The ``store_urls`` fixture (``conftest.py``)."""
 
 A = ("# Marie Curie in Paris\n\nMarie Curie worked in Paris with Pierre Curie at the Sorbonne. "
      "The Sorbonne hired Marie Curie as a professor in 1906. Pierre Curie studied magnetism in "
@@ -121,24 +123,11 @@ def _content(settings: Settings) -> dict[str, Any]:
         stores.close()
 
 
-@pytest.fixture(scope="module")
-def falkordb() -> Iterator[FalkorDBServer]:
-    with FalkorDBServer() as server:
-        yield server
-
-
-def _urls(backend: str, request: pytest.FixtureRequest, name: str) -> tuple[str | None, ...]:
-    if backend == "embedded":
-        return None, None
-    server: FalkorDBServer = request.getfixturevalue("falkordb")
-    return f"{server.url}/{name}_graph", f"{server.url}/{name}_vectors"
-
-
 @pytest.mark.parametrize("backend", ["embedded", "falkordb"])
 def test_delete_and_update_equal_a_build_from_scratch(
-        tmp_path: Path, backend: str, request: pytest.FixtureRequest) -> None:
+        tmp_path: Path, backend: str, store_urls: Urls) -> None:
     _folder(tmp_path / "changed")
-    changed = _settings(tmp_path / "changed", *_urls(backend, request, "changed"))
+    changed = _settings(tmp_path / "changed", *store_urls(backend, "changed"))
     _upload(changed, "physicists", B)
     _upload(changed, "engines", C)
     first = _build(changed)
@@ -154,7 +143,7 @@ def test_delete_and_update_equal_a_build_from_scratch(
     after = _content(changed)
 
     _folder(tmp_path / "fresh")
-    fresh = _settings(tmp_path / "fresh", *_urls(backend, request, "fresh"))
+    fresh = _settings(tmp_path / "fresh", *store_urls(backend, "fresh"))
     _upload(fresh, "engines", C2)
     _build(fresh)
     expected = _content(fresh)

@@ -4,8 +4,9 @@ synced (complete) only at the very end, so a stage killed half-way is redone on 
 
     documents: scan the folder, load changed files, chunk, update catalog and keyword index
     vectors:   embed the chunks that have no vector yet
-    graph:     extract entities and relations from new chunks, assemble the graph, detect
-               hierarchical communities, summarise the changed ones, replace the graph at once
+    graph:     extract entities and relations from new chunks, assemble the graph (in place:
+               only the entities a change reaches), detect hierarchical communities, report
+               the changed ones, write the graph at once (``indexing/graph_update.py``)
 """
 
 from __future__ import annotations
@@ -19,11 +20,10 @@ from typing import TYPE_CHECKING, TypeVar
 from graphready.config import Settings, Stage
 from graphready.documents.types import Chunk, SkippedFile
 from graphready.errors import BuildError, LLMError
-from graphready.knowledge import KnowledgeGraph
 from graphready.llm.refusals import Refusals
 from graphready.redact import redact, redact_url
 from graphready.settings_spec import env_name
-from graphready.stores.base import Catalog, KeywordIndex
+from graphready.stores.base import Catalog, IncrementalGraphStore, KeywordIndex
 from graphready.stores.registry import Stores
 
 from .events import Event, Progress, StageDone
@@ -221,22 +221,27 @@ def run_graph(settings: Settings, stores: Stores, report: Report,
                     settings, catalog, stores, keeper, model, offline)
                 offline = None  # spaCy is freed before the graph is assembled
                 _check_injected_failure(settings, "graph")
+                from .graph_update import rebuild, update
+
                 reuse = graph.synced_fingerprint() is not None  # None: another extractor's
-                knowledge, reused, report_fallbacks, report_refusals = _assemble(
-                    settings, catalog, stores, keeper, model, reuse=reuse)
-                graph.replace_graph(knowledge, fingerprint)
+                if reuse and isinstance(graph, IncrementalGraphStore) \
+                        and graph.incremental_ready():
+                    outcome = update(settings, catalog, graph, keeper, model, fingerprint)
+                else:
+                    outcome = rebuild(settings, catalog, graph, keeper, model, fingerprint,
+                                      reuse=reuse)
             except LLMError as exc:
                 url = settings.llm_base_url or ""
                 raise BuildError(f"the LLM at {env_name('llm_base_url')}={redact_url(url)} "
                                  f"gave no usable reply: {redact(str(exc), [url])}") from exc
-            counts = {"chunks_extracted": extracted, "entities": len(knowledge.entities),
-                      "relations": len(knowledge.relations),
-                      "communities": len(knowledge.communities), "summaries_reused": reused}
+            counts = {"chunks_extracted": extracted, **outcome.counts,
+                      "summaries_reused": outcome.reused,
+                      **{f"{kind}_written": n for kind, n in outcome.written.items()}}
             if model is not None:
-                counts.update(_llm_counts(model, extract_fallbacks, report_fallbacks))
+                counts.update(_llm_counts(model, extract_fallbacks, outcome.fallbacks))
                 counts.update(extract_refused=extract_refusals.count,
-                              report_refused=report_refusals.count)
-            notes = [*extract_refusals.reasons, *report_refusals.reasons]
+                              report_refused=outcome.refusals.count)
+            notes = [*extract_refusals.reasons, *outcome.refusals.reasons]
     return StageDone(stage="graph", seconds=round(time.perf_counter() - started, 3),
                      source="built", counts=counts, notes=notes)
 
@@ -323,55 +328,6 @@ def _extract_missing(settings: Settings, catalog: Catalog, stores: Stores, repor
 def _progress(report: Report, base: int, total: int) -> Callable[[int], None]:
     """Reports ``graph.extract`` progress of ``base`` chunks plus those a batch has done."""
     return lambda n: report(Progress("graph.extract", base + n, total))
-
-
-def _assemble(
-    settings: Settings, catalog: Catalog, stores: Stores, report: Report,
-    model: CachedChatModel | None, *, reuse: bool = True,
-) -> tuple[KnowledgeGraph, int, int, Refusals]:
-    """The graph from every stored extraction, with community reports (by the LLM when there
-    is one); the reports of unchanged communities are reused when ``reuse``. Also how many
-    reports were reused, how many fell back from the LLM to the extractive report on a bad
-    reply, and the report prompts the model refused (those keep the extractive report)."""
-    from graphready.communities.hierarchy import detect_communities, partition_of
-    from graphready.communities.llm_reports import report_communities
-    from graphready.communities.reuse import reusable_reports
-    from graphready.communities.summaries import summarize_communities
-    from graphready.extraction.assemble import assemble_graph
-
-    report(Progress("graph.communities", 0, 1))
-    entities, relations = assemble_graph(stores.graph.iter_extractions())
-    previous_graph = stores.graph.load_graph() if reuse else None
-    start = None
-    if previous_graph is not None and settings.stable_communities:
-        start = partition_of((c.level, c.id, c.entity_ids) for c in previous_graph.communities)
-    nodes = detect_communities(
-        [e.id for e in entities],
-        [(r.source, r.target, r.weight) for r in relations],
-        max_size=settings.community_max_size,
-        max_levels=settings.community_levels,
-        previous=start,
-    )
-    report(Progress("graph.communities", 1, 1))
-    previous = reusable_reports(previous_graph, entities, relations)
-    report(Progress("graph.summaries", 0, len(nodes)))
-    texts = {c.id: c.text for c in catalog.iter_chunks()}
-    by_id = {e.id: e for e in entities}
-    fallbacks = 0
-    refusals = Refusals()
-    if model is None:
-        communities = summarize_communities(nodes, by_id, relations, texts, previous)
-    else:
-        outcome = report_communities(
-            nodes, by_id, relations, texts, previous, model,
-            concurrency=settings.llm_build_concurrency, max_tokens=settings.llm_max_tokens,
-            progress=lambda done, total: report(Progress("graph.summaries", done, total)))
-        communities, fallbacks, refusals = outcome.communities, outcome.fallbacks, \
-            outcome.refusals
-    report(Progress("graph.summaries", len(nodes), len(nodes)))
-    reused = sum(1 for c in communities if c.id in previous)
-    return (KnowledgeGraph(tuple(entities), tuple(relations), tuple(communities)), reused,
-            fallbacks, refusals)
 
 
 def _loaded(stage: Stage, started: float) -> StageDone:

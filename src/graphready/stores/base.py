@@ -10,13 +10,14 @@ from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 import numpy as np
 import numpy.typing as npt
 
 from graphready.documents.types import Chunk, Document, SkippedFile, SourceFile
-from graphready.knowledge import ChunkExtraction, KnowledgeGraph
+from graphready.extraction.contributions import Contribution, ContributionIndex
+from graphready.knowledge import ChunkExtraction, Community, Entity, KnowledgeGraph, Relation
 
 Vectors = npt.NDArray[np.float32]
 
@@ -212,4 +213,75 @@ class GraphStore(DerivedStore, LeaseStore, Protocol):
         extraction, so that extractions of two extractors are never mixed, and forgets the
         synced fingerprint. The assembled graph stays loadable until it is replaced; a graph
         without a synced fingerprint is one another extractor built."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class CommunityRow:
+    """Where a stored community sits in the hierarchy: its id, level, parent and members."""
+
+    id: str
+    level: int
+    parent: str | None
+    entity_ids: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class GraphChange:
+    """A change to the stored graph, applied in one piece with its sync fingerprint
+    (:meth:`IncrementalGraphStore.apply_graph_change`). ``entity_ids``: the entities replaced
+    or deleted, with every relation that touches one of them; ``entities`` and ``relations``:
+    what takes their place. ``community_ids``: the communities replaced or deleted;
+    ``communities``: what takes their place. ``added`` and ``removed``: the contributions
+    (chunk ids, for ``removed``) that enter and leave the contribution index. ``full``: the
+    change replaces the whole graph and index (the ids are then ignored)."""
+
+    entity_ids: frozenset[str]
+    entities: tuple[Entity, ...]
+    relations: tuple[Relation, ...]
+    community_ids: frozenset[str]
+    communities: tuple[Community, ...]
+    added: tuple[Contribution, ...]
+    removed: tuple[str, ...]
+    full: bool = False
+
+
+@runtime_checkable
+class IncrementalGraphStore(GraphStore, ContributionIndex, Protocol):
+    """A graph store that updates its graph in place: it keeps, with the graph, the
+    contributions it was built from (:mod:`graphready.extraction.contributions`), reads the
+    parts of the graph a change reaches, and applies a :class:`GraphChange` atomically. Reads
+    see the last complete graph."""
+
+    def incremental_ready(self) -> bool:
+        """Whether the stored graph was written with its contribution index (by
+        :meth:`apply_graph_change`, not :meth:`GraphStore.replace_graph`)."""
+        ...
+
+    def get_extractions(self, chunk_ids: Collection[str]) -> list[ChunkExtraction]:
+        """The stored extractions of those of ``chunk_ids`` that have one, by chunk id."""
+        ...
+
+    def graph_part(self, entity_ids: Collection[str]) -> tuple[list[Entity], list[Relation]]:
+        """The entities with these ids (by id) and every relation touching one (by pair)."""
+        ...
+
+    def edges(self) -> list[tuple[str, str, float]]:
+        """Every relation as (source, target, weight), by pair."""
+        ...
+
+    def community_rows(self) -> list[CommunityRow]:
+        """Every community's place in the hierarchy."""
+        ...
+
+    def get_communities(self, ids: Collection[str]) -> list[Community]:
+        """The communities with these ids."""
+        ...
+
+    def apply_graph_change(self, change: GraphChange, fingerprint: str) -> None:
+        """Apply ``change`` and mark the store synced to ``fingerprint``, atomically."""
+        ...
+
+    def counts(self) -> dict[str, int]:
+        """The number of entities, relations and communities of the stored graph."""
         ...

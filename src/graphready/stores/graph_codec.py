@@ -93,14 +93,16 @@ def decode_graph(data: Iterable[str]) -> KnowledgeGraph:
     """The graph from the ``data`` JSON of its stored items (``[kind, position, ...]``, kind 0
     entity, 1 relation, 2 community; as :func:`entity_item`, :func:`relation_item`,
     :func:`community_item` write them, or without their last field, as they were written before
-    descriptions and ratings), in their stored order; relations by entity pair."""
+    descriptions and ratings), in their stored order; relations by entity pair. Items stored
+    at one position (0: a graph changed in place) come in the order a build writes them in:
+    entities by id, communities by level, then size (largest first), then id."""
     parts: tuple[list[Any], list[Any], list[Any]] = ([], [], [])
     for item in json.loads("[" + ",".join(data) + "]"):
         parts[item[0]].append(item)
     entity_rows, relation_rows, community_rows = parts
-    entity_rows.sort(key=lambda row: row[1])
+    entity_rows.sort(key=lambda row: (row[1], row[2]))
     relation_rows.sort(key=lambda row: (row[1], row[2]))
-    community_rows.sort(key=lambda row: row[1])
+    community_rows.sort(key=lambda row: (row[1], row[3], -len(row[5]), row[2]))
     return KnowledgeGraph(
         tuple(Entity(i, name, kind, tuple(chunks), *rest)
               for _, _, i, name, kind, chunks, *rest in entity_rows),

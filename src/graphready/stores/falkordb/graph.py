@@ -36,19 +36,20 @@ for a cache that is keyed by chunk id).
 
 from __future__ import annotations
 
-import math
 import re
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from contextlib import suppress
 from typing import Any
 
 from redis.exceptions import ResponseError
 
 from graphready.errors import StoreError
+from graphready.extraction.contributions import Contribution
 from graphready.gcpause import gc_paused
-from graphready.knowledge import ChunkExtraction, KnowledgeGraph
+from graphready.knowledge import ChunkExtraction, Community, Entity, KnowledgeGraph, Relation
+from graphready.stores.base import CommunityRow, GraphChange
+from graphready.stores.falkordb import graph_change
 from graphready.stores.falkordb.common import (
-    BATCH_ROWS,
     CLIENT_ERRORS,
     FINGERPRINT,
     FalkorLease,
@@ -58,13 +59,10 @@ from graphready.stores.falkordb.common import (
     write_batches,
 )
 from graphready.stores.graph_codec import (
-    community_item,
     decode_extraction,
     decode_graph,
     encode_extraction,
-    entity_item,
     graph_problem,
-    relation_item,
 )
 from graphready.stores.paging import keyset_pages
 
@@ -89,6 +87,9 @@ _Q_PAGE_EXTRACTIONS = (
     "RETURN x.chunk_id, x.payload ORDER BY x.chunk_id LIMIT $limit"
 )
 _Q_EXTRACTION_IDS = "MATCH (x:Extraction) RETURN x.chunk_id"
+_Q_GET_EXTRACTIONS = (
+    "UNWIND $ids AS id MATCH (x:Extraction {chunk_id: id}) RETURN x.chunk_id, x.payload"
+)
 _Q_ALLOCATE = (
     "MERGE (m:Meta {key: $key}) ON CREATE SET m.value = 1 ON MATCH SET m.value = m.value + 1 "
     "RETURN m.value"
@@ -100,21 +101,6 @@ _Q_PUBLISH = (
     "SET v.value = $version "
     "MERGE (f:Meta {key: $fingerprint_key}) SET f.value = $fingerprint "
     "RETURN 1"
-)
-_Q_CREATE_ENTITIES = (
-    "UNWIND $rows AS row CREATE (:Entity {id: row[0], name: row[1], type: row[2], "
-    "chunk_ids: row[3], data: row[4], description: row[5]})"
-)
-_Q_CREATE_RELATIONS = (
-    "UNWIND $rows AS row MATCH (a:Entity {id: row[0]}), (b:Entity {id: row[1]}) "
-    "CREATE (a)-[:RELATED {label: row[2], weight: row[3], chunk_ids: row[4], data: row[5], "
-    "description: row[6]}]->(b) "
-    "RETURN count(*)"
-)
-_Q_CREATE_COMMUNITIES = (
-    "UNWIND $rows AS row CREATE (:Community {id: row[0], level: row[1], parent: row[2], "
-    "entity_ids: row[3], title: row[4], summary: row[5], chunk_ids: row[6], data: row[7], "
-    "rating: row[8]})"
 )
 # The whole graph in ONE query, so that a replace cannot delete it between parts. It reads only
 # the ``data`` copies: one string per item in a plain (not typed) reply, where typed replies of
@@ -209,31 +195,119 @@ class FalkorGraphStore(FalkorStore):
         """Write ``graph`` as a new version, then publish it together with ``fingerprint`` in
         one query and delete older versions. A failure leaves the previous graph and
         fingerprint in place. (If another writer published a newer version meanwhile, that
-        one stays and this one is discarded.)"""
+        one stays and this one is discarded.) The new version has no contribution index."""
         problem = graph_problem(graph)
         if problem is not None:
             raise StoreError(f"FalkorDB at {self.address}: cannot replace the graph: {problem}")
         with self._write_lock, self._conn.errors("cannot replace the graph"):
-            version = int(self._meta.query(_Q_ALLOCATE, {"key": _NEXT_VERSION}).result_set[0][0])
-            name = f"{self.graph}_v{version}"
-            if name in self._conn.db.list_graphs():  # left over from a lost meta graph
-                self._conn.db.select_graph(name).delete()
-            target = self._conn.db.select_graph(name)
-            try:
-                _write_version(target, graph)
-                published = self._meta.query(_Q_PUBLISH, {
-                    "current": _CURRENT_VERSION, "version": version,
-                    "fingerprint_key": FINGERPRINT, "fingerprint": fingerprint,
-                }).result_set
-            except BaseException:
-                _drop_quietly(target)
-                if self._superseded(version):  # a newer writer published, and dropped ours
-                    return
-                raise
-            if published:
-                self._drop_versions_before(version)
-            else:  # a newer version was published meanwhile: it stays, this one goes
-                _drop_quietly(target)
+            self._publish(lambda target: _write_version(target, graph), fingerprint)
+
+    def apply_graph_change(self, change: GraphChange, fingerprint: str) -> None:
+        """Apply ``change`` to a server-side copy of the published version (a whole new
+        version for a full change), then publish it as :meth:`replace_graph` does."""
+        with self._write_lock, self._conn.errors("cannot change the graph"):
+            current = self._current_version()
+            if change.full or current is None:
+                def fill(target: Any) -> None:
+                    graph_change.create_indexes(target)
+                    graph_change.write_items(target, change.entities, change.relations,
+                                             change.communities, ordered=False)
+                    graph_change.write_contributions(target, change.added)
+                self._publish(fill, fingerprint)
+            else:
+                self._publish(lambda target: graph_change.apply_in_place(target, change),
+                              fingerprint, copy_of=current)
+
+    def _publish(self, fill: Callable[[Any], None], fingerprint: str,
+                 copy_of: int | None = None) -> None:
+        version = int(self._meta.query(_Q_ALLOCATE, {"key": _NEXT_VERSION}).result_set[0][0])
+        name = f"{self.graph}_v{version}"
+        if name in self._conn.db.list_graphs():  # left over from a lost meta graph
+            self._conn.db.select_graph(name).delete()
+        if copy_of is not None:
+            self._conn.db.select_graph(f"{self.graph}_v{copy_of}").copy(name)
+        target = self._conn.db.select_graph(name)
+        try:
+            fill(target)
+            published = self._meta.query(_Q_PUBLISH, {
+                "current": _CURRENT_VERSION, "version": version,
+                "fingerprint_key": FINGERPRINT, "fingerprint": fingerprint,
+            }).result_set
+        except BaseException:
+            _drop_quietly(target)
+            if self._superseded(version):  # a newer writer published, and dropped ours
+                return
+            raise
+        if published:
+            self._drop_versions_before(version)
+        else:  # a newer version was published meanwhile: it stays, this one goes
+            _drop_quietly(target)
+
+    # -- reads of the published version for in-place changes (IncrementalGraphStore) --------
+
+    def _version(self) -> Any:
+        version = self._current_version()
+        return self._conn.db.select_graph(f"{self.graph}_v{version or 0}")
+
+    def incremental_ready(self) -> bool:
+        """Whether the published version holds its contribution index."""
+        with self._conn.errors("cannot read the graph"):
+            if self._current_version() is None:
+                return False
+            rows = read_rows(self._version(), graph_change.Q_READY)
+        return bool(rows) and int(rows[0][0]) > 0
+
+    def graph_chunk_ids(self) -> set[str]:
+        """The chunks the published graph was built from."""
+        with self._conn.errors("cannot read the contribution index"):
+            return graph_change.chunk_ids(self._version(), _VersionGone)
+
+    def contributions(self, chunk_ids: Collection[str]) -> list[Contribution]:
+        """The contributions of those of ``chunk_ids`` the graph was built from."""
+        with self._conn.errors("cannot read the contribution index"):
+            return graph_change.contributions(self._version(), chunk_ids, _VersionGone)
+
+    def key_counts(self, keys: Collection[str]) -> dict[str, int]:
+        """How many chunks contribute to each of ``keys`` (keys with none left out)."""
+        with self._conn.errors("cannot read the contribution index"):
+            return graph_change.key_counts(self._version(), keys, _VersionGone)
+
+    def chunks_of_keys(self, keys: Collection[str]) -> set[str]:
+        """The chunks that contribute to any of ``keys``."""
+        with self._conn.errors("cannot read the contribution index"):
+            return graph_change.chunks_of_keys(self._version(), keys, _VersionGone)
+
+    def alias_votes(self) -> dict[str, dict[str, int]]:
+        """Short key -> long key -> how many chunks show that alias."""
+        with self._conn.errors("cannot read the contribution index"):
+            return graph_change.alias_votes(self._version(), _VersionGone)
+
+    def get_extractions(self, chunk_ids: Collection[str]) -> list[ChunkExtraction]:
+        """The stored extractions of those of ``chunk_ids`` that have one, by chunk id."""
+        with self._conn.errors("cannot read extractions"):
+            rows = read_rows(self._extractions, _Q_GET_EXTRACTIONS,
+                             {"ids": sorted(set(chunk_ids))})
+        return [decode_extraction(c, payload) for c, payload in sorted(rows)]
+
+    def graph_part(self, entity_ids: Collection[str]) -> tuple[list[Entity], list[Relation]]:
+        """The entities with these ids (by id) and every relation touching one (by pair)."""
+        with self._conn.errors("cannot read the graph"):
+            return graph_change.graph_part(self._version(), entity_ids, _VersionGone)
+
+    def edges(self) -> list[tuple[str, str, float]]:
+        """Every relation as (source, target, weight), by pair."""
+        with self._conn.errors("cannot read the graph"):
+            return graph_change.edges(self._version(), _VersionGone)
+
+    def community_rows(self) -> list[CommunityRow]:
+        """Every community's place in the hierarchy."""
+        with self._conn.errors("cannot read the graph"):
+            return graph_change.community_rows(self._version(), _VersionGone)
+
+    def get_communities(self, ids: Collection[str]) -> list[Community]:
+        """The communities with these ids."""
+        with self._conn.errors("cannot read the graph"):
+            return graph_change.get_communities(self._version(), ids, _VersionGone)
 
     def load_graph(self) -> KnowledgeGraph | None:
         """The last published graph, or None when none was ever published. Entities and
@@ -290,25 +364,8 @@ class FalkorGraphStore(FalkorStore):
 
 
 def _write_version(target: Any, graph: KnowledgeGraph) -> None:
-    create_index(target, "Entity", "id")
-    create_index(target, "Community", "id")
-    rows: list[list[Any]] = []
-    for n, e in enumerate(graph.entities):
-        chunks = sorted(set(e.chunk_ids))
-        rows.append([e.id, e.name, e.type, chunks, entity_item(n, e, chunks), e.description])
-    write_batches(target, _Q_CREATE_ENTITIES, rows)
-    for start in range(0, len(graph.relations), BATCH_ROWS):
-        batch = [
-            [r.source, r.target, r.label, r.weight if math.isfinite(r.weight) else None,
-             list(r.chunk_ids), relation_item(r), r.description]
-            for r in graph.relations[start:start + BATCH_ROWS]]
-        created = target.query(_Q_CREATE_RELATIONS, {"rows": batch}).result_set[0][0]
-        if created != len(batch):  # cannot happen after graph_problem, but never publish it
-            raise StoreError(f"wrote {created} of {len(batch)} relations of a batch")
-    write_batches(target, _Q_CREATE_COMMUNITIES, [
-        [c.id, c.level, c.parent, list(c.entity_ids), c.title, c.summary, list(c.chunk_ids),
-         community_item(n, c), c.rating]
-        for n, c in enumerate(graph.communities)])
+    graph_change.create_indexes(target)
+    graph_change.write_items(target, graph.entities, graph.relations, graph.communities)
 
 
 def _read_version(source: Any) -> KnowledgeGraph:

@@ -1,5 +1,6 @@
 """The graph store on SQLite: per-chunk extractions (the cache that makes rebuilds incremental)
-and the assembled graph, replaced in one transaction together with its sync fingerprint.
+and the assembled graph, replaced in one transaction together with its sync fingerprint, or
+changed in place with its contribution index (:mod:`graphready.stores.sqlite.graph_change`).
 
 The file is shared by a build process that writes and a server that reads, so it runs in WAL
 mode with a generous busy timeout; one connection per store object, guarded by a lock.
@@ -7,13 +8,13 @@ mode with a generous busy timeout; one connection per store object, guarded by a
 
 from __future__ import annotations
 
-import json
 import sqlite3
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from itertools import groupby
 from pathlib import Path
 from typing import Any
 
+from graphready.extraction.contributions import Contribution
 from graphready.gcpause import gc_paused
 from graphready.knowledge import (
     ChunkExtraction,
@@ -22,10 +23,12 @@ from graphready.knowledge import (
     KnowledgeGraph,
     Relation,
 )
+from graphready.stores.base import CommunityRow, GraphChange
 from graphready.stores.graph_codec import decode_extraction, encode_extraction
 from graphready.stores.lease_delegate import LeaseDelegate
 from graphready.stores.paging import keyset_pages
 from graphready.stores.sharing import Shared
+from graphready.stores.sqlite import graph_change
 from graphready.stores.sqlite.common import LEASE_SCHEMA, SqliteDatabase, SqliteLease
 
 PAGE_ROWS = 1000
@@ -58,11 +61,8 @@ _SCHEMA = (
     " rating REAL NOT NULL DEFAULT 0)",
     "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
     LEASE_SCHEMA,
+    *graph_change.SCHEMA,
 )
-
-
-def _dump_ids(ids: Sequence[str]) -> str:
-    return json.dumps(list(ids), separators=(",", ":"))
 
 
 class SqliteGraphStore(LeaseDelegate):
@@ -126,36 +126,95 @@ class SqliteGraphStore(LeaseDelegate):
                 return
             conn.execute("DELETE FROM extractions")
             conn.execute("DELETE FROM meta WHERE key = ?", (_FINGERPRINT,))
+            graph_change.clear_index(conn)
             conn.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)",
                          (_EXTRACTOR_ID, extractor_id))
 
     def replace_graph(self, graph: KnowledgeGraph, fingerprint: str) -> None:
-        """Store ``graph`` in place of the previous one and mark it synced, in one transaction."""
+        """Store ``graph`` in place of the previous one and mark it synced, in one transaction
+        (the contribution index is cleared: the next change replaces the whole graph)."""
         with self._db.write() as conn:
             for table in ("entities", "entity_chunks", "relations", "communities"):
                 conn.execute(f"DELETE FROM {table}")
-            conn.executemany("INSERT INTO entities (id, name, type, description) "
-                             "VALUES (?, ?, ?, ?)",
-                             [(e.id, e.name, e.type, e.description) for e in graph.entities])
-            conn.executemany("INSERT OR IGNORE INTO entity_chunks VALUES (?, ?)",
-                             [(e.id, c) for e in graph.entities for c in e.chunk_ids])
-            conn.executemany(
-                "INSERT INTO relations (source, target, label, weight, chunk_ids, description) "
-                "VALUES (?, ?, ?, ?, ?, ?)",
-                [(r.source, r.target, r.label, r.weight, _dump_ids(r.chunk_ids), r.description)
-                 for r in graph.relations])
-            conn.executemany(
-                "INSERT INTO communities (id, level, parent, title, summary, entity_ids, "
-                "chunk_ids, rating) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                [(c.id, c.level, c.parent, c.title, c.summary, _dump_ids(c.entity_ids),
-                  _dump_ids(c.chunk_ids), c.rating) for c in graph.communities])
+            graph_change.clear_index(conn)
+            graph_change.insert_graph(conn, graph.entities, graph.relations, graph.communities)
             conn.executemany("INSERT OR REPLACE INTO meta VALUES (?, ?)",
                              [(_GRAPH_BUILT, "1"), (_FINGERPRINT, fingerprint)])
 
+    # -- in-place changes (IncrementalGraphStore) -------------------------------------------
+
+    def apply_graph_change(self, change: GraphChange, fingerprint: str) -> None:
+        """Apply ``change`` and mark the store synced to ``fingerprint``, in one transaction."""
+        with self._db.write() as conn:
+            graph_change.apply_change(conn, change)
+            conn.executemany("INSERT OR REPLACE INTO meta VALUES (?, ?)",
+                             [(_GRAPH_BUILT, "1"), (_FINGERPRINT, fingerprint)])
+
+    def incremental_ready(self) -> bool:
+        """Whether the stored graph was written with its contribution index."""
+        with self._db.read() as conn:
+            return conn.execute("SELECT 1 FROM meta WHERE key = ?",
+                                (graph_change.READY,)).fetchone() is not None
+
+    def graph_chunk_ids(self) -> set[str]:
+        """The chunks the stored graph was built from."""
+        with self._db.read() as conn:
+            return graph_change.chunk_ids(conn)
+
+    def contributions(self, chunk_ids: Collection[str]) -> list[Contribution]:
+        """The contributions of those of ``chunk_ids`` the graph was built from."""
+        with self._db.read() as conn:
+            return graph_change.contributions(conn, chunk_ids)
+
+    def key_counts(self, keys: Collection[str]) -> dict[str, int]:
+        """How many chunks contribute to each of ``keys`` (keys with none left out)."""
+        with self._db.read() as conn:
+            return graph_change.key_counts(conn, keys)
+
+    def chunks_of_keys(self, keys: Collection[str]) -> set[str]:
+        """The chunks that contribute to any of ``keys``."""
+        with self._db.read() as conn:
+            return graph_change.chunks_of_keys(conn, keys)
+
+    def alias_votes(self) -> dict[str, dict[str, int]]:
+        """Short key -> long key -> how many chunks show that alias."""
+        with self._db.read() as conn:
+            return graph_change.alias_votes(conn)
+
+    def get_extractions(self, chunk_ids: Collection[str]) -> list[ChunkExtraction]:
+        """The stored extractions of those of ``chunk_ids`` that have one, by chunk id."""
+        with self._db.read() as conn:
+            rows = list(graph_change.select_in(
+                conn, "SELECT chunk_id, payload FROM extractions WHERE chunk_id IN ({})",
+                chunk_ids))
+        return [decode_extraction(c, payload) for c, payload in sorted(rows)]
+
+    def graph_part(self, entity_ids: Collection[str]) -> tuple[list[Entity], list[Relation]]:
+        """The entities with these ids (by id) and every relation touching one (by pair)."""
+        with self._db.read() as conn:
+            return graph_change.graph_part(conn, entity_ids)
+
+    def edges(self) -> list[tuple[str, str, float]]:
+        """Every relation as (source, target, weight), by pair."""
+        with self._db.read() as conn:
+            return graph_change.edges(conn)
+
+    def community_rows(self) -> list[CommunityRow]:
+        """Every community's place in the hierarchy."""
+        with self._db.read() as conn:
+            return graph_change.community_rows(conn)
+
+    def get_communities(self, ids: Collection[str]) -> list[Community]:
+        """The communities with these ids."""
+        with self._db.read() as conn:
+            return graph_change.get_communities(conn, ids)
+
     def load_graph(self) -> KnowledgeGraph | None:
         """The last complete graph (read as one snapshot), or None when none was ever stored.
-        Entities and communities come back in the order they were stored, relations by
-        (source, target), each entity's chunk ids sorted."""
+        Entities and communities come back in the order they were stored (for a graph
+        changed in place: the order a build stores them in, entities by id, communities by
+        level, then size, largest first, then id), relations by (source, target), each
+        entity's chunk ids sorted."""
         with gc_paused(), self._db.read() as conn:
             graph = _load_snapshot(conn)
             conn.execute("PRAGMA shrink_memory")  # the page cache the read filled: read once
@@ -206,6 +265,8 @@ def _columns(conn: sqlite3.Connection, table: str) -> set[str]:
 def _load_snapshot(conn: sqlite3.Connection) -> KnowledgeGraph | None:
     if conn.execute("SELECT 1 FROM meta WHERE key = ?", (_GRAPH_BUILT,)).fetchone() is None:
         return None
+    in_place = conn.execute("SELECT 1 FROM meta WHERE key = ?",
+                            (graph_change.READY,)).fetchone() is not None
     shared = Shared()  # each id, chunk list, label and weight held once
     chunks = {
         entity_id: shared.texts([row[1] for row in rows])
@@ -216,7 +277,8 @@ def _load_snapshot(conn: sqlite3.Connection) -> KnowledgeGraph | None:
     entities = tuple(
         Entity(shared.text(i), name, shared.text(kind), chunks.get(i, ()), description)
         for i, name, kind, description in conn.execute(
-            "SELECT id, name, type, description FROM entities ORDER BY rowid")
+            "SELECT id, name, type, description FROM entities "
+            + ("ORDER BY id" if in_place else "ORDER BY rowid"))
     )
     del chunks
     relations = tuple(
@@ -226,11 +288,11 @@ def _load_snapshot(conn: sqlite3.Connection) -> KnowledgeGraph | None:
             "SELECT source, target, label, weight, chunk_ids, description FROM relations "
             "ORDER BY source, target")
     )
-    communities = tuple(
+    communities = sorted((
         Community(i, level, parent, shared.json_texts(members), title, summary,
                   shared.json_texts(ids), float(rating))
         for i, level, parent, title, summary, members, ids, rating in conn.execute(
             "SELECT id, level, parent, title, summary, entity_ids, chunk_ids, rating "
             "FROM communities ORDER BY rowid")
-    )
-    return KnowledgeGraph(entities, relations, communities)
+    ), key=lambda c: (c.level, -len(c.entity_ids), c.id) if in_place else 0)
+    return KnowledgeGraph(entities, relations, tuple(communities))

@@ -1,0 +1,188 @@
+"""The graph stage's second half: from the stored extractions to the stored graph, with its
+communities and their reports, either whole (:func:`rebuild`) or in place (:func:`update`).
+
+:func:`update` is for a graph store that keeps its contribution index
+(:class:`~graphready.stores.base.IncrementalGraphStore`, after a :func:`rebuild` into it): the
+chunks added and removed since the stored graph are found by comparing the catalog with the
+index; the entity keys they reach are assembled again from the chunks that contribute to them
+(:mod:`graphready.extraction.contributions`), which equals a whole assembly; communities are
+detected on the stored edges with the change applied (Leiden over the whole entity graph, in C:
+the communities of a change equal a fresh build's, or, in ``stable`` mode, start from the stored
+partition); a report is written only for a community that is new, or one whose members or
+relations changed, and a reused community's row is rewritten only when its parent changed.
+Everything is written in one transaction (:meth:`apply_graph_change`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from graphready.communities.hierarchy import CommunityNode, detect_communities, partition_of
+from graphready.communities.reuse import changed_entities, reusable_reports
+from graphready.config import Settings
+from graphready.extraction.assemble import assemble_graph, assemble_part
+from graphready.extraction.contributions import Contribution, contribution, plan_change
+from graphready.knowledge import ChunkExtraction, Community, Entity, KnowledgeGraph, Relation
+from graphready.llm.refusals import Refusals
+from graphready.stores.base import Catalog, GraphChange, GraphStore, IncrementalGraphStore
+
+from .events import Event, Progress
+
+if TYPE_CHECKING:
+    from graphready.llm.cache import CachedChatModel
+
+Report = Callable[[Event], None]
+
+
+@dataclass(slots=True)
+class GraphOutcome:
+    """What the graph stage made: the stored graph's size, how many reports were reused, how
+    many fell back from the LLM, the prompts it refused, and how many rows were written."""
+
+    counts: dict[str, int]
+    reused: int
+    fallbacks: int = 0
+    refusals: Refusals = field(default_factory=Refusals)
+    written: dict[str, int] = field(default_factory=dict)
+
+
+def _texts(catalog: Catalog) -> Callable[[Sequence[str]], Mapping[str, str]]:
+    return lambda ids: {c.id: c.text for c in catalog.get_chunks(ids)}
+
+
+def _reports(settings: Settings, nodes: Sequence[CommunityNode], entities: Mapping[str, Entity],
+             relations: Sequence[Relation], catalog: Catalog, previous: Mapping[str, Community],
+             model: CachedChatModel | None,
+             report: Report) -> tuple[list[Community], int, Refusals]:
+    """A report for each of ``nodes`` (reused from ``previous`` by id), by the LLM if any."""
+    from graphready.communities.llm_reports import report_communities
+    from graphready.communities.summaries import summarize_communities
+
+    if model is None:
+        return (summarize_communities(nodes, entities, relations, _texts(catalog), previous),
+                0, Refusals())
+    outcome = report_communities(
+        nodes, entities, relations, _texts(catalog), previous, model,
+        concurrency=settings.llm_build_concurrency, max_tokens=settings.llm_max_tokens,
+        progress=lambda done, total: report(Progress("graph.summaries", done, total)))
+    return outcome.communities, outcome.fallbacks, outcome.refusals
+
+
+def _detect(settings: Settings, entity_ids: Sequence[str], edges: Sequence[tuple[str, str, float]],
+            start: Iterable[tuple[int, str, Sequence[str]]] | None) -> list[CommunityNode]:
+    return detect_communities(
+        entity_ids, edges, max_size=settings.community_max_size,
+        max_levels=settings.community_levels,
+        previous=None if start is None or not settings.stable_communities
+        else partition_of(start))
+
+
+def _with_contributions(extractions: Iterable[ChunkExtraction],
+                        into: list[Contribution]) -> Iterator[ChunkExtraction]:
+    for extraction in extractions:
+        into.append(contribution(extraction))
+        yield extraction
+
+
+def rebuild(settings: Settings, catalog: Catalog, store: GraphStore, report: Report,
+            model: CachedChatModel | None, fingerprint: str, *,
+            reuse: bool = True) -> GraphOutcome:
+    """Assemble the graph from every stored extraction, detect its communities, report them
+    (reusing the reports of unchanged communities when ``reuse``) and replace the stored graph
+    (with its contribution index, in a store that keeps one)."""
+    report(Progress("graph.communities", 0, 1))
+    index: list[Contribution] = []
+    entities, relations = assemble_graph(_with_contributions(store.iter_extractions(), index))
+    previous_graph = store.load_graph() if reuse else None
+    nodes = _detect(settings, [e.id for e in entities],
+                    [(r.source, r.target, r.weight) for r in relations],
+                    None if previous_graph is None else
+                    ((c.level, c.id, c.entity_ids) for c in previous_graph.communities))
+    report(Progress("graph.communities", 1, 1))
+    previous = reusable_reports(previous_graph, entities, relations)
+    del previous_graph
+    report(Progress("graph.summaries", 0, len(nodes)))
+    communities, fallbacks, refusals = _reports(
+        settings, nodes, {e.id: e for e in entities}, relations, catalog, previous, model,
+        report)
+    report(Progress("graph.summaries", len(nodes), len(nodes)))
+    if isinstance(store, IncrementalGraphStore):
+        store.apply_graph_change(GraphChange(
+            frozenset(), tuple(entities), tuple(relations), frozenset(), tuple(communities),
+            tuple(index), (), full=True), fingerprint)
+    else:
+        store.replace_graph(
+            KnowledgeGraph(tuple(entities), tuple(relations), tuple(communities)), fingerprint)
+    counts = {"entities": len(entities), "relations": len(relations),
+              "communities": len(communities)}
+    return GraphOutcome(counts, sum(1 for c in communities if c.id in previous), fallbacks,
+                        refusals, written=dict(counts))
+
+
+def _overlay(store: IncrementalGraphStore, ids: Collection[str], replaced: Collection[str],
+             entities: Sequence[Entity],
+             relations: Sequence[Relation]) -> tuple[dict[str, Entity], list[Relation]]:
+    """The entities ``ids`` and the relations touching them, as they are once the change is
+    applied: read from the store, with the ``replaced`` entities (and the relations touching
+    them) taken from ``entities`` and ``relations`` instead."""
+    stored_entities, stored_relations = store.graph_part(set(ids) - set(replaced))
+    by_id = {e.id: e for e in stored_entities}
+    by_id.update({e.id: e for e in entities if e.id in ids})
+    pairs = {(r.source, r.target): r for r in stored_relations
+             if r.source not in replaced and r.target not in replaced}
+    pairs.update({(r.source, r.target): r for r in relations
+                  if r.source in ids or r.target in ids})
+    return by_id, [pairs[p] for p in sorted(pairs)]
+
+
+def update(settings: Settings, catalog: Catalog, store: IncrementalGraphStore, report: Report,
+           model: CachedChatModel | None, fingerprint: str) -> GraphOutcome:
+    """Bring the stored graph in line with the stored extractions of the catalog's chunks, in
+    place (see the module docstring)."""
+    report(Progress("graph.communities", 0, 1))
+    wanted, built = catalog.chunk_ids(), store.graph_chunk_ids()
+    added = store.get_extractions(wanted - built)
+    plan = plan_change(store, added, built - wanted)
+    del wanted, built
+    extractions = sorted([*store.get_extractions(plan.read), *added], key=lambda x: x.chunk_id)
+    entities, relations = assemble_part(extractions, plan.moved, plan.keys)
+    del extractions
+    replaced = plan.entity_ids
+    old_entities, old_relations = store.graph_part(replaced)
+    changed = changed_entities(KnowledgeGraph(tuple(old_entities), tuple(old_relations), ()),
+                               entities, relations)
+    edges = [e for e in store.edges() if e[0] not in replaced and e[1] not in replaced]
+    edges.extend((r.source, r.target, r.weight) for r in relations)
+    edges.sort()
+    rows = store.community_rows()
+    nodes = _detect(settings, sorted({x for s, t, _ in edges for x in (s, t)}), edges,
+                    ((r.level, r.id, r.entity_ids) for r in rows))
+    del edges
+    report(Progress("graph.communities", 1, 1))
+    stored = {r.id: r for r in rows}
+    reusable = {r.id for r in rows if changed.isdisjoint(r.entity_ids)}
+    kept = {n.id for n in nodes if n.id in reusable and stored[n.id].parent == n.parent}
+    write = [n for n in nodes if n.id not in kept]
+    writing = {n.id for n in write}
+    context = writing | {n.id for n in nodes if n.parent in writing}
+    shown = [n for n in nodes if n.id in context]
+    previous = {c.id: c for c in store.get_communities(
+        [n.id for n in shown if n.id in reusable])}
+    members = {m for n in shown if n.id not in previous for m in n.members}
+    by_id, around = _overlay(store, members, replaced, entities, relations)
+    report(Progress("graph.summaries", 0, len(shown)))
+    communities, fallbacks, refusals = _reports(settings, shown, by_id, around, catalog,
+                                                previous, model, report)
+    report(Progress("graph.summaries", len(shown), len(shown)))
+    new_rows = tuple(c for c in communities if c.id in writing)
+    node_ids = {n.id for n in nodes}
+    gone = frozenset((set(stored) - node_ids) | (writing & set(stored)))
+    store.apply_graph_change(GraphChange(
+        frozenset(replaced), tuple(entities), tuple(relations), gone, new_rows, plan.added,
+        tuple(c.chunk_id for c in plan.removed)), fingerprint)
+    reused = sum(1 for n in nodes if n.id in reusable)
+    written = {"entities": len(entities), "relations": len(relations),
+               "communities": len(new_rows)}
+    return GraphOutcome(store.counts(), reused, fallbacks, refusals, written)

@@ -1,0 +1,176 @@
+"""The FalkorDB graph store's in-place updates (the ``IncrementalGraphStore`` half of
+:class:`~graphready.stores.falkordb.graph.FalkorGraphStore`): the contribution index kept in
+each version graph beside the graph, the reads of the parts a change reaches, and the writes of a
+:class:`~graphready.stores.base.GraphChange`.
+
+A version graph ``G_v<N>`` with an index holds, beside its entities, relations and communities,
+one ``(:Contrib {chunk_id, keys, aliases})`` node per chunk it was built from (``aliases``
+flattened: short, long, short, long...), one ``(:CKey {key, chunk_id})`` per key a chunk
+contributes to and one ``(:CAlias {chunk_id, short, long})`` per alias it shows (both indexed,
+so that a change reads only what it reaches), and one ``(:Indexed)`` node that says the index
+is complete. A change is written copy-on-write: the server copies the current version
+(``GRAPH.COPY``, in the server, no graph crosses the wire), the change is applied to the copy,
+and the copy is published by the store's one-query pointer flip, so a load never sees a
+half-applied change.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Collection, Sequence
+from typing import Any
+
+from graphready.errors import StoreError
+from graphready.extraction.contributions import Contribution
+from graphready.knowledge import Community, Entity, Relation
+from graphready.stores.base import CommunityRow, GraphChange
+from graphready.stores.falkordb.common import create_index, read_rows, write_batches
+from graphready.stores.graph_codec import community_item, decode_graph, entity_item, relation_item
+
+Q_READY = "MATCH (x:Indexed) RETURN count(x)"
+_Q_MARK_READY = "MERGE (:Indexed {key: 'contributions'})"
+_Q_CHUNKS = "MATCH (c:Contrib) RETURN c.chunk_id"
+_Q_CONTRIBUTIONS = ("UNWIND $ids AS id MATCH (c:Contrib {chunk_id: id}) "
+                    "RETURN c.chunk_id, c.keys, c.aliases")
+_Q_KEY_COUNTS = "UNWIND $keys AS k MATCH (x:CKey {key: k}) RETURN k, count(x)"
+_Q_KEY_CHUNKS = "UNWIND $keys AS k MATCH (x:CKey {key: k}) RETURN DISTINCT x.chunk_id"
+_Q_VOTES = "MATCH (a:CAlias) RETURN a.short, a.long, count(a)"
+_Q_ENTITIES = "UNWIND $ids AS i MATCH (e:Entity {id: i}) RETURN e.data"
+_Q_TOUCHING = ("UNWIND $ids AS i MATCH (e:Entity {id: i})-[r:RELATED]-() "
+               "RETURN DISTINCT r.data")
+_Q_EDGES = "MATCH (a:Entity)-[r:RELATED]->(b:Entity) RETURN a.id, b.id, r.weight"
+_Q_COMMUNITY_ROWS = "MATCH (c:Community) RETURN c.id, c.level, c.parent, c.entity_ids"
+_Q_COMMUNITIES = "UNWIND $ids AS i MATCH (c:Community {id: i}) RETURN c.data"
+_Q_ADD_CONTRIBS = ("UNWIND $rows AS row CREATE (:Contrib {chunk_id: row[0], keys: row[1], "
+                   "aliases: row[2]})")
+_Q_ADD_KEYS = "UNWIND $rows AS row CREATE (:CKey {key: row[0], chunk_id: row[1]})"
+_Q_ADD_ALIASES = ("UNWIND $rows AS row CREATE (:CAlias {chunk_id: row[0], short: row[1], "
+                  "long: row[2]})")
+_Q_DROP_CHUNKS = tuple(
+    f"UNWIND $rows AS id MATCH (x:{label} {{chunk_id: id}}) DELETE x"
+    for label in ("Contrib", "CKey", "CAlias"))
+_Q_DROP_ENTITIES = "UNWIND $rows AS i MATCH (e:Entity {id: i}) DETACH DELETE e"
+_Q_DROP_COMMUNITIES = "UNWIND $rows AS i MATCH (c:Community {id: i}) DELETE c"
+_Q_CREATE_ENTITIES = (
+    "UNWIND $rows AS row CREATE (:Entity {id: row[0], name: row[1], type: row[2], "
+    "chunk_ids: row[3], data: row[4], description: row[5]})"
+)
+_Q_CREATE_RELATIONS = (
+    "UNWIND $rows AS row MATCH (a:Entity {id: row[0]}), (b:Entity {id: row[1]}) "
+    "CREATE (a)-[:RELATED {label: row[2], weight: row[3], chunk_ids: row[4], data: row[5], "
+    "description: row[6]}]->(b) "
+    "RETURN count(*)"
+)
+_Q_CREATE_COMMUNITIES = (
+    "UNWIND $rows AS row CREATE (:Community {id: row[0], level: row[1], parent: row[2], "
+    "entity_ids: row[3], title: row[4], summary: row[5], chunk_ids: row[6], data: row[7], "
+    "rating: row[8]})"
+)
+
+
+def create_indexes(version: Any) -> None:
+    """The indexes of a version graph: its items' ids and the contribution index's keys."""
+    for label, attribute in (("Entity", "id"), ("Community", "id"), ("Contrib", "chunk_id"),
+                             ("CKey", "key"), ("CKey", "chunk_id"), ("CAlias", "chunk_id")):
+        create_index(version, label, attribute)
+
+
+def write_items(version: Any, entities: Sequence[Entity], relations: Sequence[Relation],
+                communities: Sequence[Community], *, ordered: bool = True) -> None:
+    """Create these items in ``version`` (the relations' ends must be there), at their
+    positions in the sequences when ``ordered``, else all at position 0 (a graph changed in
+    place: loads then order them as a build does, :func:`decode_graph`)."""
+    rows: list[list[Any]] = []
+    for n, e in enumerate(entities):
+        n = n if ordered else 0
+        chunks = sorted(set(e.chunk_ids))
+        rows.append([e.id, e.name, e.type, chunks, entity_item(n, e, chunks), e.description])
+    write_batches(version, _Q_CREATE_ENTITIES, rows)
+    batch_rows = [
+        [r.source, r.target, r.label, r.weight if math.isfinite(r.weight) else None,
+         list(r.chunk_ids), relation_item(r), r.description] for r in relations]
+    for start in range(0, len(batch_rows), 1000):
+        batch = batch_rows[start:start + 1000]
+        created = version.query(_Q_CREATE_RELATIONS, {"rows": batch}).result_set[0][0]
+        if created != len(batch):  # an end is missing: never publish such a version
+            raise StoreError(f"wrote {created} of {len(batch)} relations of a batch")
+    write_batches(version, _Q_CREATE_COMMUNITIES, [
+        [c.id, c.level, c.parent, list(c.entity_ids), c.title, c.summary, list(c.chunk_ids),
+         community_item(n if ordered else 0, c), c.rating]
+        for n, c in enumerate(communities)])
+
+
+def write_contributions(version: Any, items: Sequence[Contribution]) -> None:
+    """Add these chunks' contributions to ``version``'s index and mark it complete."""
+    write_batches(version, _Q_ADD_CONTRIBS, [
+        [c.chunk_id, list(c.keys), [k for pair in c.aliases for k in pair]] for c in items])
+    write_batches(version, _Q_ADD_KEYS, [[k, c.chunk_id] for c in items for k in c.keys])
+    write_batches(version, _Q_ADD_ALIASES,
+                  [[c.chunk_id, s, lg] for c in items for s, lg in c.aliases])
+    version.query(_Q_MARK_READY)
+
+
+def apply_in_place(version: Any, change: GraphChange) -> None:
+    """Apply an incremental ``change`` to ``version`` (a copy of the published one)."""
+    write_batches(version, _Q_DROP_ENTITIES, sorted(change.entity_ids))
+    write_batches(version, _Q_DROP_COMMUNITIES, sorted(change.community_ids))
+    for query in _Q_DROP_CHUNKS:
+        write_batches(version, query, list(change.removed))
+    write_items(version, change.entities, change.relations, change.communities,
+                ordered=False)
+    write_contributions(version, change.added)
+
+
+def _rows(version: Any, query: str, missing: type[Exception], **params: Any) -> list[list[Any]]:
+    return read_rows(version, query, params, missing=missing)
+
+
+def chunk_ids(version: Any, missing: type[Exception]) -> set[str]:
+    return {row[0] for row in _rows(version, _Q_CHUNKS, missing)}
+
+
+def contributions(version: Any, ids: Collection[str],
+                  missing: type[Exception]) -> list[Contribution]:
+    rows = _rows(version, _Q_CONTRIBUTIONS, missing, ids=sorted(set(ids)))
+    return sorted((Contribution(c, tuple(keys), tuple(zip(flat[::2], flat[1::2], strict=True)))
+                   for c, keys, flat in rows), key=lambda c: c.chunk_id)
+
+
+def key_counts(version: Any, keys: Collection[str], missing: type[Exception]) -> dict[str, int]:
+    return {k: int(n) for k, n in _rows(version, _Q_KEY_COUNTS, missing, keys=sorted(keys))}
+
+
+def chunks_of_keys(version: Any, keys: Collection[str], missing: type[Exception]) -> set[str]:
+    return {row[0] for row in _rows(version, _Q_KEY_CHUNKS, missing, keys=sorted(keys))}
+
+
+def alias_votes(version: Any, missing: type[Exception]) -> dict[str, dict[str, int]]:
+    votes: dict[str, dict[str, int]] = {}
+    for short, long, n in _rows(version, _Q_VOTES, missing):
+        votes.setdefault(short, {})[long] = int(n)
+    return votes
+
+
+def graph_part(version: Any, ids: Collection[str],
+               missing: type[Exception]) -> tuple[list[Entity], list[Relation]]:
+    wanted = sorted(set(ids))
+    data = [row[0] for query in (_Q_ENTITIES, _Q_TOUCHING)
+            for row in _rows(version, query, missing, ids=wanted)]
+    graph = decode_graph(data)
+    return list(graph.entities), list(graph.relations)
+
+
+def edges(version: Any, missing: type[Exception]) -> list[tuple[str, str, float]]:
+    return sorted((s, t, float("nan") if w is None else float(w))
+                  for s, t, w in _rows(version, _Q_EDGES, missing))
+
+
+def community_rows(version: Any, missing: type[Exception]) -> list[CommunityRow]:
+    return [CommunityRow(i, int(level), parent, tuple(members))
+            for i, level, parent, members in _rows(version, _Q_COMMUNITY_ROWS, missing)]
+
+
+def get_communities(version: Any, ids: Collection[str],
+                    missing: type[Exception]) -> list[Community]:
+    data = [row[0] for row in _rows(version, _Q_COMMUNITIES, missing, ids=sorted(set(ids)))]
+    return list(decode_graph(data).communities)
