@@ -45,7 +45,17 @@ from graphready.errors import (
 from graphready.settings_spec import env_name
 
 from .errors import exception_response
-from .keys import ALL, DEFAULT_WORKSPACE, Access, Exists, KeyRing, Role, only_default
+from .keys import (
+    ACCESS,
+    ALL,
+    DEFAULT_WORKSPACE,
+    Access,
+    Exists,
+    KeyRing,
+    Role,
+    access_of,
+)
+from .state import request_path
 
 OPEN_PATHS = frozenset({"/health"})
 PAGE_PATHS = frozenset({"/", "/favicon.ico"})
@@ -57,19 +67,8 @@ WORKSPACES = "/workspaces"
 GLOBAL_PATHS = frozenset({"/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc"})
 """Paths of no workspace that any key may read."""
 OPENAI_PREFIX = "/v1"
-ACCESS = "graphready.access"
-"""The key of the request's :class:`Access` in the ASGI scope."""
 KEY_RING = "graphready_keys"
 """The attribute of ``app.state`` that holds the app's :class:`KeyRing`."""
-NAME_FIRST = frozenset("abcdefghijklmnopqrstuvwxyz0123456789")
-NAME_CHARS = NAME_FIRST | frozenset("_-")
-MAX_NAME_CHARS = 63
-
-
-def is_workspace_name(text: str) -> bool:
-    """Whether ``text`` is a well-formed workspace name (``[a-z0-9][a-z0-9_-]{0,62}``)."""
-    return (0 < len(text) <= MAX_NAME_CHARS and text[0] in NAME_FIRST
-            and set(text) <= NAME_CHARS)
 
 
 def split_workspace(path: str) -> tuple[str | None, str]:
@@ -105,7 +104,7 @@ def is_write(method: str, path: str) -> bool:
 
 def needs(method: str, path: str) -> tuple[str | None, Role]:
     """The workspace a request acts in (None: none in particular; :data:`ALL`: every one) and
-    the role it needs there."""
+    the role it needs there, by the path the client sent."""
     if path in (WORKSPACES, WORKSPACES + "/"):
         return (ALL, "admin") if method in WRITE_METHODS else (None, "read")
     if path in GLOBAL_PATHS or path == OPENAI_PREFIX or path.startswith(OPENAI_PREFIX + "/"):
@@ -130,13 +129,6 @@ def bearer(scope: Scope) -> str | None:
     return None
 
 
-def access_of(scope: Scope) -> Access | None:
-    """The access of the request's key; None when the server needs no key (everything is
-    allowed) or the path is open."""
-    found: Access | None = scope.get(ACCESS)
-    return found
-
-
 def refusal(access: Access, workspace: str | None, need: Role,
             what: str) -> RequestError | None:
     """Why ``access`` may not do ``what`` (needing ``need`` in ``workspace``), or None when it
@@ -145,7 +137,7 @@ def refusal(access: Access, workspace: str | None, need: Role,
     if workspace is None or access.allows(workspace, need):
         return None
     if workspace != ALL and not access.sees(workspace):
-        return WorkspaceNotFound(workspace) if is_workspace_name(workspace) else None
+        return WorkspaceNotFound(workspace)
     if workspace == ALL:
         return Forbidden(f"{what} creates a workspace: that needs an admin key of every "
                          f"workspace (* in {env_name('keys_file')}, or {env_name('api_key')})")
@@ -188,7 +180,7 @@ class ApiKeys:
     def check(self, method: str, path: str,
               token: str | None) -> tuple[Access | None, RequestError | None]:
         """The access of this request's key and the error to answer with (None: it may go
-        through)."""
+        through); ``path`` as the client sent it (``/workspaces/w/chat``)."""
         if not self.required or is_open(method, path):
             return None, None
         access = self.keys.find(token)
@@ -203,7 +195,7 @@ class ApiKeys:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
             self.keys.refresh()
-            access, error = self.check(scope.get("method", "GET"), scope.get("path", ""),
+            access, error = self.check(scope.get("method", "GET"), request_path(scope),
                                        bearer(scope))
             if error is not None:
                 headers = {"WWW-Authenticate": "Bearer"} if isinstance(error, Unauthorized) \
@@ -215,11 +207,22 @@ class ApiKeys:
         await self._app(scope, receive, send)
 
 
-def install_keys(app: Any, settings: Settings, exists: Exists = only_default) -> KeyRing:
+def listed_workspaces(settings: Settings) -> Exists:
+    """Whether a workspace exists, by the list of the data dir of ``settings`` (read at each
+    call, so a keys file read again sees the workspaces created since, by any process)."""
+    # Imported here: workspaces imports lifecycle, which imports admission, which imports this.
+    from .workspace_list import WorkspaceList
+
+    listed = WorkspaceList(settings.data_dir)
+    return lambda name: name == DEFAULT_WORKSPACE or name in listed.read()
+
+
+def install_keys(app: Any, settings: Settings, exists: Exists | None = None) -> KeyRing:
     """Add the key middleware to ``app`` (where it is called, in the middleware order) with the
     keys of ``settings``, kept on ``app.state`` for :func:`key_ring`; a ``ConfigError`` naming
-    the line of a keys file that cannot be used."""
-    keys = KeyRing.from_settings(settings, exists)
+    the line of a keys file that cannot be used. ``exists``: whether a workspace exists (by
+    default, :func:`listed_workspaces`)."""
+    keys = KeyRing.from_settings(settings, exists or listed_workspaces(settings))
     setattr(app.state, KEY_RING, keys)
     app.add_middleware(ApiKeys, keys=keys)
     return keys
@@ -261,11 +264,11 @@ def is_loopback(host: str) -> bool:
         return False
 
 
-def check_exposure(settings: Settings, exists: Exists = only_default) -> None:
+def check_exposure(settings: Settings, exists: Exists | None = None) -> None:
     """Before serving: read the keys file (a ``ConfigError`` naming the line of one that cannot
     be used), and refuse to serve beyond loopback with no key, unless the user opted out
     (``GRAPHREADY_ALLOW_NO_API_KEY=on``, ``--allow-no-api-key``)."""
-    keys = KeyRing.from_settings(settings, exists)
+    keys = KeyRing.from_settings(settings, exists or listed_workspaces(settings))
     if keys.required or is_loopback(settings.host) or settings.allow_no_api_key == "on":
         return
     raise ConfigError(env_name("api_key"),
