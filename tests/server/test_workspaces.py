@@ -26,6 +26,7 @@ from graphready.server.workspace_list import (
 from graphready.stores.digest import content_digest
 from graphready.stores.registry import open_stores
 from support.api import assert_error
+from support.corpus import write_corpus
 from support.falkordb_server import FalkorDBServer
 
 pytestmark = pytest.mark.anyio
@@ -277,3 +278,30 @@ async def test_over_the_memory_budget_the_least_recently_used_is_unloaded(
         loaded = {w["name"]: w["loaded"] for w in
                   (await client.get("/workspaces")).json()["workspaces"]}
         assert loaded == {"default": True, "alpha": True, "beta": False}
+
+
+async def test_a_small_workspaces_change_goes_before_a_large_cold_build(
+        tmp_path: Path) -> None:
+    large = tmp_path / "large"
+    write_corpus(large, passages=3000)
+    async with serving(settings_for(tmp_path)) as client:
+        created = await client.post("/workspaces", json={"name": "large", "folder": str(large)})
+        assert created.status_code == 201, created.text
+
+        async def large_status() -> dict[str, Any]:
+            status: dict[str, Any] = (await client.get("/workspaces/large/status")).json()
+            return status
+
+        for _ in range(2400):  # until its graph stage runs (a cold build of 3,000 passages)
+            status = await large_status()
+            if status["stages"]["graph"]["state"] == "running":
+                break
+            await asyncio.sleep(0.25)
+        assert status["stages"]["graph"]["state"] == "running", status
+        await client.post("/workspaces", json={"name": "small"})
+        await client.post("/workspaces/small/documents", json={"documents": [document("alpha")]})
+        await settled(client, "/workspaces/small", 1)
+        assert cited_ids(await chat(client, "/workspaces/small",
+                                    f"Who found the {MARKERS['alpha']}?")) == {"alpha-notes"}
+        status = await large_status()  # the large build was paused, not ended, meanwhile
+        assert status["building"] and status["stages"]["graph"]["state"] == "running", status

@@ -7,13 +7,18 @@ blocks the event loop: the workers' output is read with asyncio streams. ``stop(
 terminates the workers and waits for them. A worker's standard input is the server's channel
 to it: ``signal_questions()`` tells it how many questions the
 server is answering (the graph build's LLM calls wait for them; ``indexing/control.py``).
+``pause()`` stops the workers where they are (SIGSTOP) and ``resume()`` lets them go on
+(SIGCONT): a server with several workspaces lets a small build run before a large one goes on
+(``server/process_parts.BuildTurns``).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
+import signal
 import sys
 from collections.abc import Awaitable, Callable, Iterable
 
@@ -39,6 +44,7 @@ class BuildSupervisor:
         self._procs: dict[Stage, asyncio.subprocess.Process] = {}
         self._held: dict[Stage, asyncio.subprocess.Process] = {}
         self._stopping = False
+        self._paused = False
         self._questions = 0
 
     @property
@@ -77,13 +83,32 @@ class BuildSupervisor:
         results = await asyncio.gather(*(self._run_stage(stage) for stage in stages))
         return all(results)
 
+    def _alive(self) -> list[asyncio.subprocess.Process]:
+        return [p for p in [*self._procs.values(), *self._held.values()] if p.returncode is None]
+
+    def pause(self) -> None:
+        """Stop the workers where they are (SIGSTOP) until :meth:`resume`; workers started
+        meanwhile are not paused."""
+        self._paused = True
+        for proc in self._alive():
+            with contextlib.suppress(ProcessLookupError):
+                proc.send_signal(signal.SIGSTOP)
+
+    def resume(self) -> None:
+        """Let paused workers go on (SIGCONT)."""
+        self._paused = False
+        for proc in self._alive():
+            with contextlib.suppress(ProcessLookupError):
+                proc.send_signal(signal.SIGCONT)
+
     async def stop(self) -> None:
         """Terminate running workers (SIGTERM, then SIGKILL after the timeout) and wait."""
         self._stopping = True
-        procs = [p for p in [*self._procs.values(), *self._held.values()]
-                 if p.returncode is None]
+        procs = self._alive()
         for proc in procs:
             proc.terminate()
+        if self._paused:  # a stopped process takes SIGTERM once it goes on
+            self.resume()
         for proc in procs:
             try:
                 await asyncio.wait_for(proc.wait(), self._stop_timeout)
@@ -115,12 +140,15 @@ class BuildSupervisor:
         return env
 
     async def _spawn(self, stage: Stage, held: bool = False) -> asyncio.subprocess.Process:
-        return await asyncio.create_subprocess_exec(
+        proc = await asyncio.create_subprocess_exec(
             sys.executable, "-m", "graphready.indexing.worker", stage,
             *(["--held"] if held else []),
             env=self._worker_env(), stdin=asyncio.subprocess.PIPE,
             stdout=asyncio.subprocess.PIPE, stderr=None,
         )
+        if self._paused:
+            proc.send_signal(signal.SIGSTOP)
+        return proc
 
     def _release(self, stage: Stage, proc: asyncio.subprocess.Process) -> None:
         """Let a held worker start its stage (if it already died, following it says so)."""

@@ -205,7 +205,7 @@ class SingleBuildLoop:
         shared; else nothing to wait for."""
         if self._turns is None:
             return contextlib.nullcontext()
-        return self._turns.turn(self._readiness.counts.get("chunks", 0))
+        return self._turns.turn(lambda: self._readiness.counts.get("chunks", 0), self.supervisor)
 
     def _probe_graph_store(self) -> str | None:
         """None when the graph store answers, else why not (blocking: run in a thread)."""

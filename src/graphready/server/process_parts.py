@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import heapq
 import itertools
+import logging
 import threading
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
+from typing import Protocol
 
 from graphready.config import Settings
 from graphready.documents.sandbox import ParseBudget, Sandbox
@@ -25,6 +26,7 @@ from graphready.llm.registry import model_gate, open_chat_model
 
 from .admission import Admission
 
+log = logging.getLogger("graphready.server")
 PARSERS = 2
 """Uploaded files one server process reads at once (each in its own child process); more
 wait for one, holding no thread of the server's."""
@@ -53,15 +55,44 @@ class SharedEmbedder:
             return self._embedder
 
 
+class Pausable(Protocol):
+    """A build that can be stopped where it is and go on later (``BuildSupervisor``)."""
+
+    def pause(self) -> None:
+        """Stop where it is."""
+
+    def resume(self) -> None:
+        """Go on."""
+
+
+PREEMPT_CHUNKS = 2000
+"""A build of a workspace of at most this many chunks may pause a running build ..."""
+PREEMPT_RATIO = 4
+"""... of a workspace at least this many times larger (which goes on after it)."""
+
+
+@dataclass(eq=False)
+class _Build:
+    """A build that holds, or waits for, the turn: its workspace's size (chunks, read when
+    needed: a cold build's grows once its documents are read) and how to pause it."""
+
+    size: Callable[[], int]
+    build: Pausable | None
+    order: int
+    handed: asyncio.Future[None] | None = None
+
+
 class BuildTurns:
-    """One build at a time in a process, across its workspaces (the machine's cores are few):
-    a build waits for its turn, and of the builds waiting, the one of the workspace with the
-    fewest chunks goes first, so a small workspace's change does not wait behind a large
-    workspace's next build. Turns are taken whole builds at a time."""
+    """One build at a time in a process, across its workspaces (the machine's cores are few).
+    A build waits for its turn; of the builds waiting, the one of the workspace with the fewest
+    chunks goes first. A small workspace's build (``PREEMPT_CHUNKS``) does not wait for a much
+    larger one's (``PREEMPT_RATIO``) to end: that build is paused where it is while the small
+    one runs, then goes on."""
 
     def __init__(self) -> None:
-        self._held = False
-        self._waiting: list[tuple[int, int, asyncio.Future[None]]] = []
+        self._running: list[_Build] = []
+        """The build that runs now, last; those it paused before it."""
+        self._waiting: list[_Build] = []
         self._order = itertools.count()
 
     @property
@@ -69,37 +100,68 @@ class BuildTurns:
         """Builds waiting for their turn."""
         return len(self._waiting)
 
+    @property
+    def paused(self) -> int:
+        """Builds paused for a smaller one."""
+        return max(0, len(self._running) - 1)
+
+    @staticmethod
+    def _preempts(asker: _Build, holder: _Build) -> bool:
+        size = asker.size()
+        return holder.build is not None and size <= PREEMPT_CHUNKS \
+            and holder.size() >= PREEMPT_RATIO * max(size, 1)
+
     @contextlib.asynccontextmanager
-    async def turn(self, size: int) -> AsyncIterator[None]:
-        """Hold the turn for one build of a workspace of ``size`` chunks."""
-        if self._held or self._waiting:
-            future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-            entry = (size, next(self._order), future)
-            heapq.heappush(self._waiting, entry)
-            try:
-                await future
-            except BaseException:
-                if future.done() and not future.cancelled():
-                    self._pass_on()  # it was handed the turn as it was cancelled
-                else:
-                    self._waiting.remove(entry)
-                    heapq.heapify(self._waiting)
-                raise
+    async def turn(self, size: Callable[[], int],
+                   build: Pausable | None = None) -> AsyncIterator[None]:
+        """Hold the turn for one build of a workspace of ``size()`` chunks; ``build`` is
+        paused if a small workspace's build comes while it runs."""
+        me = _Build(size, build, next(self._order))
+        if not self._running:
+            self._running.append(me)
+        elif self._preempts(me, self._running[-1]):
+            self._pause(self._running[-1])
+            self._running.append(me)
         else:
-            self._held = True
+            me.handed = asyncio.get_running_loop().create_future()
+            self._waiting.append(me)
+            try:
+                await me.handed
+            except BaseException:
+                if me in self._waiting:
+                    self._waiting.remove(me)
+                else:  # handed the turn as it was cancelled
+                    self._release(me)
+                raise
         try:
             yield
         finally:
-            self._pass_on()
+            self._release(me)
 
-    def _pass_on(self) -> None:
-        """Give the turn to the first waiting build, or free it."""
-        while self._waiting:
-            _, _, future = heapq.heappop(self._waiting)
-            if not future.done():
-                future.set_result(None)
+    def _pause(self, holder: _Build) -> None:
+        assert holder.build is not None
+        log.info("a small workspace's build goes first: the build of a workspace of %d "
+                 "chunks is paused", holder.size())
+        holder.build.pause()
+
+    def _release(self, me: _Build) -> None:
+        """``me`` has ended: the turn goes to the first waiting build (fewest chunks first)
+        if nothing is paused or it may pause what is; else the paused build goes on."""
+        if self._running[-1] is not me:  # a paused build stopped: the one running goes on
+            self._running.remove(me)
+            return
+        self._running.remove(me)
+        top = self._running[-1] if self._running else None
+        if self._waiting:
+            first = min(self._waiting, key=lambda b: (b.size(), b.order))
+            if top is None or self._preempts(first, top):
+                self._waiting.remove(first)
+                self._running.append(first)
+                assert first.handed is not None
+                first.handed.set_result(None)
                 return
-        self._held = False
+        if top is not None and top.build is not None:
+            top.build.resume()
 
 
 @dataclass(eq=False)
