@@ -1,7 +1,10 @@
 // Talking to the server: every request goes through here, with the API key when the server
 // wants one. A 401 opens the key panel (saying whether the key given was refused) and the
-// request is sent again once a key is entered.
+// request is sent again once a key is entered. Paths are the current workspace's: "/status"
+// is sent to /workspaces/NAME/status on a workspace's page (workspace.js); the workspace
+// resource itself (/workspaces, /workspaces/NAME) is sent as written.
 import { $ } from "./dom.js";
+import { API_BASE } from "./workspace.js";
 
 const KEY = "graphready.key";
 let waiting = null;  // the promise of the key panel, while it is open
@@ -11,6 +14,12 @@ export class ApiError extends Error {
 }
 
 export function key() { return sessionStorage.getItem(KEY) || ""; }
+
+// The URL of an API path: the current workspace's, unless it is the workspace resource.
+export function url(path) {
+  if (path === "/workspaces" || path.startsWith("/workspaces/")) return path;
+  return API_BASE + path;
+}
 
 function headers(extra = {}) {
   const out = { ...extra };
@@ -53,7 +62,7 @@ async function errorOf(response) {
 export async function request(path, options = {}) {
   for (;;) {
     const sent = key();
-    const response = await fetch(path, { ...options, headers: headers(options.headers) });
+    const response = await fetch(url(path), { ...options, headers: headers(options.headers) });
     if (response.status === 401) {
       await askForKey(Boolean(sent));
       continue;
@@ -78,7 +87,7 @@ export function upload(path, form, onProgress) {
   return new Promise((resolve, reject) => {
     const send = () => {
       const xhr = new XMLHttpRequest();
-      xhr.open("POST", path);
+      xhr.open("POST", url(path));
       const sent = key();
       if (sent) xhr.setRequestHeader("Authorization", `Bearer ${sent}`);
       xhr.upload.onprogress = (ev) => { if (ev.lengthComputable) onProgress(ev.loaded / ev.total); };

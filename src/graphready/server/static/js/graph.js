@@ -1,7 +1,7 @@
 // The graph: search an entity, draw its neighbourhood (Cytoscape.js, vendored), click a node to
 // read the entity (passages, relations, communities), expand it, colour by community.
 import cytoscape from "../vendor/cytoscape/cytoscape.esm.min.js";
-import { getJSON, request } from "./api.js";
+import { getJSON, request, url } from "./api.js";
 import { openPassage } from "./passage.js";
 import { $, h, replace } from "./dom.js";
 
@@ -223,6 +223,7 @@ export function init() {
     const found = await search($("graph-q").value.trim());
     if (found.length) draw(found[0].id);
   });
+  $("graph-export").href = url("/graph/export?format=graphml");
   $("graph-export").addEventListener("click", exportGraph);
   window.addEventListener("graphready:show-entity", (ev) => {
     highlight = ev.detail.highlight || { seeds: [], reached: [] };
