@@ -1,7 +1,10 @@
 // Status: readiness in the header on every view, and the status view: each build stage with a
-// live progress bar, counts, timings, the stores and the language model, errors in words.
+// live progress bar, counts, timings, the stores and the language model, errors in words, all
+// of the current workspace; and the readiness of every workspace the key may see.
 import { getJSON } from "./api.js";
 import { $, h, replace, seconds } from "./dom.js";
+import { WORKSPACE } from "./workspace.js";
+import { readinessTable, refresh as workspaceList } from "./workspaces.js";
 
 function pill(label, on, busy, error) {
   const cls = error ? "err" : on ? "on" : busy ? "busy" : "";
@@ -62,11 +65,12 @@ function llmRows(llm) {
   ];
 }
 
-function body(s) {
+function body(s, workspaces) {
   const llm = s.llm;
   const chats = s.chat_admission;
   return [
-    h("h2", {}, "Build"), Object.keys(s.stages).map((name) => stage(s, name)),
+    workspaces.length ? [h("h2", {}, "Workspaces"), readinessTable(workspaces)] : null,
+    h("h2", {}, `Build of the workspace ${WORKSPACE}`), Object.keys(s.stages).map((name) => stage(s, name)),
     s.graphrag_error ? h("p", { class: "error" }, `Graph: ${s.graphrag_error}`) : null,
     h("h2", {}, "Counts"), table(Object.entries(s.counts).map(([k, v]) => [k, String(v)])),
     h("h2", {}, "Stores and model"), table([
@@ -90,7 +94,7 @@ export async function poll() {
   try {
     const s = await getJSON("/status");
     header(s);
-    if (!$("view-status").hidden) replace($("status-body"), body(s));
+    if (!$("view-status").hidden) replace($("status-body"), body(s, await workspaceList()));
   } catch (e) {
     replace($("readiness"), h("span", { class: "pill err" }, e.status ? e.message : "server unreachable"));
   }
