@@ -72,17 +72,17 @@ def test_concepts_do_not_seed_or_link_the_walk() -> None:
     assert index.search("notes", k=5) == []
 
 
-def test_random_walk_matches_the_closed_form_on_a_path() -> None:
-    import numpy as np
+def test_local_push_and_exact_pagerank_rank_alike() -> None:
+    from graphready.retrieval.graph_local import GraphSearchParams
 
-    from graphready.retrieval.graph_local import RandomWalk
-
-    walk = RandomWalk(3, np.array([0, 1]), np.array([1, 2]), np.array([1.0, 1.0]))
-    scores = walk.personalized_pagerank(np.array([1.0, 0.0, 0.0]), damping=0.5, tol=1e-12)
-    assert scores.sum() == pytest.approx(1.0)
-    # x2 = damping * x1 / degree(1): node 2 only hears from node 1, which has two edges
-    assert scores[0] > scores[1] > scores[2] > 0
-    assert scores[2] == pytest.approx(scores[1] / 4)
+    exact = GraphIndex(graph(), params=GraphSearchParams(push_tolerance=None))
+    push = GraphIndex(graph())
+    for question in ("Who designed the Analytical Engine?", "Charles Babbage", "London"):
+        walked, pushed = exact.walk(question, 5), push.walk(question, 5)
+        assert [h.chunk_id for h in walked.hits] == [h.chunk_id for h in pushed.hits]
+        assert [h.score for h in walked.hits] == pytest.approx([h.score for h in pushed.hits],
+                                                               rel=1e-3)
+        assert walked.seeds == pushed.seeds and walked.reached == pushed.reached
 
 
 def test_titles_named_in_the_question_seed_their_passages() -> None:

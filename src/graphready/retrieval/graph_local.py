@@ -28,6 +28,7 @@ from graphready.extraction.normalize import entity_key
 from graphready.knowledge import KnowledgeGraph
 from graphready.stores.base import Hit
 
+from .pagerank import Adjacency, LocalPush, RandomWalk
 from .text import words
 
 CONCEPT = "CONCEPT"
@@ -58,7 +59,8 @@ class GraphSearchParams:
     an entity in more than ``seed_df_share`` of the passages (at least ``seed_df_min``) is
     too common to seed it. A question n-gram that names a title seeds its passages with
     ``title_weight`` times its inverse document frequency; an entity's edges to its own page
-    weigh ``own_page_weight`` times its other edges."""
+    weigh ``own_page_weight`` times its other edges. The walk is personalised PageRank by
+    local push (:class:`LocalPush`) to ``push_tolerance``."""
 
     damping: float = 0.85
     max_ngram: int = 6
@@ -66,6 +68,10 @@ class GraphSearchParams:
     seed_df_min: int = 20
     title_weight: float = 3.0
     own_page_weight: float = 3.0
+    push_tolerance: float | None = 1e-5
+    """Local push stops when every residual is below this times the node's strength (a
+    passage's score is then at most that much below the exact one); None ranks by exact power
+    iteration over the whole graph instead (each question reads every edge)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,39 +101,6 @@ class GraphWalk:
 
 
 REACHED_SHOWN = 10
-
-
-class RandomWalk:
-    """Personalised PageRank on an undirected weighted graph by power iteration with numpy:
-    exact to ``tol`` and, unlike one long library call, it never holds the interpreter lock for
-    more than a fraction of a millisecond at a time, so request handling stays responsive."""
-
-    def __init__(self, nodes: int, sources: npt.NDArray[np.int32],
-                 targets: npt.NDArray[np.int32], weights: npt.NDArray[np.float64]) -> None:
-        self.nodes = nodes
-        self._src = np.concatenate([sources, targets])
-        self._dst = np.concatenate([targets, sources])
-        both = np.concatenate([weights, weights])
-        strength = np.bincount(self._src, weights=both, minlength=nodes)
-        self._share = both / np.maximum(strength[self._src], 1e-12)
-        self._dangling = strength == 0
-
-    def personalized_pagerank(self, reset: npt.NDArray[np.float64], damping: float,
-                              tol: float = 1e-7, max_iter: int = 60) -> npt.NDArray[np.float64]:
-        """The stationary distribution of a walk that follows an edge with probability
-        ``damping`` (by weight) and jumps back to ``reset`` otherwise."""
-        start: npt.NDArray[np.float64] = reset / reset.sum()
-        x = start
-        for _ in range(max_iter):
-            spread = np.bincount(self._dst, weights=x[self._src] * self._share,
-                                 minlength=self.nodes)
-            lost = x[self._dangling].sum()
-            nxt: npt.NDArray[np.float64] = (1.0 - damping + damping * lost) * start + (
-                damping * spread)
-            if np.abs(nxt - x).sum() < tol:
-                return nxt
-            x = nxt
-        return x
 
 
 class GraphIndex:
@@ -172,9 +145,13 @@ class GraphIndex:
                 targets.append(node)
                 weights.append(specificity * (self._params.own_page_weight if node in own
                                               else 1.0))
-        self._walk = RandomWalk(n_chunks + len(entities), np.frombuffer(sources, dtype=np.int32),
-                                np.frombuffer(targets, dtype=np.int32),
-                                np.frombuffer(weights, dtype=np.float64))
+        adjacency = Adjacency.from_edges(n_chunks + len(entities),
+                                         np.frombuffer(sources, dtype=np.int32),
+                                         np.frombuffer(targets, dtype=np.int32),
+                                         np.frombuffer(weights, dtype=np.float64))
+        tolerance = self._params.push_tolerance
+        self._walk: LocalPush | RandomWalk = (
+            RandomWalk(adjacency) if tolerance is None else LocalPush(adjacency, tolerance))
         self._df = array("i", (len(nodes) for nodes in members))
         self._max_seed_df = max(self._params.seed_df_min,
                                 int(self._params.seed_df_share * n_chunks))
@@ -252,42 +229,42 @@ class GraphIndex:
         return self.walk(question, k, passage_seeds).hits
 
     def walk(self, question: str, k: int, passage_seeds: Sequence[Hit] = ()) -> GraphWalk:
-        """:meth:`search`, with the entities the walk started from and those it reached."""
-        reset = np.zeros(self._walk.nodes, dtype=np.float64)
+        """:meth:`search`, with the entities the walk started from and those it reached. Its
+        cost is that of the seeds' neighbourhood: nothing here reads the whole graph."""
+        reset: dict[int, float] = {}
         seeds = self.seeds(question)
         for index, seed in seeds.items():
             reset[self._n_chunks + index] = seed.weight
         for node, weight in self.title_seeds(question).items():
-            reset[node] += weight
-        if not reset.any():
+            reset[node] = reset.get(node, 0.0) + weight
+        if not reset:
             for hit in passage_seeds:
                 position = self._chunk_index.get(hit.chunk_id)
-                if position is not None:
-                    reset[position] += max(hit.score, 0.0)
-        if not reset.any():
+                if position is not None and hit.score > 0:
+                    reset[position] = reset.get(position, 0.0) + hit.score
+        if not reset:
             return GraphWalk([])
-        ranks = self._walk.personalized_pagerank(reset, self._params.damping)
-        scores = ranks[: self._n_chunks]
-        top = min(k, self._n_chunks)
-        order = np.argpartition(-scores, top - 1)[:top]
-        order = order[np.argsort(-scores[order], kind="stable")]
-        hits = [Hit(self._chunk_ids[i], float(scores[i])) for i in order if scores[i] > 0]
+        nodes, scores = self._walk.rank(np.fromiter(reset, dtype=np.int64, count=len(reset)),
+                                        np.fromiter(reset.values(), dtype=np.float64,
+                                                    count=len(reset)), self._params.damping)
+        passages = nodes < self._n_chunks
+        hits = [Hit(self._chunk_ids[i], float(score))
+                for i, score in _top(nodes[passages], scores[passages], k)]
+        entities = ~passages
+        reached = _top(nodes[entities] - self._n_chunks, scores[entities],
+                       REACHED_SHOWN + len(seeds))
         return GraphWalk(hits, tuple(self._ref(i) for i in seeds),
-                         self._reached(ranks[self._n_chunks:], set(seeds)))
+                         tuple(self._ref(i) for i, _ in reached if i not in seeds)[:REACHED_SHOWN])
 
     def _ref(self, index: int) -> EntityRef:
         return EntityRef(self._ids[index], self._names[index])
 
-    def _reached(self, entity_ranks: npt.NDArray[np.float64], seeds: set[int]) -> (
-            tuple[EntityRef, ...]):
-        """The entities with the highest rank after the walk, seeds left out."""
-        wanted = min(REACHED_SHOWN + len(seeds), len(entity_ranks))
-        if wanted == 0:
-            return ()
-        order = np.argpartition(-entity_ranks, wanted - 1)[:wanted]
-        order = order[np.argsort(-entity_ranks[order], kind="stable")]
-        found = [int(i) for i in order if entity_ranks[i] > 0 and int(i) not in seeds]
-        return tuple(self._ref(i) for i in found[:REACHED_SHOWN])
+
+def _top(nodes: npt.NDArray[np.int64], scores: npt.NDArray[np.float64], k: int) -> (
+        list[tuple[int, float]]):
+    """The ``k`` nodes with the highest score (above zero), highest first, ties by node."""
+    order = np.lexsort((nodes, -scores))[:k]
+    return [(int(nodes[i]), float(scores[i])) for i in order if scores[i] > 0]
 
 
 def _title_index(titles: Mapping[str, Sequence[str]], chunk_index: Mapping[str, int]) -> (
