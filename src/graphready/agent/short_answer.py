@@ -1,54 +1,46 @@
 """The short answer (pure, given a tagger): the answer itself (a name, place, date, number,
 yes/no, or one of two things compared) found in the best sentences of the retrieved passages.
 
-The question says what it wants (:func:`question_kind`): ``who`` a person, ``where`` a place,
-``when`` a date, ``how many`` a number, a question opening with a verb ("Is", "Did") yes or no
-when it asks whether two named things share a nationality, country or language (any other yes/no
-question gets no short answer: never a guess), and "which ... first, A or B" one of its two
-options. The few sentences that best match the question are tagged (the names the graph knows,
-with spaCy's labels); the typed span that sits in the best sentences, closest to the question's
-words and not already named by the question, is the answer.
-Comparisons take the first date (or number) of the passage about each option and keep the
-earlier or the later one, as the question asks. Nothing of the right type: no short answer."""
+The question says what it wants (:func:`question_kind`): by the wh-word that asks (not a
+relative one: "the city *where*") and the noun after it, ``who`` a person, ``where`` a place,
+``when`` or "what year" a date, ``how many`` or "what population" a number; a question opening
+with a verb ("Is", "Did") yes or no when it asks whether two named things share a nationality,
+country or language (any other yes/no question gets no short answer: never a guess), and
+"which ... first, A or B" one of its two options (both in ``comparison.py``). The sentences that
+best match the question are tagged (the names the graph knows, with spaCy's labels); the typed
+span that sits in the best sentences, closest to the question's words and not already named by
+the question, is the answer. A question that reaches a person through a relation of a thing it
+names ("the director of film X") reads that person's passage first; the passages about what the
+question's named passages name (the second hop) weigh more. Nothing of the right type: no short
+answer."""
 
 from __future__ import annotations
 
 import math
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Literal
 
-from graphready.documents.chunking import chunk_sentences
-from graphready.documents.markdown import plain
 from graphready.retrieval.text import terms, words
 
 from .answer import Answer
-from .tagging import Span, Tagger, date_key, number_value
+from .comparison import agree, choose, options_of, subject
+from .reading import LABELS, Source, closeness, sentences_of
+from .tagging import Span, Tagger
+
+__all__ = ["Kind", "Source", "lead_with", "options_of", "question_kind", "sentences_of",
+           "short_answer"]
 
 Kind = Literal["person", "place", "date", "number", "nationality", "organisation", "work",
                "yesno", "choice", "thing"]
 
-LABELS: dict[str, frozenset[str]] = {
-    "person": frozenset({"PERSON"}),
-    "place": frozenset({"GPE", "LOC", "FAC"}),
-    "date": frozenset({"DATE"}),
-    "number": frozenset({"CARDINAL", "QUANTITY", "MONEY", "PERCENT"}),
-    "nationality": frozenset({"NORP", "GPE", "LANGUAGE"}),
-    "organisation": frozenset({"ORG"}),
-    "work": frozenset({"WORK_OF_ART", "ORG", "PRODUCT", "EVENT"}),
-    "thing": frozenset({"PERSON", "ORG", "GPE", "LOC", "FAC", "NORP", "WORK_OF_ART", "EVENT",
-                        "PRODUCT", "LANGUAGE", "LAW"}),
-}
 MAX_SENTENCES = 10
 TITLE_BONUS = 0.5
+HOP_WEIGHT = 8.0
+LINK_WEIGHT = 3.0
 _AUXILIARIES = frozenset({"is", "are", "was", "were", "do", "does", "did", "can", "could", "has",
                           "have", "had", "will", "would", "should"})
-_EARLIER = frozenset({"first", "earlier", "earliest", "older", "oldest", "before", "sooner"})
-_LATER = frozenset({"later", "last", "latest", "younger", "youngest", "recently", "recent",
-                    "newer", "newest", "after"})
-_MORE = frozenset({"more", "most", "larger", "largest", "bigger", "biggest", "higher",
-                   "highest", "longer", "longest", "taller", "tallest"})
 _PLACE_NOUNS = frozenset({"country", "city", "state", "place", "town", "county", "province",
                           "region", "island", "located", "location", "village"})
 _DATE_NOUNS = frozenset({"year", "date", "day", "century", "decade", "month"})
@@ -84,21 +76,6 @@ _RELATIONS = frozenset({"mother", "father", "wife", "husband", "spouse", "son", 
 _CUES = {"die": ("died", "death", "d."), "died": ("died", "death", "d."),
          "death": ("died", "death", "d."), "born": ("born", "birth", "b."),
          "birth": ("born", "birth", "b.")}
-
-
-@dataclass(frozen=True, slots=True)
-class Source:
-    """A retrieved passage, as the short answer reads it."""
-
-    title: str
-    text: str
-
-
-def sentences_of(source: Source) -> list[str]:
-    """The sentences of ``source`` as an answer quotes them (:func:`chunk_sentences`: a title
-    line is never glued to the sentence after it; headings left out; Markdown syntax removed)."""
-    return [text for s in chunk_sentences(source.text, source.title)
-            if not s.heading and (text := plain(s.text))]
 
 
 def question_kind(question: str) -> Kind:
@@ -184,35 +161,6 @@ def _fallback_kind(lowered: list[str], joined: str) -> Kind:
     return "thing"
 
 
-def options_of(question: str) -> tuple[str, str] | None:
-    """The two things a comparison question names ("..., A or B?", "... out of A and B?"),
-    else ``None``."""
-    text = question.strip().rstrip("?").strip()
-    for joiner, leads in ((" or ", (",", ":")), (" and ", (" out of ", " between "))):
-        if joiner not in text:
-            continue
-        left, right = text.rsplit(joiner, 1)
-        left = left.rstrip(" ,")
-        cut = max(left.rfind(lead) + len(lead) if left.rfind(lead) >= 0 else -1
-                  for lead in leads)
-        if cut <= 0:
-            continue
-        first, second = left[cut:].strip(" ,:"), right.strip(" ,:")
-        if first and second and len(first.split()) <= 12 and len(second.split()) <= 12:
-            return first, second
-    return None
-
-
-def _direction(question: str) -> int | None:
-    """-1 for the earlier/older option, 1 for the later/larger one, ``None`` when unsaid."""
-    lowered = {w.casefold() for w in words(question)}
-    if lowered & _EARLIER:
-        return -1
-    if lowered & _LATER or lowered & _MORE:
-        return 1
-    return None
-
-
 def _cue_words(question_terms: set[str]) -> tuple[str, ...]:
     return tuple(c for t in question_terms for c in _CUES.get(t, ()))
 
@@ -245,44 +193,48 @@ def _in_question(span: str, question_terms: set[str], question_folded: str) -> b
         t in question_terms for t in found))
 
 
-def _closeness(sentence: str, span: Span, question_terms: set[str], cues: Sequence[str]) -> float:
-    """1 when a question word (or a cue like "died") is next to the span, less further off."""
-    folded = sentence.casefold()
-    positions = [i for t in list(question_terms) + list(cues)
-                 if len(t) > 2 and (i := folded.find(t)) >= 0]
-    if not positions:
-        return 0.0
-    distance = min(abs(p - span.start) for p in positions)
-    return 1.0 / (1.0 + distance / 30.0)
-
-
 def _best_typed(question: str, kind: Kind, sources: Sequence[Source], tagger: Tagger) -> (
         str | None):
-    scored = _scored_sentences(question, sources)[:MAX_SENTENCES]
+    ranked = _scored_sentences(question, sources)
+    bridge = _bridge(question, sources, tagger)
+    hop = {r for r, src in enumerate(sources) if bridge and _same_name(src.title, bridge)}
+    folded = question.casefold()
+    named_text = " ".join(src.text.casefold() for src in sources
+                          if src.title and src.title.casefold() in folded)
+    linked = {r for r, src in enumerate(sources) if src.title and r not in hop
+              and src.title.casefold() not in folded and src.title.casefold() in named_text}
+    # the bridge's passage is read first: the answer is there, though it names little of the
+    # question ("Where was the director of film X born?": the director's birthplace); the
+    # passages about what the question's named passages name weigh more (the second hop)
+    scored = [row for row in ranked if row[1] in hop][:MAX_SENTENCES] + [
+        row for row in ranked if row[1] not in hop][:MAX_SENTENCES]
     if not scored:
         return None
     labels = LABELS.get(kind, LABELS["thing"])
     question_terms = set(terms(question))
     if kind == "thing" and not question_terms & (_RELATIONS | {"name", "named"}):
         labels = labels - LABELS["person"]  # "what did X build": not a person
-    folded = question.casefold()
     cues = _cue_words(question_terms)
     bridged = bool(question_terms & _RELATIONS) and kind not in ("person", "thing")
     named = {r for r, src in enumerate(sources)
              if src.title and _in_question(src.title, question_terms, folded)}
+    full_date = kind == "date" and bool({"date", "day"} & question_terms)
     totals: dict[str, float] = {}
     shown: dict[str, str] = {}
     titles = {" ".join(terms(src.title)) for src in sources if src.title}
     for (score, rank, sentence), spans in zip(scored, tagger.tag([s for _, _, s in scored]),
                                               strict=True):
         weight = score * (0.4 if bridged and rank in named and len(named) < len(sources)
-                          else 1.0)
+                          else 1.0) * (HOP_WEIGHT if rank in hop else 1.0) * (
+                              LINK_WEIGHT if rank in linked else 1.0)
         for span in spans:
-            if span.label not in labels or _in_question(span.text, question_terms, folded):
+            fit = _fit(labels, span, full_date)
+            if not fit or _in_question(span.text, question_terms, folded) or (
+                    bridge and _same_name(span.text, bridge)):
                 continue
             key = span.text.casefold()
-            totals[key] = totals.get(key, 0.0) + weight * (
-                1.0 + _closeness(sentence, span, question_terms, cues)
+            totals[key] = totals.get(key, 0.0) + fit * weight * (
+                1.0 + closeness(sentence, span, [*question_terms, *cues])
                 + TITLE_BONUS * (" ".join(terms(span.text)) in titles))
             shown.setdefault(key, span.text)
     if not totals:
@@ -290,53 +242,40 @@ def _best_typed(question: str, kind: Kind, sources: Sequence[Source], tagger: Ta
     return shown[max(totals, key=lambda k: totals[k])]
 
 
-def _option_value(option: str, sources: Sequence[Source], tagger: Tagger, numeric: bool,
-                  cues: Sequence[str]) -> float | tuple[int, int, int] | None:
-    """What the passage about ``option`` (the one whose title is the option, else the first that
-    names it) says of it: the number nearest the question's words (``cues``) when ``numeric``,
-    the years between its first two dates for a life's length, else its first date."""
-    for source in _about(option, sources)[:1]:
-        sentences = sentences_of(source)
-        if numeric:
-            best: tuple[float, float] | None = None
-            for position, (sentence, spans) in enumerate(zip(sentences, tagger.tag(sentences),
-                                                              strict=True)):
-                for span in spans:
-                    value = number_value(span.text) if span.label in LABELS["number"] else None
-                    if value is not None:
-                        near = _closeness(sentence, span, set(cues), ()) - 0.1 * position
-                        if best is None or near > best[0]:
-                            best = (near, value)
-            return best[1] if best is not None else None
-        dates = [d for spans in tagger.tag(sentences[:2]) for span in spans
-                 if span.label == "DATE" and (d := date_key(span.text)) is not None]
-        if "life" in cues or "lived" in cues:
-            return float(dates[1][0] - dates[0][0]) if len(dates) >= 2 else None
-        return dates[0] if dates else None
+_HOPS = frozenset({"director", "composer", "performer", "producer", "screenwriter", "author",
+                   "creator", "founder"})
+"""Relations that lead from the thing a question names to a person it asks about ("the
+director of film X"): their passage holds the answer."""
+
+
+def _bridge(question: str, sources: Sequence[Source], tagger: Tagger) -> str | None:
+    """The person the question reaches through a relation of a thing it names (the director
+    of the film it names, when that film's passage names a person with a passage of their
+    own), else ``None``."""
+    asked = {w.casefold() for w in words(question)}
+    if not asked & _HOPS:
+        return None
+    folded = question.casefold()
+    for source in sources:
+        if source.title and source.title.casefold() in folded:
+            person = subject(source.title, asked, sources, tagger)
+            if person != source.title:
+                return person
     return None
 
 
-_MEASURES = {"higher": ("elevation", "height", "metres", "meters", "feet"),
-             "taller": ("height", "tall", "metres", "meters", "feet", "floors"),
-             "larger": ("area", "population", "km"), "bigger": ("area", "population", "km")}
+def _same_name(a: str, b: str) -> bool:
+    return " ".join(terms(a)) == " ".join(terms(b))
 
 
-def _choose(question: str, options: tuple[str, str], sources: Sequence[Source],
-            tagger: Tagger) -> str:
-    direction = _direction(question) or -1
-    asked = {w.casefold() for w in words(question)}
-    numeric = bool(asked & _MORE) and not asked & {"life", "lived"}
-    named = set(terms(" ".join(options)))
-    cues = [t for t in terms(question) if t not in named] + [
-        c for w in asked for c in _MEASURES.get(w, ())] + sorted(asked & {"life", "lived"})
-    values = [_option_value(o, sources, tagger, numeric, cues) for o in options]
-    first, second = values
-    if first is not None and second is not None and first != second:
-        earlier = 0 if first < second else 1  # type: ignore[operator]
-        if asked & {"life", "lived"}:
-            direction = _direction(question) or 1
-        return options[earlier if direction < 0 else 1 - earlier]
-    return options[0]
+def _fit(labels: frozenset[str], span: Span, full_date: bool) -> float:
+    """How well ``span`` is of the kind asked for: 1 for one of its labels, but a year alone 0.5
+    when the question asks for a date or a day ("birth date": "August 10, 1933", not "1933");
+    0 for another label (a name of another kind helped no set: the tagger's labels are
+    noisy, but so are the candidates)."""
+    if span.label not in labels:
+        return 0.0
+    return 0.5 if full_date and not any(c.isalpha() for c in span.text) else 1.0
 
 
 def short_answer(question: str, sources: Sequence[Source], tagger: Tagger) -> str | None:
@@ -348,54 +287,10 @@ def short_answer(question: str, sources: Sequence[Source], tagger: Tagger) -> st
     if kind == "choice":
         options = options_of(question)
         assert options is not None
-        return _choose(question, options, sources, tagger)
+        return choose(question, options, sources, tagger)
     if kind == "yesno":
-        return _agreement(question, sources, tagger)
+        return agree(question, sources, tagger)
     return _best_typed(question, kind, sources, tagger)
-
-
-_SAME = frozenset({"both", "same"})
-_ATTRIBUTES = frozenset({"NORP", "GPE", "LANGUAGE"})
-"""What two things are compared on in "Are A and B both American?", "... the same country?"."""
-
-
-def _agreement(question: str, sources: Sequence[Source], tagger: Tagger) -> str | None:
-    """"yes" or "no" to a question that asks whether two named things share an attribute
-    (nationality, country, language: "Are A and B both American?", "Were A and B from the same
-    country?"), by the attributes of the passage about each; ``None`` for any other yes/no
-    question or when either side's attribute is not found (no guess)."""
-    if not {w.casefold() for w in words(question)} & _SAME:
-        return None
-    folded = question.casefold()
-    things = list(dict.fromkeys(s.title for s in sources
-                                if s.title and s.title.casefold() in folded))
-    if len(things) != 2:  # the passages' titles name the things compared, else the tagger
-        [named] = tagger.tag([question])
-        things = list(dict.fromkeys(span.text for span in named if span.label not in _ATTRIBUTES
-                                    and span.label not in LABELS["date"] | LABELS["number"]))
-    if len(things) != 2:
-        return None
-    found = [_attributes(thing, sources, tagger) for thing in things]
-    if not found[0] or not found[1]:
-        return None
-    return "yes" if found[0] & found[1] else "no"
-
-
-def _attributes(thing: str, sources: Sequence[Source], tagger: Tagger) -> set[str]:
-    """The nationalities, countries and languages the first two sentences of the passage
-    about ``thing`` name (folded)."""
-    for source in _about(thing, sources)[:1]:
-        head = sentences_of(source)[:2]
-        return {span.text.casefold() for spans in tagger.tag(head) for span in spans
-                if span.label in _ATTRIBUTES}
-    return set()
-
-
-def _about(thing: str, sources: Sequence[Source]) -> list[Source]:
-    """The passages about ``thing``: those whose title is its name, else those that name it."""
-    key = " ".join(terms(thing))
-    return [s for s in sources if " ".join(terms(s.title)) == key] or [
-        s for s in sources if thing.casefold() in s.text.casefold()]
 
 
 def lead_with(answer: Answer, short: str | None) -> Answer:
