@@ -10,6 +10,8 @@ from graphready.communities.hierarchy import (
     community_id,
     detect_communities,
     partition_of,
+    region_of,
+    update_communities,
 )
 
 Edge = tuple[str, str, float]
@@ -152,3 +154,43 @@ def test_new_entities_start_alone_and_unknown_levels_start_from_scratch() -> Non
     previous = partition_of([(0, "only", groups[0][:3])])
     nodes = detect_communities(ids, edges, max_size=40, max_levels=3, previous=previous)
     assert {n.members for n in nodes} == {tuple(sorted(g)) for g in groups}
+
+
+def test_update_keeps_what_a_change_does_not_reach() -> None:
+    """A new entity joining one clique re-clusters that clique's top-level community only:
+    every other community, subtrees included, keeps its id, parent and members."""
+    ids, edges = _nested(6, 3, 6)
+    stored = detect_communities(ids, edges, max_size=10, max_levels=3)
+    assert any(n.level == 1 for n in stored)
+    newcomer = "zz-new"
+    anchor = groups_of(stored)[0][0]
+    grown = [*edges, (newcomer, anchor, 1.0), (newcomer, anchor[:-1] + "1", 1.0)]
+    region = region_of(stored, {newcomer, anchor})
+    inside = [e for e in grown if e[0] in region and e[1] in region]
+    nodes, reclustered = update_communities(stored, {newcomer, anchor}, inside, 10, 3)
+    assert reclustered == region and newcomer in region
+    assert len(region) == 18 + 1  # one top-level community of 18, and the newcomer
+    touched = {n.id for n in stored if n.level == 0 and anchor in n.members}
+    untouched = [n for n in stored if n.level == 0 and n.id not in touched]
+    assert untouched
+    for top in untouched:
+        subtree = [n for n in stored if set(n.members) <= set(top.members)]
+        assert all(n in nodes for n in subtree)
+    assert any(newcomer in n.members for n in nodes if n.level == 0)
+    by_id = {n.id: n for n in nodes}
+    for node in nodes:  # a consistent hierarchy: each child inside its parent
+        if node.parent is not None:
+            assert set(node.members) <= set(by_id[node.parent].members)
+    assert nodes == sorted(nodes, key=lambda n: (n.level, -len(n.members), n.id))
+
+
+def test_update_without_a_change_keeps_everything() -> None:
+    ids, edges, _ = _cliques(4, 6)
+    stored = detect_communities(ids, edges, max_size=40, max_levels=2)
+    nodes, region = update_communities(stored, set(), [], 40, 2)
+    assert nodes == stored and region == set()
+
+
+def groups_of(nodes: list[CommunityNode]) -> list[tuple[str, ...]]:
+    """The members of the top-level communities."""
+    return [n.members for n in nodes if n.level == 0]

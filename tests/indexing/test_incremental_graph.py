@@ -44,11 +44,11 @@ def spacy() -> Iterator[SpacyExtractor]:
     yield SpacyExtractor(pipeline="entities")
 
 
-def _settings(root: Path, urls: tuple[str | None, ...]) -> Settings:
+def _settings(root: Path, urls: tuple[str | None, ...], updates: str = "auto") -> Settings:
     write_corpus(root / "docs", passages=6)
     settings = load_settings({}, data_dir=root / "data", docs_dir=root / "docs",
                              embedder="hashing", graph_url=urls[0], vector_url=urls[1],
-                             community_max_size=6)
+                             community_max_size=6, community_updates=updates)
     ensure_data_dir(settings)
     return settings
 
@@ -136,3 +136,42 @@ def test_a_change_writes_only_what_it_reaches(tmp_path: Path, spacy: SpacyExtrac
         assert stores.graph.graph_chunk_ids() == stores.catalog.chunk_ids()
     finally:
         stores.close()
+
+
+@settings(max_examples=4, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(ops=OPS)
+def test_stable_updates_keep_a_consistent_hierarchy(ops: list[tuple[int, int, bool]],
+                                                    spacy: SpacyExtractor) -> None:
+    """``stable`` mode re-clusters only where a change reaches, so its communities depend on
+    the history; the entities and relations still equal a fresh build's, and the hierarchy
+    holds only entities that remain, each child inside its parent."""
+    with tempfile.TemporaryDirectory() as work:
+        root = Path(work)
+        changed = _settings(root / "changed", (None, None), "stable")
+        held: dict[str, str] = {}
+        _build(changed, spacy)
+        for slot, text, _ in ops:
+            if text < 0:
+                UploadStore(uploads_folder(changed.data_dir)).remove(f"doc-{slot}")
+                held.pop(f"doc-{slot}", None)
+            else:
+                held[f"doc-{slot}"] = POOL[text]
+                _put(changed, f"doc-{slot}", POOL[text])
+            _build(changed, spacy)
+        fresh = _settings(root / "fresh", (None, None), "stable")
+        for doc_id, text in held.items():
+            _put(fresh, doc_id, text)
+        _build(fresh, spacy)
+        after, expected = _graph(changed), _graph(fresh)
+        assert after["entities"] == expected["entities"]
+        assert after["relations"] == expected["relations"]
+        present = {e.id for e in after["entities"]}
+        by_id = {c.id: c for c in after["communities"]}
+        for community in after["communities"]:
+            assert set(community.entity_ids) <= present
+            if community.parent is not None:
+                assert set(community.entity_ids) <= set(by_id[community.parent].entity_ids)
+        tops = [c for c in after["communities"] if c.level == 0]
+        assert sum(len(c.entity_ids) for c in tops) == len({m for c in tops
+                                                             for m in c.entity_ids})

@@ -7,9 +7,11 @@ chunks added and removed since the stored graph are found by comparing the catal
 index; the entity keys they reach are assembled again from the chunks that contribute to them
 (:mod:`graphready.extraction.contributions`), which equals a whole assembly; communities are
 detected on the stored edges with the change applied (Leiden over the whole entity graph, in C:
-the communities of a change equal a fresh build's, or, in ``stable`` mode, start from the stored
-partition); a report is written only for a community that is new, or one whose members or
-relations changed, and a reused community's row is rewritten only when its parent changed.
+the communities of a change equal a fresh build's), or, in ``stable`` mode, only on the
+top-level communities the change reaches, each level starting from the stored partition
+(:func:`~graphready.communities.hierarchy.update_communities`); a report is written only for
+a community that is new, or one whose members or relations changed, and a reused community's
+row is rewritten only when its parent changed.
 Everything is written in one transaction (:meth:`apply_graph_change`).
 """
 
@@ -19,14 +21,26 @@ from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, S
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from graphready.communities.hierarchy import CommunityNode, detect_communities, partition_of
+from graphready.communities.hierarchy import (
+    CommunityNode,
+    detect_communities,
+    partition_of,
+    region_of,
+    update_communities,
+)
 from graphready.communities.reuse import changed_entities, reusable_reports
 from graphready.config import Settings
 from graphready.extraction.assemble import assemble_graph, assemble_part
 from graphready.extraction.contributions import Contribution, contribution, plan_change
 from graphready.knowledge import ChunkExtraction, Community, Entity, KnowledgeGraph, Relation
 from graphready.llm.refusals import Refusals
-from graphready.stores.base import Catalog, GraphChange, GraphStore, IncrementalGraphStore
+from graphready.stores.base import (
+    Catalog,
+    CommunityRow,
+    GraphChange,
+    GraphStore,
+    IncrementalGraphStore,
+)
 
 from .events import Event, Progress
 
@@ -137,6 +151,23 @@ def _overlay(store: IncrementalGraphStore, ids: Collection[str], replaced: Colle
     return by_id, [pairs[p] for p in sorted(pairs)]
 
 
+def _update_locally(settings: Settings, store: IncrementalGraphStore, rows: Sequence[CommunityRow],
+                    changed: Collection[str], replaced: Collection[str],
+                    entities: Sequence[Entity],
+                    relations: Sequence[Relation]) -> list[CommunityNode]:
+    """``stable`` mode: the stored hierarchy, detected again only in the top-level
+    communities the change reaches (:func:`update_communities`), on their edges as they are
+    after the change."""
+    stored = [CommunityNode(r.id, r.level, r.parent, r.entity_ids) for r in rows]
+    region = region_of(stored, changed)
+    _, around = _overlay(store, region, replaced, entities, relations)
+    edges = [(r.source, r.target, r.weight) for r in around
+             if r.source in region and r.target in region]
+    nodes, _ = update_communities(stored, changed, edges, settings.community_max_size,
+                                  settings.community_levels)
+    return nodes
+
+
 def update(settings: Settings, catalog: Catalog, store: IncrementalGraphStore, report: Report,
            model: CachedChatModel | None, fingerprint: str) -> GraphOutcome:
     """Bring the stored graph in line with the stored extractions of the catalog's chunks, in
@@ -153,13 +184,15 @@ def update(settings: Settings, catalog: Catalog, store: IncrementalGraphStore, r
     old_entities, old_relations = store.graph_part(replaced)
     changed = changed_entities(KnowledgeGraph(tuple(old_entities), tuple(old_relations), ()),
                                entities, relations)
-    edges = [e for e in store.edges() if e[0] not in replaced and e[1] not in replaced]
-    edges.extend((r.source, r.target, r.weight) for r in relations)
-    edges.sort()
     rows = store.community_rows()
-    nodes = _detect(settings, sorted({x for s, t, _ in edges for x in (s, t)}), edges,
-                    ((r.level, r.id, r.entity_ids) for r in rows))
-    del edges
+    if settings.stable_communities:
+        nodes = _update_locally(settings, store, rows, changed, replaced, entities, relations)
+    else:
+        edges = [e for e in store.edges() if e[0] not in replaced and e[1] not in replaced]
+        edges.extend((r.source, r.target, r.weight) for r in relations)
+        edges.sort()
+        nodes = _detect(settings, sorted({x for s, t, _ in edges for x in (s, t)}), edges, None)
+        del edges
     report(Progress("graph.communities", 1, 1))
     stored = {r.id: r for r in rows}
     reusable = {r.id for r in rows if changed.isdisjoint(r.entity_ids)}
