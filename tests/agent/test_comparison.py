@@ -64,3 +64,14 @@ def test_nations_are_compared_by_country() -> None:
 def test_the_answer_is_read_in_the_passage_a_relation_leads_to() -> None:
     question = "Where was the director of film Quiet Harbour born?"
     assert short_answer(question, SOURCES, TAGGER) == "Kassel"
+
+
+def test_a_relative_clause_leads_to_the_answer_in_its_subject_passage() -> None:
+    issuer = Source("Robert Lindqvist", "Robert Lindqvist issued the Harbour Manifesto in 1834. "
+                                        "His son was Arthur Lindqvist.")
+    manifesto = Source("Harbour Manifesto", "The Harbour Manifesto was issued by Robert "
+                                            "Lindqvist in 1834.")
+    tagger = KnownNamesTagger([("Robert Lindqvist", "PERSON"), ("Arthur Lindqvist", "PERSON"),
+                               ("Harbour Manifesto", "LAW")])
+    question = "Who is the son of the person who issued the Harbour Manifesto?"
+    assert short_answer(question, [manifesto, issuer], tagger) == "Arthur Lindqvist"

@@ -66,8 +66,9 @@ _HEADS: dict[str, Kind] = {
                      "length", "size", "age", "capacity"), "number"),
     **dict.fromkeys(("character", "role", "spouse", "wife", "husband", "mother", "father"),
                     "person"),
-    **dict.fromkeys(("body", "range", "bridge", "airport", "lake", "sea", "ocean", "stadium",
-                     "venue", "territory", "neighborhood", "park", "peninsula"), "place"),
+    **dict.fromkeys(("seat", "capital", "body", "range", "bridge", "airport", "lake", "sea",
+                     "ocean", "stadium", "venue", "territory", "neighborhood", "park",
+                     "peninsula"), "place"),
 }
 _RELATIONS = frozenset({"mother", "father", "wife", "husband", "spouse", "son", "daughter",
                         "child", "director", "composer", "performer", "founder", "producer",
@@ -97,8 +98,9 @@ def question_kind(question: str) -> Kind:
         wh = lowered[at]
         if wh in _WH_KINDS:
             return _WH_KINDS[wh]
-        following = lowered[at + 1:at + 6]
-        while following and following[0] in _COPULAS | _DETERMINERS:  # "what is the population"
+        following = lowered[at + 1:at + 9]
+        while following and (following[0] in _COPULAS | _DETERMINERS | _WRAPPERS
+                             or following[0] == "of"):  # "what is the name of the airport"
             following = following[1:]
         for word in following[:3]:  # "what mountain range", not "what did the singer"
             if word in _AUXILIARIES:
@@ -112,6 +114,7 @@ def question_kind(question: str) -> Kind:
 
 
 _COPULAS = frozenset({"is", "was", "are", "were"})
+_WRAPPERS = frozenset({"name", "kind", "type", "sort"})
 _DETERMINERS = frozenset({"the", "a", "an"})
 _WH_KINDS: dict[str, Kind] = {"who": "person", "whom": "person", "whose": "person",
                               "when": "date", "where": "place"}
@@ -193,10 +196,10 @@ def _in_question(span: str, question_terms: set[str], question_folded: str) -> b
         t in question_terms for t in found))
 
 
-def _best_typed(question: str, kind: Kind, sources: Sequence[Source], tagger: Tagger) -> (
-        str | None):
+def _best_typed(question: str, kind: Kind, sources: Sequence[Source], tagger: Tagger,
+                bridge: str | None = None) -> str | None:
     ranked = _scored_sentences(question, sources)
-    bridge = _bridge(question, sources, tagger)
+    bridge = bridge or _bridge(question, sources, tagger)
     hop = {r for r, src in enumerate(sources) if bridge and _same_name(src.title, bridge)}
     folded = question.casefold()
     named_text = " ".join(src.text.casefold() for src in sources
@@ -290,7 +293,18 @@ def short_answer(question: str, sources: Sequence[Source], tagger: Tagger) -> st
         return choose(question, options, sources, tagger)
     if kind == "yesno":
         return agree(question, sources, tagger)
-    return _best_typed(question, kind, sources, tagger)
+    found = _best_typed(question, kind, sources, tagger)
+    lowered = [w.casefold() for w in words(question)]
+    if found and set(lowered) & _KIN and {"who", "that", "whose"} & set(lowered[1:]) and any(
+            _same_name(s.title, found) for s in sources):
+        # "Who is the child of the person who issued X?": what matches the question best is
+        # the person who issued X; the answer is in their passage
+        return _best_typed(question, kind, sources, tagger, bridge=found) or found
+    return found
+
+
+_KIN = frozenset({"mother", "father", "wife", "husband", "spouse", "son", "daughter", "child",
+                  "sibling", "brother", "sister", "married", "voice"})
 
 
 def lead_with(answer: Answer, short: str | None) -> Answer:
