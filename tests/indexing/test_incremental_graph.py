@@ -114,8 +114,10 @@ def test_random_changes_equal_a_fresh_build(backend: str, ops: list[tuple[int, i
             assert after[key] == expected[key], f"{key} differs from a fresh build ({held})"
 
 
-def test_a_change_writes_only_what_it_reaches(tmp_path: Path, spacy: SpacyExtractor) -> None:
-    settings = _settings(tmp_path, (None, None))
+@pytest.mark.parametrize("backend", ["embedded", "falkordb"])
+def test_a_change_writes_only_what_it_reaches(tmp_path: Path, backend: str, store_urls: Urls,
+                                              spacy: SpacyExtractor) -> None:
+    settings = _settings(tmp_path, store_urls(backend, "reach"))
     write_corpus(tmp_path / "docs", passages=24)  # more passages than the random tests
     first = _build(settings, spacy)
     assert first["entities_written"] == first["entities"] > 20

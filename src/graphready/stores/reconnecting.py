@@ -7,19 +7,28 @@ from __future__ import annotations
 
 import contextlib
 import threading
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from typing import TypeVar
 
 from graphready.errors import StoreError
-from graphready.knowledge import ChunkExtraction, KnowledgeGraph
-from graphready.stores.base import GraphStore, Lease
+from graphready.extraction.contributions import Contribution
+from graphready.knowledge import ChunkExtraction, Community, Entity, KnowledgeGraph, Relation
+from graphready.stores.base import (
+    CommunityRow,
+    GraphChange,
+    GraphStore,
+    IncrementalGraphStore,
+    Lease,
+)
 
 T = TypeVar("T")
 
 
 class ReconnectingGraphStore:
     """A ``GraphStore`` that delegates to the store ``opener`` returns, opening it lazily.
-    Every method raises the opener's ``StoreError`` while the server cannot be reached."""
+    Every method raises the opener's ``StoreError`` while the server cannot be reached. It is
+    an ``IncrementalGraphStore`` too: the in-place methods go to a store that has them (one
+    that has not is never ``incremental_ready``, and takes a full change as a replace)."""
 
     def __init__(self, opener: Callable[[], GraphStore], where: str) -> None:
         self.where = where
@@ -85,6 +94,63 @@ class ReconnectingGraphStore:
 
     def current_lease(self) -> Lease | None:
         return self._call(lambda s: s.current_lease())
+
+    # -- IncrementalGraphStore ----------------------------------------------------------------
+
+    def _incremental(self, use: Callable[[IncrementalGraphStore], T]) -> T:
+        def checked(store: GraphStore) -> T:
+            if not isinstance(store, IncrementalGraphStore):
+                raise StoreError(f"the graph store at {self.where} does not change in place")
+            return use(store)
+        return self._call(checked)
+
+    def incremental_ready(self) -> bool:
+        return self._call(lambda s: isinstance(s, IncrementalGraphStore)
+                          and s.incremental_ready())
+
+    def apply_graph_change(self, change: GraphChange, fingerprint: str) -> None:
+        def apply(store: GraphStore) -> None:
+            if isinstance(store, IncrementalGraphStore):
+                store.apply_graph_change(change, fingerprint)
+            elif change.full:
+                store.replace_graph(KnowledgeGraph(change.entities, change.relations,
+                                                   change.communities), fingerprint)
+            else:
+                raise StoreError(f"the graph store at {self.where} does not change in place")
+        self._call(apply)
+
+    def graph_chunk_ids(self) -> set[str]:
+        return self._incremental(lambda s: s.graph_chunk_ids())
+
+    def contributions(self, chunk_ids: Collection[str]) -> list[Contribution]:
+        return self._incremental(lambda s: s.contributions(chunk_ids))
+
+    def key_counts(self, keys: Collection[str]) -> dict[str, int]:
+        return self._incremental(lambda s: s.key_counts(keys))
+
+    def chunks_of_keys(self, keys: Collection[str]) -> set[str]:
+        return self._incremental(lambda s: s.chunks_of_keys(keys))
+
+    def alias_votes(self) -> dict[str, dict[str, int]]:
+        return self._incremental(lambda s: s.alias_votes())
+
+    def get_extractions(self, chunk_ids: Collection[str]) -> list[ChunkExtraction]:
+        return self._incremental(lambda s: s.get_extractions(chunk_ids))
+
+    def graph_part(self, entity_ids: Collection[str]) -> tuple[list[Entity], list[Relation]]:
+        return self._incremental(lambda s: s.graph_part(entity_ids))
+
+    def edges(self) -> list[tuple[str, str, float]]:
+        return self._incremental(lambda s: s.edges())
+
+    def community_rows(self) -> list[CommunityRow]:
+        return self._incremental(lambda s: s.community_rows())
+
+    def get_communities(self, ids: Collection[str]) -> list[Community]:
+        return self._incremental(lambda s: s.get_communities(ids))
+
+    def counts(self) -> dict[str, int]:
+        return self._incremental(lambda s: s.counts())
 
     def close(self) -> None:
         with self._lock:
