@@ -160,7 +160,7 @@ def template(text: str, vocabulary: frozenset[str] | set[str]) -> tuple[tuple[st
     start = 0
     for match in WORD.finditer(text):
         word = match.group(0)
-        if is_name_word(word, vocabulary):
+        if word[:1].isupper() and word.casefold() in vocabulary:  # is_name_word, inlined
             literals.append(text[start:match.start()])
             slots.append(word)
             start = match.end()

@@ -95,9 +95,18 @@ def _rows(path: Path) -> Iterator[dict[str, object]]:
             yield json.loads(line)
 
 
+CALENDAR = frozenset(
+    "january february march april may june july august september october november december "
+    "monday tuesday wednesday thursday friday saturday sunday".split())
+"""Words of dates that names hold too (``April Wine``): kept, or spaCy would take the
+remapped dates for names."""
+
+
 def name_words(name: str) -> list[str]:
-    """The casefolded words of a name that are remapped: letters only, not stopwords."""
-    return [w.casefold() for w in WORD.findall(name) if w.casefold() not in STOPWORDS]
+    """The casefolded words of a name that are remapped: letters only, not stopwords, not
+    months or days."""
+    return [w for w in (w.casefold() for w in WORD.findall(name))
+            if w not in STOPWORDS and w not in CALENDAR]
 
 
 def _pieces(text: str, starts: Sequence[int]) -> list[str]:
@@ -112,21 +121,20 @@ def load_source(path: Path) -> Source:
     """The profile at ``path`` as templates and the vocabulary of name words: the words of
     named mentions (any type but concepts and titles) and of the titles."""
     vocabulary: set[str] = set()
-    for row in _rows(path):
-        vocabulary.update(name_words(str(row["title"])))
-        extraction = decode_extraction("", str(row["payload"]))
+    rows = []
+    for number, row in enumerate(_rows(path)):
+        title = str(row["title"])
+        extraction = decode_extraction(f"source-{number}", str(row["payload"]))
+        vocabulary.update(name_words(title))
         for mention in extraction.mentions:
             if mention.type not in GENERIC_TYPES:
                 vocabulary.update(name_words(mention.name))
-    frozen = frozenset(vocabulary)
-    chunks = []
-    for number, row in enumerate(_rows(path)):
-        text = str(row["text"])
         starts = row["starts"]
         assert isinstance(starts, list)
-        chunks.append(SourceChunk(
-            str(row["title"]),
-            tuple(template(piece, frozen) for piece in _pieces(text, starts)),
-            len(text),
-            decode_extraction(f"source-{number}", str(row["payload"]))))
-    return Source(tuple(chunks), frozen)
+        rows.append((title, _pieces(str(row["text"]), starts), len(str(row["text"])),
+                     extraction))
+    frozen = frozenset(vocabulary)
+    chunks = tuple(SourceChunk(title, tuple(template(piece, frozen) for piece in pieces), chars,
+                               extraction)
+                   for title, pieces, chars, extraction in rows)
+    return Source(chunks, frozen)
