@@ -8,7 +8,8 @@ or document title the graph knows; without the graph, no capitalised word past i
 Offline, each pronoun is replaced by a name of the earlier turns, most recent exchange first, the
 user's question before the answer: "he" or "she" by the first person named (the graph's entity
 types) whose passage calls them so, "it" by the first name that is not a person, "they" by the
-first name; a name nothing is known of is taken when none fits; possessives become "Name's".
+first name; in an exchange where no name fits, one nothing is known of is taken; possessives
+become "Name's".
 With a language model, one short call rewrites the question instead (:func:`rewrite_messages`,
 :func:`rewritten`); its reply is checked, and the offline rewrite stands in when it is unusable
 or the model fails."""
@@ -65,7 +66,8 @@ def _positioned(text: str) -> list[tuple[str, int]]:
 
 
 def _capitalised_names(text: str) -> list[str]:
-    """Runs of capitalised words; a stop word that opens a sentence ("The", "When") is none."""
+    """Runs of capitalised words, each within one clause; a stop word that opens a sentence
+    ("The", "When") is none."""
     names: list[str] = []
     run: list[str] = []
     previous_end = 0
@@ -73,6 +75,9 @@ def _capitalised_names(text: str) -> list[str]:
         gap = text[previous_end:start]
         opens = start == 0 or previous_end == 0 or any(mark in gap for mark in ".?!:\n")
         previous_end = start + len(token)
+        if run and gap.strip():  # a run of names does not go on past punctuation
+            names.append(" ".join(run))
+            run = []
         if token[:1].isupper() and token.casefold() not in _PRONOUNS and token != "I" \
                 and not (opens and token.casefold() in STOPWORDS):
             run.append(token)
@@ -84,8 +89,9 @@ def _capitalised_names(text: str) -> list[str]:
 
 
 def names_in(text: str, tools: Toolset) -> list[str]:
-    """The names ``text`` holds, in the order written: the graph's entities and titles when it
-    is loaded, else runs of capitalised words."""
+    """The names ``text`` holds, in the order written: the graph's entities when it is loaded
+    (runs of capitalised words besides them were measured to mislead more than they help:
+    ``benchmarks/followup.py``), else runs of capitalised words."""
     if tools.graph is None:
         return _capitalised_names(text)
     found = [seed.name for seed in tools.graph.seeds(text).values()]
