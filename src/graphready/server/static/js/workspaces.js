@@ -27,8 +27,6 @@ export function readiness(ws) {
 // Whether its indexes are in the server's memory, or load on first use.
 function residence(ws) { return ws.loaded ? "in memory" : "on disk"; }
 
-export function list() { return known; }
-
 function refused(e) { return e.status === 403 || e.status === 404; }
 
 function fillSwitcher() {
@@ -41,7 +39,8 @@ function fillSwitcher() {
   select.value = WORKSPACE;
 }
 
-// Fetches the list and redraws what shows it. Returns the list ([] when it cannot be read).
+// Fetches the list and redraws what shows it. Returns the list (the last one read when it
+// cannot be read now, [] before any).
 export async function refresh() {
   try {
     known = (await getJSON("/workspaces")).workspaces;
