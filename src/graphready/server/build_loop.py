@@ -55,8 +55,10 @@ class BuildLoop(Protocol):
     async def open(self) -> None:
         """Phase 1, before the server listens: what can answer at once, and the counts."""
 
-    def start(self, build: bool) -> None:
-        """Phase 2, in the background: load the persisted indexes, then build if ``build``."""
+    def start(self, build: bool, initial: bool = True) -> None:
+        """Phase 2, in the background: load the persisted indexes, then build if ``build``
+        (and ``initial``: else the stores hold the index of every document already, and
+        builds run only when asked for)."""
 
     def request_build(self) -> None:
         """Build the documents' changes: now, or right after the build that is running."""
@@ -106,12 +108,14 @@ class SingleBuildLoop:
         """The keyword index, if one was ever built, and the counts."""
         await self.indexes.open()
 
-    def start(self, build: bool) -> None:
-        """Load the persisted indexes, then (if ``build``) build what is missing, in the
-        background; watch the documents folder if asked to."""
+    def start(self, build: bool, initial: bool = True) -> None:
+        """Load the persisted indexes, then (if ``build`` and ``initial``) build what is
+        missing, in the background; watch the documents folder if asked to. Without
+        ``initial`` the stores are known to hold the index of every document (a workspace
+        loaded again): its stages are done, from what was loaded, and builds run when asked."""
         log.info("startup phase 2: loading persisted indexes%s in the background",
-                 " and building" if build else "")
-        self._background = asyncio.create_task(self._load_then_build(build),
+                 " and building" if build and initial else "")
+        self._background = asyncio.create_task(self._load_then_build(build, initial),
                                                name="graphready-build")
         folder = self._settings.docs_dir
         if build and self._settings.watch == "on" and folder is not None:
@@ -167,15 +171,19 @@ class SingleBuildLoop:
 
     # -- background work ---------------------------------------------------------------------
 
-    async def _load_then_build(self, build: bool) -> None:
-        self._readiness.building = build
+    async def _load_then_build(self, build: bool, initial: bool) -> None:
+        readiness = self._readiness
+        readiness.building = build and initial
         self._builds = build
         try:
             await self.indexes.load_persisted()
         finally:
             self._persisted.set()
-        if build:
+        if build and initial:
             await self._build()
+        elif build:
+            for stage in readiness.stages.values():
+                stage.state, stage.source = "done", "loaded"
 
     async def _build(self) -> None:
         await self._build_once()

@@ -55,9 +55,10 @@ class BuilderLoop:
         """As a single server."""
         await self.single.open()
 
-    def start(self, build: bool) -> None:
-        """Load, build (whatever ``build`` says: the builder builds), and publish."""
-        self.single.start(build=True)
+    def start(self, build: bool, initial: bool = True) -> None:
+        """Load, build (whatever ``build`` says: the builder builds; at once if ``initial``),
+        and publish."""
+        self.single.start(build=True, initial=initial)
         self.sharing.every(PUBLISH_S, self._publish, "graphready-publish")
 
     def request_build(self) -> None:

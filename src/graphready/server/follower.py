@@ -58,9 +58,9 @@ class FollowerLoop:
         """As a single server."""
         await self.indexes.open()
 
-    def start(self, build: bool) -> None:
-        """Load what is persisted, then follow the builder (``build`` is ignored: the builder
-        builds)."""
+    def start(self, build: bool, initial: bool = True) -> None:
+        """Load what is persisted, then follow the builder (``build`` and ``initial`` are
+        ignored: the builder builds)."""
         log.info("startup phase 2: loading persisted indexes in the background, then "
                  "following the builder")
         self._background = asyncio.create_task(self._first_load(), name="graphready-load")

@@ -129,10 +129,11 @@ class AppState:
                      "the builder" if role.builds else "a follower")
         return state
 
-    def begin_background(self, build: bool = True) -> None:
+    def begin_background(self, build: bool = True, initial: bool = True) -> None:
         """Phase 2: load persisted indexes, then (if ``build``) build what is missing, in the
-        background."""
-        self.build.start(build)
+        background: at once, or, without ``initial``, when asked (the stores hold the index
+        of every document: ``BuildLoop.start``)."""
+        self.build.start(build, initial)
 
     async def wait_loaded(self) -> None:
         """Wait until the background work (loading, and building if asked) has finished."""

@@ -25,8 +25,10 @@ from pathlib import Path
 from typing import Any
 
 from graphready.config import Settings
+from graphready.documents.uploads import uploads_folder
 from graphready.errors import (
     InvalidRequest,
+    StoreError,
     WorkspaceExists,
     WorkspaceNotFound,
     WorkspaceReserved,
@@ -89,6 +91,8 @@ class Workspaces:
         self._resident: dict[str, Resident] = {}
         self._loading: dict[str, asyncio.Task[Resident]] = {}
         self._load_lock = asyncio.Lock()
+        self._deleting: set[str] = set()
+        """Workspaces being deleted: no request starts them again."""
         self._sweeper: asyncio.Task[None] | None = None
         self._closed = False
 
@@ -139,11 +143,13 @@ class Workspaces:
         :meth:`release`; :class:`WorkspaceNotFound` when there is no such workspace."""
         if name == DEFAULT_WORKSPACE:
             return self.default
-        if not await self.exists(name):
+        if name in self._deleting or not await self.exists(name):
             raise WorkspaceNotFound(name)
         resident = self._resident.get(name)
         if resident is None:
             resident = await self._start(name)
+            if name in self._deleting:
+                raise WorkspaceNotFound(name)
         resident.in_use += 1
         resident.last_used = time.monotonic()
         return resident.state
@@ -172,9 +178,11 @@ class Workspaces:
         the growth of the resident set is its own), then build in the background."""
         async with self._load_lock:
             before = resident_mb()
-            state = await AppState.start(self.settings_of(name), role=self._role,
-                                         parts=self.parts)
-            state.begin_background(build=self._build)
+            settings = self.settings_of(name)
+            state = await AppState.start(settings, role=self._role, parts=self.parts)
+            initial = settings.docs_dir is not None or not await asyncio.to_thread(
+                _in_sync, state)
+            state.begin_background(build=self._build, initial=initial)
             await state.wait_persisted()
             cost = max(MIN_COST_MB, resident_mb() - before)
         resident = Resident(state, time.monotonic(), cost)
@@ -264,21 +272,25 @@ class Workspaces:
         if not await self.exists(name):
             raise WorkspaceNotFound(name)
         settings = self.settings_of(name)
-        loading = self._loading.get(name)
-        if loading is not None:
-            await asyncio.gather(loading, return_exceptions=True)
-        resident = self._resident.pop(name, None)
-        if resident is not None:
-            await resident.state.close()
+        self._deleting.add(name)
+        try:
+            loading = self._loading.get(name)
+            if loading is not None:
+                await asyncio.gather(loading, return_exceptions=True)
+            resident = self._resident.pop(name, None)
+            if resident is not None:
+                await resident.state.close()  # its build stopped first
 
-        def remove() -> None:
-            with self.list.locked() as entries:
-                entries.pop(name, None)
-                self._entries = dict(entries)
-            _drop_server_stores(settings)
-            shutil.rmtree(settings.data_dir, ignore_errors=True)
+            def remove() -> None:
+                with self.list.locked() as entries:
+                    entries.pop(name, None)
+                    self._entries = dict(entries)
+                _drop_server_stores(settings)
+                shutil.rmtree(settings.data_dir, ignore_errors=True)
 
-        await asyncio.to_thread(remove)
+            await asyncio.to_thread(remove)
+        finally:
+            self._deleting.discard(name)
         log.info("workspace %s deleted", name)
 
     async def describe(self, name: str) -> dict[str, Any]:
@@ -316,6 +328,23 @@ class Workspaces:
         await asyncio.gather(*(r.state.close() for r in residents), return_exceptions=True)
         await self.default.close()
         await self.parts.close()
+
+
+def _in_sync(state: AppState) -> bool:
+    """Whether every index of a workspace without a folder holds what its catalog does, or it
+    holds nothing at all (then loading it needs no build: one runs when its documents
+    change)."""
+    stores = state.stores
+    uploads = uploads_folder(state.settings.data_dir)
+    try:
+        if stores.catalog.document_count() == 0 and not (
+                uploads.is_dir() and any(uploads.iterdir())):
+            return True
+        catalog = stores.catalog.fingerprint()
+        return all(store.synced_fingerprint() == catalog
+                   for store in (stores.keyword, stores.vectors, stores.graph))
+    except StoreError:
+        return False
 
 
 def _has_requests(data_dir: Path) -> bool:
