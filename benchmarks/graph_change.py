@@ -9,7 +9,10 @@ entities and communities), runs the documents stage, then times the graph stage.
 loaded before the stage starts (as a held worker does, ``indexing/prepare.py``), so that the
 peak RSS printed beside it is the stage's own, over what the loaded model takes.
 
-    .venv/bin/python benchmarks/graph_change.py --data-dir DIR [--rounds 2]
+    .venv/bin/python benchmarks/graph_change.py --data-dir DIR [--rounds 2] [--updates stable]
+
+``graph_s`` is the stage's wall time, ``graph_cpu_s`` its process CPU time (steadier on a busy
+machine); ``*_written`` the rows the change wrote (a whole rebuild writes them all).
 
 DIR must hold a built index of ../shared/data/2wikimultihopqa_hipporag with its documents
 folder (``DIR/eval-corpus``, as ``graphready eval`` leaves it) and ``DIR/index``. After each
@@ -36,17 +39,18 @@ from common import ROOT
 DOC_ID = "bench-change"
 
 
-def _settings(data: Path) -> Any:
+def _settings(data: Path, updates: str = "auto") -> Any:
     from graphready.config import load_settings
 
-    return load_settings({}, data_dir=data, docs_dir=data / "eval-corpus")
+    return load_settings({}, data_dir=data, docs_dir=data / "eval-corpus",
+                         community_updates=updates)
 
 
 def _rss_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def step(data: Path, action: str) -> dict[str, Any]:
+def step(data: Path, action: str, updates: str) -> dict[str, Any]:
     """In this process: add or delete the benchmark document, run the documents stage, then
     the graph stage (timed); what it cost."""
     from graphready.documents.uploads import Upload, UploadStore, uploads_folder
@@ -54,7 +58,7 @@ def step(data: Path, action: str) -> dict[str, Any]:
     from graphready.indexing.stages import run_documents, run_graph
     from graphready.stores.registry import open_stores
 
-    settings = _settings(data)
+    settings = _settings(data, updates)
     uploads = UploadStore(uploads_folder(settings.data_dir))
     if action == "add":
         lines = (data / "eval-corpus" / "corpus.jsonl").read_text(encoding="utf-8").splitlines()
@@ -69,12 +73,12 @@ def step(data: Path, action: str) -> dict[str, Any]:
         offline = SpacyExtractor(pipeline=settings.nlp_pipeline)
         offline.load()
         before = _rss_mib()
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.process_time()
         done = run_graph(settings, stores, lambda event: None, offline=offline)
-        seconds = time.perf_counter() - started
+        seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
     finally:
         stores.close()
-    return {"action": action, "graph_s": round(seconds, 2),
+    return {"action": action, "graph_s": round(seconds, 2), "graph_cpu_s": round(cpu, 2),
             "chunks": documents.counts.get("chunks_added", 0)
             + documents.counts.get("chunks_removed", 0),
             "rss_before_mib": round(before), "peak_rss_mib": round(_rss_mib()),
@@ -85,10 +89,12 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--data-dir", required=True, type=Path)
     parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--updates", choices=("exact", "stable"), default="exact",
+                        help="GRAPHREADY_COMMUNITY_UPDATES for the changes")
     parser.add_argument("--step", choices=("add", "delete"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.step:
-        print(json.dumps(step(args.data_dir, args.step)))
+        print(json.dumps(step(args.data_dir, args.step, args.updates)))
         return 0
     with tempfile.TemporaryDirectory() as work:
         data = Path(work) / "data"
@@ -98,7 +104,8 @@ def main() -> int:
         for _ in range(args.rounds):
             for action in ("add", "delete"):
                 out = subprocess.run(
-                    [sys.executable, __file__, "--data-dir", str(data), "--step", action],
+                    [sys.executable, __file__, "--data-dir", str(data), "--step", action,
+                     "--updates", args.updates],
                     check=True, capture_output=True, text=True, cwd=ROOT).stdout
                 result = json.loads(out.strip().splitlines()[-1])
                 if action == "delete":

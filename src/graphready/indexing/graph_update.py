@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from graphready.communities.hierarchy import (
     CommunityNode,
@@ -124,8 +124,8 @@ def rebuild(settings: Settings, catalog: Catalog, store: GraphStore, report: Rep
     report(Progress("graph.summaries", len(nodes), len(nodes)))
     if isinstance(store, IncrementalGraphStore):
         store.apply_graph_change(GraphChange(
-            frozenset(), tuple(entities), tuple(relations), frozenset(), tuple(communities),
-            tuple(index), (), full=True), fingerprint)
+            frozenset(), frozenset(), tuple(entities), tuple(relations), frozenset(),
+            tuple(communities), tuple(index), (), full=True), fingerprint)
     else:
         store.replace_graph(
             KnowledgeGraph(tuple(entities), tuple(relations), tuple(communities)), fingerprint)
@@ -166,6 +166,18 @@ def _update_locally(settings: Settings, store: IncrementalGraphStore, rows: Sequ
     nodes, _ = update_communities(stored, changed, edges, settings.community_max_size,
                                   settings.community_levels)
     return nodes
+
+
+K = TypeVar("K")
+V = TypeVar("V")
+
+
+def _diff(before: Mapping[K, V], after: Mapping[K, V]) -> tuple[frozenset[K], tuple[V, ...]]:
+    """The keys of ``before`` whose rows change or go, and the rows of ``after`` that are new
+    or changed (in key order)."""
+    stale = frozenset(k for k, row in before.items() if after.get(k) != row)
+    fresh = tuple(row for k, row in after.items() if before.get(k) != row)
+    return stale, fresh
 
 
 def update(settings: Settings, catalog: Catalog, store: IncrementalGraphStore, report: Report,
@@ -212,10 +224,13 @@ def update(settings: Settings, catalog: Catalog, store: IncrementalGraphStore, r
     new_rows = tuple(c for c in communities if c.id in writing)
     node_ids = {n.id for n in nodes}
     gone = frozenset((set(stored) - node_ids) | (writing & set(stored)))
+    stale, write_entities = _diff({e.id: e for e in old_entities}, {e.id: e for e in entities})
+    stale_pairs, write_relations = _diff({(r.source, r.target): r for r in old_relations},
+                                         {(r.source, r.target): r for r in relations})
     store.apply_graph_change(GraphChange(
-        frozenset(replaced), tuple(entities), tuple(relations), gone, new_rows, plan.added,
+        stale, stale_pairs, write_entities, write_relations, gone, new_rows, plan.added,
         tuple(c.chunk_id for c in plan.removed)), fingerprint)
     reused = sum(1 for n in nodes if n.id in reusable)
-    written = {"entities": len(entities), "relations": len(relations),
+    written = {"entities": len(write_entities), "relations": len(write_relations),
                "communities": len(new_rows)}
     return GraphOutcome(store.counts(), reused, fallbacks, refusals, written)

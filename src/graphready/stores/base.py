@@ -229,14 +229,17 @@ class CommunityRow:
 @dataclass(frozen=True, slots=True)
 class GraphChange:
     """A change to the stored graph, applied in one piece with its sync fingerprint
-    (:meth:`IncrementalGraphStore.apply_graph_change`). ``entity_ids``: the entities replaced
-    or deleted, with every relation that touches one of them; ``entities`` and ``relations``:
-    what takes their place. ``community_ids``: the communities replaced or deleted;
-    ``communities``: what takes their place. ``added`` and ``removed``: the contributions
-    (chunk ids, for ``removed``) that enter and leave the contribution index. ``full``: the
-    change replaces the whole graph and index (the ids are then ignored)."""
+    (:meth:`IncrementalGraphStore.apply_graph_change`). ``entity_ids``: the stored entities
+    rewritten or deleted (a deleted one's relations are in ``relation_pairs``);
+    ``relation_pairs``: the stored relations (source, target) rewritten or deleted;
+    ``entities`` and ``relations``: the rows written (new or rewritten).
+    ``community_ids``: the communities rewritten or deleted; ``communities``: the rows written.
+    ``added`` and ``removed``: the contributions (chunk ids, for ``removed``) that enter and
+    leave the contribution index. ``full``: the change replaces the whole graph and index (the
+    ids are then ignored)."""
 
     entity_ids: frozenset[str]
+    relation_pairs: frozenset[tuple[str, str]]
     entities: tuple[Entity, ...]
     relations: tuple[Relation, ...]
     community_ids: frozenset[str]

@@ -50,6 +50,12 @@ _Q_DROP_CHUNKS = tuple(
     f"UNWIND $rows AS id MATCH (x:{label} {{chunk_id: id}}) DELETE x"
     for label in ("Contrib", "CKey", "CAlias"))
 _Q_DROP_ENTITIES = "UNWIND $rows AS i MATCH (e:Entity {id: i}) DETACH DELETE e"
+_Q_DROP_RELATIONS = ("UNWIND $rows AS p MATCH (:Entity {id: p[0]})-[r:RELATED]->"
+                     "(:Entity {id: p[1]}) DELETE r")
+_Q_MERGE_ENTITIES = (
+    "UNWIND $rows AS row MERGE (e:Entity {id: row[0]}) SET e.name = row[1], e.type = row[2], "
+    "e.chunk_ids = row[3], e.data = row[4], e.description = row[5]"
+)
 _Q_DROP_COMMUNITIES = "UNWIND $rows AS i MATCH (c:Community {id: i}) DELETE c"
 _Q_CREATE_ENTITIES = (
     "UNWIND $rows AS row CREATE (:Entity {id: row[0], name: row[1], type: row[2], "
@@ -76,16 +82,18 @@ def create_indexes(version: Any) -> None:
 
 
 def write_items(version: Any, entities: Sequence[Entity], relations: Sequence[Relation],
-                communities: Sequence[Community], *, ordered: bool = True) -> None:
+                communities: Sequence[Community], *, ordered: bool = True,
+                merge: bool = False) -> None:
     """Create these items in ``version`` (the relations' ends must be there), at their
     positions in the sequences when ``ordered``, else all at position 0 (a graph changed in
-    place: loads then order them as a build does, :func:`decode_graph`)."""
+    place: loads then order them as a build does, :func:`decode_graph`). ``merge``: an entity
+    already there is updated, keeping its relations."""
     rows: list[list[Any]] = []
     for n, e in enumerate(entities):
         n = n if ordered else 0
         chunks = sorted(set(e.chunk_ids))
         rows.append([e.id, e.name, e.type, chunks, entity_item(n, e, chunks), e.description])
-    write_batches(version, _Q_CREATE_ENTITIES, rows)
+    write_batches(version, _Q_MERGE_ENTITIES if merge else _Q_CREATE_ENTITIES, rows)
     batch_rows = [
         [r.source, r.target, r.label, r.weight if math.isfinite(r.weight) else None,
          list(r.chunk_ids), relation_item(r), r.description] for r in relations]
@@ -112,12 +120,14 @@ def write_contributions(version: Any, items: Sequence[Contribution]) -> None:
 
 def apply_in_place(version: Any, change: GraphChange) -> None:
     """Apply an incremental ``change`` to ``version`` (a copy of the published one)."""
-    write_batches(version, _Q_DROP_ENTITIES, sorted(change.entity_ids))
+    kept = {e.id for e in change.entities}
+    write_batches(version, _Q_DROP_RELATIONS, [list(p) for p in sorted(change.relation_pairs)])
+    write_batches(version, _Q_DROP_ENTITIES, sorted(change.entity_ids - kept))
     write_batches(version, _Q_DROP_COMMUNITIES, sorted(change.community_ids))
     for query in _Q_DROP_CHUNKS:
         write_batches(version, query, list(change.removed))
     write_items(version, change.entities, change.relations, change.communities,
-                ordered=False)
+                ordered=False, merge=True)
     write_contributions(version, change.added)
 
 

@@ -32,7 +32,7 @@ SCHEMA = (
     "CREATE INDEX IF NOT EXISTS contrib_keys_by_chunk ON contrib_keys (chunk_id)",
     "CREATE TABLE IF NOT EXISTS contrib_aliases (chunk_id TEXT NOT NULL, short TEXT NOT NULL,"
     " long TEXT NOT NULL, PRIMARY KEY (chunk_id, short)) WITHOUT ROWID",
-    "CREATE INDEX IF NOT EXISTS relations_by_target ON relations (target)",
+    "CREATE INDEX IF NOT EXISTS relations_by_target ON relations (target)",  # graph_part
 )
 INDEX_TABLES = ("contrib_chunks", "contrib_keys", "contrib_aliases")
 
@@ -169,8 +169,8 @@ def apply_change(conn: sqlite3.Connection, change: GraphChange) -> None:
             conn.execute(f"DELETE FROM {table}")
     else:
         ids = [(i,) for i in sorted(change.entity_ids)]
-        conn.executemany("DELETE FROM relations WHERE source = ?", ids)
-        conn.executemany("DELETE FROM relations WHERE target = ?", ids)
+        conn.executemany("DELETE FROM relations WHERE source = ? AND target = ?",
+                         sorted(change.relation_pairs))
         conn.executemany("DELETE FROM entity_chunks WHERE entity_id = ?", ids)
         conn.executemany("DELETE FROM entities WHERE id = ?", ids)
         conn.executemany("DELETE FROM communities WHERE id = ?",
