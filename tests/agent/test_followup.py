@@ -7,6 +7,7 @@ written."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -19,7 +20,7 @@ from graphready.config import Settings, load_settings
 from graphready.errors import LLMUnavailable
 from graphready.llm.protocol import ChatModel
 from graphready.retrieval.pipeline import Toolset
-from support.api import app_client
+from support.api import app_client, frames
 from support.scripted_llm import ScriptedChatModel, reply
 
 DOCUMENTS = {
@@ -150,12 +151,17 @@ async def test_a_question_with_its_own_subject_is_searched_as_written(built: Set
 @pytest.mark.anyio
 async def test_openai_clients_follow_ups_are_searched_with_the_conversation(
         built: Settings) -> None:
+    messages = [*BRAM, {"role": "user", "content": "When did he die?"}]
     async for client in client_of(built):
         response = await client.post("/v1/chat/completions", json={
-            "model": "graphready", "messages": [*BRAM, {"role": "user",
-                                                        "content": "When did he die?"}]})
+            "model": "graphready", "messages": messages})
+        streamed = await client.post("/v1/chat/completions", json={
+            "model": "graphready", "messages": messages, "stream": True})
     assert response.status_code == 200, response.text
+    last = [json.loads(d) for _, d in frames(streamed.text) if d != "[DONE]"][-1]
+    assert last["searched_question"] == "When did Bram Holt die?"
     body = response.json()
+    assert body["searched_question"] == "When did Bram Holt die?"
     assert body["citations"][0]["id"] == "bram-holt.md"
     assert "1910" in body["choices"][0]["message"]["content"]
 

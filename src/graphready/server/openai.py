@@ -3,7 +3,8 @@
 last user message (what is retrieved for); the turns before it go to the language model, when
 one is configured, so follow-up questions read in context; the model name picks the retrieval
 mode. Citations follow the answer as a
-"Sources" list, and come structured in a ``citations`` field as well.
+"Sources" list, and come structured in a ``citations`` field as well; ``searched_question`` says
+what was searched (a follow-up rewritten with what the conversation names).
 
 The model name also picks the workspace (:func:`target`): ``finance`` (mode ``auto``) or
 ``finance:graph_global``; the old names (``graphready``, ``graphready-graph-local``, ...) and a
@@ -218,6 +219,7 @@ async def _complete(state: AppState, request: Request, body: CompletionRequest, 
                   "completion_tokens": len(content.split()),
                   "total_tokens": len(question.split()) + len(content.split())},
         "citations": [c.model_dump() for c in response.citations],
+        "searched_question": response.searched_question,
     })
 
 
@@ -245,7 +247,8 @@ async def _chunks(answer: sse.AnswerStream, ident: str, created: int,
             if sources:
                 yield chunk({"content": sources})
             yield chunk({}, "stop", citations=[c.model_dump() for c in response.citations],
-                        degraded=response.degraded)
+                        degraded=response.degraded,
+                        searched_question=response.searched_question)
     except GraphReadyError as exc:
         yield sse.event(exception_body(exc))
     yield sse.event("[DONE]")
