@@ -99,7 +99,7 @@ def test_the_words_of_a_global_question_do_not_steer_it() -> None:
 
 
 def test_link_keys_ignore_punctuation_inside_names_and_disambiguations() -> None:
-    from graphready.retrieval.graph_local import link_key, title_keys
+    from graphready.retrieval.keys import link_key, title_keys
 
     assert link_key("J. M. Barrie") == link_key("J M Barrie") == "j m barrie"
     assert link_key("At Shelly’s Manne-Hole") == link_key("at Shelly's Manne Hole")

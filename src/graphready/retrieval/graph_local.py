@@ -16,41 +16,19 @@ walk. Dense passages seed the walk only when the question names no known entity.
 from __future__ import annotations
 
 import math
-import re
-from array import array
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
 
-from graphready.extraction.normalize import entity_key
 from graphready.knowledge import KnowledgeGraph
 from graphready.stores.base import Hit
 
-from .pagerank import Adjacency, LocalPush, RandomWalk
+from .graph_arrays import GraphArrays, KeyTable, Strings, build_arrays
+from .keys import link_key as link_key  # where callers have always found it
+from .pagerank import LocalPush, RandomWalk
 from .text import words
-
-CONCEPT = "CONCEPT"
-_WORD = re.compile(r"[^\W_]+")
-_DISAMBIGUATION = re.compile(r"(?<!\s)\s*\([^()]*\)\s*$")
-"""A parenthesised ending; the lookbehind starts a match only at the first space of a run, so
-a long run of spaces is scanned once (a match from inside it would have matched from its start)."""
-
-
-def link_key(name: str) -> str:
-    """The key that question n-grams, entity names and titles are matched on: the words of the
-    normalised name (:func:`entity_key`) joined by single spaces, punctuation inside dropped."""
-    return " ".join(_WORD.findall(entity_key(name)))
-
-
-def title_keys(title: str) -> tuple[str, str | None]:
-    """The link key of a document title and, for a title ending in a parenthesised
-    disambiguation (``Alien (film)``), the key of the title without it (``alien``)."""
-    full = link_key(title)
-    short = _DISAMBIGUATION.sub("", title)
-    alias = link_key(short) if short != title else None
-    return full, (alias if alias and alias != full else None)
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,67 +82,60 @@ REACHED_SHOWN = 10
 
 
 class GraphIndex:
-    """An in-memory, read-only passage-entity graph, built once from a stored knowledge graph."""
+    """A read-only passage-entity graph held as flat arrays (:class:`GraphArrays`): built from
+    a stored knowledge graph, or mapped from the file the build wrote (:meth:`from_arrays`),
+    then shared by every process that maps it."""
 
     def __init__(self, graph: KnowledgeGraph, titles: Mapping[str, Sequence[str]] | None = None,
                  params: GraphSearchParams | None = None) -> None:
         """``titles`` maps each document title to its chunks: a question that names a title
         seeds that document's passages directly, and the entity of that name is tied to them
         (its own page)."""
-        self._params = params or GraphSearchParams()
-        entities = [e for e in graph.entities if e.type != CONCEPT and e.chunk_ids]
-        titles = titles or {}
-        chunk_ids = sorted({c for e in entities for c in e.chunk_ids}
-                           | {c for ids in titles.values() for c in ids})
-        chunk_index = {c: i for i, c in enumerate(chunk_ids)}
-        n_chunks = len(chunk_ids)
-        self._chunk_ids = chunk_ids
-        self._chunk_index = chunk_index
-        self._n_chunks = n_chunks
-        self._titles, self._full_titles = _title_index(titles, chunk_index)
-        self._by_key: dict[str, int] = {}
-        for i, entity in enumerate(entities):
-            self._by_key.setdefault(link_key(entity.name), i)
-        self._mentions: dict[str, list[int]] = {}
-        for i, entity in enumerate(entities):
-            for chunk_id in entity.chunk_ids:
-                self._mentions.setdefault(chunk_id, []).append(i)
-        self._names = [e.name for e in entities]
-        self._types = [e.type for e in entities]
-        self._ids = [e.id for e in entities]
-        # What lasts is built above, what is dropped below (mixed, the heap would stay larger).
-        members = [{chunk_index[c] for c in e.chunk_ids} for e in entities]
-        own_pages = self._own_pages(members)
-        # Edges gathered in typed arrays: no object per edge, even while the index is built.
-        sources, targets, weights = array("i"), array("i"), array("d")
-        for i, nodes in enumerate(members):
-            specificity = 1.0 / math.log(len(nodes) + math.e - 1)
-            own = own_pages.get(i, set())
-            for node in sorted(nodes):
-                sources.append(n_chunks + i)
-                targets.append(node)
-                weights.append(specificity * (self._params.own_page_weight if node in own
-                                              else 1.0))
-        adjacency = Adjacency.from_edges(n_chunks + len(entities),
-                                         np.frombuffer(sources, dtype=np.int32),
-                                         np.frombuffer(targets, dtype=np.int32),
-                                         np.frombuffer(weights, dtype=np.float64))
-        tolerance = self._params.push_tolerance
+        params = params or GraphSearchParams()
+        self._open(build_arrays(graph, titles or {}, params.own_page_weight), params)
+
+    @classmethod
+    def from_arrays(cls, arrays: GraphArrays, params: GraphSearchParams | None = None) -> (
+            GraphIndex):
+        """The index over ``arrays`` as they are (memory-mapped ones stay mapped), which
+        :func:`build_arrays` made with ``params.own_page_weight``."""
+        index = cls.__new__(cls)
+        index._open(arrays, params or GraphSearchParams())
+        return index
+
+    def _open(self, arrays: GraphArrays, params: GraphSearchParams) -> None:
+        self._params = params
+        self.arrays = arrays
+        self._chunk_ids = Strings(arrays.chunk_blob, arrays.chunk_offsets)
+        self._n_chunks = len(self._chunk_ids)
+        self._chunk_index = KeyTable(arrays.chunk_hashes, arrays.chunk_rows,
+                                     self._chunk_ids.__getitem__)
+        self._names = Strings(arrays.name_blob, arrays.name_offsets)
+        self._types = Strings(arrays.type_blob, arrays.type_offsets)
+        self._ids = Strings(arrays.id_blob, arrays.id_offsets)
+        self._by_key = KeyTable(arrays.link_hashes, arrays.link_rows,
+                                lambda row: link_key(self._names[row]))
+        title_keys = Strings(arrays.title_blob, arrays.title_offsets)
+        self._titles = KeyTable(arrays.title_hashes, arrays.title_rows, title_keys.__getitem__)
+        self._df = arrays.df
+        adjacency = arrays.adjacency
+        tolerance = params.push_tolerance
         self._walk: LocalPush | RandomWalk = (
             RandomWalk(adjacency) if tolerance is None else LocalPush(adjacency, tolerance))
-        self._df = array("i", (len(nodes) for nodes in members))
-        self._max_seed_df = max(self._params.seed_df_min,
-                                int(self._params.seed_df_share * n_chunks))
+        self._max_seed_df = max(params.seed_df_min, int(params.seed_df_share * self._n_chunks))
 
-    def _own_pages(self, members: list[set[int]]) -> dict[int, set[int]]:
-        """Entity -> the passages of the documents its name titles; they join ``members``."""
-        own: dict[int, set[int]] = {}
-        for key, nodes in self._titles.items():
-            index = self._by_key.get(key)
-            if index is not None:
-                own.setdefault(index, set()).update(nodes)
-                members[index].update(nodes)
-        return own
+    def _mentions(self, chunk_id: str) -> list[int]:
+        """The entities a passage mentions, in graph order."""
+        (node,) = self._chunk_index.find([chunk_id])
+        if node < 0:
+            return []
+        mentions = self.arrays.mention_idx[self.arrays.mention_ptr[node]
+                                           : self.arrays.mention_ptr[node + 1]]
+        return [int(i) for i in mentions]
+
+    def _title_nodes(self, row: int) -> list[int]:
+        ptr = self.arrays.title_ptr
+        return [int(n) for n in self.arrays.title_nodes[ptr[row] : ptr[row + 1]]]
 
     @property
     def chunk_count(self) -> int:
@@ -173,13 +144,13 @@ class GraphIndex:
 
     def names_in(self, chunk_id: str) -> list[str]:
         """The names of the entities a passage mentions, each once, in graph order."""
-        return list(dict.fromkeys(self._names[i] for i in self._mentions.get(chunk_id, ())))
+        return list(dict.fromkeys(self._names[i] for i in self._mentions(chunk_id)))
 
     def typed_names_in(self, chunk_id: str) -> list[tuple[str, str]]:
         """``(name, type)`` of the entities a passage mentions, each once, in graph order (the
         type is the extractor's label: ``PERSON``, ``GPE``, ``ORG``...)."""
         return list(dict.fromkeys((self._names[i], self._types[i])
-                                  for i in self._mentions.get(chunk_id, ())))
+                                  for i in self._mentions(chunk_id)))
 
     def _ngrams(self, question: str) -> list[tuple[str, int]]:
         """Link keys of the question's n-grams, longest first, each once, with their length."""
@@ -200,19 +171,22 @@ class GraphIndex:
         frequency (longer names a little more); very common ones, and names never written with
         a capital, are left out."""
         found: dict[int, Seed] = {}
-        for key, size in self._ngrams(question):
-            index = self._by_key.get(key)
-            if index is None or index in found or self._df[index] > self._max_seed_df \
-                    or self._names[index].islower():
+        ngrams = self._ngrams(question)
+        for (_, size), index in zip(ngrams, self._by_key.find([k for k, _ in ngrams]),
+                                    strict=True):
+            if index < 0 or index in found or self._df[index] > self._max_seed_df:
                 continue
-            found[index] = Seed(self._names[index], self._idf(self._df[index], size))
+            name = self._names[index]
+            if not name.islower():
+                found[index] = Seed(name, self._idf(int(self._df[index]), size))
         return found
 
     def title_seeds(self, question: str) -> dict[int, float]:
         """Passages whose document title the question names, with their weights."""
         found: dict[int, float] = {}
-        for key, size in self._ngrams(question):
-            nodes = self._titles.get(key, [])
+        ngrams = self._ngrams(question)
+        for (_, size), row in zip(ngrams, self._titles.find([k for k, _ in ngrams]), strict=True):
+            nodes = self._title_nodes(row) if row >= 0 else []
             weight = self._params.title_weight * self._idf(len(nodes), size)
             for node in nodes:
                 found[node] = found.get(node, 0.0) + weight
@@ -220,7 +194,8 @@ class GraphIndex:
 
     def titles_named(self, question: str) -> int:
         """How many document titles the question names in full."""
-        return sum(1 for key, _ in self._ngrams(question) if key in self._full_titles)
+        rows = self._titles.find([key for key, _ in self._ngrams(question)])
+        return sum(1 for row in rows if row >= 0 and self.arrays.title_full[row])
 
     def search(self, question: str, k: int, passage_seeds: Sequence[Hit] = ()) -> list[Hit]:
         """The ``k`` passages with the highest personalised PageRank from the question's
@@ -238,9 +213,9 @@ class GraphIndex:
         for node, weight in self.title_seeds(question).items():
             reset[node] = reset.get(node, 0.0) + weight
         if not reset:
-            for hit in passage_seeds:
-                position = self._chunk_index.get(hit.chunk_id)
-                if position is not None and hit.score > 0:
+            positions = self._chunk_index.find([hit.chunk_id for hit in passage_seeds])
+            for hit, position in zip(passage_seeds, positions, strict=True):
+                if position >= 0 and hit.score > 0:
                     reset[position] = reset.get(position, 0.0) + hit.score
         if not reset:
             return GraphWalk([])
@@ -265,22 +240,3 @@ def _top(nodes: npt.NDArray[np.int64], scores: npt.NDArray[np.float64], k: int) 
     """The ``k`` nodes with the highest score (above zero), highest first, ties by node."""
     order = np.lexsort((nodes, -scores))[:k]
     return [(int(nodes[i]), float(scores[i])) for i in order if scores[i] > 0]
-
-
-def _title_index(titles: Mapping[str, Sequence[str]], chunk_index: Mapping[str, int]) -> (
-        tuple[dict[str, list[int]], frozenset[str]]):
-    """Link key (of a title, or of a title without its disambiguation) -> the graph nodes of
-    the passages of those documents; and the keys of the full titles."""
-    nodes_of: dict[str, set[int]] = {}
-    full: set[str] = set()
-    for title, ids in titles.items():
-        nodes = {chunk_index[c] for c in ids if c in chunk_index}
-        if not nodes:
-            continue
-        key, alias = title_keys(title)
-        for name in (key, alias):
-            if name:
-                nodes_of.setdefault(name, set()).update(nodes)
-        if key:
-            full.add(key)
-    return {key: sorted(nodes) for key, nodes in nodes_of.items()}, frozenset(full)

@@ -2,17 +2,25 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
+from pathlib import Path
 
 from graphready.config import Settings
 from graphready.embeddings.base import Embedder
 from graphready.explore.view import GraphView
 from graphready.heap import release_free_memory
+from graphready.knowledge import KnowledgeGraph
 from graphready.stores.registry import Stores
 
+from .graph_arrays import GraphArrays, build_arrays
+from .graph_file import building, open_graph_file, write_graph_file
 from .graph_global import CommunityIndex
-from .graph_local import GraphIndex
+from .graph_local import GraphIndex, GraphSearchParams
 from .pipeline import Toolset, VectorSearch
+
+log = logging.getLogger("graphready.retrieval")
+GRAPH_FILE = "graph-local.arrays"
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,19 +48,71 @@ def load_vectors(settings: Settings, stores: Stores, embedder: Embedder | None) 
     return VectorSearch(embedder, store)
 
 
-def load_graph(stores: Stores) -> GraphTools | None:
-    """Graph-local and graph-global tools from the last completed graph, if any."""
-    graph = stores.graph.load_graph()
-    if graph is None:
+def graph_file(settings: Settings) -> Path:
+    """Where the data dir's graph-local arrays are mapped from (one file per machine)."""
+    return settings.db_dir / GRAPH_FILE
+
+
+def graph_key(fingerprint: str | None, params: GraphSearchParams) -> str | None:
+    """What names one stored graph's arrays: the graph store's synced fingerprint (a new graph
+    is stored with a new one) and the weights built into the arrays; None for a graph without
+    a fingerprint (another extractor's, kept until replaced), whose arrays are never written."""
+    if fingerprint is None:
         return None
-    counts = {"entities": len(graph.entities), "relations": len(graph.relations),
-              "communities": len(graph.communities)}
+    return f"{fingerprint} own_page_weight={params.own_page_weight!r}"
+
+
+def _titles(stores: Stores) -> tuple[dict[str, list[str]], dict[str, str]]:
+    """Each document title's chunks, and each chunk's document."""
     titles: dict[str, list[str]] = {}
     chunk_docs: dict[str, str] = {}
     for chunk in stores.catalog.iter_chunks():
         titles.setdefault(chunk.title, []).append(chunk.id)
         chunk_docs[chunk.id] = chunk.doc_id
-    tools = GraphTools(GraphIndex(graph, titles), CommunityIndex(graph.communities), counts,
+    return titles, chunk_docs
+
+
+def _local_arrays(path: Path | None, key: str | None, graph: KnowledgeGraph,
+                  titles: dict[str, list[str]], params: GraphSearchParams) -> GraphArrays:
+    """The graph's arrays: mapped from ``path`` when it holds ``key``'s; else built, written
+    there (one process of the machine at a time) and mapped."""
+    if path is None or key is None:
+        return build_arrays(graph, titles, params.own_page_weight)
+    mapped = open_graph_file(path, key)
+    if mapped is not None:
+        return mapped
+    try:
+        with building(path):
+            mapped = open_graph_file(path, key)  # another process may have written it meanwhile
+            if mapped is None:
+                write_graph_file(path, build_arrays(graph, titles, params.own_page_weight), key)
+                mapped = open_graph_file(path, key)
+    except OSError as exc:
+        log.warning("could not write the graph file %s (%s); this process keeps its own copy",
+                    path, exc)
+    return mapped or build_arrays(graph, titles, params.own_page_weight)
+
+
+def load_graph(stores: Stores, path: Path | None = None) -> GraphTools | None:
+    """Graph-local and graph-global tools from the last completed graph, if any. With
+    ``path`` (:func:`graph_file`), graph-local search maps the arrays there when they are the
+    stored graph's (the key: the graph store's synced fingerprint, read before and after the
+    graph, so that a graph replaced meanwhile is never written under the wrong key); when they
+    are missing, stale or damaged, the first process of the machine to load the graph builds
+    them and writes them there, and the others wait for it and map them."""
+    params = GraphSearchParams()
+    before = stores.graph.synced_fingerprint()
+    graph = stores.graph.load_graph()
+    if graph is None:
+        return None
+    key = graph_key(before, params)
+    if stores.graph.synced_fingerprint() != before:
+        key = None
+    counts = {"entities": len(graph.entities), "relations": len(graph.relations),
+              "communities": len(graph.communities)}
+    titles, chunk_docs = _titles(stores)
+    local = GraphIndex.from_arrays(_local_arrays(path, key, graph, titles, params), params)
+    tools = GraphTools(local, CommunityIndex(graph.communities), counts,
                        GraphView(graph, chunk_docs, stores.graph.iter_extractions))
     del graph, titles
     release_free_memory()  # what the load built and dropped, returned to the system
@@ -62,7 +122,7 @@ def load_graph(stores: Stores) -> GraphTools | None:
 def load_toolset(settings: Settings, stores: Stores) -> Toolset:
     """Every tool the stores can give now (for the CLI's ``ask`` and ``eval``)."""
     keyword = stores.keyword if stores.keyword.synced_fingerprint() is not None else None
-    graph = load_graph(stores)
+    graph = load_graph(stores, graph_file(settings))
     return Toolset(
         keyword=keyword,
         vectors=load_vectors(settings, stores, None),

@@ -1,0 +1,141 @@
+"""The read-side graph (:class:`GraphArrays`) in one file that every process of a machine maps
+read-only, so that a graph is in memory once however many server processes answer from it.
+
+Layout: ``MAGIC``, the format version and the header's length (two little-endian u32), the
+header (JSON: the graph's key, each array's dtype, length and offset, the payload's length and
+CRC-32), then the arrays, each at a 64-byte boundary. A writer writes a temporary file beside
+it, syncs it and renames it over the old one (``os.replace``), then syncs the folder: a reader
+opens either the old file or the new one, never a half-written one, and one that keeps the old
+file mapped keeps answering from it (its pages stay until it unmaps them). A reader checks the
+magic, version, key, length and CRC before it trusts a file; one that fails is treated as
+missing (and rebuilt by the caller)."""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import logging
+import os
+import struct
+import uuid
+import zlib
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+
+from .graph_arrays import GraphArrays
+
+MAGIC = b"GRGRAPH\x00"
+VERSION = 1
+_ALIGN = 64
+_PREFIX = struct.Struct("<8sII")
+log = logging.getLogger("graphready.retrieval")
+
+
+def _aligned(offset: int) -> int:
+    return -(-offset // _ALIGN) * _ALIGN
+
+
+def write_graph_file(path: Path, arrays: GraphArrays, key: str) -> None:
+    """Write ``arrays`` to ``path`` under ``key`` (what the reader must ask for), atomically."""
+    parts = arrays.as_dict()
+    table: list[tuple[str, str, int, int]] = []
+    offset = 0
+    for name, data in parts.items():
+        offset = _aligned(offset)
+        table.append((name, data.dtype.str, int(data.size), offset))
+        offset += int(data.nbytes)
+    chunks, crc, written = [], 0, 0
+    for (_, _, _, at), data in zip(table, parts.values(), strict=True):
+        for chunk in (bytes(at - written), np.ascontiguousarray(data).tobytes()):
+            crc = zlib.crc32(chunk, crc)
+            chunks.append(chunk)
+        written = at + int(data.nbytes)
+    header = json.dumps({"key": key, "arrays": table, "payload": written,
+                         "crc32": crc}).encode()
+    prefix = _PREFIX.pack(MAGIC, VERSION, len(header)) + header
+    temporary = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
+    try:
+        with temporary.open("wb") as f:
+            f.write(prefix + bytes(_aligned(len(prefix)) - len(prefix)))
+            for chunk in chunks:
+                f.write(chunk)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(temporary, path)
+    finally:
+        temporary.unlink(missing_ok=True)
+    folder = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(folder)
+    finally:
+        os.close(folder)
+
+
+def read_key(path: Path) -> str | None:
+    """The key of the graph in ``path`` (None: no readable graph there)."""
+    header = _header(path)
+    return None if header is None else str(header[0]["key"])
+
+
+def _header(path: Path) -> tuple[dict[str, object], int] | None:
+    """The header and where the payload starts; None when missing or not ours."""
+    try:
+        with path.open("rb") as f:
+            magic, version, length = _PREFIX.unpack(f.read(_PREFIX.size))
+            if magic != MAGIC or version != VERSION:
+                return None
+            header = json.loads(f.read(length))
+    except (OSError, struct.error, ValueError):
+        return None
+    return (header, _aligned(_PREFIX.size + length)) if isinstance(header, dict) else None
+
+
+def open_graph_file(path: Path, key: str) -> GraphArrays | None:
+    """The arrays of the graph ``key`` mapped read-only from ``path``; None when the file is
+    missing, of another graph (stale), or damaged."""
+    found = _header(path)
+    if found is None:
+        return None
+    header, start = found
+    if header.get("key") != key:
+        return None
+    payload = header.get("payload")
+    arrays = header.get("arrays")
+    try:
+        mapped = np.memmap(path, dtype=np.uint8, mode="r")
+    except (OSError, ValueError):
+        return None
+    if not isinstance(payload, int) or not isinstance(arrays, list) \
+            or len(mapped) != start + payload:
+        log.warning("graph file %s is damaged (its length); rebuilding it", path)
+        return None
+    body = mapped[start:]
+    crc = 0
+    for at in range(0, payload, 1 << 24):
+        crc = zlib.crc32(body[at : at + (1 << 24)].data, crc)
+    if crc != header.get("crc32"):
+        log.warning("graph file %s is damaged (its checksum); rebuilding it", path)
+        return None
+    views = {}
+    for name, dtype, size, at in arrays:
+        kind = np.dtype(dtype)
+        views[name] = body[at : at + size * kind.itemsize].view(kind)
+    if set(views) != set(GraphArrays.names()):
+        return None
+    return GraphArrays(**views)
+
+
+@contextlib.contextmanager
+def building(path: Path) -> Iterator[None]:
+    """Hold the lock beside ``path`` that lets one process of the machine at a time build and
+    write the graph file (the others wait, then map what it wrote)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.with_name(path.name + ".lock").open("a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
