@@ -4,34 +4,24 @@ citation in the chat opens the passage with that sentence marked."""
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, expect
 
-from support.browser import BUILD_TIMEOUT_S, open_tab
+from support.browser import examples_server, open_tab
 from support.server import ServerProcess
 
 pytestmark = pytest.mark.e2e
-EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "docs"
 QUESTION = "Where was Alan Turing born?"
 BORN = "Alan Mathison Turing was born in London on 23 June 1912."
 
 
 @pytest.fixture(scope="module")
 def examples(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
-    root = tmp_path_factory.mktemp("citations")
-    shutil.copytree(EXAMPLES, root / "docs")
-    server = ServerProcess(root / "docs", root / "data", {"GRAPHREADY_EMBEDDER": "hashing"})
-    try:
-        server.wait_listening()
-        server.wait_until(lambda: server.status()["graphrag_ready"], BUILD_TIMEOUT_S,
-                          "the first build")
+    with examples_server(tmp_path_factory.mktemp("citations")) as server:
         yield server
-    finally:
-        server.kill()
 
 
 def born_citation(server: ServerProcess) -> int:
@@ -55,10 +45,8 @@ def test_a_citation_names_its_sentence_in_the_passage(examples: ServerProcess) -
 def test_clicking_a_citation_highlights_the_cited_sentence(
         browser: Browser, examples: ServerProcess, screenshots: Path) -> None:
     with open_tab(browser, examples.url) as tab:
-        tab.open("/?mode=retrieval&q=" + QUESTION.replace(" ", "+"))
+        answer = tab.ask(QUESTION)
         page = tab.page
-        answer = page.locator(".a").last
-        expect(answer).not_to_have_attribute("aria-busy", "true", timeout=120_000)
         expect(answer.locator(".answer-text")).to_contain_text(BORN)
         answer.locator("button.cite", has_text=f"[{born_citation(examples)}]").click()
         expect(page.locator("#passage")).to_be_visible()

@@ -6,7 +6,6 @@ a mark, a tooltip saying why, and a legend under the answer."""
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -14,12 +13,11 @@ from typing import Any
 import pytest
 from playwright.sync_api import Browser, expect
 
-from support.browser import BUILD_TIMEOUT_S, open_tab
+from support.browser import examples_server, open_tab
 from support.scripted_llm_server import ScriptedLLMServer
 from support.server import ServerProcess
 
 pytestmark = pytest.mark.e2e
-EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "docs"
 QUESTION = "Where was Alan Turing born?"
 BORN = "Alan Turing was born in London"
 NOBEL = "He won the Nobel Prize in Physics in 1950"
@@ -36,18 +34,10 @@ def turing_answer(body: dict[str, Any]) -> str:
 
 @pytest.fixture(scope="module")
 def examples(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
-    root = tmp_path_factory.mktemp("claims")
-    shutil.copytree(EXAMPLES, root / "docs")
-    with ScriptedLLMServer(answer=turing_answer) as llm:
-        server = ServerProcess(root / "docs", root / "data", {
-            **llm.env(), "GRAPHREADY_EMBEDDER": "hashing", "GRAPHREADY_LLM_GRAPH": "off"})
-        try:
-            server.wait_listening()
-            server.wait_until(lambda: server.status()["graphrag_ready"], BUILD_TIMEOUT_S,
-                              "the first build")
-            yield server
-        finally:
-            server.kill()
+    with ScriptedLLMServer(answer=turing_answer) as llm, examples_server(
+            tmp_path_factory.mktemp("claims"), {**llm.env(), "GRAPHREADY_LLM_GRAPH": "off"}
+    ) as server:
+        yield server
 
 
 def test_the_response_marks_the_sentence_its_passage_does_not_hold(
@@ -66,10 +56,8 @@ def test_the_response_marks_the_sentence_its_passage_does_not_hold(
 def test_the_chat_shows_an_unsupported_claim_as_such(
         browser: Browser, examples: ServerProcess, screenshots: Path) -> None:
     with open_tab(browser, examples.url) as tab:
-        tab.open("/?mode=retrieval&q=" + QUESTION.replace(" ", "+"))
+        answer = tab.ask(QUESTION)
         page = tab.page
-        answer = page.locator(".a").last
-        expect(answer).not_to_have_attribute("aria-busy", "true", timeout=120_000)
         marked = answer.locator(".answer-text .unsupported")
         expect(marked).to_have_count(1)
         expect(marked).to_contain_text(NOBEL)

@@ -4,11 +4,12 @@ records what went wrong in it."""
 from __future__ import annotations
 
 import contextlib
+import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from playwright.sync_api import Browser, ConsoleMessage, Page
+from playwright.sync_api import Browser, ConsoleMessage, Locator, Page, expect
 
 from .corpus import write_corpus
 from .server import ServerProcess
@@ -26,6 +27,25 @@ def start_server(root: Path, env: dict[str, str] | None = None,
     return server
 
 
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "docs"
+
+
+@contextlib.contextmanager
+def examples_server(root: Path, env: dict[str, str] | None = None) -> Iterator[ServerProcess]:
+    """A server on a copy of the example documents (hashing embedder, ``env`` added), its
+    graph built; killed on exit."""
+    shutil.copytree(EXAMPLES, root / "docs")
+    server = ServerProcess(root / "docs", root / "data",
+                           {"GRAPHREADY_EMBEDDER": "hashing", **(env or {})})
+    try:
+        server.wait_listening()
+        server.wait_until(lambda: server.status()["graphrag_ready"], BUILD_TIMEOUT_S,
+                          "the first build")
+        yield server
+    finally:
+        server.kill()
+
+
 @dataclass
 class Tab:
     """A page of the app and what went wrong in it: console errors and uncaught exceptions."""
@@ -37,6 +57,14 @@ class Tab:
     def open(self, path: str = "/") -> Page:
         self.page.goto(self.url + path)
         return self.page
+
+    def ask(self, question: str, mode: str = "retrieval") -> Locator:
+        """The answer to ``question`` asked through the address (``/?mode=...&q=...``), once
+        it is complete."""
+        self.open(f"/?mode={mode}&q=" + question.replace(" ", "+"))
+        answer = self.page.locator(".a").last
+        expect(answer).not_to_have_attribute("aria-busy", "true", timeout=120_000)
+        return answer
 
 
 @contextlib.contextmanager
