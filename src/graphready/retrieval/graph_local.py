@@ -82,9 +82,10 @@ REACHED_SHOWN = 10
 
 
 class GraphIndex:
-    """A read-only passage-entity graph held as flat arrays (:class:`GraphArrays`): built from
-    a stored knowledge graph, or mapped from the file the build wrote (:meth:`from_arrays`),
-    then shared by every process that maps it."""
+    """A read-only passage-entity graph held as flat arrays (``arrays``: :class:`GraphArrays`),
+    built from a stored knowledge graph or mapped from the graph file (:meth:`from_arrays`,
+    :mod:`graph_file`), which every process of the machine then shares. Safe to ask from many
+    threads at once."""
 
     def __init__(self, graph: KnowledgeGraph, titles: Mapping[str, Sequence[str]] | None = None,
                  params: GraphSearchParams | None = None) -> None:
