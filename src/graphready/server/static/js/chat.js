@@ -73,9 +73,12 @@ function entityChips(label, entities, result) {
                   onclick: () => showGraph(e, result) }, e.name)));
 }
 
-function render(box, result) {
+function render(box, result, message) {
   const how = result.plan === "agent" ? ` · agent, ${result.agent_steps} steps` : "";
-  replace(box,
+  // a follow-up ("When did he die?") is searched with what the conversation names: say so
+  const searched = result.searched_question && result.searched_question !== message
+    ? h("div", { class: "searched" }, `Searched as: ${result.searched_question}`) : null;
+  replace(box, searched,
     h("div", { class: "answer-text" }, answerNodes(result.answer, result.citations, result.claims)),
     result.claims && result.claims.some((c) => !c.supported)
       ? h("div", { class: "claims-legend" }, h("span", { class: "unsupported" }, "Marked ⚠"),
@@ -129,7 +132,7 @@ async function ask(message, mode) {
     await readEvents(response, (name, data) => {
       if (name === "token") { text += data.text; replace(box, text); }
       else if (name === "done") {
-        render(box, data);
+        render(box, data, message);
         turns.push({ role: "user", content: message }, { role: "assistant", content: data.answer });
       } else if (name === "error") fail(box, data.error.message);
     });
