@@ -96,12 +96,13 @@ def _initial(names: Sequence[str], previous: Mapping[str, str]) -> list[int]:
     return membership
 
 
-def _leiden(graph: igraph.Graph, initial: list[int] | None) -> list[list[int]]:
-    """Leiden (modularity, run to convergence) communities of ``graph``, from ``initial`` if
-    given, as vertex indices, largest first (ties by smallest vertex)."""
+def _leiden(graph: igraph.Graph, initial: list[int] | None,
+            resolution: float = 1.0) -> list[list[int]]:
+    """Leiden (modularity at ``resolution``, run to convergence) communities of ``graph``, from
+    ``initial`` if given, as vertex indices, largest first (ties by smallest vertex)."""
     clustering = graph.community_leiden(
         objective_function="modularity", weights="weight", n_iterations=-1,
-        initial_membership=initial,
+        initial_membership=initial, resolution=resolution,
     )
     groups: dict[int, list[int]] = {}
     for vertex, label in enumerate(clustering.membership):
@@ -116,14 +117,16 @@ def _split(
     parent: str | None,
     limits: tuple[int, int],
     previous: Partition | None,
+    resolution: float = 1.0,
 ) -> list[CommunityNode]:
     """The communities of ``graph`` at ``level`` and, for those above the size limit, their
     descendants. ``limits`` is (max_size, max_levels). A community that Leiden cannot split
     into at least two communities of several entities gets no children. ``previous``: the
-    partition each level starts from, if any."""
+    partition each level starts from, if any; ``resolution``: this level's (the levels below
+    run at 1 on their community's subgraph)."""
     max_size, max_levels = limits
     initial = None if previous is None else _initial(names, previous.get(level, {}))
-    groups = [g for g in _leiden(graph, initial) if len(g) > 1]
+    groups = [g for g in _leiden(graph, initial, resolution) if len(g) > 1]
     if parent is not None and len(groups) < 2:
         return []
     nodes: list[CommunityNode] = []
@@ -180,6 +183,7 @@ def update_communities(
     edges: Sequence[tuple[str, str, float]],
     max_size: int,
     max_levels: int,
+    total_weight: float | None = None,
     seed: int = 42,
 ) -> tuple[list[CommunityNode], set[str]]:
     """The hierarchy after a change, computed where the change reaches (see the module
@@ -187,7 +191,11 @@ def update_communities(
     relations changed, ``edges`` every edge (after the change) with both ends in the region
     the change reaches (:func:`region_of`). The stored subtrees that no changed entity is in
     are kept as they are; the region is detected again, each level starting from the stored
-    partition. Ordered as :func:`detect_communities` orders; also the region re-clustered."""
+    partition. ``total_weight``: the whole graph's edge weight after the change; the region's
+    top level then runs at the resolution (its weight / the total) that makes its modularity
+    the whole graph's (up to the edges that leave the region), so that re-clustering a part
+    does not split it finer than a whole run would. Ordered as :func:`detect_communities`
+    orders; also the region re-clustered."""
     by_id = {n.id: n for n in stored}
     touched = {n.id for n in stored if n.level == 0 and not set(changed).isdisjoint(n.members)}
     kept = [n for n in stored if _top_of(by_id, n) not in touched]
@@ -199,7 +207,10 @@ def update_communities(
                                 if _top_of(by_id, n) in touched)
         igraph.set_random_number_generator(random.Random(seed))
         try:
-            nodes.extend(_split(graph, names, 0, None, (max_size, max_levels), previous))
+            inside = float(sum(graph.es["weight"]))
+            resolution = inside / total_weight if total_weight and inside < total_weight else 1.0
+            nodes.extend(_split(graph, names, 0, None, (max_size, max_levels), previous,
+                                resolution))
         finally:
             igraph.set_random_number_generator(random)
     nodes.sort(key=lambda n: (n.level, -len(n.members), n.id))

@@ -138,23 +138,24 @@ def rebuild(settings: Settings, catalog: Catalog, store: GraphStore, report: Rep
 def _overlay(store: IncrementalGraphStore, ids: Collection[str], replaced: Collection[str],
              entities: Sequence[Entity],
              relations: Sequence[Relation]) -> tuple[dict[str, Entity], list[Relation]]:
-    """The entities ``ids`` and the relations touching them, as they are once the change is
-    applied: read from the store, with the ``replaced`` entities (and the relations touching
+    """The entities ``ids`` and the relations between two of them, as they are once the change
+    is applied: read from the store, with the ``replaced`` entities (and the relations touching
     them) taken from ``entities`` and ``relations`` instead."""
-    stored_entities, stored_relations = store.graph_part(set(ids) - set(replaced))
-    by_id = {e.id: e for e in stored_entities}
-    by_id.update({e.id: e for e in entities if e.id in ids})
+    wanted = set(ids)
+    stored_entities, stored_relations = store.graph_part(wanted, inner=True)
+    by_id = {e.id: e for e in stored_entities if e.id not in replaced}
+    by_id.update({e.id: e for e in entities if e.id in wanted})
     pairs = {(r.source, r.target): r for r in stored_relations
              if r.source not in replaced and r.target not in replaced}
     pairs.update({(r.source, r.target): r for r in relations
-                  if r.source in ids or r.target in ids})
+                  if r.source in wanted and r.target in wanted})
     return by_id, [pairs[p] for p in sorted(pairs)]
 
 
 def _update_locally(settings: Settings, store: IncrementalGraphStore, rows: Sequence[CommunityRow],
                     changed: Collection[str], replaced: Collection[str],
-                    entities: Sequence[Entity],
-                    relations: Sequence[Relation]) -> list[CommunityNode]:
+                    entities: Sequence[Entity], relations: Sequence[Relation],
+                    old_relations: Sequence[Relation]) -> list[CommunityNode]:
     """``stable`` mode: the stored hierarchy, detected again only in the top-level
     communities the change reaches (:func:`update_communities`), on their edges as they are
     after the change."""
@@ -163,8 +164,10 @@ def _update_locally(settings: Settings, store: IncrementalGraphStore, rows: Sequ
     _, around = _overlay(store, region, replaced, entities, relations)
     edges = [(r.source, r.target, r.weight) for r in around
              if r.source in region and r.target in region]
+    total = store.total_weight() - sum(r.weight for r in old_relations) \
+        + sum(r.weight for r in relations)
     nodes, _ = update_communities(stored, changed, edges, settings.community_max_size,
-                                  settings.community_levels)
+                                  settings.community_levels, total)
     return nodes
 
 
@@ -198,7 +201,8 @@ def update(settings: Settings, catalog: Catalog, store: IncrementalGraphStore, r
                                entities, relations)
     rows = store.community_rows()
     if settings.stable_communities:
-        nodes = _update_locally(settings, store, rows, changed, replaced, entities, relations)
+        nodes = _update_locally(settings, store, rows, changed, replaced, entities, relations,
+                                old_relations)
     else:
         edges = [e for e in store.edges() if e[0] not in replaced and e[1] not in replaced]
         edges.extend((r.source, r.target, r.weight) for r in relations)

@@ -265,12 +265,18 @@ class IncrementalGraphStore(GraphStore, ContributionIndex, Protocol):
         """The stored extractions of those of ``chunk_ids`` that have one, by chunk id."""
         ...
 
-    def graph_part(self, entity_ids: Collection[str]) -> tuple[list[Entity], list[Relation]]:
-        """The entities with these ids (by id) and every relation touching one (by pair)."""
+    def graph_part(self, entity_ids: Collection[str],
+                   inner: bool = False) -> tuple[list[Entity], list[Relation]]:
+        """The entities with these ids (by id) and every relation touching one (with
+        ``inner``: both ends among them), by pair."""
         ...
 
     def edges(self) -> list[tuple[str, str, float]]:
         """Every relation as (source, target, weight), by pair."""
+        ...
+
+    def total_weight(self) -> float:
+        """The sum of every relation's weight."""
         ...
 
     def community_rows(self) -> list[CommunityRow]:

@@ -137,11 +137,15 @@ class ReconnectingGraphStore:
     def get_extractions(self, chunk_ids: Collection[str]) -> list[ChunkExtraction]:
         return self._incremental(lambda s: s.get_extractions(chunk_ids))
 
-    def graph_part(self, entity_ids: Collection[str]) -> tuple[list[Entity], list[Relation]]:
-        return self._incremental(lambda s: s.graph_part(entity_ids))
+    def graph_part(self, entity_ids: Collection[str],
+                   inner: bool = False) -> tuple[list[Entity], list[Relation]]:
+        return self._incremental(lambda s: s.graph_part(entity_ids, inner))
 
     def edges(self) -> list[tuple[str, str, float]]:
         return self._incremental(lambda s: s.edges())
+
+    def total_weight(self) -> float:
+        return self._incremental(lambda s: s.total_weight())
 
     def community_rows(self) -> list[CommunityRow]:
         return self._incremental(lambda s: s.community_rows())

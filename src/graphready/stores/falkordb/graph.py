@@ -289,15 +289,22 @@ class FalkorGraphStore(FalkorStore):
                              {"ids": sorted(set(chunk_ids))})
         return [decode_extraction(c, payload) for c, payload in sorted(rows)]
 
-    def graph_part(self, entity_ids: Collection[str]) -> tuple[list[Entity], list[Relation]]:
-        """The entities with these ids (by id) and every relation touching one (by pair)."""
+    def graph_part(self, entity_ids: Collection[str],
+                   inner: bool = False) -> tuple[list[Entity], list[Relation]]:
+        """The entities with these ids (by id) and every relation touching one (with
+        ``inner``: both ends among them), by pair."""
         with self._conn.errors("cannot read the graph"):
-            return graph_change.graph_part(self._version(), entity_ids, _VersionGone)
+            return graph_change.graph_part(self._version(), entity_ids, _VersionGone, inner)
 
     def edges(self) -> list[tuple[str, str, float]]:
         """Every relation as (source, target, weight), by pair."""
         with self._conn.errors("cannot read the graph"):
             return graph_change.edges(self._version(), _VersionGone)
+
+    def total_weight(self) -> float:
+        """The sum of every relation's weight."""
+        with self._conn.errors("cannot read the graph"):
+            return graph_change.total_weight(self._version(), _VersionGone)
 
     def community_rows(self) -> list[CommunityRow]:
         """Every community's place in the hierarchy."""

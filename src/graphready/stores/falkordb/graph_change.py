@@ -38,7 +38,10 @@ _Q_VOTES = "MATCH (a:CAlias) RETURN a.short, a.long, count(a)"
 _Q_ENTITIES = "UNWIND $ids AS i MATCH (e:Entity {id: i}) RETURN e.data"
 _Q_TOUCHING = ("UNWIND $ids AS i MATCH (e:Entity {id: i})-[r:RELATED]-() "
                "RETURN DISTINCT r.data")
+_Q_INNER = ("UNWIND $ids AS i MATCH (e:Entity {id: i})-[r:RELATED]->(o:Entity) "
+            "WHERE o.id IN $ids RETURN r.data")
 _Q_EDGES = "MATCH (a:Entity)-[r:RELATED]->(b:Entity) RETURN a.id, b.id, r.weight"
+_Q_TOTAL_WEIGHT = "MATCH ()-[r:RELATED]->() RETURN sum(r.weight)"
 _Q_COMMUNITY_ROWS = "MATCH (c:Community) RETURN c.id, c.level, c.parent, c.entity_ids"
 _Q_COMMUNITIES = "UNWIND $ids AS i MATCH (c:Community {id: i}) RETURN c.data"
 _Q_ADD_CONTRIBS = ("UNWIND $rows AS row CREATE (:Contrib {chunk_id: row[0], keys: row[1], "
@@ -161,10 +164,10 @@ def alias_votes(version: Any, missing: type[Exception]) -> dict[str, dict[str, i
     return votes
 
 
-def graph_part(version: Any, ids: Collection[str],
-               missing: type[Exception]) -> tuple[list[Entity], list[Relation]]:
+def graph_part(version: Any, ids: Collection[str], missing: type[Exception],
+               inner: bool = False) -> tuple[list[Entity], list[Relation]]:
     wanted = sorted(set(ids))
-    data = [row[0] for query in (_Q_ENTITIES, _Q_TOUCHING)
+    data = [row[0] for query in (_Q_ENTITIES, _Q_INNER if inner else _Q_TOUCHING)
             for row in _rows(version, query, missing, ids=wanted)]
     graph = decode_graph(data)
     return list(graph.entities), list(graph.relations)
@@ -173,6 +176,11 @@ def graph_part(version: Any, ids: Collection[str],
 def edges(version: Any, missing: type[Exception]) -> list[tuple[str, str, float]]:
     return sorted((s, t, float("nan") if w is None else float(w))
                   for s, t, w in _rows(version, _Q_EDGES, missing))
+
+
+def total_weight(version: Any, missing: type[Exception]) -> float:
+    rows = _rows(version, _Q_TOTAL_WEIGHT, missing)
+    return float(rows[0][0] or 0.0) if rows else 0.0
 
 
 def community_rows(version: Any, missing: type[Exception]) -> list[CommunityRow]:

@@ -189,15 +189,22 @@ class SqliteGraphStore(LeaseDelegate):
                 chunk_ids))
         return [decode_extraction(c, payload) for c, payload in sorted(rows)]
 
-    def graph_part(self, entity_ids: Collection[str]) -> tuple[list[Entity], list[Relation]]:
-        """The entities with these ids (by id) and every relation touching one (by pair)."""
+    def graph_part(self, entity_ids: Collection[str],
+                   inner: bool = False) -> tuple[list[Entity], list[Relation]]:
+        """The entities with these ids (by id) and every relation touching one (with
+        ``inner``: both ends among them), by pair."""
         with self._db.read() as conn:
-            return graph_change.graph_part(conn, entity_ids)
+            return graph_change.graph_part(conn, entity_ids, inner)
 
     def edges(self) -> list[tuple[str, str, float]]:
         """Every relation as (source, target, weight), by pair."""
         with self._db.read() as conn:
             return graph_change.edges(conn)
+
+    def total_weight(self) -> float:
+        """The sum of every relation's weight."""
+        with self._db.read() as conn:
+            return float(conn.execute("SELECT TOTAL(weight) FROM relations").fetchone()[0])
 
     def community_rows(self) -> list[CommunityRow]:
         """Every community's place in the hierarchy."""

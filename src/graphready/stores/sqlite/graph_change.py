@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Collection, Iterator, Sequence
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from typing import Any
 
 from graphready.extraction.contributions import Contribution
@@ -95,8 +95,8 @@ def alias_votes(conn: sqlite3.Connection) -> dict[str, dict[str, int]]:
     return votes
 
 
-def graph_part(conn: sqlite3.Connection,
-               ids: Collection[str]) -> tuple[list[Entity], list[Relation]]:
+def graph_part(conn: sqlite3.Connection, ids: Collection[str],
+               inner: bool = False) -> tuple[list[Entity], list[Relation]]:
     chunks: dict[str, list[str]] = {}
     for entity, chunk in select_in(
             conn, "SELECT entity_id, chunk_id FROM entity_chunks WHERE entity_id IN ({})", ids):
@@ -106,10 +106,18 @@ def graph_part(conn: sqlite3.Connection,
          for i, name, kind, description in select_in(
              conn, "SELECT id, name, type, description FROM entities WHERE id IN ({})", ids)),
         key=lambda e: e.id)
-    rows = {(r[0], r[1]): r for r in select_in(
-        conn, "SELECT source, target, label, weight, chunk_ids, description FROM relations "
-        "WHERE source IN ({}) UNION ALL SELECT source, target, label, weight, chunk_ids, "
-        "description FROM relations WHERE target IN ({})", ids, extra=2)}
+    wanted = set(ids)
+    found: Iterable[Any]
+    if inner:  # both ends among ids: those with the smaller end in a batch, filtered
+        found = (r for r in select_in(
+            conn, "SELECT source, target, label, weight, chunk_ids, description FROM relations "
+            "WHERE source IN ({})", wanted) if r[1] in wanted)
+    else:
+        found = select_in(
+            conn, "SELECT source, target, label, weight, chunk_ids, description FROM relations "
+            "WHERE source IN ({}) UNION ALL SELECT source, target, label, weight, chunk_ids, "
+            "description FROM relations WHERE target IN ({})", wanted, extra=2)
+    rows = {(r[0], r[1]): r for r in found}
     relations = [Relation(s, t, label, float(w), tuple(json.loads(c)), d)
                  for (s, t), (_, _, label, w, c, d) in sorted(rows.items())]
     return entities, relations
