@@ -161,9 +161,11 @@ def _update_locally(settings: Settings, store: IncrementalGraphStore, rows: Sequ
     after the change."""
     stored = [CommunityNode(r.id, r.level, r.parent, r.entity_ids) for r in rows]
     region = region_of(stored, changed)
-    _, around = _overlay(store, region, replaced, entities, relations)
-    edges = [(r.source, r.target, r.weight) for r in around
-             if r.source in region and r.target in region]
+    edges = [e for e in store.edges(among=region) if e[0] not in replaced
+             and e[1] not in replaced]
+    edges.extend((r.source, r.target, r.weight) for r in relations
+                 if r.source in region and r.target in region)
+    edges.sort()
     total = store.total_weight() - sum(r.weight for r in old_relations) \
         + sum(r.weight for r in relations)
     nodes, _ = update_communities(stored, changed, edges, settings.community_max_size,

@@ -271,8 +271,9 @@ class IncrementalGraphStore(GraphStore, ContributionIndex, Protocol):
         ``inner``: both ends among them), by pair."""
         ...
 
-    def edges(self) -> list[tuple[str, str, float]]:
-        """Every relation as (source, target, weight), by pair."""
+    def edges(self, among: Collection[str] | None = None) -> list[tuple[str, str, float]]:
+        """Every relation (with ``among``: every one with both ends among those entities) as
+        (source, target, weight), by pair."""
         ...
 
     def total_weight(self) -> float:

@@ -141,8 +141,8 @@ class ReconnectingGraphStore:
                    inner: bool = False) -> tuple[list[Entity], list[Relation]]:
         return self._incremental(lambda s: s.graph_part(entity_ids, inner))
 
-    def edges(self) -> list[tuple[str, str, float]]:
-        return self._incremental(lambda s: s.edges())
+    def edges(self, among: Collection[str] | None = None) -> list[tuple[str, str, float]]:
+        return self._incremental(lambda s: s.edges(among))
 
     def total_weight(self) -> float:
         return self._incremental(lambda s: s.total_weight())

@@ -296,10 +296,11 @@ class FalkorGraphStore(FalkorStore):
         with self._conn.errors("cannot read the graph"):
             return graph_change.graph_part(self._version(), entity_ids, _VersionGone, inner)
 
-    def edges(self) -> list[tuple[str, str, float]]:
-        """Every relation as (source, target, weight), by pair."""
+    def edges(self, among: Collection[str] | None = None) -> list[tuple[str, str, float]]:
+        """Every relation (with ``among``: every one with both ends among those entities) as
+        (source, target, weight), by pair."""
         with self._conn.errors("cannot read the graph"):
-            return graph_change.edges(self._version(), _VersionGone)
+            return graph_change.edges(self._version(), _VersionGone, among)
 
     def total_weight(self) -> float:
         """The sum of every relation's weight."""

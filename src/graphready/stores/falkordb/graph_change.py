@@ -41,6 +41,8 @@ _Q_TOUCHING = ("UNWIND $ids AS i MATCH (e:Entity {id: i})-[r:RELATED]-() "
 _Q_INNER = ("UNWIND $ids AS i MATCH (e:Entity {id: i})-[r:RELATED]->(o:Entity) "
             "WHERE o.id IN $ids RETURN r.data")
 _Q_EDGES = "MATCH (a:Entity)-[r:RELATED]->(b:Entity) RETURN a.id, b.id, r.weight"
+_Q_EDGES_AMONG = ("UNWIND $ids AS i MATCH (a:Entity {id: i})-[r:RELATED]->(b:Entity) "
+                  "WHERE b.id IN $ids RETURN a.id, b.id, r.weight")
 _Q_TOTAL_WEIGHT = "MATCH ()-[r:RELATED]->() RETURN sum(r.weight)"
 _Q_COMMUNITY_ROWS = "MATCH (c:Community) RETURN c.id, c.level, c.parent, c.entity_ids"
 _Q_COMMUNITIES = "UNWIND $ids AS i MATCH (c:Community {id: i}) RETURN c.data"
@@ -173,9 +175,11 @@ def graph_part(version: Any, ids: Collection[str], missing: type[Exception],
     return list(graph.entities), list(graph.relations)
 
 
-def edges(version: Any, missing: type[Exception]) -> list[tuple[str, str, float]]:
-    return sorted((s, t, float("nan") if w is None else float(w))
-                  for s, t, w in _rows(version, _Q_EDGES, missing))
+def edges(version: Any, missing: type[Exception],
+          among: Collection[str] | None = None) -> list[tuple[str, str, float]]:
+    rows = _rows(version, _Q_EDGES, missing) if among is None else \
+        _rows(version, _Q_EDGES_AMONG, missing, ids=sorted(set(among)))
+    return sorted((s, t, float("nan") if w is None else float(w)) for s, t, w in rows)
 
 
 def total_weight(version: Any, missing: type[Exception]) -> float:

@@ -196,10 +196,11 @@ class SqliteGraphStore(LeaseDelegate):
         with self._db.read() as conn:
             return graph_change.graph_part(conn, entity_ids, inner)
 
-    def edges(self) -> list[tuple[str, str, float]]:
-        """Every relation as (source, target, weight), by pair."""
+    def edges(self, among: Collection[str] | None = None) -> list[tuple[str, str, float]]:
+        """Every relation (with ``among``: every one with both ends among those entities) as
+        (source, target, weight), by pair."""
         with self._db.read() as conn:
-            return graph_change.edges(conn)
+            return graph_change.edges(conn, among)
 
     def total_weight(self) -> float:
         """The sum of every relation's weight."""

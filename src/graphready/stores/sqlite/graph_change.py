@@ -123,9 +123,15 @@ def graph_part(conn: sqlite3.Connection, ids: Collection[str],
     return entities, relations
 
 
-def edges(conn: sqlite3.Connection) -> list[tuple[str, str, float]]:
-    return [(s, t, float(w)) for s, t, w in conn.execute(
-        "SELECT source, target, weight FROM relations ORDER BY source, target")]
+def edges(conn: sqlite3.Connection,
+          among: Collection[str] | None = None) -> list[tuple[str, str, float]]:
+    if among is None:
+        return [(s, t, float(w)) for s, t, w in conn.execute(
+            "SELECT source, target, weight FROM relations ORDER BY source, target")]
+    wanted = set(among)
+    return sorted((s, t, float(w)) for s, t, w in select_in(
+        conn, "SELECT source, target, weight FROM relations WHERE source IN ({})", wanted)
+        if t in wanted)
 
 
 def community_rows(conn: sqlite3.Connection) -> list[CommunityRow]:
