@@ -19,7 +19,7 @@ from graphready.embeddings.base import Embedder
 from graphready.errors import StoreError
 from graphready.explore.view import GraphView
 from graphready.indexing.events import StageDone
-from graphready.retrieval.loading import load_graph, load_vectors
+from graphready.retrieval.loading import graph_file, load_graph, load_vectors
 from graphready.retrieval.pipeline import Toolset
 from graphready.settings_spec import env_name
 from graphready.stores.registry import Stores
@@ -120,7 +120,8 @@ class IndexLoader:
         started = time.perf_counter()
         readiness = self._readiness
         try:
-            loaded = await asyncio.to_thread(load_graph, self._stores)
+            loaded = await asyncio.to_thread(load_graph, self._stores,
+                                             graph_file(self._settings))
         except StoreError as exc:
             if self._settings.graph_url is not None:
                 readiness.graph_store_error = self.graph_store_error(exc)
