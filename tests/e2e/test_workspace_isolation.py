@@ -72,7 +72,8 @@ def text_of(workspace: str, number: int) -> dict[str, str]:
 
 def check(world: World, workspace: str, response: httpx.Response) -> None:
     """No other workspace's marker or document id in a response of ``workspace``."""
-    assert response.status_code < 500, response.text
+    assert response.status_code < 500 or response.json()["error"]["code"] == "not_ready", \
+        response.text  # an empty workspace cannot answer yet
     body = response.text
     for other, marker in MARKERS.items():
         if other != workspace:

@@ -14,7 +14,7 @@ import pytest
 from support.server import ServerProcess
 
 pytestmark = pytest.mark.e2e
-ENV = {"GRAPHREADY_EMBEDDER": "hashing"}
+ENV = {"GRAPHREADY_EMBEDDER": "hashing", "GRAPHREADY_CHAT_RATE_PER_MINUTE": "0"}
 BUILD_TIMEOUT = 300.0
 MARKER = "zanzibarite"
 
@@ -40,7 +40,10 @@ def client_of(server: ServerProcess, index: int) -> httpx.Client:
 
 
 def cited(api: httpx.Client, base: str) -> set[str]:
+    """The documents an answer of ``base`` cites (none while it cannot answer yet)."""
     response = api.post(f"{base}/chat", json={"message": f"Who found the {MARKER} deposit?"})
+    if response.status_code == 503 and response.json()["error"]["code"] == "not_ready":
+        return set()
     assert response.status_code == 200, response.text
     return {c["id"].split("#")[0] for c in response.json()["citations"]}
 
@@ -52,7 +55,9 @@ def test_a_followers_workspace_is_built_by_the_builder(server: ServerProcess) ->
     assert [w["name"] for w in builder.get("/workspaces").json()["workspaces"]] == [
         "default", "alpha"]
     added = follower.post("/workspaces/alpha/documents", json={"documents": [{
-        "id": "ore", "text": f"The {MARKER} deposit was found by the survey team in 1901."}]})
+        "id": "ore", "title": "Survey notes",
+        "text": f"The {MARKER} deposit was found by the survey team in 1901. Geologists "
+                f"describe {MARKER} as a rare green mineral of the northern hills."}]})
     assert added.status_code == 202, added.text
 
     def cited_everywhere() -> bool:
