@@ -258,6 +258,10 @@ class Settings:
     watch: OnOff = setting("off", flags=("serve",))
     """build when a file is added, changed or removed under the documents folder, as `POST
     /build` would (changes are batched; `watchfiles`)"""
+    workspace_folders: Path | None = setting(
+        None, unset="none: a workspace made over HTTP takes documents over HTTP only")
+    """the folder under which the folders of workspaces made over HTTP (`POST /workspaces`
+    with `folder`) must lie: an admin key can make the server read only what is under it"""
     workspace_idle_s: int = setting(600, low=1, high=604_800)
     """seconds a workspace other than the default one stays loaded without a request (and
     without a build running); then its indexes are unloaded until its next request (see

@@ -107,7 +107,8 @@ def test_each_workspace_has_its_own_server_names() -> None:
 async def test_create_list_get_delete(tmp_path: Path) -> None:
     folder = tmp_path / "folder"
     folder.mkdir()
-    async with serving(settings_for(tmp_path), build=False) as client:
+    async with serving(settings_for(tmp_path, workspace_folders=tmp_path),
+                       build=False) as client:
         listed = (await client.get("/workspaces")).json()["workspaces"]
         assert [w["name"] for w in listed] == ["default"]
         created = await client.post("/workspaces", json={"name": "alpha"})
@@ -122,9 +123,10 @@ async def test_create_list_get_delete(tmp_path: Path) -> None:
                      "workspace_reserved")
         assert_error(await client.post("/workspaces", json={"name": "Bad Name"}), 400,
                      "invalid_workspace", "lowercase")
-        assert_error(await client.post("/workspaces", json={"name": "gamma",
-                                                            "folder": "relative/path"}),
-                     422, "invalid_request", "folder")
+        for outside in ("relative/path", "/", str(tmp_path / "missing")):
+            assert_error(await client.post("/workspaces", json={"name": "gamma",
+                                                                "folder": outside}),
+                         422, "invalid_request", "folder")
         assert_error(await client.post("/workspaces", json={}), 422, "invalid_request", "name")
         listed = (await client.get("/workspaces")).json()["workspaces"]
         assert [w["name"] for w in listed] == ["default", "alpha", "beta"]
@@ -269,6 +271,9 @@ async def test_a_workspace_unloaded_and_loaded_again_answers_the_same(tmp_path: 
 async def test_over_the_memory_budget_the_least_recently_used_is_unloaded(
         tmp_path: Path) -> None:
     async with serving(settings_for(tmp_path, workspace_memory_mb=1), build=False) as client:
+        assert_error(await client.post("/workspaces", json={"name": "alpha",
+                                                            "folder": str(tmp_path)}),
+                     422, "invalid_request", "WORKSPACE_FOLDERS")  # no folders unless allowed
         for name in ("alpha", "beta"):
             assert (await client.post("/workspaces", json={"name": name})).status_code == 201
         loaded = {w["name"]: w["loaded"] for w in
@@ -284,7 +289,7 @@ async def test_a_small_workspaces_change_goes_before_a_large_cold_build(
         tmp_path: Path) -> None:
     large = tmp_path / "large"
     write_corpus(large, passages=3000)
-    async with serving(settings_for(tmp_path)) as client:
+    async with serving(settings_for(tmp_path, workspace_folders=tmp_path)) as client:
         created = await client.post("/workspaces", json={"name": "large", "folder": str(large)})
         assert created.status_code == 201, created.text
 

@@ -34,6 +34,7 @@ from graphready.errors import (
     WorkspaceReserved,
 )
 from graphready.knowledge import KnowledgeGraph
+from graphready.settings_spec import env_name
 from graphready.stores.registry import open_stores
 
 from .cluster import WorkerRole
@@ -249,7 +250,7 @@ class Workspaces:
         check_name(name)
         if name == DEFAULT_WORKSPACE:
             raise WorkspaceReserved(f"workspace '{name}' always exists")
-        where = _checked_folder(folder)
+        where = _checked_folder(folder, self.settings.workspace_folders)
 
         def add() -> None:
             with self.list.locked() as entries:
@@ -355,14 +356,22 @@ def _has_requests(data_dir: Path) -> bool:
         return False
 
 
-def _checked_folder(folder: str | None) -> str | None:
-    """``folder`` as an absolute path when it is a folder; :class:`InvalidRequest` if not."""
+def _checked_folder(folder: str | None, root: Path | None) -> str | None:
+    """``folder`` as an absolute path when it is a folder under ``root``
+    (``GRAPHREADY_WORKSPACE_FOLDERS``); :class:`InvalidRequest` if not."""
     if folder is None:
         return None
-    path = Path(folder).expanduser()
+    setting = env_name("workspace_folders")
+    if root is None:
+        raise InvalidRequest(f"folder: this server takes no folder for a workspace ({setting} "
+                             "is not set): add its documents over HTTP")
+    path = Path(folder)
     if not path.is_absolute() or not path.is_dir():
-        raise InvalidRequest(f"folder: {folder!r} is not an absolute path to a folder")
-    return str(path.resolve())
+        raise InvalidRequest(f"folder: {folder[:200]!r} is not an absolute path to a folder")
+    resolved = path.resolve()
+    if not resolved.is_relative_to(root.resolve()):
+        raise InvalidRequest(f"folder: {folder[:200]!r} is not under {setting}")
+    return str(resolved)
 
 
 def _catalog_counts(db_dir: Path) -> tuple[int, int]:
