@@ -12,8 +12,10 @@ import pytest
 
 from graphready.cli import main
 from graphready.config import load_settings
-from graphready.server.workspace_list import WorkspaceList, workspace_settings
+from graphready.errors import ConfigError
+from graphready.server.workspace_list import WorkspaceList, scoped_url, workspace_settings
 from graphready.settings_spec import env_name
+from graphready.stores.registry import parse_graph_url
 
 
 def test_the_default_workspace_keeps_todays_layout(tmp_path: Path) -> None:
@@ -48,3 +50,13 @@ def test_index_and_ask_take_a_workspace(tmp_path: Path, capsys: pytest.CaptureFi
     assert "--workspace" in capsys.readouterr().err
     assert not (tmp_path / "data" / "workspaces" / "beta").exists()
     assert os.listdir(tmp_path / "data" / "workspaces") == ["alpha"]
+
+
+def test_a_neo4j_workspace_is_a_namespace_of_the_url() -> None:
+    where = parse_graph_url(scoped_url("neo4j://u:pw@db:7687/kb", "team-a", "X") or "")
+    assert (where.graph, where.namespace, where.password) == ("kb", "ws_team_0a", "pw")
+    assert parse_graph_url("neo4j://db:7687").namespace == ""
+    for bad in ("neo4j://db:7687/kb?namespace=1x", "neo4j://db:7687/kb?namespace=a-b",
+                "falkordb://db:6379/kb?namespace=ws_a"):
+        with pytest.raises(ConfigError, match=r"namespace|query"):
+            parse_graph_url(bad)
