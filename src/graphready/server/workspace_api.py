@@ -11,7 +11,6 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Request
 from pydantic import BaseModel, ConfigDict, Field, StrictStr
-from starlette.types import Scope
 
 from graphready.errors import (
     Forbidden,
@@ -22,9 +21,10 @@ from graphready.errors import (
     WorkspaceReserved,
 )
 
+from .auth import require
 from .bodies import read_json
 from .errors import error_responses
-from .keys import Access, Role, access_of
+from .keys import ALL, access_of
 from .state import registry_of
 from .workspace_list import MAX_NAME, NAME_RULE
 from .workspaces import Workspaces
@@ -73,23 +73,6 @@ def _registry(request: Request) -> Workspaces:
     return found
 
 
-def _access(scope: Scope) -> Access | None:
-    """The key's access (None: no keys, everything allowed)."""
-    return access_of(scope)
-
-
-def _require(scope: Scope, name: str, role: Role) -> None:
-    """404 for a workspace the key is not a member of; 403 for a member without ``role``."""
-    access = _access(scope)
-    if access is None:
-        return
-    if not access.sees(name):
-        raise WorkspaceNotFound(name)
-    if not access.allows(name, role):
-        raise Forbidden(f"this key's role ({access.role}) cannot do this in workspace "
-                        f"'{name}': it needs {role}")
-
-
 @router.post("/workspaces", status_code=201, response_model=WorkspaceOut,
              responses=error_responses(InvalidWorkspace, WorkspaceExists, WorkspaceReserved,
                                        InvalidRequest, Forbidden),
@@ -98,9 +81,7 @@ def _require(scope: Scope, name: str, role: Role) -> None:
                  "application/json": {"schema": NewWorkspace.model_json_schema()}}}})
 async def create_workspace(request: Request) -> dict[str, Any]:
     """A new, empty workspace (watching ``folder``, if given), started."""
-    access = _access(request.scope)
-    if access is not None and not access.allows("*", "admin"):
-        raise Forbidden("creating a workspace needs an admin key on every workspace ('*')")
+    require(request.scope, ALL, "admin")
     body = await read_json(request, NewWorkspace, "a JSON object with 'name'")
     return await _registry(request).create(body.name, body.folder)
 
@@ -111,7 +92,7 @@ async def list_workspaces(request: Request) -> dict[str, Any]:
     """Every workspace the key is a member of, the default one first."""
     registry = _registry(request)
     await registry.refresh()
-    access = _access(request.scope)
+    access = access_of(request.scope)
     names = [n for n in registry.names() if access is None or access.sees(n)]
     return {"workspaces": [await registry.describe(n) for n in names]}
 
@@ -120,7 +101,7 @@ async def list_workspaces(request: Request) -> dict[str, Any]:
             responses=error_responses(WorkspaceNotFound), summary="One workspace")
 async def get_workspace(request: Request, name: NamePath) -> dict[str, Any]:
     """Its counts and readiness."""
-    _require(request.scope, name, "read")
+    require(request.scope, name, "read")
     registry = _registry(request)
     if not await registry.exists(name):
         raise WorkspaceNotFound(name)
@@ -133,6 +114,6 @@ async def get_workspace(request: Request, name: NamePath) -> dict[str, Any]:
 async def delete_workspace(request: Request, name: NamePath) -> dict[str, str]:
     """Stops its build, removes what it holds from every store, and its entry (an admin key
     of the workspace)."""
-    _require(request.scope, name, "admin")
+    require(request.scope, name, "admin")
     await _registry(request).delete(name)
     return {"deleted": name}
