@@ -164,3 +164,14 @@ def test_the_names_the_graph_knows_type_the_short_answer_without_a_model() -> No
         ("Alan Turing", "PERSON", 0), ("London", "GPE", 24), ("23 June 1912", "DATE", 34)]
     assert short_answer("Where was Alan Turing born?", [TURING], known) == "London"
     assert short_answer("When did Alan Turing die?", [TURING], known) == "1954"
+
+
+def test_a_lowercase_name_is_no_answer_and_a_name_counts_once_a_sentence() -> None:
+    # the graph took "spectre" for a person; "Fezziwig" is written twice in one sentence
+    tagger = KnownNamesTagger([("spectre", "PERSON"), ("Jacob Marley", "PERSON"),
+                               ("Fezziwig", "PERSON"), ("Scrooge", "PERSON")])
+    cast = Source("A Christmas Carol", "Ghost of Jacob Marley, a spectre of Scrooge's former "
+                                       "partner in business.\nMrs. Fezziwig, the worthy partner "
+                                       "of Mr. Fezziwig.")
+    assert tagger.tag(["a spectre"]) == [[]]
+    assert short_answer("Who was Scrooge's business partner?", [cast], tagger) == "Jacob Marley"

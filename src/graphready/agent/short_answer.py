@@ -230,16 +230,19 @@ def _best_typed(question: str, kind: Kind, sources: Sequence[Source], tagger: Ta
         weight = score * (0.4 if bridged and rank in named and len(named) < len(sources)
                           else 1.0) * (HOP_WEIGHT if rank in hop else 1.0) * (
                               LINK_WEIGHT if rank in linked else 1.0)
+        here: dict[str, float] = {}  # a name written twice in a sentence counts once
         for span in spans:
             fit = _fit(labels, span, full_date)
             if not fit or _in_question(span.text, question_terms, folded) or (
                     bridge and _same_name(span.text, bridge)):
                 continue
             key = span.text.casefold()
-            totals[key] = totals.get(key, 0.0) + fit * weight * (
+            here[key] = max(here.get(key, 0.0), fit * weight * (
                 1.0 + closeness(sentence, span, [*question_terms, *cues])
-                + TITLE_BONUS * (" ".join(terms(span.text)) in titles))
+                + TITLE_BONUS * (" ".join(terms(span.text)) in titles)))
             shown.setdefault(key, span.text)
+        for key, value in here.items():
+            totals[key] = totals.get(key, 0.0) + value
     if not totals:
         return None
     return shown[max(totals, key=lambda k: totals[k])]

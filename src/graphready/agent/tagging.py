@@ -66,7 +66,9 @@ class KnownNamesTagger:
 
     def __init__(self, names: Sequence[tuple[str, str]]) -> None:
         # longest first, so "Alan Turing" is taken before "Turing" where both are written
-        self._names = sorted({(n, t) for n, t in names if len(n) > 1},
+        # an all-lowercase name is a common noun the tagger took for a name ("spectre" as a
+        # person): never an answer, as it never seeds the graph walk
+        self._names = sorted({(n, t) for n, t in names if len(n) > 1 and not n.islower()},
                              key=lambda nt: (-len(nt[0]), nt[0]))
         self._dates_and_numbers = RegexTagger()
 
