@@ -6,7 +6,7 @@ extracted once by the offline extractor (``scale_corpus_source``: cached under
 ``--cache-dir``). Generated chunk ``j`` is in universe ``u = j // S`` (``S`` source chunks):
 each universe takes every source chunk once, in a seeded order, with its sentences in a seeded
 order and every word of the source's names remapped to a synthetic word of that universe
-(``scale_corpus_names``: a bijection, so no two entities merge and 1,000,000 chunks carry ~48
+(``scale_corpus_names``: a bijection, so no two entities merge and 1,000,000 chunks carry ~40
 times the source's names, not the same ones again). Per chunk the entities, the co-occurrences
 and the titles' mentions are the source chunk's, so the statistics are the source's; common
 lowercase words (the concepts) are shared by every universe, as a real drive's are. A passage

@@ -34,7 +34,9 @@ WORD = re.compile(r"[^\W\d_]+")
 
 def spelled_space(length: int) -> int:
     """How many words of ``length`` letters the consonant-vowel spelling has."""
-    return len(CONSONANTS) ** ((length + 1) // 2) * len(VOWELS) ** (length // 2)
+    consonants: int = len(CONSONANTS) ** ((length + 1) // 2)
+    vowels: int = len(VOWELS) ** (length // 2)
+    return consonants * vowels
 
 
 def spell(number: int, length: int) -> str:
