@@ -94,3 +94,21 @@ async def test_a_build_of_a_similar_size_waits_and_a_cancelled_one_leaves() -> N
     assert log[-1] == "running resumed"
     running.ended.set()
     await first
+
+
+async def test_a_cold_build_does_not_pause_a_small_workspaces_build() -> None:
+    """A workspace built cold counts 0 chunks until its documents are read: it waits for a
+    small workspace's build to end, not pauses it (which would hold the small workspace's
+    next change until the whole cold build had ended)."""
+    turns, log = BuildTurns(), []
+    small, cold = Build("small", 5, log), Build("cold", 0, log)
+    tasks = [asyncio.create_task(small.run(turns))]
+    await settle()
+    tasks.append(asyncio.create_task(cold.run(turns)))
+    await settle()
+    assert log == ["small runs"] and turns.waiting == 1 and turns.paused == 0
+    small.ended.set()
+    await settle()
+    assert log[-2:] == ["small ends", "cold runs"]
+    cold.ended.set()
+    await asyncio.gather(*tasks)

@@ -68,7 +68,9 @@ class Pausable(Protocol):
 PREEMPT_CHUNKS = 2000
 """A build of a workspace of at most this many chunks may pause a running build ..."""
 PREEMPT_RATIO = 4
-"""... of a workspace at least this many times larger (which goes on after it)."""
+"""... of a workspace at least this many times larger (which goes on after it), and larger
+than ``PREEMPT_CHUNKS`` itself: a small build is never paused (it ends soon; and a cold build,
+which counts 0 chunks until its documents are read, would else pause it to the end)."""
 
 
 @dataclass(eq=False)
@@ -107,9 +109,9 @@ class BuildTurns:
 
     @staticmethod
     def _preempts(asker: _Build, holder: _Build) -> bool:
-        size = asker.size()
-        return holder.build is not None and size <= PREEMPT_CHUNKS \
-            and holder.size() >= PREEMPT_RATIO * max(size, 1)
+        size, held = asker.size(), holder.size()
+        return holder.build is not None and size <= PREEMPT_CHUNKS < held \
+            and held >= PREEMPT_RATIO * max(size, 1)
 
     @contextlib.asynccontextmanager
     async def turn(self, size: Callable[[], int],
