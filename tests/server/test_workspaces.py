@@ -123,10 +123,13 @@ async def test_create_list_get_delete(tmp_path: Path) -> None:
                      "workspace_reserved")
         assert_error(await client.post("/workspaces", json={"name": "Bad Name"}), 400,
                      "invalid_workspace", "lowercase")
-        for outside in ("relative/path", "/", str(tmp_path / "missing")):
+        assert_error(await client.post("/workspaces", json={"name": "gamma",
+                                                            "folder": "relative/path"}),
+                     422, "invalid_request", "folder")
+        for outside in ("/", str(tmp_path / "missing"), str(tmp_path.parent)):
             assert_error(await client.post("/workspaces", json={"name": "gamma",
                                                                 "folder": outside}),
-                         422, "invalid_request", "folder")
+                         403, "forbidden", "folder", "WORKSPACE_FOLDERS")
         assert_error(await client.post("/workspaces", json={}), 422, "invalid_request", "name")
         listed = (await client.get("/workspaces")).json()["workspaces"]
         assert [w["name"] for w in listed] == ["default", "alpha", "beta"]
@@ -273,7 +276,7 @@ async def test_over_the_memory_budget_the_least_recently_used_is_unloaded(
     async with serving(settings_for(tmp_path, workspace_memory_mb=1), build=False) as client:
         assert_error(await client.post("/workspaces", json={"name": "alpha",
                                                             "folder": str(tmp_path)}),
-                     422, "invalid_request", "WORKSPACE_FOLDERS")  # no folders unless allowed
+                     403, "forbidden", "WORKSPACE_FOLDERS")  # no folders unless allowed
         for name in ("alpha", "beta"):
             assert (await client.post("/workspaces", json={"name": name})).status_code == 201
         loaded = {w["name"]: w["loaded"] for w in

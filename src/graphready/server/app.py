@@ -33,7 +33,7 @@ from .unread_body import DrainUnreadBody
 from .webapp import router as webapp_router
 from .webapp import static_files
 from .workspace_api import router as workspace_router
-from .workspace_list import NAME_RULE
+from .workspace_list import NAME_PATTERN, NAME_RULE
 from .workspace_paths import DOCUMENTED_PREFIX, WorkspacePaths, WorkspaceStates
 from .workspaces import Workspaces
 
@@ -44,7 +44,7 @@ WORKSPACE_ROUTERS: tuple[APIRouter, ...] = (router, documents_router, graph_rout
 
 def _workspace_parameter(workspace: Annotated[str, Path(
         description=f"the workspace's name ({NAME_RULE}); `default` is today's paths",
-        pattern=r"^[a-z0-9][a-z0-9_-]{0,62}$")]) -> None:
+        pattern=NAME_PATTERN)]) -> None:
     """Declares the ``{workspace}`` parameter of the per-workspace paths in the document."""
 
 

@@ -20,13 +20,14 @@ from graphready.errors import (
     WorkspaceNotFound,
     WorkspaceReserved,
 )
+from graphready.settings_spec import env_name
 
 from .auth import require
 from .bodies import read_json
 from .errors import error_responses
 from .keys import ALL, access_of
 from .state import registry_of
-from .workspace_list import MAX_NAME, NAME_RULE
+from .workspace_list import MAX_NAME, NAME_PATTERN, NAME_RULE
 from .workspaces import Workspaces
 
 router = APIRouter(tags=["workspaces"])
@@ -38,10 +39,13 @@ class NewWorkspace(BaseModel):
     """``POST /workspaces``: the name, and a folder of the server's to watch (optional)."""
 
     model_config = ConfigDict(extra="forbid")
-    name: StrictStr = Field(description=f"the workspace's name ({NAME_RULE})", min_length=1,
-                            max_length=MAX_NAME)
-    folder: StrictStr | None = Field(None, description="an absolute path to a folder of the "
-                                     "server's whose documents the workspace holds")
+    name: StrictStr = Field(description=f"the workspace's name ({NAME_RULE}; else 400 "
+                            "invalid_workspace)", min_length=1, max_length=MAX_NAME,
+                            json_schema_extra={"pattern": NAME_PATTERN})
+    folder: StrictStr | None = Field(
+        None, pattern=r"^/", max_length=4096,
+        description=f"an absolute path to a folder of the server's, under "
+        f"{env_name('workspace_folders')}, whose documents the workspace holds")
 
 
 class WorkspaceOut(BaseModel):

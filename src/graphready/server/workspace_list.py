@@ -38,6 +38,8 @@ _REST = _FIRST | {"-", "_"}
 MAX_NAME = 63
 NAME_RULE = ("1 to 63 characters: lowercase ASCII letters, digits, '-' and '_', beginning "
              "with a letter or a digit")
+NAME_PATTERN = "^[a-z0-9][a-z0-9_-]{0,62}$"
+"""The naming rule as a JSON Schema pattern (for the API's document; :func:`is_name` checks)."""
 LIST_FILE = "workspaces.json"
 FOLDER = "workspaces"
 

@@ -27,7 +27,7 @@ from typing import Any
 from graphready.config import Settings
 from graphready.documents.uploads import uploads_folder
 from graphready.errors import (
-    InvalidRequest,
+    Forbidden,
     StoreError,
     WorkspaceExists,
     WorkspaceNotFound,
@@ -357,21 +357,19 @@ def _has_requests(data_dir: Path) -> bool:
 
 
 def _checked_folder(folder: str | None, root: Path | None) -> str | None:
-    """``folder`` as an absolute path when it is a folder under ``root``
-    (``GRAPHREADY_WORKSPACE_FOLDERS``); :class:`InvalidRequest` if not."""
+    """``folder`` resolved, when it is a folder under ``root``
+    (``GRAPHREADY_WORKSPACE_FOLDERS``); :class:`Forbidden` if not (which folders a server
+    reads is its operator's choice, not a client's)."""
     if folder is None:
         return None
     setting = env_name("workspace_folders")
     if root is None:
-        raise InvalidRequest(f"folder: this server takes no folder for a workspace ({setting} "
-                             "is not set): add its documents over HTTP")
-    path = Path(folder)
-    if not path.is_absolute() or not path.is_dir():
-        raise InvalidRequest(f"folder: {folder[:200]!r} is not an absolute path to a folder")
-    resolved = path.resolve()
-    if not resolved.is_relative_to(root.resolve()):
-        raise InvalidRequest(f"folder: {folder[:200]!r} is not under {setting}")
-    return str(resolved)
+        raise Forbidden(f"folder: this server takes no folder for a workspace ({setting} is "
+                        "not set): add its documents over HTTP")
+    path = Path(folder).resolve()
+    if not path.is_relative_to(root.resolve()) or not path.is_dir():
+        raise Forbidden(f"folder: {folder[:200]!r} is not a folder under {setting}")
+    return str(path)
 
 
 def _catalog_counts(db_dir: Path) -> tuple[int, int]:
