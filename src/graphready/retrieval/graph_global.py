@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from graphready.knowledge import Community
 
+from .graph_arrays import KeyTable, Strings
 from .text import terms
 
 _GLOBAL = re.compile(
@@ -42,13 +43,18 @@ class CommunityIndex:
     def __init__(self, communities: tuple[Community, ...]) -> None:
         self._communities = communities
         # term -> the communities whose report has it, in order, all in one array (CSR):
-        # ``_members[_starts[t]:_starts[t + 1]]`` for term number ``t``.
+        # ``_members[_starts[t]:_starts[t + 1]]`` for term number ``t``. The terms are held as
+        # one blob and a table of their hashes (:mod:`graph_arrays`), not a string and a dict
+        # entry each.
         postings: dict[str, list[int]] = {}
         for index, community in enumerate(communities):
             for term in dict.fromkeys(terms(f"{community.title} {community.summary}")):
                 postings.setdefault(term, []).append(index)
         n = max(len(communities), 1)
-        self._term = {t: number for number, t in enumerate(postings)}
+        names = list(postings)
+        self._terms = Strings.of(names)
+        self._term = KeyTable(*KeyTable.arrays(names, range(len(names))), self._terms.__getitem__)
+        del names
         self._idf = array("d", (math.log((n + 1) / (len(p) + 0.5)) for p in postings.values()))
         self._starts = array("i", [0])
         self._members = array("i")
@@ -68,9 +74,10 @@ class CommunityIndex:
         # In "what are the main themes of the letters?" only "letters" may steer the choice.
         wanted = set(terms(_GLOBAL.sub(" ", question) if broad else question))
         overlaps: dict[int, float] = {}
-        for term in wanted:  # summed in the order of ``wanted``, as a per-community sum would
-            number = self._term.get(term)
-            if number is None:
+        asked = list(wanted)
+        # summed in the order of ``wanted``, as a per-community sum would
+        for number in self._term.find(asked) if asked else ():
+            if number < 0:
                 continue
             idf = self._idf[number]
             for index in self._members[self._starts[number]: self._starts[number + 1]]:
