@@ -165,8 +165,10 @@ class GraphView:
         self._indptr: npt.NDArray[np.int64] = np.concatenate(
             [np.zeros(1, dtype=np.int64), np.cumsum(counts)])
         self._other: npt.NDArray[np.int32] = other[order].astype(np.int32)
-        self._weight: npt.NDArray[np.float64] = both_weight[order]
         self._rel: npt.NDArray[np.int32] = np.concatenate([rel, rel])[order]
+        # Each relation's weight once (``_weights(start, end)`` reads them by ``_rel``).
+        self._rel_weight = np.zeros(count, dtype=np.float64)
+        self._rel_weight[keep] = weight
         self.degree: npt.NDArray[np.int64] = counts.astype(np.int64)
         by_name = np.argsort(np.asarray(self._folded, dtype=object), kind="stable")
         self._by_degree = array("i", by_name[np.argsort(-counts[by_name], kind="stable")]
@@ -218,6 +220,10 @@ class GraphView:
         start = bisect.bisect_left(self._words, prefix)
         end = bisect.bisect_left(self._words, prefix + _WORD_END, lo=start)
         return set(self._word_owner[start:end])
+
+    def _weights(self, start: int, end: int) -> npt.NDArray[np.float64]:
+        """The weights of adjacency entries ``start`` to ``end``."""
+        return self._rel_weight[self._rel[start:end]]
 
     def search(self, query: str, entity_type: str | None, offset: int, limit: int) -> Page:
         """Entities whose name starts with ``query`` or has a word starting with each word of
@@ -300,7 +306,7 @@ class GraphView:
         one relation per pair of entities, and none from an entity to itself)."""
         start = int(self._indptr[position])
         end = min(int(self._indptr[position + 1]), start + limit + 1)
-        return list(zip(self._other[start:end].tolist(), self._weight[start:end].tolist(),
+        return list(zip(self._other[start:end].tolist(), self._weights(start, end).tolist(),
                         strict=True))
 
     def _second_hop(self, chosen: dict[int, int], first: list[tuple[int, float]],
@@ -326,7 +332,7 @@ class GraphView:
             start, end = int(self._indptr[node]), int(self._indptr[node + 1])
             mask = inside[self._other[start:end]]
             for rel, weight in zip(self._rel[start:end][mask].tolist(),
-                                   self._weight[start:end][mask].tolist(), strict=True):
+                                   self._weights(start, end)[mask].tolist(), strict=True):
                 found[rel] = weight
         strongest = sorted(found, key=lambda r: (-found[r], r))[:max_edges]
         return [self.relations[r] for r in strongest]
