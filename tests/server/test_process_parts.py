@@ -112,3 +112,26 @@ async def test_a_cold_build_does_not_pause_a_small_workspaces_build() -> None:
     assert log[-2:] == ["small ends", "cold runs"]
     cold.ended.set()
     await asyncio.gather(*tasks)
+
+
+async def test_a_waiting_small_build_pauses_a_cold_build_once_its_size_is_known() -> None:
+    """A small build that came while a cold build still counted 0 chunks waits; once the
+    cold build's documents are read and it is large, the small one pauses it."""
+    turns, log = BuildTurns(), []
+    cold, small = Build("cold", 0, log), Build("small", 5, log)
+    tasks = [asyncio.create_task(cold.run(turns))]
+    await settle()
+    tasks.append(asyncio.create_task(small.run(turns)))
+    await settle()
+    assert log == ["cold runs"] and turns.waiting == 1
+    cold.chunks = 6000  # its documents read
+    for _ in range(200):  # re-checked now and then (polled: no assertion on time)
+        if "small runs" in log:
+            break
+        await asyncio.sleep(0.05)
+    assert log == ["cold runs", "cold paused", "small runs"] and turns.waiting == 0
+    small.ended.set()
+    await settle()
+    assert log[-2:] == ["small ends", "cold resumed"]
+    cold.ended.set()
+    await asyncio.gather(*tasks)

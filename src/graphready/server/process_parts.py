@@ -71,6 +71,8 @@ PREEMPT_RATIO = 4
 """... of a workspace at least this many times larger (which goes on after it), and larger
 than ``PREEMPT_CHUNKS`` itself: a small build is never paused (it ends soon; and a cold build,
 which counts 0 chunks until its documents are read, would else pause it to the end)."""
+RECHECK_S = 0.5
+"""How often a waiting build checks whether it may pause the running one (grown since)."""
 
 
 @dataclass(eq=False)
@@ -128,7 +130,7 @@ class BuildTurns:
             me.handed = asyncio.get_running_loop().create_future()
             self._waiting.append(me)
             try:
-                await me.handed
+                await self._wait(me)
             except BaseException:
                 if me in self._waiting:
                     self._waiting.remove(me)
@@ -139,6 +141,18 @@ class BuildTurns:
             yield
         finally:
             self._release(me)
+
+    async def _wait(self, me: _Build) -> None:
+        """Until ``me`` is handed the turn, or may pause the running build: checked every
+        ``RECHECK_S``, since a cold build's size is known only once its documents are read."""
+        assert me.handed is not None
+        while not (await asyncio.wait({me.handed}, timeout=RECHECK_S))[0]:
+            top = self._running[-1] if self._running else None
+            if top is not None and self._preempts(me, top):
+                self._waiting.remove(me)
+                self._pause(top)
+                self._running.append(me)
+                return
 
     def _pause(self, holder: _Build) -> None:
         assert holder.build is not None
