@@ -106,8 +106,9 @@ class Settings:
     community_updates: CommunityUpdates = setting("auto")
     """`exact`: a rebuild detects communities from scratch (equal to a fresh build; one
     document more or less reshuffles about half of them, each re-summarised); `stable`: it
-    starts from the previous partition (about 1% change); `auto`: `stable` when a language
-    model writes the reports, else `exact`"""
+    starts from the previous partition and re-clusters only the top-level communities a change
+    reaches (about 1% change); `auto`: `stable` when a language model writes the reports, else
+    `exact`"""
     default_top_k: int = setting(5, low=1)
     """passages retrieved when a request gives no `top_k`"""
     max_top_k: int = setting(50, low=1)
