@@ -1,8 +1,10 @@
-"""Fixtures for the in-process API tests: a small index built once by the real build workers."""
+"""Fixtures for the in-process API tests: a small index built once by the real build workers;
+the stores' backends a test runs on."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 
 import httpx
 import pytest
@@ -11,6 +13,7 @@ from graphready.commands import run_index
 from graphready.config import Settings, load_settings
 from support.api import app_client
 from support.corpus import write_corpus
+from support.falkordb_server import FalkorDBServer
 
 
 @pytest.fixture
@@ -34,3 +37,11 @@ async def client(built: Settings) -> AsyncIterator[httpx.AsyncClient]:
         yield c
 
 
+@pytest.fixture(params=["embedded", "falkordb"])
+def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[dict[str, str]]:
+    """The stores' settings: the embedded ones, or a real FalkorDB for the graph and vectors."""
+    if request.param == "embedded":
+        yield {}
+        return
+    with FalkorDBServer(tmp_path / "falkordb") as server:
+        yield {"graph_url": f"{server.url}/kb", "vector_url": f"{server.url}/kb"}

@@ -96,16 +96,23 @@ async def test_a_build_of_a_similar_size_waits_and_a_cancelled_one_leaves() -> N
     await first
 
 
+async def one_then_another(turns: BuildTurns, first: Build,
+                           then: Build) -> list[asyncio.Task[None]]:
+    """``first`` asks for the turn, then ``then`` does (each let go as far as it can)."""
+    tasks = [asyncio.create_task(first.run(turns))]
+    await settle()
+    tasks.append(asyncio.create_task(then.run(turns)))
+    await settle()
+    return tasks
+
+
 async def test_a_cold_build_does_not_pause_a_small_workspaces_build() -> None:
     """A workspace built cold counts 0 chunks until its documents are read: it waits for a
     small workspace's build to end, not pauses it (which would hold the small workspace's
     next change until the whole cold build had ended)."""
     turns, log = BuildTurns(), []
     small, cold = Build("small", 5, log), Build("cold", 0, log)
-    tasks = [asyncio.create_task(small.run(turns))]
-    await settle()
-    tasks.append(asyncio.create_task(cold.run(turns)))
-    await settle()
+    tasks = await one_then_another(turns, small, cold)
     assert log == ["small runs"] and turns.waiting == 1 and turns.paused == 0
     small.ended.set()
     await settle()
@@ -119,10 +126,7 @@ async def test_a_waiting_small_build_pauses_a_cold_build_once_its_size_is_known(
     cold build's documents are read and it is large, the small one pauses it."""
     turns, log = BuildTurns(), []
     cold, small = Build("cold", 0, log), Build("small", 5, log)
-    tasks = [asyncio.create_task(cold.run(turns))]
-    await settle()
-    tasks.append(asyncio.create_task(small.run(turns)))
-    await settle()
+    tasks = await one_then_another(turns, cold, small)
     assert log == ["cold runs"] and turns.waiting == 1
     cold.chunks = 6000  # its documents read
     for _ in range(200):  # re-checked now and then (polled: no assertion on time)

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -32,7 +32,6 @@ from graphready.config import Settings, load_settings
 from graphready.server.app import create_app
 from graphready.server.workspace_list import workspace_settings
 from graphready.stores.digest import content_digest
-from support.falkordb_server import FalkorDBServer
 
 pytestmark = [pytest.mark.anyio, pytest.mark.timeout(1800)]
 
@@ -340,20 +339,11 @@ def done_event(text: str) -> Any:
     return None
 
 
-@pytest.fixture(params=["embedded", "falkordb"])
-def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[dict[str, str]]:
-    """The stores' settings: the embedded ones, or a real FalkorDB for the graph and vectors."""
-    if request.param == "embedded":
-        yield {}
-        return
-    with FalkorDBServer(tmp_path / "falkordb") as server:
-        yield {"graph_url": f"{server.url}/kb", "vector_url": f"{server.url}/kb"}
-
-
 @pytest.fixture
 async def world(tmp_path: Path, backend: dict[str, str]) -> AsyncIterator[World]:
-    """The real app (builds on; a workspace idle for 2 s is unloaded, so loads happen too)
-    with the default workspace holding one document of its own marker."""
+    """On each store backend (``conftest.backend``), the real app (builds on; a workspace
+    idle for 2 s is unloaded, so loads happen too) with the default workspace holding one
+    document of its own marker."""
     config = load_settings({}, data_dir=tmp_path / "data", embedder="hashing",
                            workspace_idle_s=2, chat_rate_per_minute=0, **backend)
     app = create_app(config, build=True)
