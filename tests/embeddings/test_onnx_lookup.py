@@ -12,7 +12,11 @@ import numpy as np
 import pytest
 
 from graphready.embeddings.minilm import MiniLMEmbedder, _model_file
-from graphready.embeddings.onnx_lookup import dequantize_after_lookup
+from graphready.embeddings.onnx_lookup import (
+    _model_class,
+    dequantize_after_lookup,
+    write_lean_model,
+)
 
 TEXTS = [
     "Who directed the film that won the Palme d'Or in 1994?",
@@ -35,6 +39,30 @@ def test_moves_both_table_lookups_once(model: bytes) -> None:
     again, moved_again = dequantize_after_lookup(rewritten)
     assert moved_again == 0
     assert again == rewritten
+
+
+def test_lean_model_files_hold_the_rewritten_model(model: bytes, tmp_path: Path) -> None:
+    path = tmp_path / "model.onnx"
+    assert write_lean_model(model, path) == 2
+    weights = (tmp_path / "model.onnx.weights").read_bytes()
+    assert path.stat().st_size < len(model) // 100  # the weights are in their own file
+    parsed = _model_class()()
+    parsed.ParseFromString(path.read_bytes())
+    external = 0
+    for tensor in parsed.graph.initializer:
+        if tensor.data_location != 1:
+            continue
+        place = {entry.key: entry.value for entry in tensor.external_data}
+        assert place["location"] == "model.onnx.weights"
+        offset, length = int(place["offset"]), int(place["length"])
+        assert offset % 65536 == 0
+        tensor.ClearField("data_location")
+        tensor.ClearField("external_data")
+        tensor.raw_data = weights[offset:offset + length]
+        external += 1
+    assert external > 30
+    # put back inline, the tensors make the model dequantize_after_lookup writes, byte for byte
+    assert parsed.SerializeToString() == dequantize_after_lookup(model)[0]
 
 
 def test_lean_vectors_equal_the_optimised_ones() -> None:

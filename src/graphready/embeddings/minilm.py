@@ -87,20 +87,21 @@ def _load_session(path: Path, threads: int, lean: bool) -> Any:
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
     if not lean:
         return _session(ort, path, path, options)
-    from graphready.embeddings.onnx_lookup import dequantize_after_lookup
+    from graphready.embeddings.onnx_lookup import dequantize_after_lookup, write_lean_model
 
     options.enable_cpu_mem_arena = False
     options.enable_mem_pattern = False
-    model = dequantize_after_lookup(path.read_bytes())[0]
-    # From a file, not bytes: a session made from bytes keeps them (22 MiB) for its lifetime.
+    # From files, not bytes: a session made from bytes keeps them (22 MiB) for its lifetime;
+    # the weights in their own file are mapped, not copied (onnx_lookup.write_lean_model).
     try:
-        with tempfile.TemporaryDirectory(prefix="graphready-minilm-") as folder:
+        with tempfile.TemporaryDirectory(prefix="graphready-minilm-",
+                                         ignore_cleanup_errors=True) as folder:
             rewritten = Path(folder) / "model.onnx"
-            rewritten.write_bytes(model)
+            write_lean_model(path.read_bytes(), rewritten)
+            release_free_memory()
             session = _session(ort, path, rewritten, options)
     except OSError:
-        session = _session(ort, path, model, options)
-    del model
+        session = _session(ort, path, dequantize_after_lookup(path.read_bytes())[0], options)
     release_free_memory()
     return session
 

@@ -7,17 +7,30 @@ table included (30,522 x 384: 45 MiB); without folding, every run dequantises th
 ``Gather(Mul(Cast(q), scale), ids)`` into ``Mul(Cast(Gather(q, ids)), Gather(scale, ids))`` for a
 per-row ``scale``: the same numbers for the rows looked up, computed for those rows only.
 
+:func:`write_lean_model` writes the rewritten model as a small graph file and a file of its
+weights (ONNX external data, each tensor at a 64 KiB boundary): onnxruntime maps the weights
+from that file instead of copying them onto its heap, and the rewrite never serialises the
+whole model (together ~20 MiB off the session's peak, ~10 MiB off what it keeps; the same
+vectors).
+
 The model is read and written with a subset of ``onnx.proto`` declared here (node inputs,
-outputs, names and types; initializer names and shapes); every other field passes through
-untouched as an unknown field, so the ``onnx`` package is not needed.
+outputs, names and types; initializer names, shapes and data); every other field passes
+through untouched as an unknown field, so the ``onnx`` package is not needed.
 """
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 _INT8, _FLOAT = 3, 1
 """``TensorProto.DataType`` values."""
+_EXTERNAL = 1
+"""``TensorProto.DataLocation.EXTERNAL``."""
+_ALIGN = 64 * 1024
+"""Where each external tensor starts (a multiple of every system's mapping granularity)."""
+_INLINE_BYTES = 1024
+"""Tensors smaller than this stay in the graph file."""
 
 _FIELDS: dict[str, list[tuple[str, int, str, bool]]] = {
     # message: (field, number, type: a scalar type name or a message name, repeated)
@@ -25,8 +38,10 @@ _FIELDS: dict[str, list[tuple[str, int, str, bool]]] = {
     "Node": [("input", 1, "string", True), ("output", 2, "string", True),
              ("name", 3, "string", False), ("op_type", 4, "string", False),
              ("attribute", 5, "Attribute", True)],
+    "Entry": [("key", 1, "string", False), ("value", 2, "string", False)],
     "Tensor": [("dims", 1, "int64", True), ("data_type", 2, "int64", False),
-               ("name", 8, "string", False)],
+               ("name", 8, "string", False), ("raw_data", 9, "bytes", False),
+               ("external_data", 13, "Entry", True), ("data_location", 14, "int64", False)],
     "Graph": [("node", 1, "Node", True), ("initializer", 5, "Tensor", True)],
     "Model": [("graph", 7, "Graph", False)],
 }
@@ -37,7 +52,8 @@ def _model_class() -> Any:
     from google.protobuf import descriptor_pb2, descriptor_pool, message_factory
 
     field = descriptor_pb2.FieldDescriptorProto
-    scalars = {"string": field.TYPE_STRING, "int64": field.TYPE_INT64}
+    scalars = {"string": field.TYPE_STRING, "int64": field.TYPE_INT64,
+               "bytes": field.TYPE_BYTES}
     proto = descriptor_pb2.FileDescriptorProto(
         name="graphready_onnx_subset.proto", package="graphready_onnx", syntax="proto2")
     for message, fields in _FIELDS.items():
@@ -61,7 +77,40 @@ def dequantize_after_lookup(model: bytes) -> tuple[bytes, int]:
     dequantisation, and how many lookups were moved (0: the model is returned unchanged)."""
     parsed = _model_class()()
     parsed.ParseFromString(model)
-    graph = parsed.graph
+    moved = _rewrite(parsed.graph)
+    return (parsed.SerializeToString(), moved) if moved else (model, 0)
+
+
+def write_lean_model(model: bytes, path: Path) -> int:
+    """Write ``model``, its table lookups moved as :func:`dequantize_after_lookup` moves them,
+    to ``path`` with its weights in ``path`` + ``.weights`` (external data, which onnxruntime
+    maps); how many lookups were moved."""
+    parsed = _model_class()()
+    parsed.ParseFromString(model)
+    moved = _rewrite(parsed.graph)
+    weights = path.with_name(path.name + ".weights")
+    offset = 0
+    with weights.open("wb") as out:
+        for tensor in parsed.graph.initializer:
+            size = len(tensor.raw_data)
+            if size < _INLINE_BYTES:
+                continue
+            padding = -offset % _ALIGN
+            out.write(bytes(padding))
+            offset += padding
+            out.write(tensor.raw_data)
+            tensor.ClearField("raw_data")
+            tensor.data_location = _EXTERNAL
+            for key, value in (("location", weights.name), ("offset", str(offset)),
+                               ("length", str(size))):
+                tensor.external_data.add(key=key, value=value)
+            offset += size
+    path.write_bytes(parsed.SerializeToString())
+    return moved
+
+
+def _rewrite(graph: Any) -> int:
+    """Move the lookups in ``graph`` in place; how many were moved."""
     nodes = list(graph.node)
     shapes = {t.name: tuple(t.dims) for t in graph.initializer}
     int8 = {t.name for t in graph.initializer if t.data_type == _INT8}
@@ -76,7 +125,7 @@ def dequantize_after_lookup(model: bytes) -> tuple[bytes, int]:
         if pair is not None:
             found[i] = pair
     if not found:
-        return model, 0
+        return 0
     dropped = {j for pair in found.values() for j in pair}
     order: list[Any] = []
     for i, node in enumerate(nodes):
@@ -86,7 +135,7 @@ def dequantize_after_lookup(model: bytes) -> tuple[bytes, int]:
             order.append(_copy(node))
     del graph.node[:]
     graph.node.extend(order)
-    return parsed.SerializeToString(), len(found)
+    return len(found)
 
 
 def _dequantizers(index: int, nodes: list[Any], producer: dict[str, int],
