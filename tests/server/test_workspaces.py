@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import psutil
 import pytest
 
 from graphready.config import Settings, load_settings
@@ -313,3 +314,26 @@ async def test_a_small_workspaces_change_goes_before_a_large_cold_build(
                                     f"Who found the {MARKERS['alpha']}?")) == {"alpha-notes"}
         status = await large_status()  # the large build was paused, not ended, meanwhile
         assert status["building"] and status["stages"]["graph"]["state"] == "running", status
+
+
+async def test_a_workspace_deleted_while_it_builds_stops_its_build_first(
+        tmp_path: Path) -> None:
+    async with serving(settings_for(tmp_path)) as client:
+        for _ in range(2400):  # the default workspace's first build, over first
+            status = (await client.get("/status")).json()
+            if not status["building"] and status["stages"]["graph"]["state"] == "done":
+                break
+            await asyncio.sleep(0.1)
+        await client.post("/workspaces", json={"name": "alpha"})
+        await client.post("/workspaces/alpha/documents", json={"documents": [document("alpha")]})
+        for _ in range(100):
+            if (await client.get("/workspaces/alpha/status")).json()["building"]:
+                break
+            await asyncio.sleep(0.05)
+        assert (await client.get("/workspaces/alpha/status")).json()["building"]
+        assert (await client.delete("/workspaces/alpha")).json() == {"deleted": "alpha"}
+        workers = [p for p in psutil.Process().children(recursive=True)
+                   if "graphready.indexing.worker" in " ".join(p.cmdline())]
+        assert workers == []
+        assert not (tmp_path / "data" / "workspaces" / "alpha").exists()
+        assert_error(await client.get("/workspaces/alpha/status"), 404, "unknown_workspace")
