@@ -7,7 +7,7 @@ another, a delete leaves the others' content unchanged, a workspace unloaded and
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -28,7 +28,6 @@ from graphready.stores.digest import content_digest
 from graphready.stores.registry import open_stores
 from support.api import assert_error
 from support.corpus import write_corpus
-from support.falkordb_server import FalkorDBServer
 
 pytestmark = pytest.mark.anyio
 MARKERS = {"alpha": "zanzibarite", "beta": "quokkalith", "gamma": "vermillionex"}
@@ -173,16 +172,6 @@ async def test_an_unknown_workspace_is_404_on_every_route_and_never_created(
 
 
 # -- isolation -------------------------------------------------------------------------------
-
-
-@pytest.fixture(params=["embedded", "falkordb"])
-def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[dict[str, str]]:
-    """The stores' settings: the embedded ones, or a real FalkorDB for the graph and vectors."""
-    if request.param == "embedded":
-        yield {}
-        return
-    with FalkorDBServer(tmp_path / "falkordb") as server:
-        yield {"graph_url": f"{server.url}/kb", "vector_url": f"{server.url}/kb"}
 
 
 async def test_documents_of_a_workspace_are_cited_there_and_nowhere_else(
