@@ -35,7 +35,7 @@ from .lifecycle import AppState
 from .patterns import NOT_BLANK
 from .schemas import CHAT_RESPONSES, ChatResponse, chat_response, recent_turns
 from .state import registry_of
-from .workspace_list import DEFAULT_WORKSPACE, NAME_RULE, is_name
+from .workspace_list import DEFAULT_WORKSPACE, NAME_PATTERN, NAME_RULE, is_name
 
 router = APIRouter(prefix="/v1", tags=["openai"])
 
@@ -108,6 +108,11 @@ def _asks(messages: list[UserMessage | Message]) -> list[UserMessage | Message]:
     return messages
 
 
+MODEL_PATTERN = NAME_PATTERN.removesuffix("$") + f"(:({'|'.join(MODES)}))?$"
+"""What ``model`` may be, for the API's document (every old model name and bare mode follows
+the naming rule); :func:`target` checks it and says what is wrong."""
+
+
 class CompletionRequest(BaseModel):
     """``POST /v1/chat/completions``. Sampling options (temperature, max_tokens, ...) are
     accepted and ignored: graphready's own settings decide how its model is called."""
@@ -116,7 +121,7 @@ class CompletionRequest(BaseModel):
     model: StrictStr = Field("graphready", max_length=200, description=(
         "the workspace, and optionally the mode after a colon: `finance`, "
         "`finance:graph_global`; `graphready`, `graphready-graph-local` (one per mode) or a bare "
-        "mode mean the default workspace"))
+        "mode mean the default workspace"), json_schema_extra={"pattern": MODEL_PATTERN})
     messages: Annotated[
         list[Annotated[UserMessage | Message, Field(discriminator="role")]],
         AfterValidator(_asks), Field(min_length=1, json_schema_extra={"contains": USER})]
