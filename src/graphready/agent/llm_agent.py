@@ -74,6 +74,9 @@ ABSTAINED_NOTE = ("The language model found no answer in the passages it was giv
                   "listed as the closest, not as support.")
 UNSUPPORTED_NOTE = ("The passages the language model cited do not support what it wrote: the "
                     "documents may not say this.")
+UNCITED_UNSUPPORTED_NOTE = ("Answer written by the language model, which cited no passage; none "
+                            "of the passages it was given supports what it wrote: the documents "
+                            "may not say this.")
 UNSUPPORTED_TAIL = "\n\n(Not found in the documents: the cited passages do not support this.)"
 """What follows an answer none of whose sentences its passages support (also streamed)."""
 Streamed = str | ChatResult
@@ -226,7 +229,7 @@ class LLMAgent:
         if abstained:
             note = ABSTAINED_NOTE
         elif not found:
-            note = UNSUPPORTED_NOTE
+            note = UNCITED_UNSUPPORTED_NOTE if note == UNCITED_NOTE else UNSUPPORTED_NOTE
         elif unsupported:
             note += (f" {unsupported} of its {len(claims)} sentences are not supported "
                      "by the passages they cite (marked unsupported).")
