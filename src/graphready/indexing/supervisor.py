@@ -56,14 +56,15 @@ class BuildSupervisor:
         """Run every stage; True when all completed."""
         self._stopping = False
         after_documents: tuple[Stage, ...] = ("vectors", "graph")
-        held = {stage: await self._spawn(stage, held=True) for stage in after_documents}
-        self._held = dict(held)
+        # Each held worker is known as soon as it exists, so a stop() meanwhile ends it too.
+        self._held = {}
         try:
-            documents = await self._run_stage("documents")
-        except BaseException:  # cancelled: the held workers exit when their input ends
-            for proc in held.values():
-                if proc.stdin is not None:
-                    proc.stdin.close()
+            for stage in after_documents:
+                self._held[stage] = await self._spawn(stage, held=True)
+            held = dict(self._held)
+            documents = not self._stopping and await self._run_stage("documents")
+        except BaseException:  # cancelled: the held workers end (none has begun its stage)
+            self._end_held()
             raise
         finally:
             self._held = {}
@@ -82,6 +83,15 @@ class BuildSupervisor:
             return False
         results = await asyncio.gather(*(self._run_stage(stage) for stage in stages))
         return all(results)
+
+    def _end_held(self) -> None:
+        """Terminate the held workers now (a paused one is let go on, to take the signal)."""
+        for proc in self._held.values():
+            if proc.returncode is None:
+                with contextlib.suppress(ProcessLookupError):
+                    proc.terminate()
+                    if self._paused:
+                        proc.send_signal(signal.SIGCONT)
 
     def _alive(self) -> list[asyncio.subprocess.Process]:
         return [p for p in [*self._procs.values(), *self._held.values()] if p.returncode is None]
