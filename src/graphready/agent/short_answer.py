@@ -222,6 +222,7 @@ def _best_typed(question: str, kind: Kind, sources: Sequence[Source], tagger: Ta
     named = {r for r, src in enumerate(sources)
              if src.title and _in_question(src.title, question_terms, folded)}
     full_date = kind == "date" and bool({"date", "day"} & question_terms)
+    things = _named_things(question, tagger) if kind == "person" else []
     totals: dict[str, float] = {}
     shown: dict[str, str] = {}
     titles = {" ".join(terms(src.title)) for src in sources if src.title}
@@ -234,7 +235,8 @@ def _best_typed(question: str, kind: Kind, sources: Sequence[Source], tagger: Ta
         for span in spans:
             fit = _fit(labels, span, full_date)
             if not fit or _in_question(span.text, question_terms, folded) or (
-                    bridge and _same_name(span.text, bridge)):
+                    bridge and _same_name(span.text, bridge)) or any(
+                        _version_of(span.text, thing) for thing in things):
                 continue
             key = span.text.casefold()
             here[key] = max(here.get(key, 0.0), fit * weight * (
@@ -246,6 +248,31 @@ def _best_typed(question: str, kind: Kind, sources: Sequence[Source], tagger: Ta
     if not totals:
         return None
     return shown[max(totals, key=lambda k: totals[k])]
+
+
+def _named_things(question: str, tagger: Tagger) -> list[str]:
+    """The names ``question`` holds that are not people's (by the tagger's labels)."""
+    [spans] = tagger.tag([question])
+    return [span.text for span in spans if span.label not in LABELS["person"]]
+
+
+def _version_of(name: str, thing: str) -> bool:
+    """Whether ``name`` is another version of ``thing`` ("Mark III" of "Harvard Mark I", "Z4"
+    of "Zuse Z3"): it carries a numeral (a number, a Roman one, or a letter and digits) and
+    its other words are all words of ``thing``. A version of a thing is no answer to "who",
+    whatever label the tagger gave it."""
+    marks = [w for w in words(name) if _numeral(w)]
+    rest = [w.casefold() for w in words(name) if not _numeral(w)]
+    held = {w.casefold() for w in words(thing)}
+    return bool(marks) and all(w in held for w in rest) and (
+        bool(rest) or any(_numeral(w) and w != m for w in words(thing) for m in marks))
+
+
+def _numeral(word: str) -> bool:
+    """A version's numeral: digits ("1944"), a Roman numeral in capitals ("III"), or letters
+    and digits ("Z4", "B2")."""
+    return any(ch.isdigit() for ch in word) or (
+        word.isupper() and all(ch in "IVXLCDM" for ch in word))
 
 
 _HOPS = frozenset({"director", "composer", "performer", "producer", "screenwriter", "author",
