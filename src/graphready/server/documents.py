@@ -31,6 +31,7 @@ from graphready.settings_spec import env_name
 
 from .bodies import read_json
 from .cursors import KEY_CURSOR, decode_key, encode_key
+from .delete_preview import DeletePreview, delete_preview
 from .errors import error_responses
 from .library import DocumentEntry, StageView, sort_key
 from .lifecycle import AppState
@@ -267,13 +268,21 @@ async def get_document(request: Request, doc_id: str) -> JSONResponse:
     return JSONResponse((await _one(request, doc_id)).as_json())
 
 
-@router.delete("/documents/{doc_id:path}", response_model=DeletedDocument,
+@router.delete("/documents/{doc_id:path}", response_model=DeletedDocument | DeletePreview,
                responses=error_responses(NotFound, Conflict),
                summary="Delete an uploaded document and everything derived from it")
-async def delete_document(request: Request, doc_id: str) -> DeletedDocument:
+async def delete_document(
+    request: Request, doc_id: str,
+    dry_run: Annotated[bool, Query(description="Change nothing: say what the delete would "
+                                   "remove or change (any document, a folder's too)")] = False,
+) -> DeletedDocument | DeletePreview:
     """Remove an uploaded document: answers stop citing it at once, and the next build removes
-    it from every index. A document of the served folder is refused (409): remove its file."""
+    it from every index. A document of the served folder is refused (409): remove its file.
+    With ``dry_run``: its passages, and the entities, relations and community reports of the
+    graph that the delete would remove or change (``DeletePreview``), changing nothing."""
     state = app_state(request)
+    if dry_run:
+        return await delete_preview(state, await _one(request, doc_id))
     if await _delete(state, doc_id):
         return DeletedDocument(deleted=doc_id, message="deleted: no answer cites it from now "
                                "on; every index drops it in the build that follows")
