@@ -3,7 +3,8 @@ the preview of deleting a document equals the difference between the stored grap
 after the real delete and rebuild, for an uploaded document and for a file of the served
 folder (on the example documents with uploads that share their entities); it changes nothing;
 an unknown id is 404; before the graph is built it says so. A store that does not keep its
-contribution index gives the same preview, by a whole assembly."""
+contribution index gives the same preview, by a whole assembly (as does the whole assembly that
+curators' live edits call for, with none live)."""
 
 from __future__ import annotations
 
@@ -202,10 +203,12 @@ async def test_a_store_without_contribution_index_gives_the_same_preview(
     try:
         whole: GraphStore = WholeGraphStore(store)  # type: ignore[assignment]
         fast, slow = preview_delete(store, chunks), preview_delete(whole, chunks)
+        curated = preview_delete(store, chunks, lambda e, r: (e, r))  # no edit is live
     finally:
         store.close()
     assert fast is not None and fast.entities_removed and fast.entities_changed
     assert slow == fast
+    assert curated == fast
 
 
 async def test_unknown_ids_are_404_and_an_unbuilt_graph_is_said(tmp_path: Path) -> None:

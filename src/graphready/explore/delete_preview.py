@@ -9,16 +9,19 @@ contribution index (:class:`~graphready.stores.base.IncrementalGraphStore`), the
 the deleted chunks reach are found with :func:`~graphready.extraction.contributions.plan_change`
 and assembled again from the chunks left (:func:`~graphready.extraction.assemble.assemble_part`),
 as the graph stage's in-place update does: the cost follows what the document touches, not the
-graph. Any other store: the whole graph is assembled again from the stored extractions without
-the document's chunks, and compared with the stored graph (what a rebuild would do).
+graph. Any other store, or while curators' edits are live (``curate`` applies them: an edit
+may reach any entity, so the graph stage then assembles the whole graph too): the whole graph
+is assembled again from the stored extractions without the document's chunks (and curated),
+and compared with the stored graph (what a rebuild would do).
 
 The graph compared with is the one stored; documents deleted earlier and not yet rebuilt away
 still count in it."""
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass
+from typing import TypeGuard
 
 from graphready.communities.reuse import changed_entities
 from graphready.extraction.assemble import assemble_graph, assemble_part
@@ -26,6 +29,8 @@ from graphready.extraction.contributions import plan_change
 from graphready.knowledge import Community, Entity, KnowledgeGraph, Relation
 from graphready.stores.base import GraphStore, IncrementalGraphStore
 
+Curate = Callable[[list[Entity], list[Relation]], tuple[list[Entity], list[Relation]]]
+"""The curators' edits applied to an assembled graph's entities and relations."""
 READ_ATTEMPTS = 3
 """How many times the reads are tried when a build changed the stored graph meanwhile."""
 
@@ -83,10 +88,12 @@ class GraphDiff:
     communities: tuple[CommunityChange, ...]
 
 
-def preview_delete(store: GraphStore, chunk_ids: Collection[str]) -> GraphDiff | None:
+def preview_delete(store: GraphStore, chunk_ids: Collection[str],
+                   curate: Curate | None = None) -> GraphDiff | None:
     """What removing the chunks ``chunk_ids`` does to the graph ``store`` holds (see the module
-    docstring); None when the store holds no graph yet. Blocking: reads the store."""
-    if isinstance(store, IncrementalGraphStore) and store.incremental_ready():
+    docstring), with the live edits applied by ``curate`` if any; None when the store holds no
+    graph yet. Blocking: reads the store."""
+    if curate is None and _indexed(store):
         for _ in range(READ_ATTEMPTS):  # reads are separate snapshots: one build apart?
             mark = store.synced_fingerprint()
             found = _incremental(store, chunk_ids)
@@ -94,7 +101,12 @@ def preview_delete(store: GraphStore, chunk_ids: Collection[str]) -> GraphDiff |
                 return found
         return found
     graph = store.load_graph()
-    return None if graph is None else _whole(store, graph, chunk_ids)
+    return None if graph is None else _whole(store, graph, chunk_ids, curate)
+
+
+def _indexed(store: GraphStore) -> TypeGuard[IncrementalGraphStore]:
+    """Whether ``store`` holds its graph's contribution index."""
+    return isinstance(store, IncrementalGraphStore) and store.incremental_ready()
 
 
 def _incremental(store: IncrementalGraphStore, chunk_ids: Collection[str]) -> GraphDiff:
@@ -113,13 +125,17 @@ def _incremental(store: IncrementalGraphStore, chunk_ids: Collection[str]) -> Gr
                  after_relations, names, communities)
 
 
-def _whole(store: GraphStore, graph: KnowledgeGraph, chunk_ids: Collection[str]) -> GraphDiff:
+def _whole(store: GraphStore, graph: KnowledgeGraph, chunk_ids: Collection[str],
+           curate: Curate | None) -> GraphDiff:
     """The diff by a whole assembly: the extractions of the chunks the graph was built from
-    (every chunk with a mention is some entity's passage), less ``chunk_ids``."""
+    (every chunk with a mention is some entity's passage), less ``chunk_ids``, curated."""
     gone = set(chunk_ids)
-    built = {c for e in graph.entities for c in e.chunk_ids}
+    built = store.graph_chunk_ids() if _indexed(store) else \
+        {c for e in graph.entities for c in e.chunk_ids}
     after_entities, after_relations = assemble_graph(
         x for x in store.iter_extractions() if x.chunk_id in built and x.chunk_id not in gone)
+    if curate is not None:
+        after_entities, after_relations = curate(after_entities, after_relations)
     names = {e.id: e.name for e in (*after_entities, *graph.entities)}
     touched = _touched(graph.entities, graph.relations, after_entities, after_relations)
     communities = [c for c in graph.communities if not touched.isdisjoint(c.entity_ids)]
