@@ -21,6 +21,7 @@ from fastapi.responses import StreamingResponse
 from graphready.documents.types import Chunk
 from graphready.errors import NotFound, NotReady, RateLimited
 from graphready.explore.export import graphml, node_link_json
+from graphready.explore.overview import overview as central
 from graphready.explore.view import GraphView
 from graphready.knowledge import Community
 
@@ -36,7 +37,9 @@ from .graph_schemas import (
     EntityDetail,
     EntityOut,
     EntityPage,
+    GraphOverview,
     NodeOut,
+    OverviewNode,
     PassageOut,
     PassageText,
     RelationOut,
@@ -200,6 +203,30 @@ async def subgraph(
     if position is None:
         raise _not_found("entity", entity)
     return await asyncio.to_thread(_subgraph, view, position, hops, limit)
+
+
+def _overview(view: GraphView, limit: int) -> GraphOverview:
+    found = central(view, limit)
+    nodes = [OverviewNode(**_entity_out(view, p).model_dump(), community=view.top_community(p))
+             for p in found.nodes]
+    edges = [EdgeOut(source=r.source, target=r.target, label=r.label, weight=r.weight)
+             for r in found.edges]
+    legend = [_community_ref(c) for c in map(view.community, found.communities) if c]
+    return GraphOverview(limit=limit, total_entities=len(view.entities), nodes=nodes,
+                         edges=edges, communities=legend)
+
+
+@router.get("/graph/overview", response_model=GraphOverview, responses=ERRORS,
+            summary="The most central entities and the relations among them")
+async def graph_overview(
+    request: Request,
+    limit: Annotated[int, Query(ge=1, le=MAX_SUBGRAPH, description="Most entities")] = 60,
+) -> GraphOverview:
+    """The graph at a glance (what the web app's graph view opens on): up to ``limit`` of the
+    entities with the most relations, spread over the top-level communities, each with its
+    top-level community, the strongest relations among them, and the communities' titles."""
+    view = await _view(request)
+    return await asyncio.to_thread(_overview, view, limit)
 
 
 @router.get("/graph/communities", response_model=CommunityPage, responses=ERRORS,

@@ -115,6 +115,25 @@ class SubgraphOut(BaseModel):
                                                         "nodes (the legend)")
 
 
+class OverviewNode(EntityOut):
+    """An entity drawn in the overview."""
+
+    community: str | None = Field(description="Its top-level community (to colour by)")
+
+
+class GraphOverview(BaseModel):
+    """The most central entities and the relations among them: the graph at a glance."""
+
+    limit: int
+    total_entities: int = Field(description="Entities in the whole graph")
+    nodes: list[OverviewNode] = Field(description="The most central entities (by how many "
+                                                  "relations they have), spread over the "
+                                                  "top-level communities, most central first")
+    edges: list[EdgeOut] = Field(description="The strongest relations among them")
+    communities: list[CommunityRef] = Field(description="The top-level communities of the "
+                                                        "nodes, most nodes first (the legend)")
+
+
 class CommunityOut(CommunityRef):
     """A community in a list."""
 
