@@ -40,6 +40,9 @@ def test_eval_prints_and_writes_recall_per_mode(tmp_path: Path) -> None:
         assert 0 <= result["recall"]["1"] <= result["recall"]["5"] <= 100
     assert results["keyword"]["recall"]["5"] >= 50.0
     assert results["auto"]["answer_in_citations"] > 0
+    # offline answers quote their passages: every claim is held by the passage it cites
+    assert results["auto"]["claims"] >= 2 and results["auto"]["supported_claims"] == 100.0
+    assert "supported" in done.stdout
 
     again = run_eval(tmp_path, str(corpus), str(questions), "--modes", "auto", "--k", "2")
     assert again.returncode == 0, again.stderr

@@ -63,7 +63,8 @@ def run_eval(settings: Settings, corpus: Path, questions_path: Path, modes: Sequ
     finally:
         stores.close()
     print(f"{len(questions)} questions from {questions_path}; passage recall@k in %, "
-          "answer metrics in % (extractive answers; short: the short answer), abstain: "
+          "answer metrics in % (extractive answers; short: the short answer; supported: the "
+          "answers' claims that the passages they cite support), abstain: "
           "share answered \"the documents don't say\" in %, retrieval latency in ms, "
           "answer p95: composing the answer, over retrieval")
     if unanswerable_paths:

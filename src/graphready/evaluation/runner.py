@@ -1,5 +1,6 @@
 """Runs questions through the retrieval path that ``/chat`` uses, per mode, and scores them:
-passage recall, the offline answer (EM/F1 of the whole text and of its short answer), and how
+passage recall, the offline answer (EM/F1 of the whole text and of its short answer), the share
+of its claims that the passages they cite support (:mod:`graphready.agent.support`), and how
 often it says the documents don't answer, on answerable questions and, given, on questions the
 corpus does not hold (there every abstention is right).
 
@@ -14,6 +15,7 @@ from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 
 from graphready.agent.agent import ChatResult, OfflineAgent
+from graphready.agent.support import support
 from graphready.errors import ConfigError, NotReady
 from graphready.retrieval.pipeline import Mode, Retrieval, Toolset, retrieve
 from graphready.stores.base import Catalog
@@ -46,6 +48,10 @@ class ModeResult:
     short_f1: float = 0.0
     abstained: float = 0.0
     """Share of the answerable questions answered "the documents don't say" (in %)."""
+    claims: int = 0
+    """The claims (sentences) of the answers to the answerable questions."""
+    claims_supported: int = 0
+    """Those of ``claims`` that the passages they cite support."""
     unanswerable: int = 0
     unanswerable_abstained: float = 0.0
     """Share of the questions the corpus does not hold that were answered so (in %)."""
@@ -65,6 +71,12 @@ class ModeResult:
         return percentile(self.latencies_ms, 95)
 
     @property
+    def supported(self) -> float:
+        """Share of the answers' claims that the passages they cite support (in %; 0 without
+        claims)."""
+        return 100 * self.claims_supported / self.claims if self.claims else 0.0
+
+    @property
     def answer_p95_ms(self) -> float:
         """95th percentile of the answer's time over retrieval."""
         return percentile(self.answer_ms, 95)
@@ -77,7 +89,8 @@ class ModeResult:
                 "answer_in_citations": round(self.answer_in_citations, 4),
                 "short_exact_match": round(self.short_em, 4),
                 "short_f1": round(self.short_f1, 4),
-                "abstained": round(self.abstained, 4), "unanswerable": self.unanswerable,
+                "abstained": round(self.abstained, 4), "claims": self.claims,
+                "supported_claims": round(self.supported, 4), "unanswerable": self.unanswerable,
                 "unanswerable_abstained": round(self.unanswerable_abstained, 4),
                 "mean_ms": round(self.mean_ms, 2), "p95_ms": round(self.p95_ms, 2),
                 "answer_p95_ms": round(self.answer_p95_ms, 2)}
@@ -89,6 +102,19 @@ def check_modes(modes: Sequence[str]) -> None:
     if unknown:
         raise ConfigError("--modes", f"unknown mode(s) {', '.join(unknown)}; choose from "
                           f"{', '.join(EVAL_MODES)}")
+
+
+def supported_claims(reply: ChatResult, texts: Mapping[str, str]) -> tuple[int, int]:
+    """``(supported, claims)``: how many of ``reply``'s claims the passages they cite hold
+    (:func:`~graphready.agent.support.support`; ``texts``: the cited passages' text by chunk
+    id); a claim that cites nothing, or only passages not found, is unsupported."""
+    by_number = {c.number: c.chunk_id for c in reply.citations}
+    supported = 0
+    for claim in reply.claims:
+        cited = [texts[by_number[n]] for n in claim.citations
+                 if n in by_number and by_number[n] in texts]
+        supported += bool(cited) and support(claim.text, cited).supported
+    return supported, len(reply.claims)
 
 
 def _document_ranking(catalog: Catalog, chunk_ids: Sequence[str]) -> list[str]:
@@ -135,6 +161,9 @@ def evaluate_mode(
             cited = catalog.get_chunks([c.chunk_id for c in reply.citations])
             result.answer_in_citations += answer_in_texts(question.answers,
                                                           [c.text for c in cited])
+            held, claims = supported_claims(reply, {c.id: c.text for c in cited})
+            result.claims_supported += held
+            result.claims += claims
         result.questions += 1
     for question in unanswerable:
         found = retrieve(subset, question.question, chat_mode, answer_k)
@@ -153,12 +182,13 @@ def format_table(results: Sequence[ModeResult], ks: Sequence[int]) -> str:
     """A plain-text table of the results."""
     unanswerable = any(r.unanswerable for r in results)
     head = (["mode"] + [f"R@{k}" for k in ks]
-            + ["EM", "F1", "ans-in-cit", "short EM", "short F1", "abstain"]
+            + ["EM", "F1", "ans-in-cit", "short EM", "short F1", "supported", "abstain"]
             + (["abstain-unans"] if unanswerable else [])
             + ["mean ms", "p95 ms", "answer p95 ms"])
     rows = [[r.mode] + [f"{r.recall[k]:.1f}" for k in ks]
             + [f"{r.exact_match:.1f}", f"{r.f1:.1f}", f"{r.answer_in_citations:.1f}",
-               f"{r.short_em:.1f}", f"{r.short_f1:.1f}", f"{r.abstained:.1f}"]
+               f"{r.short_em:.1f}", f"{r.short_f1:.1f}", f"{r.supported:.1f}",
+               f"{r.abstained:.1f}"]
             + ([f"{r.unanswerable_abstained:.1f}"] if unanswerable else [])
             + [f"{r.mean_ms:.1f}", f"{r.p95_ms:.1f}", f"{r.answer_p95_ms:.1f}"]
             for r in results]
