@@ -5,18 +5,23 @@ document's citations have no page."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
 
+from graphready.agent.answer import Passage
+from graphready.agent.grounded import ground
 from graphready.commands import run_index
 from graphready.config import Settings, load_settings
 from graphready.documents.chunking import chunk_document
 from graphready.documents.intake import from_file
 from graphready.documents.pdf import read_pdf
 from graphready.documents.uploads import UploadStore
+from graphready.llm.protocol import ChatReply, Prompt
 from support.api import app_client
 from support.pdf_files import pdf_bytes
+from support.scripted_llm import ScriptedChatModel, reply
 
 PAGES = [
     "Field notes\n\nThe otters of the river Dee fish below the weir at dusk.",
@@ -79,3 +84,33 @@ async def test_chat_cites_the_page_of_a_pdf_sentence(built: Settings) -> None:
         by_snippet = {c["snippet"]: c for c in owls["citations"]}
         owl = by_snippet["The barn owls roost in the old church tower."]
         assert owl["id"] == "owls.md" and owl["page"] is None
+
+
+def _cite_the_herons(prompt: Prompt) -> ChatReply:
+    """A model's answer citing the passage the prompt numbered for the herons' page."""
+    number = None
+    for line in prompt.messages[-1]["content"].splitlines():
+        if line.startswith('<passage id="'):
+            number = line.split('"')[1]
+        elif "grey herons" in line and number is not None:
+            return ChatReply(f"The grey herons nest in the tall alders [{number}].")
+    raise AssertionError("the herons' passage is not in the prompt")
+
+
+@pytest.mark.anyio
+async def test_a_models_citation_of_a_pdf_sentence_carries_its_page(built: Settings) -> None:
+    """With a language model, as offline: the cited sentence's page (the grounded path)."""
+    model = ScriptedChatModel([reply("", ("search_documents",
+                                          json.dumps({"query": "grey herons nest"}))),
+                               reply("DONE"), _cite_the_herons])
+    async for client in app_client(built, chat_model=model):
+        body = (await client.post("/chat", json={"message": "Where do the grey herons nest?"}
+                                  )).json()
+        assert body["answer_type"] == "generated", body
+        [cited] = body["citations"]
+        assert cited["snippet"].startswith("The grey herons nest") and cited["page"] == 3
+        assert body["claims"][0]["supported"] is True
+    # a citation of a whole passage (no sentence of it holds the claim) keeps its page too
+    pdf_page = Passage("c3", "notes.pdf", "notes", PAGES[2], 0.5, page=3)
+    [whole] = ground("Otters are rare [1].", [pdf_page]).citations
+    assert whole.start is None and whole.page == 3

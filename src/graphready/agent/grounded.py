@@ -179,7 +179,8 @@ def ground(text: str, passages: Sequence[Passage]) -> Answer:
 def citation_of(number: int, passage: Passage, said: Sequence[str]) -> Citation:
     """Citation ``number`` of ``passage``: the sentence of it that best holds the sentences that
     cite it (``said``), with its span in the passage's text; the whole passage when none of its
-    sentences holds any of their key terms."""
+    sentences holds any of their key terms. Either way it carries the passage's PDF page (None
+    for other formats), as an offline answer's citation does."""
     best, best_share = None, 0.0
     for quote in quotes(passage):
         share = sum(support(sentence, [quote.text]).share for sentence in said)
@@ -188,9 +189,9 @@ def citation_of(number: int, passage: Passage, said: Sequence[str]) -> Citation:
     score = round(passage.score, 6)
     if best is None:
         return Citation(number, passage.doc_id, passage.chunk_id, passage.title,
-                        snippet(passage.text), score)
+                        snippet(passage.text), score, page=passage.page)
     return Citation(number, passage.doc_id, passage.chunk_id, passage.title, snippet(best.text),
-                    score, best.sentence.start, best.sentence.end)
+                    score, best.sentence.start, best.sentence.end, passage.page)
 
 
 class MarkerFilter:

@@ -324,7 +324,8 @@ class LLMAgent:
         room = len(fresh) if cap is None else max(0, cap - len(gathered.passages))
         for chunk in self._catalog.get_chunks(fresh[:room]):
             gathered.passages[chunk.id] = Passage(chunk.id, chunk.doc_id, chunk.title,
-                                                  chunk.text, scores.get(chunk.id, 0.0))
+                                                  chunk.text, scores.get(chunk.id, 0.0),
+                                                  chunk.page)
         return [c for c in dict.fromkeys(wanted) if c in gathered.passages]
 
 
