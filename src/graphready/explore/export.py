@@ -1,7 +1,8 @@
 """The whole graph as GraphML (Gephi, Cytoscape, NetworkX, yEd) or as node-link JSON (NetworkX's
 ``node_link_graph``, d3), written a batch at a time: the caller streams the pieces, so memory
 does not grow with the graph. Document ids and community ids are attributes of each node (and
-document ids of each edge), as JSON arrays in a string, since GraphML has no list type."""
+document ids of each edge), as JSON arrays in a string, since GraphML has no list type.
+``curated`` marks the nodes and edges a curator's edit made or changed."""
 
 from __future__ import annotations
 
@@ -21,9 +22,9 @@ _NOT_XML = re.compile("[^\u0009\u000a\u000d\u0020-\ud7ff\ue000-\ufffd\U00010000-
 
 NODE_KEYS = (("name", "string"), ("type", "string"), ("description", "string"),
              ("degree", "int"), ("passages", "int"), ("documents", "string"),
-             ("communities", "string"), ("community", "string"))
+             ("communities", "string"), ("community", "string"), ("curated", "boolean"))
 EDGE_KEYS = (("label", "string"), ("weight", "double"), ("description", "string"),
-             ("passages", "int"), ("documents", "string"))
+             ("passages", "int"), ("documents", "string"), ("curated", "boolean"))
 
 
 def _clean(text: str) -> str:
@@ -42,14 +43,16 @@ def node_attributes(view: GraphView, position: int) -> dict[str, Any]:
             "degree": int(view.degree[position]), "passages": len(entity.chunk_ids),
             "documents": json.dumps(view.documents_of(entity)),
             "communities": json.dumps(communities),
-            "community": communities[0] if communities else ""}
+            "community": communities[0] if communities else "",
+            "curated": view.curated(entity.id)}
 
 
 def edge_attributes(view: GraphView, relation: Relation) -> dict[str, Any]:
     """What the export says about one relation."""
     return {"label": relation.label, "weight": relation.weight,
             "description": relation.description, "passages": len(relation.chunk_ids),
-            "documents": json.dumps(_documents(view, relation.chunk_ids))}
+            "documents": json.dumps(_documents(view, relation.chunk_ids)),
+            "curated": view.curated_relation(relation)}
 
 
 def _data(attributes: dict[str, Any], prefix: str) -> str:
@@ -57,7 +60,8 @@ def _data(attributes: dict[str, Any], prefix: str) -> str:
     for key, value in attributes.items():
         if value == "" or value is None:
             continue
-        text = repr(float(value)) if isinstance(value, float) else str(value)
+        text = ("true" if value else "false") if isinstance(value, bool) \
+            else repr(float(value)) if isinstance(value, float) else str(value)
         parts.append(f'<data key="{prefix}_{key}">{escape(_clean(text))}</data>')
     return "".join(parts)
 

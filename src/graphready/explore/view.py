@@ -4,7 +4,9 @@ communities, the neighbourhood of an entity for drawing (strongest relations fir
 the community hierarchy. Built once when a graph is loaded (the same graph the retrieval tools
 use, from whichever store holds it), then only read: it is safe to share between requests.
 While deleted documents are hidden, :meth:`GraphView.visible` gives the graph without them
-(:mod:`graphready.explore.visible`), built once per change of the hidden set."""
+(:mod:`graphready.explore.visible`), built once per change of the hidden set. The curators'
+marks (:class:`~graphready.curation.apply.Marks`) say which entities and relations an edit
+made or changed, and the names merged or renamed away, which search finds."""
 
 from __future__ import annotations
 
@@ -21,6 +23,7 @@ from itertools import chain
 import numpy as np
 import numpy.typing as npt
 
+from graphready.curation.apply import Marks
 from graphready.errors import StoreError
 from graphready.knowledge import ChunkExtraction, Community, Entity, KnowledgeGraph, Relation
 
@@ -86,13 +89,16 @@ class GraphView:
     id (for the documents that mention an entity, and the export's attributes);
     ``extractions`` reads the stored extractions, for the entities' other names (read once, at
     the first question about them). ``withheld_entities`` and ``withheld_communities`` are
-    those whose description or report is withheld while a deleted document is hidden."""
+    those whose description or report is withheld while a deleted document is hidden.
+    ``curation``: the marks of the curators' edits the graph holds."""
 
     def __init__(self, graph: KnowledgeGraph, chunk_docs: Mapping[str, str],
                  extractions: Callable[[], Iterable[ChunkExtraction]] | None = None, *,
                  withheld_entities: frozenset[str] = frozenset(),
-                 withheld_communities: frozenset[str] = frozenset()) -> None:
+                 withheld_communities: frozenset[str] = frozenset(),
+                 curation: Marks | None = None) -> None:
         self._extractions = extractions
+        self.curation = curation or Marks()
         self._aliases: dict[str, tuple[str, ...]] | None = None
         self._aliases_lock = threading.Lock()
         self.entities: tuple[Entity, ...] = graph.entities
@@ -137,7 +143,8 @@ class GraphView:
             found = without_documents(graph, self.chunk_docs, wanted)
             view = GraphView(found.graph, found.chunk_docs, self._extractions,
                              withheld_entities=found.withheld_entities,
-                             withheld_communities=found.withheld_communities)
+                             withheld_communities=found.withheld_communities,
+                             curation=self.curation)
             self._shown = (wanted, view)
             return view
 
@@ -179,8 +186,12 @@ class GraphView:
         shared: dict[str, str] = {}  # each word held once, not once per name it is in
         words: list[str] = []
         owners = array("i")
+        aliases = self.curation.aliases
         for i, name in enumerate(self._folded):
-            for word in dict.fromkeys(_WORD.findall(name)):
+            found = _WORD.findall(name)
+            for alias in aliases.get(self.entities[i].id, ()) if aliases else ():
+                found.extend(_WORD.findall(fold(alias)))  # a merged or old name finds it
+            for word in dict.fromkeys(found):
                 words.append(shared.setdefault(word, word))
                 owners.append(i)
         # By word, then by owner (a stable sort of pairs listed by owner).
@@ -261,8 +272,10 @@ class GraphView:
         return self._by_level[int(self._of_entity[start])].id if end > start else None
 
     def aliases_of(self, entity: Entity) -> tuple[str, ...]:
-        """The entity's other names (blocking: the first call reads every stored extraction;
-        a store that fails gives none, and the next call tries again)."""
+        """The entity's other names: those curation gave it first, then the documents'
+        (blocking: the first call reads every stored extraction; a store that fails gives
+        only the former, and the next call tries again)."""
+        curated = self.curation.aliases.get(entity.id, ())
         with self._aliases_lock:
             if self._aliases is None and self._extractions is not None:
                 names = {e.id: e.name for e in self.entities}
@@ -270,8 +283,19 @@ class GraphView:
                     self._aliases = entity_aliases(self._extractions(), names, self.chunk_docs)
                 except StoreError as exc:
                     log.warning("cannot read the extractions for entity aliases: %s", exc)
-                    return ()
-            return (self._aliases or {}).get(entity.id, ())
+                    return curated
+            found = (self._aliases or {}).get(entity.id, ())
+        if not curated:
+            return found
+        return tuple(dict.fromkeys((*curated, *found)))
+
+    def curated(self, entity_id: str) -> bool:
+        """Whether a curator's edit made or changed the entity (a merge, a rename)."""
+        return entity_id in self.curation.entities
+
+    def curated_relation(self, relation: Relation) -> bool:
+        """Whether a curator's edit made or changed the relation."""
+        return (relation.source, relation.target) in self.curation.relations
 
     def documents_of(self, entity: Entity) -> list[str]:
         """The ids of the documents whose passages mention the entity, each once."""

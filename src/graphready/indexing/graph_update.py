@@ -13,6 +13,13 @@ top-level communities the change reaches, each level starting from the stored pa
 a community that is new, or one whose members or relations changed, and a reused community's
 row is rewritten only when its parent changed.
 Everything is written in one transaction (:meth:`apply_graph_change`).
+
+The curators' live edits (:mod:`graphready.curation`) are applied to every assembly, before
+communities are detected, so communities, reports, retrieval and the graph API all see the
+curated graph; each edit's outcome (applied or stale) and the marks of the curated graph go to
+the edit log once the graph is stored. While any edit is live, or the stored graph still holds
+edits undone since, :func:`update` builds the whole graph with :func:`rebuild` (an edit may
+reach any entity, so the keys a document change reaches no longer bound what it changes).
 """
 
 from __future__ import annotations
@@ -30,6 +37,9 @@ from graphready.communities.hierarchy import (
 )
 from graphready.communities.reuse import changed_entities, reusable_reports
 from graphready.config import Settings
+from graphready.curation.apply import Curated, apply_edits
+from graphready.curation.edits import Edit
+from graphready.curation.log import log_path, open_log
 from graphready.extraction.assemble import assemble_graph, assemble_part
 from graphready.extraction.contributions import Contribution, contribution, plan_change
 from graphready.knowledge import ChunkExtraction, Community, Entity, KnowledgeGraph, Relation
@@ -100,15 +110,37 @@ def _with_contributions(extractions: Iterable[ChunkExtraction],
         yield extraction
 
 
+def _edits(settings: Settings) -> tuple[list[Edit], str] | None:
+    """The live edits of the data dir's edit log and the digest of those the stored graph
+    has applied; None when there is no edit log."""
+    path = log_path(settings)
+    if not path.exists():
+        return None
+    with open_log(path) as log:
+        return log.live(), log.applied_digest()
+
+
+def _record(settings: Settings, curated: Curated) -> None:
+    """What the stage made of the edits, into the edit log (none without one)."""
+    path = log_path(settings)
+    if path.exists():
+        with open_log(path) as log:
+            log.record(curated.outcomes, curated.marks)
+
+
 def rebuild(settings: Settings, catalog: Catalog, store: GraphStore, report: Report,
             model: CachedChatModel | None, fingerprint: str, *,
             reuse: bool = True) -> GraphOutcome:
     """Assemble the graph from every stored extraction, detect its communities, report them
     (reusing the reports of unchanged communities when ``reuse``) and replace the stored graph
-    (with its contribution index, in a store that keeps one)."""
+    (with its contribution index, in a store that keeps one). The live edits are applied to
+    the assembly first."""
     report(Progress("graph.communities", 0, 1))
     index: list[Contribution] = []
     entities, relations = assemble_graph(_with_contributions(store.iter_extractions(), index))
+    found = _edits(settings)
+    curated = apply_edits(entities, relations, found[0] if found else [])
+    entities, relations = curated.entities, curated.relations
     previous_graph = store.load_graph() if reuse else None
     nodes = _detect(settings, [e.id for e in entities],
                     [(r.source, r.target, r.weight) for r in relations],
@@ -129,6 +161,7 @@ def rebuild(settings: Settings, catalog: Catalog, store: GraphStore, report: Rep
     else:
         store.replace_graph(
             KnowledgeGraph(tuple(entities), tuple(relations), tuple(communities)), fingerprint)
+    _record(settings, curated)
     counts = {"entities": len(entities), "relations": len(relations),
               "communities": len(communities)}
     return GraphOutcome(counts, sum(1 for c in communities if c.id in previous), fallbacks,
@@ -188,7 +221,10 @@ def _diff(before: Mapping[K, V], after: Mapping[K, V]) -> tuple[frozenset[K], tu
 def update(settings: Settings, catalog: Catalog, store: IncrementalGraphStore, report: Report,
            model: CachedChatModel | None, fingerprint: str) -> GraphOutcome:
     """Bring the stored graph in line with the stored extractions of the catalog's chunks, in
-    place (see the module docstring)."""
+    place (see the module docstring); with edits live or applied, whole (:func:`rebuild`)."""
+    found = _edits(settings)
+    if found is not None and (found[0] or found[1]):
+        return rebuild(settings, catalog, store, report, model, fingerprint)
     report(Progress("graph.communities", 0, 1))
     wanted, built = catalog.chunk_ids(), store.graph_chunk_ids()
     added = store.get_extractions(wanted - built)

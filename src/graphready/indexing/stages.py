@@ -18,6 +18,8 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING, TypeVar
 
 from graphready.config import Settings, Stage
+from graphready.curation.log import log_path
+from graphready.curation.log import settled as edits_settled
 from graphready.documents.types import Chunk, SkippedFile
 from graphready.errors import BuildError, LLMError
 from graphready.llm.refusals import Refusals
@@ -204,9 +206,10 @@ def run_graph(settings: Settings, stores: Stores, report: Report,
     fingerprint = catalog.fingerprint()
     extractor_id = _extractor_id(settings)
 
-    def current() -> bool:
+    def current() -> bool:  # the curators' edits too: one added or undone rebuilds the graph
         return (graph.synced_fingerprint() == fingerprint
-                and _same_extractor(graph.extractor_id(), extractor_id))
+                and _same_extractor(graph.extractor_id(), extractor_id)
+                and edits_settled(log_path(settings)))
 
     if current() and settings.fail_stage != "graph":
         return _loaded("graph", started)

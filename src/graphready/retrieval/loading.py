@@ -7,6 +7,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from graphready.config import Settings
+from graphready.curation.apply import Marks
+from graphready.curation.log import FILE as CURATION_FILE
+from graphready.curation.log import read_marks
 from graphready.embeddings.base import Embedder
 from graphready.explore.view import GraphView
 from graphready.heap import release_free_memory
@@ -101,11 +104,15 @@ def load_graph(stores: Stores, path: Path | None = None) -> GraphTools | None:
     are missing, stale or damaged, the first process of the machine to load the graph builds
     them and writes them there, and the others wait for it and map them."""
     params = GraphSearchParams()
+    # The edit log lives beside the arrays file; its marks name the curated graph stored.
+    marks = read_marks(path.parent / CURATION_FILE) if path is not None else Marks()
     before = stores.graph.synced_fingerprint()
     graph = stores.graph.load_graph()
     if graph is None:
         return None
     key = graph_key(before, params)
+    if key is not None and marks.digest:
+        key = f"{key} edits={marks.digest}"
     if stores.graph.synced_fingerprint() != before:
         key = None
     counts = {"entities": len(graph.entities), "relations": len(graph.relations),
@@ -113,7 +120,8 @@ def load_graph(stores: Stores, path: Path | None = None) -> GraphTools | None:
     titles, chunk_docs = _titles(stores)
     local = GraphIndex.from_arrays(_local_arrays(path, key, graph, titles, params), params)
     tools = GraphTools(local, CommunityIndex(graph.communities), counts,
-                       GraphView(graph, chunk_docs, stores.graph.iter_extractions))
+                       GraphView(graph, chunk_docs, stores.graph.iter_extractions,
+                                 curation=marks))
     del graph, titles
     release_free_memory()  # what the load built and dropped, returned to the system
     return tools

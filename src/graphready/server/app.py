@@ -22,6 +22,7 @@ from .auth import install_keys
 from .body_timeout import BodyTimeout
 from .cluster import WorkerRole
 from .crosssite import CrossSite
+from .curation_api import router as curation_router
 from .documents import router as documents_router
 from .graph_api import router as graph_router
 from .limits import UPLOAD_PATH, BodyLimit
@@ -38,7 +39,7 @@ from .workspace_paths import DOCUMENTED_PREFIX, WorkspacePaths, WorkspaceStates
 from .workspaces import Workspaces
 
 WORKSPACE_ROUTERS: tuple[APIRouter, ...] = (router, documents_router, graph_router,
-                                            webapp_router)
+                                            curation_router, webapp_router)
 """The routers every workspace has (today's paths are the default workspace's)."""
 
 

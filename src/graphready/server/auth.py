@@ -95,11 +95,13 @@ def is_open(method: str, path: str) -> bool:
 
 
 def is_write(method: str, path: str) -> bool:
-    """Whether a request changes what a workspace holds: adding or deleting documents, or a
-    build (``path`` within the workspace). Everything else (chat included) is a read."""
+    """Whether a request changes what a workspace holds: adding or deleting documents, a
+    build, or a curator's edit of the graph (``path`` within the workspace). Everything else
+    (chat included) is a read."""
     if method not in WRITE_METHODS:
         return False
-    return path == "/build" or path == "/documents" or path.startswith("/documents/")
+    return path in ("/build", "/documents", "/graph/edits") \
+        or path.startswith(("/documents/", "/graph/edits/"))
 
 
 def needs(method: str, path: str) -> tuple[str | None, Role]:

@@ -13,6 +13,7 @@ import time
 from typing import Any
 
 from graphready.config import Settings
+from graphready.curation.log import applied_digest, log_path
 from graphready.llm.gate import ModelGate
 from graphready.stores.registry import Stores
 
@@ -42,6 +43,7 @@ class FollowerLoop:
         """The indexes this process answers with, and how new ones are loaded."""
         self.sharing = Sharing(role, library, stores.catalog, SharedFolder(settings.data_dir))
         self._stores = stores
+        self._edit_log = log_path(settings)
         self._readiness = readiness
         self._library = library
         self._gate = gate
@@ -121,9 +123,11 @@ class FollowerLoop:
 
     def _fingerprints(self) -> dict[str, str | None]:
         stores = self._stores
+        graph = stores.graph.synced_fingerprint()
+        edits = applied_digest(self._edit_log)  # a curated graph is new too
         return {"keyword": stores.keyword.synced_fingerprint(),
                 "vectors": stores.vectors.synced_fingerprint(),
-                "graph": stores.graph.synced_fingerprint()}
+                "graph": f"{graph} edits={edits}" if graph is not None and edits else graph}
 
     async def _first_load(self) -> None:
         synced = await asyncio.to_thread(self._fingerprints)  # before loading: never miss one

@@ -81,7 +81,9 @@ async def _view(request: Request) -> GraphView:
 def _entity_out(view: GraphView, position: int) -> EntityOut:
     entity = view.entities[position]
     return EntityOut(id=entity.id, name=entity.name, type=entity.type,
-                     degree=int(view.degree[position]), passages=len(entity.chunk_ids))
+                     degree=int(view.degree[position]), passages=len(entity.chunk_ids),
+                     curated=view.curated(entity.id),
+                     aliases=list(view.curation.aliases.get(entity.id, ())))
 
 
 def _community_ref(community: Community) -> CommunityRef:
@@ -145,11 +147,12 @@ def _entity_detail(view: GraphView, state: AppState, position: int) -> EntityDet
                  for doc, chunk in doc_chunks.items()]
     relations = [RelationOut(other=_entity_out(view, n.other), label=n.relation.label,
                              description=n.relation.description, weight=n.relation.weight,
-                             passages=len(n.relation.chunk_ids))
+                             passages=len(n.relation.chunk_ids),
+                             curated=view.curated_relation(n.relation))
                  for n in view.neighbours(position, RELATIONS_SHOWN)]
     return EntityDetail(
         id=entity.id, name=entity.name, type=entity.type, description=entity.description,
-        rewriting=entity.id in view.withheld_entities,
+        rewriting=entity.id in view.withheld_entities, curated=view.curated(entity.id),
         aliases=list(view.aliases_of(entity)), degree=int(view.degree[position]),
         passage_count=len(entity.chunk_ids),
         passages=passages, document_count=len(view.documents_of(entity)), documents=documents,
@@ -181,8 +184,8 @@ def _subgraph(view: GraphView, position: int, hops: int, limit: int) -> Subgraph
         top = view.community(community) if community else None
         if top is not None and top.id not in legend:
             legend[top.id] = _community_ref(top)
-    edges = [EdgeOut(source=r.source, target=r.target, label=r.label, weight=r.weight)
-             for r in found.edges]
+    edges = [EdgeOut(source=r.source, target=r.target, label=r.label, weight=r.weight,
+                     curated=view.curated_relation(r)) for r in found.edges]
     return SubgraphOut(center=view.entities[position].id, hops=hops, limit=limit,
                        truncated=found.truncated, nodes=nodes, edges=edges,
                        communities=list(legend.values()))

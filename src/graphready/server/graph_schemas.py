@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, Field
 
+CURATED = "True when a curator's edit made or changed this {what} (GET /graph/edits)"
 REWRITING = ("True while a deleted document that contributed to it is hidden: {what} is "
              "withheld (empty) until the graph stage has rebuilt the graph without it")
 
@@ -17,6 +18,10 @@ class EntityOut(BaseModel):
     type: str
     degree: int = Field(description="How many relations it has")
     passages: int = Field(description="How many passages mention it")
+    curated: bool = Field(default=False, description=CURATED.format(what="entity"))
+    aliases: list[str] = Field(default_factory=list, description="The names curators' edits "
+                                                                 "merged into it or renamed "
+                                                                 "away (search finds them)")
 
 
 class EntityPage(BaseModel):
@@ -62,6 +67,7 @@ class RelationOut(BaseModel):
     description: str
     weight: float
     passages: int
+    curated: bool = Field(default=False, description=CURATED.format(what="relation"))
 
 
 class EntityDetail(BaseModel):
@@ -72,6 +78,7 @@ class EntityDetail(BaseModel):
     type: str
     description: str
     rewriting: bool = Field(description=REWRITING.format(what="its description"))
+    curated: bool = Field(default=False, description=CURATED.format(what="entity"))
     aliases: list[str] = Field(description="Its other names in the documents: other spellings, "
                                            "and short forms merged into it (a surname, an "
                                            "acronym), the most frequent first")
@@ -99,6 +106,7 @@ class EdgeOut(BaseModel):
     target: str
     label: str
     weight: float
+    curated: bool = Field(default=False, description=CURATED.format(what="relation"))
 
 
 class SubgraphOut(BaseModel):
