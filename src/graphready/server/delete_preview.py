@@ -103,18 +103,25 @@ def _chunk_ids(state: AppState, entry: DocumentEntry) -> list[str]:
             if is_upload(d.source) == upload for c in d.chunk_ids]
 
 
+def _count(n: int, noun: str) -> str:
+    plural = noun[:-1] + "ies" if noun.endswith("y") else noun + "s"
+    return f"{n} {noun if n == 1 else plural}"
+
+
 def _preview(state: AppState, entry: DocumentEntry) -> DeletePreview:
     chunk_ids = _chunk_ids(state, entry)
     diff = preview_delete(state.stores.graph, chunk_ids) \
         if state.graph_view is not None else None
     ready = diff is not None
     found = diff or GraphDiff(0, (), (), (), (), (), (), ())
-    message = (f"deleting it drops {len(chunk_ids)} passages; the graph loses "
-               f"{len(found.entities_removed)} entities and {len(found.relations_removed)} "
-               f"relations, {len(found.entities_changed)} entities change, and "
-               f"{len(found.communities)} community reports are written again" if ready else
-               f"deleting it drops {len(chunk_ids)} passages; the knowledge graph is not built "
-               "yet, so what it would lose is not known")
+    drops = f"deleting it drops {_count(len(chunk_ids), 'passage')}"
+    message = (f"{drops}; the graph loses {_count(len(found.entities_removed), 'entity')} and "
+               f"{_count(len(found.relations_removed), 'relation')}, "
+               f"{_count(len(found.entities_changed), 'entity')} change, and "
+               f"{_count(len(found.communities), 'community report')} are written again"
+               if ready else
+               f"{drops}; the knowledge graph is not built yet, so what it would lose is not "
+               "known")
     return DeletePreview.model_validate({
         "document_id": entry.id, "title": entry.title, "source": entry.source,
         "how": _how(state, entry), "passages": len(chunk_ids), "chunk_ids": chunk_ids,

@@ -1,5 +1,6 @@
 // Documents: upload (drop or choose, several files, with progress), the list with each
-// document's state per index, delete with confirmation, rescan of the folder.
+// document's state per index, delete with confirmation, a preview of what a delete would remove
+// or change (DELETE ?dry_run=true) in a panel with Delete and Cancel, rescan of the folder.
 import { getJSON, request, sendJSON, upload } from "./api.js";
 import { $, bytes, h, replace } from "./dom.js";
 
@@ -11,8 +12,10 @@ function stateCell(state) {
   return h("td", { class: `state state-${state}` }, state);
 }
 
-async function remove(doc, button) {
-  if (!confirm(`Delete "${doc.title}" (${doc.id}) from every index?`)) return;
+const LISTED = 12;  // names shown of each list in the preview
+
+async function remove(doc, button, asked = false) {
+  if (!asked && !confirm(`Delete "${doc.title}" (${doc.id}) from every index?`)) return;
   button.disabled = true;
   try {
     await request(docPath(doc.id), { method: "DELETE" });
@@ -24,10 +27,79 @@ async function remove(doc, button) {
   }
 }
 
+function closePreview() {
+  const panel = $("delete-preview");
+  if (panel) { panel.hidden = true; replace(panel); }
+}
+
+function names(items, text, more) {
+  const shown = items.slice(0, LISTED).map((item) => h("li", {}, text(item)));
+  if (items.length > LISTED) shown.push(h("li", { class: "muted" }, `and ${items.length - LISTED} more${more}`));
+  return h("ul", { class: items.length > 6 ? "preview-list many" : "preview-list" }, shown);
+}
+
+function part(title, items, text, more = "") {
+  return items.length ? h("div", { class: "preview-part" }, h("h4", {}, `${title} (${items.length})`),
+    names(items, text, more)) : null;
+}
+
+function showPreview(doc, p) {
+  const weaker = p.relations_changed.filter((r) => r.weight_after < r.weight_before);
+  const counts = [  // [key, how many, said of one]
+    ["passages", p.passages, "passage"], ["entities disappear", p.entities_removed.length, "entity disappears"],
+    ["entities lose passages", p.entities_changed.length, "entity loses passages"],
+    ["relations go", p.relations_removed.length, "relation goes"],
+    ["relations lose weight", weaker.length, "relation loses weight"],
+    ["community reports rewritten", p.communities.length, "community report rewritten"]];
+  const upload = p.source === "upload";
+  const del = h("button", { type: "button", class: "danger", "aria-label": `delete ${doc.title} now` }, "Delete");
+  del.addEventListener("click", async () => { await remove(doc, del, true); closePreview(); });
+  const cancel = h("button", { type: "button", onclick: closePreview }, upload ? "Cancel" : "Close");
+  const panel = $("delete-preview");
+  replace(panel,
+    h("h3", {}, `What deleting “${doc.title}” would do`),
+    h("p", { class: "muted" }, "A preview: nothing has been changed yet."),
+    h("ul", { class: "preview-counts" }, counts.map(([label, n, one]) =>
+      h("li", { dataset: { count: label } }, h("strong", {}, String(n)), ` ${n === 1 ? one : label}`))),
+    p.graph_ready ? null : h("p", { class: "rewriting" }, "The knowledge graph is not built yet: " +
+      "only the passages are known."),
+    p.entities_added.length ? h("p", { class: "muted" }, `${p.entities_added.length} names the ` +
+      "document merged into others would stand alone again.") : null,
+    part("Entities that disappear", p.entities_removed, (e) => `${e.name} (${e.type})`),
+    part("Entities that lose passages", p.entities_changed,
+      (e) => `${e.name}: ${e.passages_before} → ${e.passages_after} passages`),
+    part("Community reports rewritten", p.communities, (c) => `${c.title} (level ${c.level}, ${c.size} entities)`),
+    upload ? null : h("p", { class: "rewriting" }, `This document comes from the served folder: ${p.how}.`),
+    h("div", { class: "buttons" }, upload ? del : null, cancel));
+  panel.hidden = false;
+  panel.scrollIntoView({ block: "nearest" });
+  (upload ? del : cancel).focus();
+}
+
+async function preview(doc, button) {
+  let panel = $("delete-preview");
+  if (!panel) {
+    panel = h("section", { id: "delete-preview", class: "delete-preview", "aria-label": "Delete preview", hidden: true });
+    $("doc-table").parentElement.before(panel);
+  }
+  button.disabled = true;
+  try {
+    const response = await request(`${docPath(doc.id)}?dry_run=true`, { method: "DELETE" });
+    showPreview(doc, await response.json());
+  } catch (e) {
+    replace($("doc-message"), `Cannot preview the delete of ${doc.title}: ${e.message}`);
+  } finally {
+    button.disabled = false;
+  }
+}
+
 function row(doc) {
   const indexes = doc.indexes || {};
   const button = h("button", { type: "button", class: "danger", "aria-label": `delete ${doc.title}` }, "Delete");
   button.addEventListener("click", () => remove(doc, button));
+  const look = h("button", { type: "button", class: "small preview-delete", "aria-label": `preview the delete of ${doc.title}`,
+                             title: "preview the delete: what it would remove or change, changing nothing" }, "Preview");
+  look.addEventListener("click", () => preview(doc, look));
   return h("tr", { dataset: { id: doc.id } },
     h("td", { class: "title" }, doc.title, doc.error ? h("div", { class: "error" }, doc.error) : null),
     h("td", { class: "muted id" }, doc.id),
@@ -35,7 +107,8 @@ function row(doc) {
     h("td", {}, String(doc.chunks ?? "")),
     stateCell(doc.state), stateCell(indexes.keyword || ""), stateCell(indexes.vectors || ""),
     stateCell(indexes.graph || ""),
-    h("td", {}, doc.source === "folder" ? h("span", { class: "muted", title: "delete it from the folder" }, "folder") : button));
+    h("td", { class: "actions" }, look, " ",
+      doc.source === "folder" ? h("span", { class: "muted", title: "delete it from the folder" }, "folder") : button));
 }
 
 async function load(append) {

@@ -3,6 +3,7 @@
 import cytoscape from "../vendor/cytoscape/cytoscape.esm.min.js";
 import { getJSON, request, url } from "./api.js";
 import { openPassage } from "./passage.js";
+import { openOverview } from "./overview.js";
 import { $, h, replace } from "./dom.js";
 
 const PALETTE = ["#4e79a7", "#f28e2b", "#59a14f", "#e15759", "#76b7b2", "#edc948", "#b07aa1",
@@ -215,6 +216,7 @@ async function exportGraph(ev) {
 // The drawing area was hidden: tell Cytoscape its size now that it shows.
 export function shown() {
   if (cy) { cy.resize(); }
+  if (!cy || cy.elements().empty()) openOverview(graph());  // nothing searched: the overview
 }
 
 export function init() {
