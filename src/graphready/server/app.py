@@ -11,10 +11,13 @@ from contextlib import asynccontextmanager
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, FastAPI, Path
+from starlette.routing import Route
 
 from graphready import __version__
 from graphready.config import Settings
 from graphready.llm.protocol import ChatModel
+from graphready.mcp.endpoint import PATH as MCP_PATH
+from graphready.mcp.endpoint import McpEndpoint
 
 from . import errors, openapi_doc
 from .admission import GraphShares
@@ -55,6 +58,7 @@ def create_app(settings: Settings, build: bool = True,
     build workers (``graphready ask`` and some tests); ``chat_model`` replaces the configured
     language model for answers (tests give a scripted one); ``role`` makes it one of the
     processes of ``serve --workers N`` (``cluster.py``)."""
+    mcp = McpEndpoint(settings)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -62,7 +66,8 @@ def create_app(settings: Settings, build: bool = True,
         attach(app, workspaces.default, workspaces)
         workspaces.begin_background()
         try:
-            yield
+            async with mcp.running():
+                yield
         finally:
             await workspaces.close()
 
@@ -83,6 +88,8 @@ def create_app(settings: Settings, build: bool = True,
     app.router.routes[:] = [r for r in app.router.routes  # /health is the process's alone
                             if getattr(r, "path", "") != DOCUMENTED_PREFIX + "/health"]
     app.mount("/static", static_files(), name="static")
+    # MCP over streamable HTTP (graphready/mcp/endpoint.py): not a REST route of the document
+    app.router.routes.append(Route(MCP_PATH, mcp, methods=["POST"], include_in_schema=False))
     # Added innermost first: a request passes WorkspacePaths, DrainUnreadBody,
     # SecurityHeaders, CrossSite, ApiKeys, WorkspaceStates, BodyTimeout, BodyLimit,
     # GraphShares, then the routes.

@@ -40,7 +40,7 @@ from .workspace_list import DEFAULT_WORKSPACE
 PREFIX = "/workspaces/"
 DOCUMENTED_PREFIX = "/workspaces/{workspace}"
 """The prefix of the per-workspace paths as the OpenAPI document writes them."""
-PATHS = frozenset({"/", "/chat", "/status", "/build", "/documents"})
+PATHS = frozenset({"/", "/chat", "/status", "/build", "/documents", "/mcp"})
 """Today's paths that each workspace has (exactly)."""
 PREFIXES = ("/documents/", "/graph/", "/passages/")
 """Today's path prefixes that each workspace has."""
