@@ -147,3 +147,13 @@ def test_discovery_reports_what_it_cannot_check(tmp_path: Path) -> None:
     assert set(problems) == {2, 3, 4, 7, 10, 11}, problems
     assert "not a string literal: NAME" in problems[7]
     assert "flags are not literal" in problems[11]
+
+
+def test_the_curation_api_s_path_pattern_is_linear() -> None:
+    """A request pattern (pydantic's, not ``re``'s, so discovery does not see it) checked the
+    same way: the edit id of ``DELETE /graph/edits/{edit_id}``."""
+    from graphready.server.curation_api import EDIT_ID
+
+    findings = check_linear(EDIT_ID, 0, ("finditer", "fullmatch"))
+    assert not findings, "\n".join(str(f) for f in findings[:5])
+    assert re.fullmatch(EDIT_ID, "edit_0123456789abcdef") and not re.fullmatch(EDIT_ID, "edit_x")
