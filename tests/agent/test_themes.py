@@ -7,7 +7,13 @@ from __future__ import annotations
 from collections import Counter
 
 from graphready.agent.answer import Passage
-from graphready.agent.themes import Report, community_answer, distinctive_terms, key_entities
+from graphready.agent.themes import (
+    Report,
+    community_answer,
+    distinctive_terms,
+    key_entities,
+    without_boilerplate,
+)
 
 
 def passage(cid: str, text: str, title: str = "") -> Passage:
@@ -67,3 +73,36 @@ def test_a_title_with_commas_stays_one_key_entity() -> None:
 def test_no_report_says_so() -> None:
     answer = community_answer([], "Themes:")
     assert answer.citations == [] and "no community" in answer.text
+
+
+LICENCE_HEADER = ("The Project Gutenberg eBook of Moby Dick\n\nThis ebook is for the use of "
+                  "anyone anywhere in the United States at no cost. Ahab sails the Pequod.\n"
+                  "*** START OF THE PROJECT GUTENBERG EBOOK MOBY DICK ***")
+LICENCE = Report(
+    "Project Gutenberg, United States, Foundation",
+    "The licence.\nKey entities: Project Gutenberg, United States, Foundation",
+    [passage("g1", "The Project Gutenberg Literary Archive Foundation is a non-profit 501(c)(3) "
+                   "educational corporation organized under the laws of the state of "
+                   "Mississippi and granted tax exempt status by the Internal Revenue Service."),
+     passage("g2", "Section 3. Information about the Project\nGutenberg Literary Archive "
+                   "Foundation: donations to the Foundation are tax deductible in the United "
+                   "States.")])
+
+
+def test_licence_boilerplate_is_no_theme() -> None:
+    """A Project Gutenberg book's licence (every part names the project, however its lines
+    break) is neither a theme nor quoted in one; a theme named by the entities of its licence
+    header alone is left out too."""
+    sea = Report(SEA.title, "Ahab hunts.\nKey entities: Ahab, United States, Moby Dick",
+                 [passage("h1", LICENCE_HEADER), *SEA.passages])
+    header_only = Report("United States, Foundation",
+                         "Header.\nKey entities: United States, Foundation",
+                         [passage("h2", LICENCE_HEADER), passage("l2", "Ahab sails on.")])
+    answer = community_answer([sea, LICENCE, header_only, LAND], "Main themes:")
+    lines = answer.text.splitlines()
+    assert lines[0] == "Main themes: Ahab and Moby Dick; Dorothy and Toto."
+    assert "Gutenberg" not in answer.text and "Foundation" not in answer.text
+    assert {c.chunk_id for c in answer.citations} <= {"s1", "l1"}
+    # a community that never names the licence is kept as it is
+    assert without_boilerplate([SEA, LAND]) == [SEA, LAND]
+    assert community_answer([LICENCE], "Themes:").citations == []

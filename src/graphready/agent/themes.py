@@ -5,7 +5,12 @@ community report's ``Key entities`` line, most central first) and the words that
 its passages by class-based TF-IDF (each community's passages one class, the communities of the
 answer the classes: a word frequent in one theme and rare in the rest ranks high). Each theme
 then quotes its one or two most representative sentences, those that name the community's most
-central entities, with their citations. A one-line overview of the themes comes first."""
+central entities, with their citations. A one-line overview of the themes comes first.
+
+Licence boilerplate is no theme: a passage that names the Project Gutenberg licence its ebook
+is wrapped in (:data:`LICENCE_MARKERS`, however the lines break them) is not read, neither
+quoted nor counted; a community whose passages are all such, or whose most central entity is
+one of the markers ("Project Gutenberg Literary Archive Foundation"), is left out."""
 
 from __future__ import annotations
 
@@ -26,6 +31,10 @@ MAX_QUOTE_CHARS = 400
 MIN_QUOTE_WORDS = 5
 MAX_NAME_WORDS = 5
 """An entity with a longer name (a document's title taken as an entity) does not name a theme."""
+LICENCE_MARKERS = ("project gutenberg", "gutenberg.org", "gutenberg™", "gutenberg-tm")
+"""What names the licence text Project Gutenberg wraps its ebooks in (header, footer, and the
+"Full Project Gutenberg License" after the book): every part of it a theme would quote names
+the project."""
 _GENERIC = frozenset("""
     first second third one two three later early long new old set left ran run met led made
     became become found used took began went came gave held kept got number part time times
@@ -48,6 +57,34 @@ class Report:
 class _Theme:
     name: str
     quotes: list[Quote]
+
+
+def boilerplate(text: str) -> bool:
+    """Whether ``text`` names the Project Gutenberg licence (:data:`LICENCE_MARKERS`)."""
+    folded = " ".join(text.split()).casefold()
+    return any(marker in folded for marker in LICENCE_MARKERS)
+
+
+def without_boilerplate(reports: Sequence[Report]) -> list[Report]:
+    """``reports`` with their licence passages left out, and without the communities that
+    are all licence, or centred on it. Where licence passages went, the community's central
+    entities are those the passages left still name (the ebook's header names the cities of
+    its publisher); none left: the community is left out too."""
+    out = []
+    for report in reports:
+        kept = [p for p in report.passages if not boilerplate(p.text)]
+        central = key_entities(report)
+        if not kept or (central and boilerplate(central[0])):
+            continue
+        if len(kept) < len(report.passages):
+            held = " ".join(" ".join(p.text.split()).casefold() for p in kept)
+            central = [name for name in central if name.casefold() in held]
+            if not central:
+                continue
+            head = report.summary.rpartition(KEY_LINE)[0] or report.summary
+            report = Report(report.title, f"{head}{KEY_LINE} {', '.join(central)}", kept)
+        out.append(report)
+    return out
 
 
 def key_entities(report: Report) -> list[str]:
@@ -190,6 +227,7 @@ def _themes(reports: Sequence[Report]) -> list[_Theme]:
 def community_answer(reports: Sequence[Report], intro: str) -> Answer:
     """Themes from community reports: ``intro`` and the themes' names on one line, then one
     line per theme with its name and its representative sentences, each cited."""
+    reports = without_boilerplate(reports)
     if not reports:
         return Answer("The knowledge graph has no community that matches.", [])
     themes = _themes(reports)
