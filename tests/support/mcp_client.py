@@ -121,6 +121,10 @@ async def check_every_tool(client: Client) -> None:
     assert added["title"] == "Ada Lovelace" and added["source"] == "upload"
     listed = await call(client, "list_documents")
     assert added["id"] in {d["id"] for d in listed["documents"]}
+    preview = await call(client, "delete_document", document_id="curie.md", dry_run=True)
+    assert preview["dry_run"] is True and preview["source"] == "folder"
+    assert preview["passages"] == 1 and preview["graph_ready"]
+    assert "Marie Curie" in {e["name"] for e in preview["entities_removed"]}
     deleted = await call(client, "delete_document", document_id=added["id"])
     assert deleted["deleted"] == added["id"]
     gone = await refusal(client, "delete_document", document_id=added["id"])

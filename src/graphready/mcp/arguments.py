@@ -134,6 +134,10 @@ class DeleteDocument(Arguments):
 
     document_id: str = Field(pattern=DOCUMENT_ID, description="The document's `id`, as "
                              "list_documents or add_document gave it")
+    dry_run: bool = Field(False, description="Change nothing: say what the delete would remove "
+                          "or change (its passages, the graph's entities and relations that "
+                          "would go or change, the community summaries to be rewritten); a "
+                          "document of the served folder too")
 
 
 class NoArguments(Arguments):

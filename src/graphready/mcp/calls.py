@@ -134,9 +134,10 @@ async def add_document(caller: Caller, args: AddDocument) -> Result:
 
 
 async def delete_document(caller: Caller, args: DeleteDocument) -> Result:
-    """``DELETE /documents/{id}``."""
-    deleted = await documents.delete_document(caller.request, args.document_id.strip())
-    return deleted.model_dump(mode="json")
+    """``DELETE /documents/{id}`` (``?dry_run=true`` with ``dry_run``)."""
+    done = await documents.delete_document(caller.request, args.document_id.strip(),
+                                           dry_run=args.dry_run)
+    return done.model_dump(mode="json")
 
 
 async def status(caller: Caller, args: NoArguments) -> Result:

@@ -113,7 +113,9 @@ TOOLS: tuple[Tool, ...] = (
     Tool("delete_document", "Delete a document",
          "Delete an added document: no answer cites it from the moment this returns, and every "
          "index drops it in the build that follows. A file of the served folder cannot be "
-         "deleted this way (`conflict`: remove the file). Needs a key of role write.",
+         "deleted this way (`conflict`: remove the file). With `dry_run`, nothing changes: "
+         "the result says what the delete would remove or change in every index and the "
+         "graph. Needs a key of role write.",
          DeleteDocument, calls.delete_document, role="write", destructive=True),
     Tool("status", "Index status",
          "What is ready now: whether questions can be answered, each index (keyword, vectors, "
