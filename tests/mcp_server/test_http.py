@@ -5,13 +5,14 @@ earlier protocol versions too; and what HTTP itself refuses before any MCP."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 
 import httpx
+import httpx2
 import pytest
 from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
-from mcp.shared._httpx_utils import create_mcp_http_client
 
 from support.api import assert_error
 from support.mcp_client import (
@@ -33,11 +34,6 @@ FULL = "full-key-for-mcp-tests-0001"
 READ_ONLY = "read-only-key-for-mcp-0002"
 
 
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
     """One server for the module: the documents of ``DOCS``, a full and a read-only key."""
@@ -51,10 +47,15 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
         started.kill()
 
 
-def client(server: ServerProcess, key: str, path: str = "/mcp", mode: str = "auto") -> Client:
+@asynccontextmanager
+async def client(server: ServerProcess, key: str, path: str = "/mcp",
+                 mode: str = "auto") -> AsyncIterator[Client]:
     """The SDK's client of ``path`` on ``server``, sending ``key``."""
-    http = create_mcp_http_client(headers={"Authorization": f"Bearer {key}"})
-    return Client(streamable_http_client(server.url + path, http_client=http), mode=mode)
+    headers = {"Authorization": f"Bearer {key}"}
+    async with httpx2.AsyncClient(headers=headers, timeout=120) as http, \
+            Client(streamable_http_client(server.url + path, http_client=http),
+                   mode=mode) as connected:
+        yield connected
 
 
 async def test_every_tool_over_http(server: ServerProcess) -> None:

@@ -28,11 +28,6 @@ HELD_EXTRACTION = Pace(first_s=600.0)
 the whole test (a question preempts the call, which starts again after it)."""
 
 
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
 async def test_every_tool_over_stdio(tmp_path: Path) -> None:
     docs = write_docs(tmp_path / "docs")
     async with stdio_client(docs, tmp_path / "data") as client:
