@@ -1,7 +1,7 @@
-"""The command line: ``graphready serve | index | ask | eval``. Settings are read here, once: from
-``GRAPHREADY_*`` environment variables, overridden by flags. The flags of settings are made from
-their declarations (``config.Settings``): a setting declared with ``flags=("serve",)`` is
-``serve --its-name``."""
+"""The command line: ``graphready serve | mcp | index | ask | eval``. Settings are read here,
+once: from ``GRAPHREADY_*`` environment variables, overridden by flags. The flags of settings are
+made from their declarations (``config.Settings``): a setting declared with
+``flags=("serve",)`` is ``serve --its-name``."""
 
 from __future__ import annotations
 
@@ -19,6 +19,10 @@ from graphready.errors import ConfigError, GraphReadyError
 from graphready.redact import redact_logs
 from graphready.retrieval.modes import MODES
 from graphready.settings_spec import Command, SettingSpec
+
+FLAGS_OF: dict[str, Command] = {"mcp": "index"}
+"""Commands that take the setting flags of another (``mcp``: ``--data-dir``; every other
+setting from its ``GRAPHREADY_*`` variable, which an MCP client's configuration sets)."""
 
 
 def _flag_help(spec: SettingSpec) -> str:
@@ -50,6 +54,15 @@ def _parser() -> argparse.ArgumentParser:
                        help="folder of documents (.txt .md .html .jsonl); omit it to serve "
                        "documents added over HTTP only (POST /documents)")
     _add_setting_flags(serve, "serve")
+
+    mcp = sub.add_parser("mcp", help="serve DOCS_DIR to an MCP client on standard input and "
+                         "output, building indexes meanwhile")
+    mcp.add_argument("docs_dir", nargs="?", default=None,
+                     help="folder of documents (.txt .md .html .jsonl); omit it to serve "
+                     "documents added with the add_document tool only")
+    _add_setting_flags(mcp, FLAGS_OF["mcp"])
+    _add_workspace_flag(mcp, "serve workspace NAME (added to the data dir's workspaces with "
+                        "DOCS_DIR as its folder when it is not there yet)")
 
     index = sub.add_parser("index", help="build every index for DOCS_DIR, then exit")
     index.add_argument("docs_dir")
@@ -96,8 +109,9 @@ def _int_list(option: str, text: str) -> list[int]:
 
 
 def _settings(args: argparse.Namespace) -> Settings:
+    command = FLAGS_OF.get(args.command, args.command)
     overrides: dict[str, Any] = {spec.name: getattr(args, spec.name) for spec in SETTINGS
-                                 if args.command in spec.about.flags}
+                                 if command in spec.about.flags}
     if hasattr(args, "docs_dir"):  # the DOCS_DIR argument of serve and index
         overrides["docs_dir"] = args.docs_dir
     return load_settings(os.environ, **overrides)
@@ -135,6 +149,13 @@ def main(argv: Sequence[str] | None = None) -> int:
 
                 return asyncio.run(serve_workers(settings))
             asyncio.run(serve(settings))
+            return 0
+        if args.command == "mcp":
+            from graphready.mcp.stdio import serve_stdio
+            from graphready.stores.registry import open_stores
+
+            open_stores(settings).close()  # a store that cannot be opened stops us here
+            asyncio.run(serve_stdio(settings, args.workspace or "default"))
             return 0
         if args.command == "index":
             from graphready.commands import run_index
