@@ -53,8 +53,9 @@ def overview(view: GraphView, limit: int) -> Overview:
             continue
         taken[community] = taken.get(community, 0) + 1
         chosen.append(position)
-    for position in skipped[: limit - len(chosen)]:
-        taken[view.top_community(position)] = taken.get(view.top_community(position), 0) + 1
+    for position in skipped[: limit - len(chosen)]:  # fill up by degree
+        community = view.top_community(position)
+        taken[community] = taken.get(community, 0) + 1
         chosen.append(position)
     chosen.sort(key=lambda p: (-int(view.degree[p]), p))
     return Overview(chosen, _edges_among(view, chosen, EDGES_PER_NODE * limit),
