@@ -31,6 +31,7 @@ from graphready.extraction.normalize import entity_key
 from graphready.extraction.spacy_nlp import SpacyExtractor
 from graphready.indexing.stages import run_documents, run_graph
 from graphready.stores.registry import open_stores
+from indexing.test_incremental_graph import _graph
 from support.corpus import write_corpus
 
 Urls = Callable[[str, str], tuple[str | None, str | None]]
@@ -73,18 +74,6 @@ def _build(settings: Settings, spacy: SpacyExtractor) -> None:
     try:
         run_documents(settings, stores, lambda event: None)
         run_graph(settings, stores, lambda event: None, offline=spacy)
-    finally:
-        stores.close()
-
-
-def _graph(settings: Settings) -> dict[str, Any]:
-    stores = open_stores(settings)
-    try:
-        graph = stores.graph.load_graph()
-        assert graph is not None
-        return {"entities": sorted(graph.entities, key=lambda e: e.id),
-                "relations": sorted(graph.relations, key=lambda r: (r.source, r.target)),
-                "communities": sorted(graph.communities, key=lambda c: c.id)}
     finally:
         stores.close()
 

@@ -199,9 +199,9 @@ async def test_relations_are_added_and_deleted(served: tuple[FastAPI, httpx.Asyn
     ({"op": "merge", "sources": "x", "target": "y"}, 422, "invalid_request", "sources"),
     ({"op": "merge", "sources": [], "target": "y"}, 422, "invalid_request", "sources"),
     ({"op": "rename", "entity": "x", "name": "n" * 201}, 422, "invalid_request", "name"),
-    ({"op": "rename", "entity": "x", "name": "   "}, 422, "invalid_request", "blank"),
-    ({"op": "add_relation", "source": "x", "target": "x", "label": "l"}, 422,
-     "invalid_request", "two entities"),
+    ({"op": "rename", "entity": "x", "name": "   "}, 422, "invalid_request", "white space"),
+    ({"op": "add_relation", "source": "x", "target": "x", "label": "l"}, 404, "not_found",
+     "'x'"),
     ({"op": "delete_entity", "entity": "0000000000000000"}, 404, "not_found",
      "0000000000000000"),
     ([1, 2], 422, "invalid_request", ""),
@@ -220,6 +220,10 @@ async def test_bad_requests_and_merging_into_itself(
     assert_error(await client.post("/graph/edits", json={
         "op": "merge", "sources": [place["id"]], "target": place["id"]}),
         422, "invalid_request", "into itself")
+    for op in ({"op": "add_relation", "label": "self"}, {"op": "delete_relation"}):
+        assert_error(await client.post("/graph/edits", json={
+            **op, "source": place["id"], "target": place["id"]}),
+            422, "invalid_request", "two entities")
     assert_error(await client.post("/graph/edits", content=b"{not json",
                                    headers={"Content-Type": "application/json"}),
                  400, "malformed_json")

@@ -11,7 +11,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Request
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, Field, RootModel, field_validator
+from pydantic import BaseModel, ConfigDict, Field, RootModel
 
 from graphready.curation.edits import (
     AddRelation,
@@ -33,6 +33,7 @@ from .bodies import read_json
 from .errors import error_responses
 from .keys import access_of
 from .lifecycle import AppState
+from .patterns import NOT_BLANK
 from .state import app_state
 
 router = APIRouter(tags=["curation"])
@@ -51,13 +52,6 @@ class _Body(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
-def _not_blank(value: str) -> str:
-    value = value.strip()
-    if not value:
-        raise ValueError("must not be blank")
-    return value
-
-
 class MergeBody(_Body):
     """Merge the ``sources`` into the ``target``."""
 
@@ -71,9 +65,8 @@ class RenameBody(_Body):
 
     op: Literal["rename"]
     entity: EntityId
-    name: str = Field(min_length=1, max_length=MAX_NAME)
-
-    _name = field_validator("name")(_not_blank)
+    name: str = Field(max_length=MAX_NAME, pattern=NOT_BLANK,
+                      description="Stripped of white space at both ends")
 
 
 class DeleteEntityBody(_Body):
@@ -97,10 +90,8 @@ class AddRelationBody(_Body):
     op: Literal["add_relation"]
     source: EntityId
     target: EntityId
-    label: str = Field(min_length=1, max_length=MAX_LABEL)
+    label: str = Field(max_length=MAX_LABEL, pattern=NOT_BLANK)
     description: str = Field(default="", max_length=MAX_DESCRIPTION)
-
-    _label = field_validator("label")(_not_blank)
 
 
 class EditBody(RootModel[Annotated[MergeBody | RenameBody | DeleteEntityBody
@@ -152,14 +143,14 @@ def _change(body: EditBody) -> Change:
     if isinstance(found, MergeBody):
         change = Merge(tuple(found.sources), found.target)
     elif isinstance(found, RenameBody):
-        change = Rename(found.entity, found.name)
+        change = Rename(found.entity, found.name.strip())
     elif isinstance(found, DeleteEntityBody):
         change = DeleteEntity(found.entity)
     elif isinstance(found, DeleteRelationBody):
         change = DeleteRelation(found.source, found.target)
     else:
-        change = AddRelation(found.source, found.target, found.label, found.description.strip())
-    check(change)
+        change = AddRelation(found.source, found.target, found.label.strip(),
+                             found.description.strip())
     return change
 
 
@@ -172,7 +163,7 @@ def _names(view: GraphView, change: Change) -> dict[str, str]:
         if position is None:
             raise NotFound(f"no entity with id {entity_id!r} in the loaded graph")
         names[entity_id] = view.entities[position].name
-    if isinstance(change, DeleteRelation):
+    if isinstance(change, DeleteRelation) and change.source != change.target:
         position = view.position(change.source)
         assert position is not None
         others = {view.entities[n.other].id for n in view.neighbours(
@@ -226,7 +217,8 @@ async def add_edit(request: Request) -> JSONResponse:
                                               '"add_relation", ...}')
     change = _change(body)
     view = _view(state)
-    names = await asyncio.to_thread(_names, view, change)
+    names = await asyncio.to_thread(_names, view, change)  # an unknown id: 404 before 422
+    check(change)
     by = _label(request)
 
     def add() -> Edit:
