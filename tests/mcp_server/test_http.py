@@ -43,6 +43,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
     try:
         started.wait_listening()
         yield started
+        assert started.stop() == 0  # SIGTERM: the MCP endpoint stops with the app, cleanly
+        assert "shutdown complete" in started.log()
     finally:
         started.kill()
 
