@@ -93,6 +93,10 @@ def _parser() -> argparse.ArgumentParser:
                           metavar="FILE", help="questions of other corpora (repeatable); those "
                           "whose answer this corpus holds are left out; the rest measure "
                           "how often the answer says the documents don't say")
+
+    worker = sub.add_parser("worker", help="take build jobs from the queue until stopped "
+                            "(SIGTERM, SIGINT): see Many machines")
+    worker.add_argument("--data-dir", help="this worker's own folder")
     return parser
 
 
@@ -114,6 +118,8 @@ def _settings(args: argparse.Namespace) -> Settings:
                                  if command in spec.about.flags}
     if hasattr(args, "docs_dir"):  # the DOCS_DIR argument of serve and index
         overrides["docs_dir"] = args.docs_dir
+    if args.command == "worker":
+        overrides["data_dir"] = args.data_dir
     return load_settings(os.environ, **overrides)
 
 
@@ -136,6 +142,14 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             settings = settings_for_command(settings, args.workspace,
                                             create=args.command != "ask")
+        if args.command == "worker":
+            from graphready.queue.worker import run_worker
+
+            return run_worker(settings)
+        if args.command != "ask":  # a configured queue that does not answer stops us here
+            from graphready.queue.connect import check_queue
+
+            check_queue(settings)
         if args.command == "serve":
             from graphready.server.auth import check_exposure
             from graphready.server.run import serve

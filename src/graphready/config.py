@@ -16,6 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, get_args
+from urllib.parse import urlsplit
 
 from graphready.errors import ConfigError
 from graphready.settings_spec import (
@@ -162,6 +163,22 @@ class Settings:
     malformed or unreachable URL stops start-up naming this setting. The indexes are
     approximate (HNSW): FalkorDB's recall@10 is 0.978 against exact search on 6,000 random
     vectors"""
+    queue_url: str | None = setting(None, unset="none: every build runs on this machine")
+    """a Redis-protocol server whose streams hold the build's jobs (`redis://[:password@]host:
+    port[/db]`, also `rediss://`; the `redis-server` of a FalkorDB deployment will do): the
+    builder enqueues the chunks' extraction and embedding, `graphready worker` processes on
+    any machine do them, and the builder does the rest (see "Many machines"). Needs
+    `GRAPHREADY_GRAPH_URL` and `GRAPHREADY_VECTOR_URL` (the workers write there); a queue
+    that does not answer stops start-up naming this setting"""
+    queue_lease_s: int = setting(60, low=1, high=86_400)
+    """seconds a job a worker took stays its own without renewal (a worker renews it every
+    third of that while it works): the job of a worker that was killed or lost is taken by
+    another worker that long after its last renewal"""
+    queue_batch: int = setting(64, low=1, high=10_000)
+    """chunks in one job"""
+    queue_max_deliveries: int = setting(3, low=1, high=100)
+    """times a job is handed to a worker before it is failed (with the last error of a try),
+    never handed out for ever; a failed job fails the build stage"""
     fail_stage: Stage | None = setting(None)
     """for tests: make the `documents`, `vectors` or `graph` stage fail"""
     kill_at: str | None = setting(None)
@@ -384,10 +401,33 @@ def _validate(s: Settings) -> None:
         if point not in KILL_POINTS or victim not in ("", *KILL_VICTIMS):
             raise ConfigError(env_name("kill_at"), f"expected POINT or POINT:server with a "
                               f"POINT of {', '.join(KILL_POINTS)}; got {s.kill_at!r}")
+    _check_queue(s)
     _check_endpoint("llm", s.llm_base_url, s.llm_model)
     _check_endpoint("embed", s.embed_base_url, s.embed_model)
     if s.docs_dir is not None and not s.docs_dir.is_dir():
         raise ConfigError(env_name("docs_dir"), f"{s.docs_dir} is not a folder")
+
+
+def _check_queue(s: Settings) -> None:
+    """A queue URL is ``redis[s]://[[user]:password@]host:port[/db]``, and needs the shared
+    stores the workers write to."""
+    if s.queue_url is None:
+        return
+    name = env_name("queue_url")
+    expected = "expected redis://[:password@]host:port[/db] (also rediss://)"
+    try:
+        parts = urlsplit(s.queue_url.strip())
+        port = parts.port
+    except ValueError:
+        raise ConfigError(name, expected) from None
+    db = parts.path.removeprefix("/")
+    if parts.scheme not in ("redis", "rediss") or not parts.hostname or port is None \
+            or (db and not db.isdigit()) or parts.query or parts.fragment:
+        raise ConfigError(name, expected)
+    for store in ("graph_url", "vector_url"):
+        if getattr(s, store) is None:
+            raise ConfigError(name, f"needs {env_name(store)} too: the workers write to shared "
+                              "graph and vector stores on a server, never to this machine's")
 
 
 def embedder_named(name: str) -> EmbedderName:

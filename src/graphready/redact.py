@@ -91,9 +91,10 @@ def redact(text: str, known: Iterable[str | None] = ()) -> str:
 
 
 def configured_urls(settings: Settings) -> tuple[str, ...]:
-    """The URL settings that may hold credentials: the LLM's, the embedder's, the stores'."""
+    """The URL settings that may hold credentials: the LLM's, the embedder's, the stores',
+    the queue's."""
     urls = (settings.llm_base_url, settings.embed_base_url, settings.graph_url,
-            settings.vector_url)
+            settings.vector_url, settings.queue_url)
     return tuple(u for u in urls if u)
 
 

@@ -7,6 +7,10 @@ synced (complete) only at the very end, so a stage killed half-way is redone on 
     graph:     extract entities and relations from new chunks, assemble the graph (in place:
                only the entities a change reaches), detect hierarchical communities, report
                the changed ones, write the graph at once (``indexing/graph_update.py``)
+
+With a queue (``GRAPHREADY_QUEUE_URL``) the chunks' embedding and extraction are jobs that
+``graphready worker`` processes do (``queue/``), with :class:`ChunkExtractor` and
+:func:`embed_chunks` as here; the stage's lease holder enqueues them, waits, and does the rest.
 """
 
 from __future__ import annotations
@@ -22,10 +26,11 @@ from graphready.curation.log import log_path
 from graphready.curation.log import settled as edits_settled
 from graphready.documents.types import Chunk, SkippedFile
 from graphready.errors import BuildError, LLMError
+from graphready.knowledge import ChunkExtraction
 from graphready.llm.refusals import Refusals
 from graphready.redact import redact, redact_url
 from graphready.settings_spec import env_name
-from graphready.stores.base import Catalog, IncrementalGraphStore, KeywordIndex
+from graphready.stores.base import Catalog, IncrementalGraphStore, KeywordIndex, Vectors
 from graphready.stores.registry import Stores
 
 from .events import Event, Progress, StageDone
@@ -55,6 +60,11 @@ def search_text(chunk: Chunk) -> str:
     if chunk.title and not chunk.text.startswith(chunk.title):
         return f"{chunk.title}\n{chunk.text}"
     return chunk.text
+
+
+def embed_chunks(embedder: Embedder, chunks: Sequence[Chunk]) -> Vectors:
+    """The vectors of ``chunks``, as the vectors stage stores them."""
+    return embedder.embed([search_text(c) for c in chunks])
 
 
 def _check_injected_failure(settings: Settings, stage: Stage) -> None:
@@ -178,11 +188,18 @@ def run_vectors(settings: Settings, stores: Stores, report: Report,
         missing = _missing(catalog, vectors.ids(), vectors.remove)
         keeper(Progress("vectors", 0, len(missing)))
         done = 0
+        if settings.queue_url is not None:  # the workers embed (queue/dispatch.py)
+            from graphready.queue.dispatch import run_on_queue
+
+            run_on_queue(settings, "embed", missing, catalog, embedder.model_id,
+                         lambda n: keeper(Progress("vectors", n, len(missing))))
+            _check_stored(vectors.ids(), missing, "vectors")
+        here = missing if settings.queue_url is None else []
         # Windows of 256: the embedder sorts each by length, so its batches are little
         # padded (ids are hashes: any window is a sample of the lengths); one commit each.
-        for batch in batches(missing, max(EMBED_WINDOW, settings.embed_batch)):
+        for batch in batches(here, max(EMBED_WINDOW, settings.embed_batch)):
             chunks = catalog.get_chunks(batch)
-            vectors.add([c.id for c in chunks], embedder.embed([search_text(c) for c in chunks]))
+            vectors.add([c.id for c in chunks], embed_chunks(embedder, chunks))
             done += len(batch)
             keeper(Progress("vectors", done, len(missing)))
         if catalog.fingerprint() == fingerprint:
@@ -204,7 +221,7 @@ def run_graph(settings: Settings, stores: Stores, report: Report,
     started = time.perf_counter()
     catalog, graph = stores.catalog, stores.graph
     fingerprint = catalog.fingerprint()
-    extractor_id = _extractor_id(settings)
+    extractor_id = graph_extractor_id(settings)
 
     def current() -> bool:  # the curators' edits too: one added or undone rebuilds the graph
         return (graph.synced_fingerprint() == fingerprint
@@ -216,7 +233,7 @@ def run_graph(settings: Settings, stores: Stores, report: Report,
     with leased(graph, "graph", fingerprint, report, built=current) as keeper:
         if keeper is None:
             return _built_elsewhere("graph", started)
-        with _chat_model(settings, gate) as model:
+        with chat_model(settings, gate) as model:
             try:
                 if not _same_extractor(graph.extractor_id(), extractor_id):
                     graph.set_extractor_id(extractor_id)
@@ -249,7 +266,7 @@ def run_graph(settings: Settings, stores: Stores, report: Report,
                      source="built", counts=counts, notes=notes)
 
 
-def _extractor_id(settings: Settings) -> str:
+def graph_extractor_id(settings: Settings) -> str:
     """Who extracts with these settings: the offline extractor, or the configured LLM."""
     from graphready.extraction.base import offline_extractor_id
     from graphready.extraction.llm_extract import llm_extractor_id
@@ -268,7 +285,7 @@ def _same_extractor(stored: str | None, wanted: str) -> bool:
 
 
 @contextlib.contextmanager
-def _chat_model(settings: Settings,
+def chat_model(settings: Settings,
                 gate: ModelGate | None = None) -> Iterator[CachedChatModel | None]:
     """The configured LLM behind its cache (closed at the end), or None offline."""
     if not settings.llm_builds_graph:
@@ -301,31 +318,67 @@ def _extract_missing(settings: Settings, catalog: Catalog, stores: Stores, repor
     many of them fell back from the LLM to the offline extractor on a bad reply, and the
     prompts the model refused (those chunks are extracted offline too, and stored: the same
     content-hashed prompt would be refused again, so it is not sent again)."""
-    from graphready.extraction.llm_extract import LLMExtractor
-    from graphready.extraction.spacy_nlp import SpacyExtractor
-
     graph = stores.graph
     missing = _missing(catalog, graph.ids(), graph.remove_extractions)
     report(Progress("graph.extract", 0, len(missing)))
-    if offline is None:
-        offline = SpacyExtractor(pipeline=settings.nlp_pipeline)
-    llm = None if model is None else LLMExtractor(
-        model, offline, concurrency=settings.llm_build_concurrency,
-        max_tokens=settings.llm_max_tokens)
-    size = 128 if llm is None else max(8, 4 * settings.llm_build_concurrency)
+    if settings.queue_url is not None:  # the workers extract (queue/dispatch.py)
+        from graphready.queue.dispatch import run_on_queue
+
+        run_on_queue(settings, "extract", missing, catalog, graph_extractor_id(settings),
+                     lambda n: report(Progress("graph.extract", n, len(missing))))
+        _check_stored(graph.ids(), missing, "extractions")
+        return len(missing), 0, Refusals()
+    extractor = ChunkExtractor(settings, model, offline)
     done = 0
-    for batch in batches(missing, size):
+    for batch in batches(missing, extractor.batch):
         chunks = catalog.get_chunks(batch)
-        if llm is None:
-            items = offline.extract(chunks)
-        else:
-            items = llm.extract(chunks, progress=_progress(report, done, len(missing)))
-        graph.add_extractions(items)
+        graph.add_extractions(extractor.extract(chunks, _progress(report, done, len(missing))))
         done += len(batch)
         report(Progress("graph.extract", done, len(missing)))
-    if llm is None:
-        return len(missing), 0, Refusals()
-    return len(missing), llm.fallbacks, llm.refusals
+    return len(missing), extractor.fallbacks, extractor.refusals
+
+
+class ChunkExtractor:
+    """Extracts chunks as the graph stage does: by the language model when ``model`` is given
+    (a bad reply or a refused prompt falls back to the offline extractor, counted), else by
+    the offline extractor (``offline``, one loaded ahead, or spaCy loaded here)."""
+
+    def __init__(self, settings: Settings, model: CachedChatModel | None,
+                 offline: SpacyExtractor | None = None) -> None:
+        from graphready.extraction.llm_extract import LLMExtractor
+        from graphready.extraction.spacy_nlp import SpacyExtractor
+
+        self._offline = offline or SpacyExtractor(pipeline=settings.nlp_pipeline)
+        self._llm = None if model is None else LLMExtractor(
+            model, self._offline, concurrency=settings.llm_build_concurrency,
+            max_tokens=settings.llm_max_tokens)
+        self.batch = 128 if self._llm is None else max(8, 4 * settings.llm_build_concurrency)
+        """Chunks extracted (and stored) at once."""
+
+    def extract(self, chunks: Sequence[Chunk],
+                progress: Callable[[int], None] | None = None) -> list[ChunkExtraction]:
+        """One extraction per chunk, in order (``progress``: the LLM's answers so far)."""
+        if self._llm is None:
+            return self._offline.extract(chunks)
+        return self._llm.extract(chunks, progress=progress)
+
+    @property
+    def fallbacks(self) -> int:
+        """Chunks the offline extractor did after a bad reply of the model."""
+        return 0 if self._llm is None else self._llm.fallbacks
+
+    @property
+    def refusals(self) -> Refusals:
+        """The prompts the model refused."""
+        return Refusals() if self._llm is None else self._llm.refusals
+
+
+def _check_stored(stored: set[str], wanted: Sequence[str], what: str) -> None:
+    """After the queue's jobs: a ``BuildError`` when a chunk's result is not in its store."""
+    lacking = len(set(wanted) - stored)
+    if lacking:
+        raise BuildError(f"the queue's jobs are done but {lacking} chunk(s) have no {what} in "
+                         "the store (written elsewhere, or removed meanwhile): build again")
 
 
 def _progress(report: Report, base: int, total: int) -> Callable[[int], None]:

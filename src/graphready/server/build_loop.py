@@ -42,6 +42,8 @@ from .readiness import Readiness
 from .watch import watch_folder
 
 if TYPE_CHECKING:  # not at run time: process_parts imports admission, which imports state
+    from graphready.queue.watch import QueueWatch
+
     from .process_parts import BuildTurns
 
 log = logging.getLogger("graphready.server")
@@ -103,6 +105,12 @@ class SingleBuildLoop:
         self._watcher: asyncio.Task[None] | None = None
         self._persisted = asyncio.Event()
         self._closed = False
+        self._queue_watch: QueueWatch | None = None
+        if settings.queue_url is not None:  # /status shows the build queue
+            from graphready.queue.watch import QueueWatch
+
+            self._queue_watch = QueueWatch(settings)
+            readiness.queue = self._queue_watch.snapshot
 
     async def open(self) -> None:
         """The keyword index, if one was ever built, and the counts."""
@@ -168,6 +176,8 @@ class SingleBuildLoop:
         if self._background is not None:
             self._background.cancel()
             await asyncio.gather(self._background, return_exceptions=True)
+        if self._queue_watch is not None:
+            self._queue_watch.close()
 
     # -- background work ---------------------------------------------------------------------
 

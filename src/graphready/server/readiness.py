@@ -7,6 +7,7 @@ reaches a holder of a read-only key."""
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -68,6 +69,9 @@ class Readiness:
     """Damaged SQLite files of the data dir that were moved aside (and are still there)."""
     secret_urls: tuple[str, ...] = ()
     """The configured URLs whose secrets are removed from every text rendered."""
+    queue: Callable[[], dict[str, Any]] | None = None
+    """The build queue's part of the report, read in the background (``queue/watch.py``);
+    None without ``GRAPHREADY_QUEUE_URL``."""
 
     def stage_for(self, step: Step) -> StageState:
         """The stage a progress step (``graph.extract``) belongs to."""
@@ -138,6 +142,7 @@ class Readiness:
             "skipped": [{"path": s.path, "reason": redact(s.reason, self.secret_urls)}
                         for s in self.skipped[:MAX_SKIPPED_SHOWN]],
             "damaged_files": list(self.damaged_files),
+            "queue": None if self.queue is None else self.queue(),
             "startup_runs": self.startup_runs,
             "uptime_seconds": round(time.monotonic() - self.started_at, 3),
         }
