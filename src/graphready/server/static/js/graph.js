@@ -1,7 +1,11 @@
 // The graph: search an entity, draw its neighbourhood (Cytoscape.js, vendored), click a node to
-// read the entity (passages, relations, communities), expand it, colour by community.
+// read the entity (passages, relations, communities), expand it, colour by community; click an
+// edge to read the relation. Curated entities and relations (changed by an edit, curation.js)
+// are drawn with a purple outline or a dashed purple line; selecting several nodes (shift- or
+// ctrl-click, shift-drag) offers to merge them.
 import cytoscape from "../vendor/cytoscape/cytoscape.esm.min.js";
 import { getJSON, request, url } from "./api.js";
+import * as curation from "./curation.js";
 import { openPassage } from "./passage.js";
 import { openOverview } from "./overview.js";
 import { $, h, replace } from "./dom.js";
@@ -14,6 +18,8 @@ const legend = new Map();   // community id -> title, for those with a colour of
 let others = false;         // whether some drawn entity is in a community without a colour
 let cy = null;
 let highlight = { seeds: [], reached: [] };
+let centre = null;  // the id of the entity the drawing is centred on
+let opened = null;  // the id of the entity whose panel is open
 
 function colour(community) {
   if (community && !colours.has(community) && colours.size < PALETTE.length) {
@@ -49,23 +55,33 @@ function graph() {
       { selector: "node.seed", style: { "border-width": 4, "border-color": "#d62728" } },
       { selector: "node.reached", style: { "border-width": 3, "border-color": "#ff7f0e", "border-style": "dashed" } },
       { selector: "node:selected", style: { "border-width": 4, "border-color": "#000" } },
+      { selector: "node.curated", style: { "outline-width": 3, "outline-color": "#7b3fb5",
+                                           "outline-offset": 2 } },
       { selector: "edge", style: {
         width: "mapData(weight, 1, 10, 1, 5)", "line-color": "#bbb", "curve-style": "haystack",
         opacity: 0.8 } },
+      { selector: "edge.curated", style: { "line-color": "#7b3fb5", "line-style": "dashed",
+                                           "curve-style": "straight", opacity: 1 } },
+      { selector: "edge:selected", style: { "line-color": "#111", label: "data(label)",
+                                            "font-size": 9, "text-rotation": "autorotate" } },
     ],
   });
   cy.on("tap", "node", (ev) => openEntity(ev.target.id()));
   cy.on("dbltap", "node", (ev) => expand(ev.target.id()));
+  cy.on("tap", "edge", (ev) => { opened = null; curation.openRelation($("entity"), ev.target.data()); });
+  cy.on("select unselect", "node", () => curation.selected(
+    cy.nodes(":selected").map((n) => ({ id: n.id(), name: n.data("name") }))));
   return cy;
 }
 
 function elements(sub) {
-  const nodes = sub.nodes.map((n) => ({ group: "nodes", data: {
+  curation.remember(sub.nodes);
+  const nodes = sub.nodes.map((n) => ({ group: "nodes", classes: n.curated ? "curated" : "", data: {
     id: n.id, name: n.name, type: n.type, degree: n.degree, community: n.community,
     colour: colour(n.community) } }));
-  const edges = sub.edges.map((e) => ({ group: "edges", data: {
+  const edges = sub.edges.map((e) => ({ group: "edges", classes: e.curated ? "curated" : "", data: {
     id: `${e.source}|${e.target}`, source: e.source, target: e.target, label: e.label,
-    weight: e.weight } }));
+    weight: e.weight, curated: Boolean(e.curated) } }));
   return [...nodes, ...edges];
 }
 
@@ -79,13 +95,18 @@ function drawLegend() {
   for (const swatch of box.querySelectorAll(".swatch")) swatch.style.background = swatch.dataset.colour;
 }
 
+// A few entities: the centre in the middle, the others on a ring around it (their names can be
+// read); up to 150: force-directed; more: concentric by degree.
 function layout() {
   const c = graph();
-  const big = c.nodes().length > 150;
-  c.layout(big ? { name: "concentric", animate: false, minNodeSpacing: 4,
-                   concentric: (n) => (n.hasClass("center") ? 100 : n.degree()), levelWidth: () => 4 }
-               : { name: "cose", animate: false, numIter: 400, nodeRepulsion: () => 6000,
-                   idealEdgeLength: () => 60 }).run();
+  const n = c.nodes().length;
+  const ring = (node) => (node.hasClass("center") ? 1 : 0);
+  c.layout(n < 16 ? { name: "concentric", animate: false, concentric: ring, levelWidth: () => 1,
+                      minNodeSpacing: 60, padding: 40 }
+    : n > 150 ? { name: "concentric", animate: false, minNodeSpacing: 4,
+                  concentric: (node) => (node.hasClass("center") ? 100 : node.degree()), levelWidth: () => 4 }
+    : { name: "cose", animate: false, numIter: 400, nodeRepulsion: () => 6000,
+        idealEdgeLength: () => 60 }).run();
 }
 
 function mark() {
@@ -105,9 +126,11 @@ function addLegend(sub) {
   drawLegend();
 }
 
-export async function draw(id) {
+// Draws the neighbourhood of entity `id` and opens `open`'s panel (the centre's by default).
+export async function draw(id, open = id) {
   try {
     const sub = await subgraph(id, $("graph-hops").value);
+    centre = id;
     const c = graph();
     assignColours(sub);
     c.elements().remove();
@@ -119,7 +142,8 @@ export async function draw(id) {
     counted();
     replace($("graph-message"), `${sub.nodes.length} entities, ${sub.edges.length} relations` +
       (sub.truncated ? ` (the strongest ${sub.limit}; raise the limit to see more)` : ""));
-    openEntity(id);
+    curation.selected([]);
+    openEntity(open);
   } catch (e) {
     replace($("graph-message"), `Cannot draw the graph: ${e.message}`);
   }
@@ -158,25 +182,30 @@ function counted() {
 }
 
 export async function openEntity(id) {
+  opened = id;
   const panel = $("entity");
   panel.hidden = false;
   replace(panel, h("p", { class: "muted" }, "Loading…"));
   try {
     const e = await getJSON(`/graph/entities/${encodeURIComponent(id)}`);
     replace(panel,
-      h("h3", {}, e.name), h("p", { class: "muted" }, `${e.type} · ${e.degree} relations · ${e.passage_count} passages · ${e.document_count} documents`),
-      e.aliases.length ? h("p", { class: "muted" }, `Also: ${e.aliases.join(" · ")}`) : null,
+      h("h3", {}, e.name, e.curated ? h("span", { class: "curated-badge", title: "changed by an edit" }, "curated") : null),
+      h("p", { class: "muted" }, `${e.type} · ${e.degree} relations · ${e.passage_count} passages · ${e.document_count} documents`),
+      e.aliases.length ? h("p", { class: "aliases" }, h("strong", {}, "Also known as: "), e.aliases.join(" · ")) : null,
       e.rewriting ? h("p", { class: "rewriting" }, "Being rewritten: a deleted document mentioned " +
         "this entity, so its description is withheld until the graph has been rebuilt without it.")
         : e.description ? h("p", {}, e.description) : null,
       h("div", { class: "buttons" },
         h("button", { type: "button", onclick: () => expand(e.id) }, "Expand"),
         h("button", { type: "button", onclick: () => draw(e.id) }, "Centre here")),
+      curation.entityTools(e),
       e.communities.length ? h("div", {}, h("h4", {}, "Communities"), h("ul", {}, e.communities.map((c) =>
         h("li", {}, `level ${c.level}: `, h("button", { type: "button", class: "link",
           onclick: () => window.dispatchEvent(new CustomEvent("graphready:show-community", { detail: c })) }, c.title))))) : null,
       h("h4", {}, `Relations (${e.degree})`), h("ul", { class: "relations" }, e.relations.map((r) =>
-        h("li", {}, expandButton(r.other), " ", entityButton(r.other), ` ${r.label} · weight ${r.weight}`,
+        h("li", {}, expandButton(r.other), " ", entityButton(r.other), ` ${r.label} · weight ${r.weight} `,
+          r.curated ? h("span", { class: "curated-badge" }, "curated") : null, " ",
+          curation.relationDelete(e, r),
           r.description ? h("div", { class: "muted" }, r.description) : null))),
       h("h4", {}, `Passages (${e.passage_count})`), h("ul", { class: "passages" }, e.passages.map((p) =>
         h("li", {}, h("button", { type: "button", class: "link", onclick: () => openPassage(p.chunk_id) }, p.title),
@@ -190,6 +219,7 @@ async function search(q) {
   const list = $("graph-results");
   try {
     const body = await getJSON(`/graph/entities?q=${encodeURIComponent(q)}&limit=30`);
+    curation.remember(body.entities);
     replace(list, body.entities.map((e) => h("li", {},
       h("button", { type: "button", class: "result", onclick: () => draw(e.id) }, e.name,
         h("span", { class: "muted" }, ` ${e.type} · ${e.degree}`)))));
@@ -213,13 +243,30 @@ async function exportGraph(ev) {
   } catch (e) { replace($("graph-message"), `Cannot export: ${e.message}`); }
 }
 
+// Draws the view again once edits show: centred where it was (or on the entity that took the
+// centre's place in a merge), with the open panel's entity (or its replacement) open. `moved`
+// maps each removed entity's id to its replacement's, or to null (deleted).
+async function redraw(moved) {
+  const after = (id) => (id !== null && moved.has(id) ? moved.get(id) : id);
+  const [at, open] = [after(centre), after(opened)];
+  if (at) { await draw(at, open ?? at); return; }
+  if (centre === null) { if (open) openEntity(open); return; }
+  centre = null;
+  graph().elements().remove();
+  counted();
+  replace($("graph-message"), "The entity drawn was deleted: search another one.");
+  if (open) openEntity(open); else $("entity").hidden = true;
+}
+
 // The drawing area was hidden: tell Cytoscape its size now that it shows.
 export function shown() {
   if (cy) { cy.resize(); }
   if (!cy || cy.elements().empty()) openOverview(graph());  // nothing searched: the overview
+  curation.shown();
 }
 
 export function init() {
+  curation.init({ redraw, open: (id) => draw(id) });
   $("graph-form").addEventListener("submit", async (ev) => {
     ev.preventDefault();
     const found = await search($("graph-q").value.trim());
