@@ -3,8 +3,8 @@ the preview of deleting a document equals the difference between the stored grap
 after the real delete and rebuild, for an uploaded document and for a file of the served
 folder (on the example documents with uploads that share their entities); it changes nothing;
 an unknown id is 404; before the graph is built it says so. A store that does not keep its
-contribution index gives the same preview, by a whole assembly (as does the whole assembly that
-curators' live edits call for, with none live)."""
+contribution index gives the same preview, by a whole assembly; with curators' edits live (a
+merge, an added relation) the preview is still the change the rebuild makes."""
 
 from __future__ import annotations
 
@@ -163,6 +163,42 @@ async def test_the_preview_of_a_folder_file_is_exact_and_says_to_remove_the_file
     (corpus.docs_dir / "alan-turing.txt").unlink()
     assert await asyncio.to_thread(run_index, corpus) == 0
     after = await asyncio.to_thread(stored_graph, corpus)
+    assert previewed(body) == expected(before, after)
+    check_communities(body, before, after)
+
+
+async def entity_id(client: Any, name: str) -> str:
+    found = (await client.get("/graph/entities", params={"q": name})).json()["entities"]
+    assert found and found[0]["name"] == name, (name, found)
+    return str(found[0]["id"])
+
+
+async def test_with_curators_edits_live_the_preview_is_still_the_change_made(
+        corpus: Settings) -> None:
+    await add_uploads(corpus, [GONE, KEPT, TURING_NOTE])
+    assert await asyncio.to_thread(run_index, corpus) == 0
+    async for client in app_client(corpus):
+        zephyr, brittany = (await entity_id(client, "Zephyr Lighthouse"),
+                            await entity_id(client, "Brittany"))
+        zuse, quenby = (await entity_id(client, "Konrad Zuse"),
+                        await entity_id(client, "Marisol Quenby"))
+        for edit in ({"op": "merge", "sources": [zephyr], "target": brittany},
+                     {"op": "add_relation", "source": zuse, "target": quenby,
+                      "label": "wrote_to", "description": "letters"}):
+            made = await client.post("/graph/edits", json=edit)
+            assert made.status_code == 202, made.text
+    assert await asyncio.to_thread(run_index, corpus) == 0
+    before = await asyncio.to_thread(stored_graph, corpus)
+    assert zephyr not in {e.id for e in before.entities}, "the merge is in the stored graph"
+
+    body = await preview(corpus, TURING_NOTE["id"])
+    assert body["graph_ready"] is True and body["entities_changed"]
+    async for client in app_client(corpus):
+        deleted = await client.delete(f"/documents/{TURING_NOTE['id']}")
+        assert deleted.status_code == 200, deleted.text
+    assert await asyncio.to_thread(run_index, corpus) == 0
+    after = await asyncio.to_thread(stored_graph, corpus)
+    assert zephyr not in {e.id for e in after.entities}
     assert previewed(body) == expected(before, after)
     check_communities(body, before, after)
 

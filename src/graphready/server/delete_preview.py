@@ -10,8 +10,12 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
+from graphready.config import Settings
+from graphready.curation.apply import apply_edits
+from graphready.curation.log import log_path, open_log
 from graphready.documents.uploads import is_upload
-from graphready.explore.delete_preview import GraphDiff, preview_delete
+from graphready.explore.delete_preview import Curate, GraphDiff, preview_delete
+from graphready.knowledge import Entity, Relation
 
 from .library import DocumentEntry
 from .lifecycle import AppState
@@ -108,9 +112,29 @@ def _count(n: int, noun: str) -> str:
     return f"{n} {noun if n == 1 else plural}"
 
 
+def _curate(settings: Settings) -> Curate | None:
+    """The curators' live edits as the graph stage applies them, when it assembles the whole
+    graph because of them (edits live, or applied to the stored graph: see
+    ``indexing/graph_update.py``); None when there are none."""
+    path = log_path(settings)
+    if not path.exists():
+        return None
+    with open_log(path) as log:
+        live, applied = log.live(), log.applied_digest()
+    if not live and not applied:
+        return None
+
+    def curate(entities: list[Entity],
+               relations: list[Relation]) -> tuple[list[Entity], list[Relation]]:
+        curated = apply_edits(entities, relations, live)
+        return curated.entities, curated.relations
+
+    return curate
+
+
 def _preview(state: AppState, entry: DocumentEntry) -> DeletePreview:
     chunk_ids = _chunk_ids(state, entry)
-    diff = preview_delete(state.stores.graph, chunk_ids) \
+    diff = preview_delete(state.stores.graph, chunk_ids, _curate(state.settings)) \
         if state.graph_view is not None else None
     ready = diff is not None
     found = diff or GraphDiff(0, (), (), (), (), (), (), ())
