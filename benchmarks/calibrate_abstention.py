@@ -12,8 +12,11 @@ reports on the other half, and the other way round.
     python benchmarks/calibrate_abstention.py --data ../shared/data \
         --data-dir-pattern /tmp/eval19-{set}
 
-The data dirs are those ``graphready eval CORPUS QUESTIONS --data-dir DIR`` built. Copy the
-printed constants into ``src/graphready/agent/abstain.py``.
+The data dirs are those ``graphready eval CORPUS QUESTIONS --data-dir DIR`` built. With
+``--cache FILE`` what retrieval found is kept there, and a later run with the same file only
+recomputes the features (by the code as it is then) and fits again: a change to the answer's
+code is recalibrated in seconds. Copy the printed constants into
+``src/graphready/agent/abstain.py``.
 """
 
 from __future__ import annotations
@@ -27,8 +30,8 @@ from pathlib import Path
 import numpy as np
 
 from graphready.agent.abstain import FEATURES, features
-from graphready.agent.agent import passage_tagger
 from graphready.agent.short_answer import Source, short_answer
+from graphready.agent.tagging import KnownNamesTagger
 from graphready.config import load_settings
 from graphready.evaluation.metrics import normalize_answer
 from graphready.evaluation.questions import load_questions
@@ -40,9 +43,15 @@ SETS = ("musique_mini", "hotpotqa_mini", "2wikimultihopqa_hipporag")
 OTHERS = (*SETS, "graphrag_bench_medical", "graphrag_bench_novel",
                  "graphrag_podcast_kevin_scott")
 MAX_ANSWERABLE_ABSTAIN = 0.05
+CUT_MARGIN = 0.01
+EVAL_DEPTH = 20
+"""The depth ``graphready eval`` retrieves answerable questions at (twice its largest k)."""
 
 Row = tuple[str, bool, tuple[float, ...]]
 ByTarget = dict[str, list[Row]]
+Retrieved = tuple[str, bool, str, list[tuple[str, str]], list[tuple[str, str]]]
+"""What retrieval found for one question: ``(origin set, answerable, question, passages as
+(title, text), the names the graph knows in them with their labels)``."""
 
 
 def _corpus_text(path: Path) -> str:
@@ -50,12 +59,12 @@ def _corpus_text(path: Path) -> str:
     return " " + " ".join(normalize_answer(f"{r['title']} {r['text']}") for r in rows) + " "
 
 
-def collect(data: Path, target: str, data_dir: Path, per_set: int) -> list[Row]:
-    """``(origin set, answerable, features)`` for the questions asked against ``target``."""
+def collect(data: Path, target: str, data_dir: Path, per_set: int) -> list[Retrieved]:
+    """What retrieval finds for the questions asked against ``target``."""
     settings = load_settings(os.environ, data_dir=data_dir)
     stores = open_stores(settings)
     corpus = _corpus_text(data / target / "corpus.jsonl")
-    rows: list[Row] = []
+    rows: list[Retrieved] = []
     try:
         tools = load_toolset(settings, stores)
         for origin in OTHERS:
@@ -67,16 +76,29 @@ def collect(data: Path, target: str, data_dir: Path, per_set: int) -> list[Row]:
                         normalize_answer(a) and f" {normalize_answer(a)} " in corpus
                         for a in q.answers):
                     continue
-                found = retrieve(tools, q.question, "auto", settings.default_top_k)
-                chunks = {c.id: c for c in stores.catalog.get_chunks(
-                    [h.chunk_id for h in found.hits])}
-                sources = [Source(chunks[h.chunk_id].title, chunks[h.chunk_id].text)
-                           for h in found.hits if h.chunk_id in chunks]
-                tagger = passage_tagger(tools, [h.chunk_id for h in found.hits])
-                typed = short_answer(q.question, sources, tagger) is not None
-                rows.append((origin, answerable, features(q.question, sources, typed)))
+                # as graphready eval retrieves: the answerable questions at its recall depth,
+                # the answer reading the best k (a deeper fusion may order them otherwise)
+                k = settings.default_top_k
+                hits = retrieve(tools, q.question, "auto", EVAL_DEPTH if answerable else k).hits[:k]
+                chunks = {c.id: c for c in stores.catalog.get_chunks([h.chunk_id for h in hits])}
+                passages = [(chunks[h.chunk_id].title, chunks[h.chunk_id].text)
+                            for h in hits if h.chunk_id in chunks]
+                names = [] if tools.graph is None else [
+                    named for h in hits for named in tools.graph.typed_names_in(h.chunk_id)]
+                rows.append((origin, answerable, q.question, passages, names))
     finally:
         stores.close()
+    return rows
+
+
+def featured(retrieved: list[Retrieved]) -> list[Row]:
+    """``(origin set, answerable, features)`` of each question, by the code as it is now (the
+    short answer typed by the names the graph knows, as the server types it)."""
+    rows: list[Row] = []
+    for origin, answerable, question, passages, names in retrieved:
+        sources = [Source(title, text) for title, text in passages]
+        typed = short_answer(question, sources, KnownNamesTagger(names)) is not None
+        rows.append((origin, answerable, features(question, sources, typed)))
     return rows
 
 
@@ -104,7 +126,12 @@ def calibrate(by_target: ByTarget) -> tuple[np.ndarray, float]:
     for t in SETS:
         answerable = np.sort([z for z, r in zip(_scores(by_target[t], weights, bias),
                                                 by_target[t], strict=True) if r[1]])
-        cuts.append(float(answerable[int(MAX_ANSWERABLE_ABSTAIN * len(answerable))]))
+        at = int(MAX_ANSWERABLE_ABSTAIN * len(answerable))
+        # a little below the score itself, where the printed (rounded to 3 places) weights
+        # cannot tip that question to the abstaining side; never below the next lower one
+        below = float(answerable[at - 1]) if at else -np.inf
+        cuts.append(max(float(answerable[at]) - CUT_MARGIN,
+                        (float(answerable[at]) + below) / 2))
     return weights, bias - min(cuts)
 
 
@@ -132,15 +159,17 @@ def main() -> None:
     parser.add_argument("--data", type=Path, default=Path("../shared/data"))
     parser.add_argument("--data-dir-pattern", default="/tmp/eval19-{set}")
     parser.add_argument("--per-set", type=int, default=150)
-    parser.add_argument("--cache", type=Path, help="keep the features here between runs")
+    parser.add_argument("--cache", type=Path, help="keep what retrieval found here between "
+                        "runs (the features are computed again each run, by the code as it is)")
     args = parser.parse_args()
     if args.cache is not None and args.cache.exists():
-        by_target = pickle.loads(args.cache.read_bytes())
+        retrieved = pickle.loads(args.cache.read_bytes())
     else:
-        by_target = {t: collect(args.data, t, Path(args.data_dir_pattern.format(set=t)),
+        retrieved = {t: collect(args.data, t, Path(args.data_dir_pattern.format(set=t)),
                                 args.per_set) for t in SETS}
         if args.cache is not None:
-            args.cache.write_bytes(pickle.dumps(by_target))
+            args.cache.write_bytes(pickle.dumps(retrieved))
+    by_target = {t: featured(retrieved[t]) for t in SETS}
     weights, bias = calibrate(by_target)
     print("FEATURES =", FEATURES)
     print("WEIGHTS = (" + ", ".join(f"{w:.3f}" for w in weights) + ")")

@@ -23,9 +23,11 @@ def words(text: str) -> list[str]:
     return _WORD.findall(text)
 
 
-def terms(text: str) -> list[str]:
-    """Lower-cased content words of ``text``: stop words and one-letter tokens dropped, a plural
-    ``s`` folded so that "films" meets "film"."""
+def terms(text: str, verbs: bool = True) -> list[str]:
+    """Lower-cased content words of ``text``: stop words and one-letter tokens dropped, each
+    word's inflection folded (:func:`fold`) so that "films" meets "film" and "died" "die"; a
+    capitalised word (a name: "Turing", "Reading") only loses a plural ``s``, and so does
+    every word with ``verbs=False`` (the words nearly as written)."""
     out = []
     for word in words(text):
         w = word.casefold().replace("’", "'")
@@ -33,14 +35,41 @@ def terms(text: str) -> list[str]:
             w = w[:-2]
         if len(w) < 2 or w in STOPWORDS:
             continue
-        out.append(fold(w))
+        out.append(fold(w, verb=verbs and not word[:1].isupper()))
     return out
 
 
-def fold(term: str) -> str:
-    """A light stemmer: drop a plural ending."""
-    if len(term) > 4 and term.endswith("ies"):
-        return term[:-3] + "y"
-    if len(term) > 3 and term.endswith("s") and not term.endswith(("ss", "us", "is")):
-        return term[:-1]
+_VOWELS = frozenset("aeiouy")
+_KEEP_DOUBLE = frozenset("lsz")
+"""Doubled letters that stay doubled when an ending goes ("falling": "fall", "missed": "miss";
+but "stopped": "stop")."""
+
+
+def fold(term: str, verb: bool = True) -> str:
+    """A light stemmer for English inflections, by a few fixed endings (no pattern, linear in
+    the word): a plural ``s``, a past ``ed``, a participle ``ing``, so that the forms of a word
+    meet: "die", "dies", "died" and "dying" are "die"; "design", "designs", "designed" and
+    "designing" are "design"; "studies" and "studied" are "study"; "stopped" is "stop". A word
+    is never cut below three letters, nor to a stem without a vowel ("thing", "bred" stay). A
+    final silent ``e`` is kept, so "named" ("nam") does not meet "name": dropping it everywhere
+    lowered short F1 and abstention on all three evaluation sets. ``verb=False``: a plural
+    ending only."""
+    if term.isdigit() or len(term) < 4:
+        return term
+    if term.endswith("ies") or (verb and term.endswith("ied")):
+        # "dies", "died": "die"; "studies", "studied": "study"
+        return term[:-1] if len(term) == 4 else term[:-3] + "y"
+    if verb and term.endswith("ying") and len(term) == 5:
+        return term[:-4] + "ie"  # "dying", "lying", "tying"
+    if term.endswith("s") and not term.endswith(("ss", "us", "is")):
+        term = term[:-1]
+    elif term.endswith("eed") or not verb:
+        return term  # "agreed", "speed", "need": no past ending to take off; a name
+    else:
+        for ending in ("ed", "ing"):
+            stem = term[: -len(ending)]
+            if term.endswith(ending) and len(stem) >= 3 and _VOWELS & set(stem):
+                if stem[-1] == stem[-2] and stem[-1] not in _KEEP_DOUBLE | _VOWELS:
+                    stem = stem[:-1]  # "stopped", "running"
+                return stem
     return term
