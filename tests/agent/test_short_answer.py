@@ -199,3 +199,17 @@ def test_a_version_of_the_thing_asked_about_is_not_who_made_it() -> None:
     # a version of a person the question names is a person: Henry VII's successor
     tudor = Source("Henry VII", "Henry VII was succeeded by his son Henry VIII in 1509.")
     assert short_answer("Who succeeded Henry VII?", [tudor], known) == "Henry VIII"
+
+
+def test_when_did_he_die_reads_died() -> None:
+    """"die" in the question meets "died" in the passage (the example documents answered the
+    birth date's neighbour, 1936, when it did not)."""
+    known = KnownNamesTagger([("Alan Mathison Turing", "PERSON"), ("London", "GPE"),
+                              ("Princeton", "GPE"), ("Wilmslow", "GPE")])
+    life = [Source("Alan Turing: universal machines", "Alan Mathison Turing was born in London "
+                   "on 23 June 1912. In 1936 he wrote a paper on computable numbers."),
+            Source("John von Neumann", "There he met the young Alan Turing, a student at "
+                   "Princeton from 1936 to 1938."),
+            Source("Alan Turing: universal machines", "Turing was prosecuted in 1952 for "
+                   "homosexual acts and died at Wilmslow on 7 June 1954.")]
+    assert short_answer("When did Alan Turing die?", life, known) == "7 June 1954"
