@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -20,8 +21,9 @@ from graphready.config import Settings, load_settings
 from graphready.indexing.faults import FIRED_FILE
 from graphready.queue.redis_streams import RedisJobQueue
 from graphready.stores.digest import content_digest
-from support.corpus import write_corpus
+from support.corpus import NEEDLE, NEEDLE_QUESTION, write_corpus
 from support.falkordb_server import FalkorDBServer
+from support.server import ServerProcess
 
 PASSAGES = 24
 BATCH = 5
@@ -142,3 +144,28 @@ def test_a_worker_killed_in_a_job_loses_nothing_and_applies_nothing_twice(
     done = jobs_done(queue)
     assert done["extract"][1] == done["embed"][1] == 0
     assert content_digest(settings_of(env, tmp_path / "builder")) == reference
+
+
+def test_a_server_builds_through_a_worker_and_its_status_shows_the_queue(
+        falkordb: FalkorDBServer, docs: Path, queue: str, tmp_path: Path) -> None:
+    env = env_of(falkordb, "served", queue)
+    helper = worker(tmp_path / "worker", env)
+    server = ServerProcess(docs, tmp_path / "server", env)
+    try:
+        server.wait_listening(60.0)
+        server.wait_until(lambda: bool(server.status()["graphrag_ready"])
+                          and not server.status()["building"], COMMAND_TIMEOUT_S, "the build")
+        server.wait_until(lambda: bool(server.status()["queue"]["workers"]), 30.0,
+                          "the queue's part of /status")
+        shown = server.status()["queue"]
+        assert shown["where"] == queue and shown["available"] is True
+        assert shown["stages"]["extract"]["done"] > 0 and shown["stages"]["embed"]["done"] > 0
+        assert shown["stages"]["extract"]["failed"] == shown["stages"]["embed"]["failed"] == 0
+        (alive,) = shown["workers"]
+        assert (alive["host"], alive["pid"]) == (socket.gethostname(), helper.pid)
+        answer = server.chat(NEEDLE_QUESTION)
+        assert answer.status_code == 200
+        assert NEEDLE["id"] in {c["id"] for c in answer.json()["citations"]}
+    finally:
+        server.stop()
+        assert stop(helper) == 0

@@ -135,8 +135,10 @@ def main(argv: list[str]) -> int:
         from .stages import RUNNERS, run_graph, run_vectors
 
         prepared = Prepared()
-        if held:  # load the model while the documents stage runs (indexing/prepare.py)
-            prepared = prepare(stage, settings)
+        if held:  # load the model while the documents stage runs (indexing/prepare.py);
+            # with a queue, workers elsewhere extract: this graph stage needs no spaCy
+            if stage != "graph" or settings.queue_url is None:
+                prepared = prepare(stage, settings)
             if not wait_for_go(sys.stdin.buffer if sys.stdin is not None else None):
                 log.info("not released: the documents stage did not complete")
                 return 0
