@@ -1,6 +1,7 @@
 """Curating the graph in the web app (real chromium, real server on a copy of the example
 documents): two names of one person merged, after which a search by the merged name finds the
-one that stayed; a rename made from the keyboard; an entity, and a relation, deleted; a
+one that stayed; a rename made from the keyboard; an entity deleted; a relation deleted from
+the entity's panel and from a click on its edge; nodes selected in the drawing merged; a
 relation added; an edit undone, and the graph as it was again; a stale edit saying why; a
 read-only key refused, and the edit controls gone. Each edit shows as pending, and the drawing
 changes once the server's graph has it. Saves curation-merge.png and curation-edits.png."""
@@ -177,6 +178,65 @@ def test_deleting_a_relation_from_the_entity_panel(tab: Tab, examples: ServerPro
     assert after is not None
     assert other["id"] not in [r["other"]["id"] for r in after["relations"]]
     assert after["degree"] == before["degree"] - 1
+    assert tab.errors == []
+
+
+def draw_alone(page: Page, name: str) -> Locator:
+    """Draws ``name``, an entity of one relation, one hop out: two nodes, the centre in the
+    middle of the canvas and the other straight above it, so the relation crosses the middle.
+    The canvas."""
+    page.locator("#graph-hops").select_option("1")
+    search(page, name)
+    canvas = page.locator("#graph-canvas")
+    expect(canvas).to_have_attribute("data-nodes", "2")
+    return canvas
+
+
+def test_a_click_on_an_edge_opens_the_relation_with_its_delete(
+        tab: Tab, examples: ServerProcess) -> None:
+    page = tab.open("/#graph")
+    canvas = draw_alone(page, "Manual of Operation")
+    canvas.click()  # the middle of the only edge
+    panel = page.locator("#entity")
+    expect(panel.locator("h3")).to_have_text("Relation")
+    ends = panel.locator("p").first
+    expect(ends).to_contain_text("—mentions—")
+    for name in ("Manual of Operation", "Grace Hopper: from the Harvard Mark I to COBOL"):
+        expect(ends.get_by_role("button", name=name)).to_be_visible()
+    page.once("dialog", lambda dialog: dialog.accept())
+    panel.get_by_role("button", name="Delete relation").click()
+    applied(page, "delete_relation")
+    expect(canvas).to_have_attribute("data-nodes", "1", timeout=SLOW_MS)
+    alone = entity(examples, "Manual of Operation")
+    assert alone is not None and alone["degree"] == 0
+    assert tab.errors == []
+
+
+def test_nodes_selected_in_the_drawing_are_merged_into_one_of_them(
+        tab: Tab, examples: ServerProcess) -> None:
+    kept = entity(examples, "Zuse Z3")
+    assert kept is not None
+    page = tab.open("/#graph")
+    canvas = draw_alone(page, "Z2")
+    box = canvas.bounding_box()
+    assert box is not None
+    page.keyboard.down("Shift")  # a shift-drag box over the whole drawing
+    page.mouse.move(box["x"] + 5, box["y"] + 5)
+    page.mouse.down()
+    page.mouse.move(box["x"] + box["width"] - 5, box["y"] + box["height"] - 5, steps=8)
+    page.mouse.up()
+    page.keyboard.up("Shift")
+    bar = page.locator("#graph-selection")
+    expect(bar).to_contain_text("2 selected: Z2, Zuse Z3.")
+    bar.get_by_label("Merge them into").select_option(label="Zuse Z3")
+    bar.get_by_role("button", name="Merge").click()
+    row = applied(page, "merge")
+    expect(row.locator(".edit-what")).to_have_text("merged “Z2” into “Zuse Z3”")
+    expect(page.locator("#entity h3")).to_contain_text("Zuse Z3", timeout=SLOW_MS)
+    expect(page.locator("#entity .aliases")).to_contain_text("Z2")
+    assert entity(examples, "Z2") is None
+    found = examples.client.get("/graph/entities", params={"q": "Z2"}).json()["entities"]
+    assert kept["id"] in [e["id"] for e in found]
     assert tab.errors == []
 
 

@@ -62,13 +62,18 @@ function graph() {
         opacity: 0.8 } },
       { selector: "edge.curated", style: { "line-color": "#7b3fb5", "line-style": "dashed",
                                            "curve-style": "straight", opacity: 1 } },
-      { selector: "edge:selected", style: { "line-color": "#111", label: "data(label)",
-                                            "font-size": 9, "text-rotation": "autorotate" } },
+      { selector: "edge.chosen", style: { "line-color": "#111", label: "data(label)",
+                                          "font-size": 9, "text-rotation": "autorotate" } },
     ],
   });
   cy.on("tap", "node", (ev) => openEntity(ev.target.id()));
   cy.on("dbltap", "node", (ev) => expand(ev.target.id()));
-  cy.on("tap", "edge", (ev) => { opened = null; curation.openRelation($("entity"), ev.target.data()); });
+  cy.on("tap", "edge", (ev) => {
+    opened = null;
+    cy.edges().removeClass("chosen");
+    ev.target.addClass("chosen");
+    curation.openRelation($("entity"), ev.target.data());
+  });
   cy.on("select unselect", "node", () => curation.selected(
     cy.nodes(":selected").map((n) => ({ id: n.id(), name: n.data("name") }))));
   return cy;
@@ -79,7 +84,7 @@ function elements(sub) {
   const nodes = sub.nodes.map((n) => ({ group: "nodes", classes: n.curated ? "curated" : "", data: {
     id: n.id, name: n.name, type: n.type, degree: n.degree, community: n.community,
     colour: colour(n.community) } }));
-  const edges = sub.edges.map((e) => ({ group: "edges", classes: e.curated ? "curated" : "", data: {
+  const edges = sub.edges.map((e) => ({ group: "edges", classes: e.curated ? "curated" : "", selectable: false, data: {
     id: `${e.source}|${e.target}`, source: e.source, target: e.target, label: e.label,
     weight: e.weight, curated: Boolean(e.curated) } }));
   return [...nodes, ...edges];
