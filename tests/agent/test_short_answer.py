@@ -213,3 +213,16 @@ def test_when_did_he_die_reads_died() -> None:
             Source("Alan Turing: universal machines", "Turing was prosecuted in 1952 for "
                    "homosexual acts and died at Wilmslow on 7 June 1954.")]
     assert short_answer("When did Alan Turing die?", life, known) == "7 June 1954"
+
+
+def test_a_measure_written_without_commas_is_a_number_not_a_year() -> None:
+    [spans] = RegexTagger().tag(["Manaslu rises to 8163 m; in 1956 it had 12345 visitors."])
+    assert [(s.text, s.label) for s in spans] == [
+        ("8163", "CARDINAL"), ("1956", "DATE"), ("12345", "CARDINAL")]
+    bare = [Source("Muztagh Ata", "Muztagh Ata, first climbed in 1956, is the second highest "
+                                  "(7509 metres) of the mountains of the northern Tibetan "
+                                  "Plateau."),
+            Source("Manaslu", "Manaslu is the eighth highest mountain in the world at 8163 m "
+                              "above sea level.")]
+    assert short_answer("Which peak stands higher, Muztagh Ata or Manaslu?", bare,
+                        RegexTagger()) == "Manaslu"

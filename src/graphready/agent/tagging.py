@@ -20,7 +20,11 @@ _DATE = re.compile(
 """A date as written ("20 March 851", "June 3, 1912", "June 1912", "1968"); a capitalised word
 that is not a month leaves its year alone (:func:`_dates`)."""
 _YEAR = re.compile(r"\b\d{3,4}\b")
-_NUMBER = re.compile(r"\b\d{1,3}(?:,\d{3}){0,4}(?:\.\d{1,4})?\b")
+_NUMBER = re.compile(r"\b\d+(?:,\d{3})*(?:\.\d+)?\b")
+_UNITS = frozenset({"m", "metres", "meters", "metre", "meter", "ft", "feet", "km", "mi", "miles",
+                    "kg", "tonnes", "tons", "cm", "mm", "sq", "square", "hectares", "acres",
+                    "people", "inhabitants", "residents", "seats", "km2", "mph"})
+"""Words after a number that make it a measure, not a year ("8163 m", "1500 people")."""
 _NUMBER_WORDS = ("two", "three", "four", "five", "six", "seven", "eight", "nine", "ten",
                  "eleven", "twelve")
 
@@ -104,10 +108,19 @@ def _is_month(word: str) -> bool:
     return word.strip(",.").casefold()[:3] in {m[:3] for m in MONTHS}
 
 
+def _measured(sentence: str, end: int) -> bool:
+    """Whether the number ending at ``end`` is followed by a unit ("8163 m above sea level")."""
+    following = sentence[end:end + 16].split(maxsplit=1)
+    return bool(following) and following[0].strip(".,;:)").casefold() in _UNITS and (
+        sentence[end:end + 1].isspace())
+
+
 def _dates(sentence: str) -> list[Span]:
     out = []
     for match in _DATE.finditer(sentence):
         text = match.group()
+        if text.isdigit() and _measured(sentence, match.end()):
+            continue  # a measure: a number, not a year
         if text.isdigit() or any(_is_month(w) for w in text.split()):
             out.append(Span(text, "DATE", match.start()))
             continue
