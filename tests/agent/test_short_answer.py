@@ -226,3 +226,16 @@ def test_a_measure_written_without_commas_is_a_number_not_a_year() -> None:
                               "above sea level.")]
     assert short_answer("Which peak stands higher, Muztagh Ata or Manaslu?", bare,
                         RegexTagger()) == "Manaslu"
+
+
+def test_a_choice_without_a_comparison_is_the_option_its_passage_describes() -> None:
+    films = [Source("Don Quixote", "Don Quixote is a 1933 film directed by G. W. Pabst, an "
+                                   "adaptation of the novel."),
+             Source("The Million Dollar Duck", "The Million Dollar Duck is a 1971 American "
+                                               "comedy film produced by Walt Disney.")]
+    # no word says earlier or larger: not the earlier film, the comedy
+    assert short_answer("Which is a comedy film, Don Quixote or The Million Dollar Duck?",
+                        films, RegexTagger()) == "The Million Dollar Duck"
+    # both passages hold the question's words as much: compared by date as before
+    assert short_answer("Which film, Don Quixote or The Million Dollar Duck?", films,
+                        RegexTagger()) == "Don Quixote"

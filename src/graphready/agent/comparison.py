@@ -2,7 +2,10 @@
 A or B?") is earlier, later, larger or lived longer, and whether two named things share a
 nationality, country or language ("Are A and B both American?").
 
-Each side is read in the passage about it (the one whose title is its name). A question about
+A choice that compares nothing ("Which is a comedy film, A or B?": no word says earlier,
+later, more or longer) is the option whose passage holds more of the question's other words;
+only when both hold as many is it compared by dates. Each side is read in the passage about it
+(the one whose title is its name). A question about
 a thing's relation ("Which film has the director who died first, A or B?") reads the passage
 about the person that thing's passage names (its director) instead. Dates: a person's first
 date is their birth, the second their death; numbers: the one nearest the question's words.
@@ -113,6 +116,10 @@ def choose(question: str, options: tuple[str, str], sources: Sequence[Source],
     named = set(terms(" ".join(options)))
     cues = [t for t in terms(question) if t not in named] + [
         c for w in asked for c in _MEASURES.get(w, ())]
+    if _direction(asked) is None and not asked & _LIFE:
+        described = _described(options, cues, sources)
+        if described is not None:
+            return described
     subjects = [subject(o, asked, sources, tagger) for o in options]
     if any(s == o for s, o in zip(subjects, options, strict=True)):
         subjects = list(options)  # one director unread: the films' own dates (a fair proxy)
@@ -125,6 +132,27 @@ def choose(question: str, options: tuple[str, str], sources: Sequence[Source],
     earlier = 0 if first < second else 1  # type: ignore[operator]
     direction = _direction(asked) or (1 if asked & _LIFE else -1)
     return options[earlier if direction < 0 else 1 - earlier]
+
+
+def _described(options: tuple[str, str], cues: Sequence[str],
+               sources: Sequence[Source]) -> str | None:
+    """The option whose passage says what the question asks ("Which is a comedy film, A or
+    B?": the one whose passage holds more of the question's other words), or ``None`` when
+    both hold as many or either is unread."""
+    wanted = set(cues) - _GENERIC_CUES
+    held = []
+    for option in options:
+        found = about(option, sources)[:1]
+        if not found or not wanted:
+            return None
+        text = set(terms(f"{found[0].title} {found[0].text}"))
+        held.append(len(wanted & text))
+    if held[0] == held[1]:
+        return None
+    return options[0] if held[0] > held[1] else options[1]
+
+
+_GENERIC_CUES = frozenset({"which", "one", "two", "both", "these", "following"})
 
 
 def subject(thing: str, asked: set[str], sources: Sequence[Source], tagger: Tagger) -> str:
