@@ -35,6 +35,7 @@ def queue_settings(falkordb: FalkorDBServer, data: Path, queue_url: str, name: s
                    **overrides: Any) -> Settings:
     """Settings of a process of the deployment whose stores are ``name_graph`` and
     ``name_vectors`` on ``falkordb``, with its queue at ``queue_url``."""
-    return load_settings({}, data_dir=str(data), graph_url=f"{falkordb.url}/{name}_graph",
-                         vector_url=f"{falkordb.url}/{name}_vectors", queue_url=queue_url,
-                         embedder="hashing", **overrides)
+    values: dict[str, Any] = {"graph_url": f"{falkordb.url}/{name}_graph",
+                              "vector_url": f"{falkordb.url}/{name}_vectors",
+                              "queue_url": queue_url, "embedder": "hashing", **overrides}
+    return load_settings({}, data_dir=str(data), **values)

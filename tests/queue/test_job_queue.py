@@ -184,9 +184,8 @@ def test_a_job_handed_out_more_than_its_deliveries_is_failed_with_its_last_error
 
 def test_a_job_of_another_deployment_is_refused_never_applied(
         settings: Settings, queue_url: str, falkordb: FalkorDBServer, tmp_path: Path) -> None:
-    elsewhere = queue_settings(falkordb, tmp_path / "other", queue_url).__class__(
-        **{**{f: getattr(settings, f) for f in settings.__dataclass_fields__},
-           "graph_url": f"falkordb://{falkordb.host}:{free_port()}/q_graph"})
+    elsewhere = queue_settings(falkordb, tmp_path / "other", queue_url,  # another server
+                               graph_url=f"falkordb://{falkordb.host}:{free_port()}/q_graph")
     queue = open_queue(settings)
     foreign = make_job("extract", "run-7", elsewhere, OFFLINE_EXTRACTOR, chunks(2))
     assert foreign.graph.endswith("/q_graph") and foreign.deployment != make_job(
@@ -266,3 +265,19 @@ def test_the_worker_command_stops_at_once_on_an_unreachable_queue_naming_the_set
         assert done.returncode == 2, done.stderr
         assert "GRAPHREADY_QUEUE_URL" in done.stderr and "cannot reach the queue" in done.stderr
         assert "Traceback" not in done.stderr
+
+
+def test_a_job_that_fails_each_try_is_tried_again_after_its_lease_then_failed(
+        settings: Settings, queue_url: str, falkordb: FalkorDBServer, tmp_path: Path) -> None:
+    broken = queue_settings(falkordb, tmp_path / "b", queue_url, name="q",
+                            vector_url=f"{falkordb.url}/no{{braces}}")  # no such store name
+    queue = open_queue(settings)  # lease 1 s, 2 deliveries
+    queue.put([make_job("embed", "run-8", broken, create_embedder(settings).model_id,
+                        chunks(1))])
+    worker = QueueWorker(settings, open_queue(settings))
+    with running(worker):
+        wait_for(lambda: queue.progress("run-8").failed_jobs == 1, "the job to fail")
+    error = queue.progress("run-8").error or ""
+    assert "handed out 2 times" in error and "invalid FalkorDB graph name" in error
+    assert queue.status(15).stages["embed"].failed == 1
+    queue.close()
