@@ -2,7 +2,8 @@
 documents added, replaced and deleted (drawn by hypothesis, built now and then) end with the
 graph a fresh build of the final documents makes with the surviving edits applied, the same
 edits applied or stale; undoing every edit then gives the graph with no edits. On the embedded
-SQLite store and on a real FalkorDB."""
+SQLite store and on a real FalkorDB. And with edits live, a change (an edit too) is applied in
+place: it writes only what it reaches."""
 
 from __future__ import annotations
 
@@ -45,6 +46,8 @@ POOL = [
 NAMES = ["Marie Curie", "Pierre Curie", "Paris", "Albert Einstein", "Brussels", "Ada Lovelace",
          "Charles Babbage", "London", "Lyon", "Ines Moreau", "Pavel Kral"]
 IDS = [entity_id(entity_key(name)) for name in NAMES]
+FIRST = {f"doc-{i}": POOL[i] for i in range(3)}
+"""The documents the data dir holds before the steps (so that edits find their entities)."""
 EDIT = st.tuples(st.sampled_from(["merge", "rename", "delete_entity", "delete_relation",
                                   "add_relation"]),
                  st.integers(0, len(IDS) - 1), st.integers(0, len(IDS) - 1))
@@ -69,11 +72,11 @@ def _settings(root: Path, urls: tuple[str | None, str | None]) -> Settings:
     return found
 
 
-def _build(settings: Settings, spacy: SpacyExtractor) -> None:
+def _build(settings: Settings, spacy: SpacyExtractor) -> dict[str, int]:
     stores = open_stores(settings)
     try:
         run_documents(settings, stores, lambda event: None)
-        run_graph(settings, stores, lambda event: None, offline=spacy)
+        return dict(run_graph(settings, stores, lambda event: None, offline=spacy).counts)
     finally:
         stores.close()
 
@@ -104,8 +107,9 @@ def _outcomes(settings: Settings) -> list[tuple[str, str, str | None]]:
 
 def _run(settings: Settings, steps: list[tuple[tuple[Any, ...], bool]],
          spacy: SpacyExtractor) -> dict[str, str]:
-    """Play ``steps`` on ``settings``' data dir; the documents held at the end."""
-    held: dict[str, str] = {}
+    """Play ``steps`` on ``settings``' data dir, which holds the first documents of ``POOL``
+    built; the documents held at the end."""
+    held = dict(FIRST)
     made: list[str] = []
     for index, (step, build) in enumerate(steps):
         if step[0] == "doc":
@@ -133,7 +137,7 @@ def _run(settings: Settings, steps: list[tuple[tuple[Any, ...], bool]],
 
 
 @pytest.mark.parametrize("backend", ["embedded", "falkordb"])
-@settings(max_examples=5, deadline=None,
+@settings(max_examples=10, deadline=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(steps=STEPS)
 def test_edits_and_document_changes_end_where_a_fresh_build_does(
@@ -143,6 +147,8 @@ def test_edits_and_document_changes_end_where_a_fresh_build_does(
         root = Path(work)
         name = f"c{abs(hash((repr(steps), work))) % 10**8}"
         changed = _settings(root / "changed", store_urls(backend, f"{name}c"))
+        for doc_id, text in FIRST.items():
+            _put(changed, doc_id, text)
         _build(changed, spacy)
         held = _run(changed, steps, spacy)
         fresh = _settings(root / "fresh", store_urls(backend, f"{name}f"))
@@ -166,3 +172,30 @@ def test_edits_and_document_changes_end_where_a_fresh_build_does(
             _put(plain, doc_id, text)
         _build(plain, spacy)
         assert _graph(changed) == _graph(plain), f"undoing every edit ({steps})"
+
+
+@pytest.mark.parametrize("backend", ["embedded", "falkordb"])
+def test_with_edits_live_a_change_writes_only_what_it_reaches(
+        tmp_path: Path, backend: str, store_urls: Urls, spacy: SpacyExtractor) -> None:
+    settings = _settings(tmp_path, store_urls(backend, "reach"))
+    write_corpus(tmp_path / "docs", passages=24)
+    for doc_id, text in FIRST.items():
+        _put(settings, doc_id, text)
+    first = _build(settings, spacy)
+    with open_log(log_path(settings)) as log:
+        merge = log.add(Merge((IDS[1],), IDS[0]), {IDS[0]: NAMES[0], IDS[1]: NAMES[1]}, None)
+        log.add(Rename(IDS[7], "Londinium"), {IDS[7]: NAMES[7]}, None)
+    edited = _build(settings, spacy)
+    assert _outcomes(settings) == [("applied", "Merge", None), ("applied", "Rename", None)]
+    assert edited["entities"] == first["entities"] - 1
+    assert 0 < edited["entities_written"] < edited["entities"] // 4
+    assert edited["relations_written"] < edited["relations"] // 4
+    _put(settings, "guild", POOL[3])
+    added = _build(settings, spacy)
+    assert added["chunks_extracted"] == 1
+    assert 0 < added["entities_written"] < added["entities"] // 4
+    with open_log(log_path(settings)) as log:
+        log.undo(merge.id, None)
+    undone = _build(settings, spacy)
+    assert undone["entities"] == added["entities"] + 1
+    assert 0 < undone["entities_written"] < undone["entities"] // 4

@@ -11,6 +11,7 @@ import secrets
 import sqlite3
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import cast
@@ -29,7 +30,8 @@ SCHEMA = (
     " created_at TEXT NOT NULL, by TEXT, undone_at TEXT, undone_by TEXT,"
     " status TEXT NOT NULL, problem TEXT)",
     "CREATE TABLE IF NOT EXISTS applied (one INTEGER PRIMARY KEY CHECK (one = 1),"
-    " digest TEXT NOT NULL, marks TEXT NOT NULL)",
+    " digest TEXT NOT NULL, marks TEXT NOT NULL, ids TEXT NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS entity_keys (entity_id TEXT PRIMARY KEY, key TEXT NOT NULL)",
 )
 _COLUMNS = "id, op, fields, names, created_at, by, undone_at, undone_by, status, problem"
 
@@ -63,6 +65,32 @@ def _marks(text: str, applied: str) -> Marks:
     return Marks({k: tuple(v) for k, v in data["aliases"].items()},
                  frozenset(data["entities"]),
                  frozenset((a, b) for a, b in data["relations"]), applied)
+
+
+@dataclass(frozen=True, slots=True)
+class Applied:
+    """What the graph stage needs of the log: the live edits, and of the stored graph the
+    digest and ids of the edits it has applied (live or stale then); the keys of the entities
+    edits named (entity id -> key, as the stage found them)."""
+
+    live: list[Edit]
+    digest: str
+    ids: frozenset[str]
+    keys: dict[str, str]
+    everything: list[Edit] = field(default_factory=list)
+    """Every edit, undone ones included."""
+
+    @property
+    def named(self) -> set[str]:
+        """The ids of the entities that the live edits, and the edits the stored graph has
+        applied, name: what applying them again may change."""
+        return {i for e in self.live for i in e.change.entities} | {
+            i for e in self.undone for i in e.change.entities}
+
+    @property
+    def undone(self) -> list[Edit]:
+        """The edits the stored graph has applied that are undone since."""
+        return [e for e in self.everything if e.id in self.ids and not e.live]
 
 
 class EditLog:
@@ -116,21 +144,37 @@ class EditLog:
         """Whether the stored graph has the live edits applied (as far as the log knows)."""
         return digest(self.live()) == self.applied_digest()
 
+    def applied(self) -> Applied:
+        """The live edits and what the stored graph has applied (one snapshot)."""
+        with self._db.read() as conn:
+            rows = conn.execute(f"SELECT {_COLUMNS} FROM edits ORDER BY seq").fetchall()
+            row = conn.execute("SELECT digest, ids FROM applied").fetchone()
+            keys = dict(conn.execute("SELECT entity_id, key FROM entity_keys").fetchall())
+        edits = [_edit(r) for r in rows]
+        return Applied([e for e in edits if e.live], "" if row is None else str(row[0]),
+                       frozenset(() if row is None else json.loads(str(row[1]))),
+                       {str(k): str(v) for k, v in keys.items()}, edits)
+
     def marks(self) -> Marks:
         """The marks of the graph last stored (none before the first curated graph)."""
         with self._db.read() as conn:
             row = conn.execute("SELECT digest, marks FROM applied").fetchone()
         return Marks() if row is None else _marks(str(row[1]), str(row[0]))
 
-    def record(self, outcomes: Mapping[str, Outcome], marks: Marks) -> None:
-        """What the graph stage made of the edits (an edit undone meanwhile stays undone)."""
+    def record(self, outcomes: Mapping[str, Outcome], marks: Marks,
+               keys: Mapping[str, str]) -> None:
+        """What the graph stage made of the edits (an edit undone meanwhile stays undone),
+        and the keys it found of the entities they name."""
         with self._db.write() as conn:
+            conn.executemany("INSERT OR REPLACE INTO entity_keys (entity_id, key) VALUES (?, ?)",
+                             sorted(keys.items()))
             conn.executemany(
                 "UPDATE edits SET status = ?, problem = ? WHERE id = ? AND undone_at IS NULL",
                 [(o.status, o.problem, i) for i, o in outcomes.items()])
-            conn.execute("INSERT INTO applied (one, digest, marks) VALUES (1, ?, ?) ON CONFLICT"
-                         " (one) DO UPDATE SET digest = excluded.digest, marks = excluded.marks",
-                         (marks.digest, _marks_json(marks)))
+            conn.execute("INSERT INTO applied (one, digest, marks, ids) VALUES (1, ?, ?, ?)"
+                         " ON CONFLICT (one) DO UPDATE SET digest = excluded.digest,"
+                         " marks = excluded.marks, ids = excluded.ids",
+                         (marks.digest, _marks_json(marks), json.dumps(sorted(outcomes))))
 
 
 @contextmanager

@@ -17,9 +17,13 @@ Everything is written in one transaction (:meth:`apply_graph_change`).
 The curators' live edits (:mod:`graphready.curation`) are applied to every assembly, before
 communities are detected, so communities, reports, retrieval and the graph API all see the
 curated graph; each edit's outcome (applied or stale) and the marks of the curated graph go to
-the edit log once the graph is stored. While any edit is live, or the stored graph still holds
-edits undone since, :func:`update` builds the whole graph with :func:`rebuild` (an edit may
-reach any entity, so the keys a document change reaches no longer bound what it changes).
+the edit log once the graph is stored. In place, the keys a change reaches are widened by the
+keys of every entity that a live edit names, or an edit the stored graph applied and that was
+undone since (an edit added or undone is a change that reaches its entities): those entities
+are assembled again with every relation they have, and the edits applied to that part touch
+nothing outside it, so it equals the whole curated assembly there. The keys of the named
+entities are kept in the edit log; one that cannot be found makes :func:`update` build the
+whole graph (:func:`rebuild`).
 """
 
 from __future__ import annotations
@@ -38,9 +42,8 @@ from graphready.communities.hierarchy import (
 from graphready.communities.reuse import changed_entities, reusable_reports
 from graphready.config import Settings
 from graphready.curation.apply import Curated, apply_edits
-from graphready.curation.edits import Edit
-from graphready.curation.log import log_path, open_log
-from graphready.extraction.assemble import assemble_graph, assemble_part
+from graphready.curation.log import Applied, log_path, open_log
+from graphready.extraction.assemble import assemble_graph, assemble_part, entity_id
 from graphready.extraction.contributions import Contribution, contribution, plan_change
 from graphready.knowledge import ChunkExtraction, Community, Entity, KnowledgeGraph, Relation
 from graphready.llm.refusals import Refusals
@@ -110,22 +113,45 @@ def _with_contributions(extractions: Iterable[ChunkExtraction],
         yield extraction
 
 
-def _edits(settings: Settings) -> tuple[list[Edit], str] | None:
-    """The live edits of the data dir's edit log and the digest of those the stored graph
-    has applied; None when there is no edit log."""
+def _edits(settings: Settings) -> Applied | None:
+    """The data dir's edit log as the stage needs it; None when there is no edit log."""
     path = log_path(settings)
     if not path.exists():
         return None
     with open_log(path) as log:
-        return log.live(), log.applied_digest()
+        return log.applied()
 
 
-def _record(settings: Settings, curated: Curated) -> None:
-    """What the stage made of the edits, into the edit log (none without one)."""
+def _record(settings: Settings, curated: Curated, keys: Mapping[str, str]) -> None:
+    """What the stage made of the edits, and the keys of the entities they name (entity id
+    -> key), into the edit log (none without one)."""
     path = log_path(settings)
     if path.exists():
         with open_log(path) as log:
-            log.record(curated.outcomes, curated.marks)
+            log.record(curated.outcomes, curated.marks, keys)
+
+
+def _named_keys(store: IncrementalGraphStore, applied: Applied) -> dict[str, str] | None:
+    """The keys of the entities the edits name (see :attr:`Applied.named`): as the log knows
+    them, else found from the contributions of a stored entity's chunks; None when a stored
+    one's key cannot be found (the stage then builds the whole graph). An entity neither
+    stored nor known is in no graph an edit was applied to: a change that brings it is one
+    the plan reaches."""
+    named = applied.named
+    keys = {i: applied.keys[i] for i in named if i in applied.keys}
+    missing = named - set(keys)
+    if not missing:
+        return keys
+    stored, _ = store.graph_part(missing, inner=True)
+    for entity in stored:
+        for item in store.contributions(entity.chunk_ids):
+            found = [k for k in item.keys if entity_id(k) == entity.id]
+            if found:
+                keys[entity.id] = found[0]
+                break
+        else:
+            return None
+    return keys
 
 
 def rebuild(settings: Settings, catalog: Catalog, store: GraphStore, report: Report,
@@ -138,8 +164,8 @@ def rebuild(settings: Settings, catalog: Catalog, store: GraphStore, report: Rep
     report(Progress("graph.communities", 0, 1))
     index: list[Contribution] = []
     entities, relations = assemble_graph(_with_contributions(store.iter_extractions(), index))
-    found = _edits(settings)
-    curated = apply_edits(entities, relations, found[0] if found else [])
+    applied = _edits(settings)
+    curated = apply_edits(entities, relations, applied.live if applied else [])
     entities, relations = curated.entities, curated.relations
     previous_graph = store.load_graph() if reuse else None
     nodes = _detect(settings, [e.id for e in entities],
@@ -161,7 +187,10 @@ def rebuild(settings: Settings, catalog: Catalog, store: GraphStore, report: Rep
     else:
         store.replace_graph(
             KnowledgeGraph(tuple(entities), tuple(relations), tuple(communities)), fingerprint)
-    _record(settings, curated)
+    if applied is not None:
+        named = applied.named
+        _record(settings, curated, {entity_id(k): k for item in index for k in item.keys
+                                    if entity_id(k) in named})
     counts = {"entities": len(entities), "relations": len(relations),
               "communities": len(communities)}
     return GraphOutcome(counts, sum(1 for c in communities if c.id in previous), fallbacks,
@@ -221,19 +250,32 @@ def _diff(before: Mapping[K, V], after: Mapping[K, V]) -> tuple[frozenset[K], tu
 def update(settings: Settings, catalog: Catalog, store: IncrementalGraphStore, report: Report,
            model: CachedChatModel | None, fingerprint: str) -> GraphOutcome:
     """Bring the stored graph in line with the stored extractions of the catalog's chunks, in
-    place (see the module docstring); with edits live or applied, whole (:func:`rebuild`)."""
-    found = _edits(settings)
-    if found is not None and (found[0] or found[1]):
-        return rebuild(settings, catalog, store, report, model, fingerprint)
+    place, the curators' edits applied (see the module docstring)."""
+    applied = _edits(settings)
+    named: dict[str, str] = {}
+    if applied is not None and (applied.live or applied.ids):
+        found = _named_keys(store, applied)
+        if found is None:
+            return rebuild(settings, catalog, store, report, model, fingerprint)
+        named = found
     report(Progress("graph.communities", 0, 1))
     wanted, built = catalog.chunk_ids(), store.graph_chunk_ids()
     added = store.get_extractions(wanted - built)
     plan = plan_change(store, added, built - wanted)
     del wanted, built
-    extractions = sorted([*store.get_extractions(plan.read), *added], key=lambda x: x.chunk_id)
-    entities, relations = assemble_part(extractions, plan.moved, plan.keys)
+    extra = set(named.values()) - plan.keys  # what the edits reach, besides the change
+    keys = plan.keys | extra
+    read = set(plan.read)
+    if extra:
+        reach = extra | {short for short, long in plan.moved.items() if long in extra}
+        read |= store.chunks_of_keys(reach) - {c.chunk_id for c in plan.removed} \
+            - {x.chunk_id for x in added}
+    extractions = sorted([*store.get_extractions(read), *added], key=lambda x: x.chunk_id)
+    entities, relations = assemble_part(extractions, plan.moved, keys)
     del extractions
-    replaced = plan.entity_ids
+    curated = apply_edits(entities, relations, applied.live if applied else [])
+    entities, relations = curated.entities, curated.relations
+    replaced = {entity_id(key) for key in keys}
     old_entities, old_relations = store.graph_part(replaced)
     changed = changed_entities(KnowledgeGraph(tuple(old_entities), tuple(old_relations), ()),
                                entities, relations)
@@ -272,6 +314,9 @@ def update(settings: Settings, catalog: Catalog, store: IncrementalGraphStore, r
     store.apply_graph_change(GraphChange(
         stale, stale_pairs, write_entities, write_relations, gone, new_rows, plan.added,
         tuple(c.chunk_id for c in plan.removed)), fingerprint)
+    if applied is not None:
+        named_ids = applied.named
+        _record(settings, curated, {entity_id(k): k for k in keys if entity_id(k) in named_ids})
     reused = sum(1 for n in nodes if n.id in reusable)
     written = {"entities": len(write_entities), "relations": len(write_relations),
                "communities": len(new_rows)}
