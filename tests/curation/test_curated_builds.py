@@ -26,13 +26,11 @@ from graphready.curation.edits import (
     Rename,
 )
 from graphready.curation.log import log_path, open_log
-from graphready.documents.uploads import Upload, UploadStore, uploads_folder
+from graphready.documents.uploads import UploadStore, uploads_folder
 from graphready.extraction.assemble import entity_id
 from graphready.extraction.normalize import entity_key
 from graphready.extraction.spacy_nlp import SpacyExtractor
-from graphready.indexing.stages import run_documents, run_graph
-from graphready.stores.registry import open_stores
-from indexing.test_incremental_graph import _graph
+from indexing.test_incremental_graph import _build, _graph, _put
 from support.corpus import write_corpus
 
 Urls = Callable[[str, str], tuple[str | None, str | None]]
@@ -72,15 +70,6 @@ def _settings(root: Path, urls: tuple[str | None, str | None]) -> Settings:
     return found
 
 
-def _build(settings: Settings, spacy: SpacyExtractor) -> dict[str, int]:
-    stores = open_stores(settings)
-    try:
-        run_documents(settings, stores, lambda event: None)
-        return dict(run_graph(settings, stores, lambda event: None, offline=spacy).counts)
-    finally:
-        stores.close()
-
-
 def _change(op: str, i: int, j: int) -> Change | None:
     if op == "rename":
         return Rename(IDS[i], f"{NAMES[i]} (curated)")
@@ -93,11 +82,6 @@ def _change(op: str, i: int, j: int) -> Change | None:
     if op == "delete_relation":
         return DeleteRelation(IDS[i], IDS[j])
     return AddRelation(IDS[i], IDS[j], "curated_link", f"{NAMES[i]} and {NAMES[j]}.")
-
-
-def _put(settings: Settings, doc_id: str, text: str) -> None:
-    UploadStore(uploads_folder(settings.data_dir)).put(
-        Upload(doc_id, doc_id.title(), text, f"{doc_id}.txt", 0.0))
 
 
 def _outcomes(settings: Settings) -> list[tuple[str, str, str | None]]:
