@@ -334,7 +334,7 @@ async function deleteRelation(source, target) {
 
 // The small delete button of a relation in an entity's relation list.
 export function relationDelete(entity, relation) {
-  return h("button", { type: "button", class: "small edit-control",
+  return h("button", { type: "button", class: "remove edit-control",
                        "aria-label": `delete the relation ${entity.name} – ${relation.other.name}`,
                        title: "delete this relation",
                        onclick: () => deleteRelation(entity.id, relation.other.id) }, "×");

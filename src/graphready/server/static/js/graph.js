@@ -208,10 +208,10 @@ export async function openEntity(id) {
         h("li", {}, `level ${c.level}: `, h("button", { type: "button", class: "link",
           onclick: () => window.dispatchEvent(new CustomEvent("graphready:show-community", { detail: c })) }, c.title))))) : null,
       h("h4", {}, `Relations (${e.degree})`), h("ul", { class: "relations" }, e.relations.map((r) =>
-        h("li", {}, expandButton(r.other), " ", entityButton(r.other), ` ${r.label} · weight ${r.weight} `,
+        h("li", {}, expandButton(r.other), h("div", {}, entityButton(r.other), ` ${r.label} · weight ${r.weight} `,
           r.curated ? h("span", { class: "curated-badge" }, "curated") : null, " ",
           curation.relationDelete(e, r),
-          r.description ? h("div", { class: "muted" }, r.description) : null))),
+          r.description ? h("div", { class: "muted" }, r.description) : null)))),
       h("h4", {}, `Passages (${e.passage_count})`), h("ul", { class: "passages" }, e.passages.map((p) =>
         h("li", {}, h("button", { type: "button", class: "link", onclick: () => openPassage(p.chunk_id) }, p.title),
           h("div", { class: "snippet" }, p.snippet)))));
