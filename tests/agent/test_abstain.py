@@ -92,3 +92,15 @@ async def test_chat_says_the_documents_do_not_say(built: Settings) -> None:
                                                              "tomorrow?", "stream": True})
         first = next(line for line in stream.text.splitlines() if line.startswith("data:"))
         assert json.loads(first.removeprefix("data:"))["found"] is False
+
+
+def test_a_name_in_a_passage_title_tells_the_corpus_has_a_passage_about_it() -> None:
+    held = dict(zip(FEATURES, features("Where was Alan Turing born?", PASSAGES, True),
+                    strict=True))
+    # named in a passage's text (Bletchley Park) but in no title: another thing's passages
+    elsewhere = dict(zip(FEATURES, features("Who ran Bletchley Park in 1943?", PASSAGES, True),
+                         strict=True))
+    assert held["titled"] == 1.0 and elsewhere["titled"] == 0.0
+    assert elsewhere["names"] == 1.0  # the name is found all the same
+    assert dict(zip(FEATURES, features("what is computing?", PASSAGES, False),
+                    strict=True))["titled"] == 1.0  # names nothing: nothing to miss

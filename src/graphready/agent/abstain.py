@@ -17,7 +17,11 @@ them, and fewer of those abstained at the same cut):
 - ``bigrams``: the share of the question's pairs of consecutive content words found next to
   each other in the best passages ("Eiffel Tower", "born in Paris" as "born Paris"): a question
   about something else shares words with them, seldom their pairs;
-- ``passage_bigrams``: the largest share of those pairs that one passage holds.
+- ``passage_bigrams``: the largest share of those pairs that one passage holds;
+- ``titled``: 1 when one of the question's names is written in the title of one of the best
+  passages (the thing it asks about has a passage of its own), or when it names nothing: a
+  question about something the corpus lacks names it in passages about other things, seldom in
+  their titles.
 
 The weights were fitted offline by ``benchmarks/calibrate_abstention.py`` on the development
 halves (answerable) and on questions of the other corpora asked against each one (not
@@ -37,9 +41,9 @@ from .answer import Answer
 from .short_answer import Source, sentences_of
 
 FEATURES = ("terms", "names", "all_names", "sentence", "passage", "typed", "bigrams",
-            "passage_bigrams")
-WEIGHTS = (5.756, 1.118, 1.303, 5.106, -1.635, 0.495, 7.683, 5.513)
-BIAS = -6.200
+            "passage_bigrams", "titled")
+WEIGHTS = (5.934, -0.830, 1.554, 4.396, -1.342, 0.551, 7.823, 6.241, 1.957)
+BIAS = -7.057
 # fitted on the MuSiQue, HotpotQA and 2Wiki dev halves and the other sets' questions asked of them
 # (short answers typed by the names the graph knows, as the server does):
 # python benchmarks/calibrate_abstention.py (data dirs built by graphready eval); the cut that
@@ -110,9 +114,12 @@ def features(question: str, sources: Sequence[Source], typed: bool) -> tuple[flo
     names = _names(question)
     covered = sum(1 for n in names if f" {n} " in raw)
     name_share = covered / len(names) if names else 1.0
+    titles = [" " + " ".join(words(source.title)).casefold() + " " for source in best]
+    titled = not names or any(f" {n} " in title for n in names for title in titles)
     return (term_share, name_share, float(covered == len(names)), sentence_share,
             passage_share, float(typed),
-            len(pairs & pairs_seen) / len(pairs) if pairs else 1.0, pair_share if pairs else 1.0)
+            len(pairs & pairs_seen) / len(pairs) if pairs else 1.0, pair_share if pairs else 1.0,
+            float(titled))
 
 
 def probability(values: Sequence[float]) -> float:
