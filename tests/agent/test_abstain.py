@@ -43,11 +43,14 @@ def test_no_passages_abstain() -> None:
     assert not decide("Where was Alan Turing born?", [], typed=False).found
 
 
+def named(question: str, typed: bool = False) -> dict[str, float]:
+    """The features of ``question`` over ``PASSAGES``, by name."""
+    return dict(zip(FEATURES, features(question, PASSAGES, typed), strict=True))
+
+
 def test_features_see_names_and_terms() -> None:
-    held = dict(zip(FEATURES, features("Where did Alan Turing work?", PASSAGES, False),
-                    strict=True))
-    missing = dict(zip(FEATURES, features("Where did Grace Hopper work?", PASSAGES, False),
-                       strict=True))
+    held = named("Where did Alan Turing work?")
+    missing = named("Where did Grace Hopper work?")
     assert held["names"] == 1.0 and held["all_names"] == 1.0
     assert missing["names"] == 0.0 and missing["all_names"] == 0.0
     assert held["terms"] > missing["terms"]
@@ -95,12 +98,9 @@ async def test_chat_says_the_documents_do_not_say(built: Settings) -> None:
 
 
 def test_a_name_in_a_passage_title_tells_the_corpus_has_a_passage_about_it() -> None:
-    held = dict(zip(FEATURES, features("Where was Alan Turing born?", PASSAGES, True),
-                    strict=True))
+    held = named("Where was Alan Turing born?", typed=True)
     # named in a passage's text (Bletchley Park) but in no title: another thing's passages
-    elsewhere = dict(zip(FEATURES, features("Who ran Bletchley Park in 1943?", PASSAGES, True),
-                         strict=True))
+    elsewhere = named("Who ran Bletchley Park in 1943?", typed=True)
     assert held["titled"] == 1.0 and elsewhere["titled"] == 0.0
     assert elsewhere["names"] == 1.0  # the name is found all the same
-    assert dict(zip(FEATURES, features("what is computing?", PASSAGES, False),
-                    strict=True))["titled"] == 1.0  # names nothing: nothing to miss
+    assert named("what is computing?")["titled"] == 1.0  # names nothing: nothing to miss
