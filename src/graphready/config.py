@@ -170,6 +170,9 @@ class Settings:
     any machine do them, and the builder does the rest (see "Many machines"). Needs
     `GRAPHREADY_GRAPH_URL` and `GRAPHREADY_VECTOR_URL` (the workers write there); a queue
     that does not answer stops start-up naming this setting"""
+    catalog_url: str | None = setting(None, unset="this data dir's own SQLite file")
+    """keep the catalog and the uploaded documents on a Redis-protocol server
+    (`redis://host:port[/db]`), shared by every server of the deployment (see "Many machines")"""
     queue_lease_s: int = setting(60, low=1, high=86_400)
     """seconds a job a worker took stays its own without renewal (a worker renews it every
     third of that while it works): the job of a worker that was killed or lost is taken by
@@ -409,25 +412,23 @@ def _validate(s: Settings) -> None:
 
 
 def _check_queue(s: Settings) -> None:
-    """A queue URL is ``redis[s]://[[user]:password@]host:port[/db]``, and needs the shared
-    stores the workers write to."""
-    if s.queue_url is None:
-        return
-    name = env_name("queue_url")
+    """The queue's and the shared catalog's URLs are ``redis[s]://[[user]:password@]host:port
+    [/db]``, and need shared graph and vector stores on a server."""
     expected = "expected redis://[:password@]host:port[/db] (also rediss://)"
-    try:
-        parts = urlsplit(s.queue_url.strip())
-        port = parts.port
-    except ValueError:
-        raise ConfigError(name, expected) from None
-    db = parts.path.removeprefix("/")
-    if parts.scheme not in ("redis", "rediss") or not parts.hostname or port is None \
-            or (db and not db.isdigit()) or parts.query or parts.fragment:
-        raise ConfigError(name, expected)
-    for store in ("graph_url", "vector_url"):
-        if getattr(s, store) is None:
-            raise ConfigError(name, f"needs {env_name(store)} too: the workers write to shared "
-                              "graph and vector stores on a server, never to this machine's")
+    for field in ("queue_url", "catalog_url"):
+        if (url := getattr(s, field)) is None:
+            continue
+        try:
+            parts, name = urlsplit(url.strip()), env_name(field)
+            db, port = parts.path.removeprefix("/"), parts.port
+        except ValueError:
+            raise ConfigError(env_name(field), expected) from None
+        if parts.scheme not in ("redis", "rediss") or not parts.hostname or port is None \
+                or (db and not db.isdigit()) or parts.query or parts.fragment:
+            raise ConfigError(name, expected)
+        for store in (f for f in ("graph_url", "vector_url") if getattr(s, f) is None):
+            raise ConfigError(name, f"needs {env_name(store)} too: shared graph and vector "
+                              "stores on a server, never this machine's")
 
 
 def embedder_named(name: str) -> EmbedderName:

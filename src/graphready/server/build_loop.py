@@ -34,6 +34,7 @@ from graphready.indexing.events import Event, StageDone, StageFailed
 from graphready.indexing.supervisor import BuildSupervisor
 from graphready.llm.registry import probe_llm
 from graphready.redact import redact
+from graphready.stores.redis.uploads import shared_catalog
 from graphready.stores.registry import Stores
 
 from .indexes import EmbedderSource, IndexLoader, OnIndex
@@ -44,6 +45,7 @@ from .watch import watch_folder
 if TYPE_CHECKING:  # not at run time: process_parts imports admission, which imports state
     from graphready.queue.watch import QueueWatch
 
+    from .follow_shared import CatalogFollower
     from .process_parts import BuildTurns
 
 log = logging.getLogger("graphready.server")
@@ -111,9 +113,18 @@ class SingleBuildLoop:
 
             self._queue_watch = QueueWatch(settings)
             readiness.queue = self._queue_watch.snapshot
+        self._follower: CatalogFollower | None = None
+        shared = shared_catalog(stores.catalog)
+        if shared is not None:  # the catalog is the deployment's: follow its changes
+            from .follow_shared import CatalogFollower
+
+            self._follower = CatalogFollower(shared, stores.keyword, self.request_build)
 
     async def open(self) -> None:
-        """The keyword index, if one was ever built, and the counts."""
+        """The keyword index, if one was ever built, and the counts (and, with a shared
+        catalog, the change to follow it from)."""
+        if self._follower is not None:
+            await self._follower.open()
         await self.indexes.open()
 
     def start(self, build: bool, initial: bool = True) -> None:
@@ -125,6 +136,8 @@ class SingleBuildLoop:
                  " and building" if build and initial else "")
         self._background = asyncio.create_task(self._load_then_build(build, initial),
                                                name="graphready-build")
+        if self._follower is not None:
+            self._follower.start()
         folder = self._settings.docs_dir
         if build and self._settings.watch == "on" and folder is not None:
             self._watcher = asyncio.create_task(
@@ -169,6 +182,8 @@ class SingleBuildLoop:
     async def close(self) -> None:
         """Stop watching, stop the build workers, wait for the background task."""
         self._closed = True
+        if self._follower is not None:
+            await self._follower.close()
         if self._watcher is not None:
             self._watch_stop.set()
             await asyncio.gather(self._watcher, return_exceptions=True)

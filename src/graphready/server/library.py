@@ -22,14 +22,9 @@ from typing import Literal
 
 from graphready.config import Settings, Stage
 from graphready.documents.types import Chunk, SkippedFile, SourceFile
-from graphready.documents.uploads import (
-    UploadInfo,
-    UploadStore,
-    is_upload,
-    source_path,
-    uploads_folder,
-)
+from graphready.documents.uploads import UploadInfo, is_upload, source_path
 from graphready.stores.base import Catalog, CatalogDocument, SourceChange
+from graphready.stores.redis.uploads import open_uploads
 from graphready.stores.registry import Stores
 
 State = Literal["pending", "indexed", "failed"]
@@ -101,7 +96,7 @@ class Library:
     def __init__(self, settings: Settings, stores: Stores) -> None:
         self._settings = settings
         self._stores = stores
-        self.uploads = UploadStore(uploads_folder(settings.data_dir))
+        self.uploads = open_uploads(settings, stores.catalog)
         self._lock = threading.Lock()
         self._hidden: frozenset[str] = frozenset()
         self._lingering: frozenset[str] = frozenset()

@@ -60,9 +60,10 @@ def _sqlite_graph(path: Path) -> GraphStore:
 
 
 def open_stores(settings: Settings) -> Stores:
-    """Open (creating if needed) every store under ``settings.db_dir``, and the graph store
-    ``GRAPHREADY_GRAPH_URL`` names. A malformed URL fails here; an unreachable server does not:
-    its store reconnects on use (see ``reconnecting.py``)."""
+    """Open (creating if needed) every store under ``settings.db_dir``, the graph store
+    ``GRAPHREADY_GRAPH_URL`` names, and the shared catalog (see ``_catalog``). A malformed
+    URL fails here; an unreachable graph server does not: its store reconnects on use (see
+    ``reconnecting.py``)."""
     from graphready.stores.reconnecting import ReconnectingGraphStore
 
     root = settings.db_dir
@@ -74,8 +75,31 @@ def open_stores(settings: Settings) -> Stores:
     else:
         parse_graph_url(url)
         graph = ReconnectingGraphStore(lambda: open_graph_store(url, root), redact_url(url))
-    return Stores(catalog=_sqlite_catalog(root), keyword=_sqlite_keyword(root),
+    return Stores(catalog=_catalog(settings), keyword=_sqlite_keyword(root),
                   vectors=open_vector_store(settings.vector_url, root), graph=graph)
+
+
+def _catalog(settings: Settings) -> Catalog:
+    """The data dir's own catalog; with ``GRAPHREADY_CATALOG_URL``, the deployment's shared one
+    on that server (``stores/redis/catalog.py``), under the graph store's name, as the build
+    sees it (``FolderSources``). A server that does not answer is a ``ConfigError`` naming
+    the setting."""
+    if settings.catalog_url is None or settings.graph_url is None:
+        return _sqlite_catalog(settings.db_dir)
+    from graphready.stores.redis.uploads import FolderSources
+
+    url, name = settings.catalog_url, env_name("catalog_url")
+    try:
+        from graphready.stores.redis.catalog import RedisCatalog
+    except ImportError as exc:
+        raise ConfigError(name, f"needs the redis package (the 'queue' extra): {exc}") from exc
+    graph = parse_graph_url(settings.graph_url)
+    namespace = f"{graph.graph}.{graph.namespace}" if graph.namespace else graph.graph
+    try:
+        catalog = RedisCatalog(url, namespace)
+    except StoreError as exc:
+        raise ConfigError(name, redact(str(exc), [url])) from None
+    return FolderSources(catalog, has_folder=settings.docs_dir is not None)
 
 
 GRAPH_URL_SETTING = env_name("graph_url")

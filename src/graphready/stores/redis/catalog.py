@@ -9,7 +9,9 @@ Every key is under ``graphready:catalog:<namespace>:`` (below, ``P``):
   sources hold it (the catalog's chunk-id set is its keys, as in the SQLite catalog);
 - ``P doc:<id>``: a hash, source -> the document as JSON (title, content hash, chunk ids in
   order); ``P doc-ids``: doc id -> how many sources hold it;
-- ``P skipped``: the files the last scan skipped, as JSON;
+- ``P skipped``: the files the last scan skipped, as JSON; ``P uploads``: a hash, uploaded
+  document id -> the document as uploaded (``stores/redis/uploads.py``), written in the same
+  atomic step as its source;
 - ``P seq`` and ``P changes``: the change counter, and the stream of changes, one entry per
   applied or removed source, whose entry id is ``<seq>-1``: a follower reads it from the last
   sequence it applied (``XREAD``). The stream keeps about ``CHANGES_KEPT`` entries; a follower
@@ -46,7 +48,8 @@ SOCKET_TIMEOUT_S = 30.0
 _BATCH = 1000
 
 # ARGV: prefix, path, file hash ('' removes the source), the source's record (JSON), the
-# documents (JSON list of [id, record]), the changes kept, then chunk id, chunk record pairs.
+# documents (JSON list of [id, record]), the changes kept, an uploaded document's id ('' for
+# none) and its record ('' removes it), then chunk id, chunk record pairs.
 _APPLY = """
 local p, path, removing = ARGV[1], ARGV[2], ARGV[3] == ''
 local srckey = p .. 'source:' .. path
@@ -57,7 +60,7 @@ if old then
   old_ids, old_docs = o['chunks'], o['docs']
 end
 local new_set, new_ids, records = {}, {}, {}
-for i = 7, #ARGV, 2 do
+for i = 9, #ARGV, 2 do
   local id = ARGV[i]
   if not new_set[id] then
     new_set[id] = true
@@ -101,6 +104,10 @@ if removing then
 else
   redis.call('SET', srckey, ARGV[4])
   redis.call('HSET', p .. 'sources', path, ARGV[3])
+end
+if ARGV[7] ~= '' then
+  if ARGV[8] == '' then redis.call('HDEL', p .. 'uploads', ARGV[7])
+  else redis.call('HSET', p .. 'uploads', ARGV[7], ARGV[8]) end
 end
 local docs = {}
 for d, _ in pairs(touched) do table.insert(docs, d) end
@@ -188,7 +195,7 @@ class RedisCatalog:
         return self._prefix + name
 
     def _run(self, path: str, file_hash: str, documents: Sequence[Document],
-             chunks: Sequence[Chunk]) -> SourceChange:
+             chunks: Sequence[Chunk], upload: tuple[str, str] = ("", "")) -> SourceChange:
         owned: dict[str, list[str]] = {}
         for c in sorted(chunks, key=lambda c: (c.doc_id, c.ordinal)):
             ids = owned.setdefault(c.doc_id, [])
@@ -202,7 +209,7 @@ class RedisCatalog:
         chunk_ids = list(dict.fromkeys(c.id for c in chunks))
         source = json.dumps({"chunks": chunk_ids, "docs": list(records)})
         args = [self._prefix, path, file_hash, source, json.dumps(list(records.items())),
-                str(CHANGES_KEPT), *pairs]
+                str(CHANGES_KEPT), *upload, *pairs]
         with self._errors(f"cannot write the source {path!r}"):
             _seq, added, removed = self._apply(args=args)
         return SourceChange(tuple(_text(i) for i in added), tuple(_text(i) for i in removed))
@@ -225,6 +232,32 @@ class RedisCatalog:
     def remove_source(self, path: str) -> SourceChange:
         """Forget a source file and everything that came from it, atomically."""
         return self._run(path, "", (), ())
+
+    def put_upload(self, doc_id: str, record: str, source: SourceFile,
+                   documents: Sequence[Document], chunks: Sequence[Chunk]) -> SourceChange:
+        """Store an uploaded document's ``record`` under ``doc_id`` and apply its ``source``
+        (its documents and chunks), in one atomic step."""
+        return self._run(source.path, source.file_hash, documents, chunks, (doc_id, record))
+
+    def remove_upload(self, doc_id: str, path: str) -> bool:
+        """Forget an uploaded document's record and its source ``path``, in one atomic step;
+        False when no record was held."""
+        if self.upload_record(doc_id) is None:
+            return False
+        self._run(path, "", (), (), (doc_id, ""))
+        return True
+
+    def upload_record(self, doc_id: str) -> str | None:
+        """The record stored by :meth:`put_upload` for ``doc_id``, or None."""
+        with self._errors("cannot read an uploaded document"):
+            raw = self._client.hget(self._key("uploads"), doc_id)
+        return None if raw is None else _text(raw)
+
+    def upload_records(self) -> dict[str, str]:
+        """Every uploaded document's id mapped to its record."""
+        with self._errors("cannot read the uploaded documents"):
+            raw = self._client.hgetall(self._key("uploads"))
+        return {_text(k): _text(v) for k, v in raw.items()}
 
     def chunk_ids(self) -> set[str]:
         """Every chunk id in the catalog."""
