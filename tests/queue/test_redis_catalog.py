@@ -1,10 +1,11 @@
-"""The catalog on FalkorDB's redis-server: the whole ``Catalog`` contract (the suite the SQLite
-catalog passes, less its tests of files and of a spawned process), and the change stream a
-server follows."""
+"""The shared catalog (``GRAPHREADY_CATALOG_URL``) on FalkorDB's redis-server: the whole
+``Catalog`` contract (the suite the SQLite catalog passes, less its tests of files and of a
+spawned process), and the change stream a server follows."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import contextlib
+from collections.abc import Callable, Iterator
 
 import pytest
 import redis
@@ -31,8 +32,22 @@ from contract.test_catalog import (  # noqa: F401 - collected here against Redis
     test_threads_share_one_connection,
 )
 from graphready.errors import StoreError
+from graphready.stores.base import Catalog
 from graphready.stores.redis.catalog import RedisCatalog
 from support.catalog_data import apply, make_source
+
+
+@pytest.fixture
+def open_catalog(queue_url: str) -> Iterator[Callable[[], RedisCatalog]]:
+    """Opens a connection to the one catalog of this test (the server emptied before it);
+    every one is closed afterwards."""
+    with contextlib.ExitStack() as opened:
+        yield lambda: opened.enter_context(contextlib.closing(RedisCatalog(queue_url, "test")))
+
+
+@pytest.fixture
+def catalog(open_catalog: Callable[[], RedisCatalog]) -> Catalog:
+    return open_catalog()
 
 
 def test_each_change_is_in_the_stream_in_order(
@@ -77,11 +92,11 @@ def test_a_failed_apply_writes_no_change(open_catalog: Callable[[], RedisCatalog
 
 
 def test_a_follower_behind_the_trimmed_stream_is_told_to_start_again(
-        open_catalog: Callable[[], RedisCatalog], redis_url: str) -> None:
+        open_catalog: Callable[[], RedisCatalog], queue_url: str) -> None:
     catalog = open_catalog()
     for i in range(5):
         apply(catalog, f"s{i}.jsonl", {f"d{i}": f"Text {i}."})
-    client = redis.Redis.from_url(redis_url)
+    client = redis.Redis.from_url(queue_url)
     try:
         client.xtrim("graphready:catalog:test:changes", maxlen=2, approximate=False)
     finally:
@@ -91,8 +106,8 @@ def test_a_follower_behind_the_trimmed_stream_is_told_to_start_again(
     assert [c.seq for c in catalog.changes(3).changes] == [4, 5]
 
 
-def test_namespaces_are_separate_catalogs(redis_url: str) -> None:
-    one, two = RedisCatalog(redis_url, "one"), RedisCatalog(redis_url, "two")
+def test_namespaces_are_separate_catalogs(queue_url: str) -> None:
+    one, two = RedisCatalog(queue_url, "one"), RedisCatalog(queue_url, "two")
     try:
         apply(one, "a.jsonl", {"d1": "Only in one."})
         assert two.sources() == {} and two.sequence() == 0 and two.chunk_count() == 0

@@ -25,10 +25,10 @@ HARBOUR = {"id": "harbour", "title": "The Quillon Harbour",
 HARBOUR_QUESTION = "Who dredged the Quillon Harbour?"
 
 
-def env_of(falkordb: FalkorDBServer, redis_url: str) -> dict[str, str]:
+def env_of(falkordb: FalkorDBServer, queue_url: str) -> dict[str, str]:
     return {"GRAPHREADY_EMBEDDER": "hashing", "GRAPHREADY_GRAPH_URL": f"{falkordb.url}/sh_graph",
             "GRAPHREADY_VECTOR_URL": f"{falkordb.url}/sh_vectors",
-            "GRAPHREADY_CATALOG_URL": redis_url}
+            "GRAPHREADY_CATALOG_URL": queue_url}
 
 
 def cited(server: ServerProcess, question: str, waiting: bool = False) -> set[str]:
@@ -49,8 +49,8 @@ def files_holding(folder: Path, text: str) -> list[Path]:
 
 
 def test_servers_with_empty_data_dirs_share_uploads_and_deletions(
-        falkordb: FalkorDBServer, redis_url: str, tmp_path: Path) -> None:
-    env = env_of(falkordb, redis_url)
+        falkordb: FalkorDBServer, queue_url: str, tmp_path: Path) -> None:
+    env = env_of(falkordb, queue_url)
     a = ServerProcess(None, tmp_path / "a", env)
     b = ServerProcess(None, tmp_path / "b", env)
     servers = [a, b]
