@@ -9,10 +9,11 @@ contribution index (:class:`~graphready.stores.base.IncrementalGraphStore`), the
 the deleted chunks reach are found with :func:`~graphready.extraction.contributions.plan_change`
 and assembled again from the chunks left (:func:`~graphready.extraction.assemble.assemble_part`),
 as the graph stage's in-place update does: the cost follows what the document touches, not the
-graph. Any other store, or while curators' edits are live (``curate`` applies them: an edit
-may reach any entity, so the graph stage then assembles the whole graph too): the whole graph
-is assembled again from the stored extractions without the document's chunks (and curated),
-and compared with the stored graph (what a rebuild would do).
+graph. Any other store, or while curators' edits are live (``curate`` applies them; the
+graph stage then widens the change by every entity an edit names, which the preview does not
+repeat): the whole graph is assembled again from the stored extractions without the
+document's chunks (and curated), and compared with the stored graph (what a rebuild would do,
+equal to the in-place update).
 
 The graph compared with is the one stored; documents deleted earlier and not yet rebuilt away
 still count in it."""

@@ -113,9 +113,9 @@ def _count(n: int, noun: str) -> str:
 
 
 def _curate(settings: Settings) -> Curate | None:
-    """The curators' live edits as the graph stage applies them, when it assembles the whole
-    graph because of them (edits live, or applied to the stored graph: see
-    ``indexing/graph_update.py``); None when there are none."""
+    """The curators' live edits as the graph stage applies them (edits live, or applied to the
+    stored graph: see ``indexing/graph_update.py``), for a whole assembly; None when there are
+    none."""
     path = log_path(settings)
     if not path.exists():
         return None
