@@ -129,7 +129,7 @@ async def list_documents(caller: Caller, args: ListDocuments) -> Result:
 async def add_document(caller: Caller, args: AddDocument) -> Result:
     """``POST /documents`` with one document, its id the hash of its text."""
     uploads = from_json([JsonDocument(args.text, None, args.title)], time.time())
-    entries = await documents._add(caller.state, unique(uploads))
+    entries = await documents.add_uploads(caller.state, unique(uploads))
     return {"documents": [e.as_json() for e in entries]}
 
 

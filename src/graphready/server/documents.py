@@ -147,7 +147,7 @@ def _store(state: AppState, uploads: list[Upload]) -> bool:
     return changed
 
 
-async def _add(state: AppState, uploads: list[Upload]) -> list[DocumentEntry]:
+async def add_uploads(state: AppState, uploads: list[Upload]) -> list[DocumentEntry]:
     """Store the uploads, queue a build if anything changed, and the stored documents now."""
     changed = await asyncio.to_thread(_store, state, uploads)
     state.library.unhide([u.id for u in uploads])
@@ -192,7 +192,7 @@ async def add_documents(request: Request) -> JSONResponse:
         body = await read_json(request, DocumentsBody,
                                'a JSON object {"documents": [{"text": ...}]} or files')
         uploads = from_json([JsonDocument(d.text, d.id, d.title) for d in body.documents], now)
-    entries = await _add(state, unique(uploads))
+    entries = await add_uploads(state, unique(uploads))
     return JSONResponse({"documents": [e.as_json() for e in entries]}, status_code=202)
 
 
