@@ -119,3 +119,19 @@ async def test_http_refuses_before_any_mcp(server: ServerProcess) -> None:
         document = http.get("/openapi.json", headers=keyed).json()
         assert not [p for p in document["paths"] if p.endswith("/mcp")]
 
+
+
+async def test_add_document_takes_a_text_up_to_the_upload_limit(server: ServerProcess) -> None:
+    created = server.client.post("/workspaces", json={"name": "long"},
+                                 headers={"Authorization": f"Bearer {FULL}"})
+    assert created.status_code == 201, created.text
+    sentence = "The Quillon Archive keeps the letters of the harbour master. "
+    text = sentence * (100_000 // len(sentence))  # over the 64 KiB of a chat request's body
+    async with client(server, FULL, "/workspaces/long/mcp") as mcp:
+        added = (await call(mcp, "add_document", title="Archive", text=text))["documents"]
+        assert len(added) == 1
+    keyed = {"Accept": "application/json, text/event-stream", "Content-Type": "application/json",
+             "Authorization": f"Bearer {FULL}"}
+    with httpx.Client(base_url=server.url, timeout=60) as http:
+        over = http.post("/workspaces/long/mcp", content=b" " * (10_485_760 + 1), headers=keyed)
+        assert_error(over, 413, "body_too_large", "GRAPHREADY_MAX_UPLOAD_BYTES")

@@ -28,7 +28,7 @@ from .crosssite import CrossSite
 from .curation_api import router as curation_router
 from .documents import router as documents_router
 from .graph_api import router as graph_router
-from .limits import UPLOAD_PATH, BodyLimit
+from .limits import UPLOAD_PATHS, BodyLimit
 from .openai import router as openai_router
 from .routes import router
 from .security_headers import SecurityHeaders
@@ -95,7 +95,7 @@ def create_app(settings: Settings, build: bool = True,
     # GraphShares, then the routes.
     app.add_middleware(GraphShares)  # after the key check: a refused request takes no place
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes,
-                       uploads=(UPLOAD_PATH, settings.max_upload_bytes))
+                       uploads=(UPLOAD_PATHS, settings.max_upload_bytes))
     app.add_middleware(BodyTimeout, timeout_s=settings.body_timeout_s)
     app.add_middleware(WorkspaceStates)  # after the key check: no key, no workspace loaded
     install_keys(app, settings)  # before any body is read

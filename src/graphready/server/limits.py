@@ -1,6 +1,7 @@
 """A pure ASGI middleware that refuses request bodies over the documented limit (413), whether
-the client announces the size or streams it. Uploads (``POST /documents``) have a limit of their
-own, ``GRAPHREADY_MAX_UPLOAD_BYTES``."""
+the client announces the size or streams it. Uploads (``POST /documents``, and ``POST /mcp``,
+whose ``add_document`` tool carries a document's text) have a limit of their own,
+``GRAPHREADY_MAX_UPLOAD_BYTES``."""
 
 from __future__ import annotations
 
@@ -12,14 +13,17 @@ from graphready.settings_spec import env_name
 from .errors import exception_response
 
 UPLOAD_PATH = "/documents"
+MCP_PATH = "/mcp"
+UPLOAD_PATHS = (UPLOAD_PATH, MCP_PATH)
+"""The paths whose POST bodies may be as large as an upload."""
 
 
 class BodyLimit:
     """Wraps an ASGI app; ``max_bytes`` is ``GRAPHREADY_MAX_BODY_BYTES``; ``uploads`` is the
-    upload path and its own limit (``GRAPHREADY_MAX_UPLOAD_BYTES``)."""
+    upload paths and their own limit (``GRAPHREADY_MAX_UPLOAD_BYTES``)."""
 
     def __init__(self, app: ASGIApp, max_bytes: int,
-                 uploads: tuple[str, int] | None = None) -> None:
+                 uploads: tuple[tuple[str, ...], int] | None = None) -> None:
         self._app = app
         self._max = max_bytes
         self._setting = env_name("max_body_bytes")
@@ -29,7 +33,7 @@ class BodyLimit:
         if scope["type"] != "http":
             await self._app(scope, receive, send)
             return
-        if self._uploads is not None and scope.get("path") == self._uploads[0] \
+        if self._uploads is not None and scope.get("path") in self._uploads[0] \
                 and scope.get("method") == "POST":
             upload_limit = BodyLimit(self._app, self._uploads[1])
             upload_limit._setting = env_name("max_upload_bytes")
