@@ -109,6 +109,7 @@ async def test_a_merge_and_a_rename_apply_are_found_marked_and_undone(
     assert made["id"].startswith("edit_") and made["undone_at"] is None
     assert made["sources"] == [person["id"]] and made["target"] == place["id"]
     assert made["created_at"].endswith("Z") and "name" not in made
+    assert made["names"] == {person["id"]: "Marisol Quenby", place["id"]: "Brittany"}
     light = await _entity(client, "Zephyr Lighthouse")
     rename = await client.post("/graph/edits", json={"op": "rename", "entity": light["id"],
                                                      "name": "Phare Zephyr"})
@@ -247,6 +248,8 @@ async def test_a_read_only_key_reads_the_edits_but_cannot_edit(
                  403, "forbidden")
     listed = await client.get("/graph/edits", headers=reader)
     assert listed.status_code == 200 and len(listed.json()["edits"]) == 1
+    assert listed.json()["may_edit"] is False
+    assert (await client.get("/graph/edits")).json()["may_edit"] is True  # the curator's key
 
 
 async def test_the_workspace_paths_reach_each_workspace_s_own_edits(

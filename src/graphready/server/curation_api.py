@@ -34,7 +34,7 @@ from .errors import error_responses
 from .keys import access_of
 from .lifecycle import AppState
 from .patterns import NOT_BLANK
-from .state import app_state
+from .state import app_state, workspace_name
 
 router = APIRouter(tags=["curation"])
 
@@ -122,19 +122,24 @@ class EditOut(BaseModel):
         description="pending until the graph stage has run; then applied, or stale when what "
                     "it names is no longer in the graph (it applies again if it comes back)")
     problem: str | None = Field(description="Why it is stale")
+    names: dict[str, str] = Field(default_factory=dict, description="The names of the "
+                                  "entities it names (id -> name), as they were when it was made")
 
 
 class EditList(BaseModel):
     """Every edit, oldest first, undone ones included."""
 
     edits: list[EditOut]
+    may_edit: bool = Field(description="Whether the request's key may make and undo edits in "
+                                       "this workspace (the web app shows its controls then)")
 
 
 def edit_json(edit: Edit) -> dict[str, Any]:
     """An edit as the API shows it (:class:`EditOut`: only its op's fields)."""
     return {"id": edit.id, "op": op_of(edit.change), **fields_of(edit.change),
             "created_at": edit.created_at, "by": edit.by, "undone_at": edit.undone_at,
-            "undone_by": edit.undone_by, "status": edit.status, "problem": edit.problem}
+            "undone_by": edit.undone_by, "status": edit.status, "problem": edit.problem,
+            "names": dict(edit.names)}
 
 
 def _change(body: EditBody) -> Change:
@@ -190,7 +195,8 @@ def _view(state: AppState) -> GraphView:
 @router.get("/graph/edits", response_model=EditList, summary="The curators' edits",
             responses=error_responses())
 async def list_edits(request: Request) -> JSONResponse:
-    """Every edit, oldest first, undone ones included, each with its status."""
+    """Every edit, oldest first, undone ones included, each with its status; and whether the
+    request's key may edit."""
     path = log_path(app_state(request).settings)
 
     def read() -> list[Edit]:
@@ -200,7 +206,9 @@ async def list_edits(request: Request) -> JSONResponse:
             return log.edits()
 
     edits = await asyncio.to_thread(read)
-    return JSONResponse({"edits": [edit_json(e) for e in edits]})
+    access = access_of(request.scope)
+    may_edit = access is None or access.allows(workspace_name(request.scope), "write")
+    return JSONResponse({"edits": [edit_json(e) for e in edits], "may_edit": may_edit})
 
 
 @router.post("/graph/edits", status_code=202, response_model=EditOut,
