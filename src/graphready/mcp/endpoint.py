@@ -14,6 +14,7 @@ outside it is 503 ``not_ready``."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -55,18 +56,39 @@ class McpEndpoint:
     @asynccontextmanager
     async def running(self) -> AsyncIterator[None]:
         """Serve while the block runs (the app's lifespan holds it). A session manager runs
-        once, so each lifespan has its own."""
+        once, so each lifespan has its own. It runs in a task of its own: its task group is
+        entered and left by that task, whichever task ends the lifespan (a lifespan left from
+        another task, or by an async generator's close, would otherwise cancel the wrong
+        scope)."""
         manager = StreamableHTTPSessionManager(self._server, json_response=True,
                                                stateless=True)
         quieted = logging.getLogger(QUIETED)
         if not quieted.isEnabledFor(logging.DEBUG):
             quieted.setLevel(logging.WARNING)
-        async with manager.run():
-            self._manager = manager
+        started, stop = asyncio.Event(), asyncio.Event()
+
+        async def run() -> None:
+            async with manager.run():
+                self._manager = manager
+                started.set()
+                try:
+                    await stop.wait()
+                finally:
+                    self._manager = None
+
+        task = asyncio.create_task(run(), name="mcp-session-manager")
+        try:
+            waiter = asyncio.create_task(started.wait())
             try:
-                yield
+                await asyncio.wait({task, waiter}, return_when=asyncio.FIRST_COMPLETED)
             finally:
-                self._manager = None
+                waiter.cancel()
+            if task.done():
+                task.result()  # it failed to start: say why
+            yield
+        finally:
+            stop.set()
+            await asyncio.shield(task)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         manager = self._manager
