@@ -8,7 +8,7 @@ import json
 from pathlib import Path
 
 from graphready.config import Settings, load_settings
-from graphready.extraction.base import FULL_PIPELINE_EXTRACTOR, OFFLINE_EXTRACTOR
+from graphready.extraction.base import FULL_PIPELINE_EXTRACTOR_2, OFFLINE_EXTRACTOR
 from graphready.indexing.events import StageDone
 from graphready.indexing.stages import run_documents, run_graph
 from graphready.stores.registry import open_stores
@@ -57,7 +57,7 @@ def test_switching_pipelines_reextracts_and_unchanged_is_loaded(tmp_path: Path) 
 
     switched = build(full)
     assert switched.source == "built" and switched.counts["chunks_extracted"] == 2
-    assert stored_extractor(full) == FULL_PIPELINE_EXTRACTOR
+    assert stored_extractor(full) == FULL_PIPELINE_EXTRACTOR_2
     assert switched.counts["relations"] > first.counts["relations"]  # concepts relate too
 
     back = build(entities)

