@@ -13,6 +13,7 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import redis
@@ -146,6 +147,11 @@ def test_a_worker_killed_in_a_job_loses_nothing_and_applies_nothing_twice(
     assert content_digest(settings_of(env, tmp_path / "builder")) == reference
 
 
+def _shows_done(queue: dict[str, Any]) -> bool:
+    return bool(queue["workers"]) and all(queue["stages"][s]["done"] > 0
+                                          for s in ("extract", "embed"))
+
+
 def test_a_server_builds_through_a_worker_and_its_status_shows_the_queue(
         falkordb: FalkorDBServer, docs: Path, queue: str, tmp_path: Path) -> None:
     env = env_of(falkordb, "served", queue)
@@ -155,7 +161,9 @@ def test_a_server_builds_through_a_worker_and_its_status_shows_the_queue(
         server.wait_listening(60.0)
         server.wait_until(lambda: bool(server.status()["graphrag_ready"])
                           and not server.status()["building"], COMMAND_TIMEOUT_S, "the build")
-        server.wait_until(lambda: bool(server.status()["queue"]["workers"]), 30.0,
+        # /status shows the queue as last read in the background: wait for a read made after
+        # the jobs were done (the first one with a worker may precede them)
+        server.wait_until(lambda: _shows_done(server.status()["queue"]), 30.0,
                           "the queue's part of /status")
         shown = server.status()["queue"]
         assert shown["where"] == queue and shown["available"] is True
