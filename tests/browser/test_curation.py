@@ -3,7 +3,7 @@ documents): two names of one person merged, after which a search by the merged n
 one that stayed; a rename made from the keyboard; an entity deleted; a relation deleted from
 the entity's panel and from a click on its edge; nodes selected in the drawing merged; a
 relation added; an edit undone, and the graph as it was again; a stale edit saying why; a
-read-only key refused, and the edit controls gone. Each edit shows as pending, and the drawing
+read-only key sees no edit control. Each edit shows as pending, and the drawing
 changes once the server's graph has it. Saves curation-merge.png and curation-edits.png."""
 
 from __future__ import annotations
@@ -116,11 +116,15 @@ def test_merging_two_names_of_one_person_and_searching_by_the_merged_name(
     expect(panel.locator("h3 .curated-badge")).to_have_text("curated")
     expect(panel.locator(".aliases")).to_contain_text("Betty Snyder")
     expect(page.locator("#curation-message")).to_contain_text("Done: merged")
+    # the search results are listed again: "Betty Snyder" now finds Betty Holberton
+    results = page.locator("#graph-results button.result")
+    expect(results.filter(has_text="Betty Holberton")).to_be_visible()
+    expect(results.filter(has_text="Betty Snyder", has_not_text="Holberton")).to_have_count(0)
     page.screenshot(path=screenshots / "curation-merge.png")
 
     page.locator("#graph-q").fill("Betty Snyder")
     page.locator("#graph-q").press("Enter")
-    expect(page.locator("#graph-results button.result", has_text="Betty Holberton")).to_be_visible()
+    expect(results.filter(has_text="Betty Holberton")).to_be_visible()
     assert entity(examples, "Betty Snyder") is None
     merged = examples.client.get("/graph/entities", params={"q": "Betty Snyder"}).json()
     assert target["id"] in [e["id"] for e in merged["entities"]]
@@ -148,16 +152,16 @@ def test_a_rename_made_from_the_keyboard(tab: Tab, examples: ServerProcess) -> N
 
 def test_deleting_an_entity_removes_it_from_the_drawing_and_the_graph(
         tab: Tab, examples: ServerProcess) -> None:
-    assert entity(examples, "PhD") is not None
+    assert entity(examples, "Pentagon") is not None
     page = tab.open("/#graph")
-    search(page, "PhD")
+    search(page, "Pentagon")
     page.once("dialog", lambda dialog: dialog.accept())
     page.locator("#entity").get_by_role("button", name="Delete entity").click()
     expect(newest_edit(page)).to_have_attribute("data-status", "pending")
     applied(page, "delete_entity")
     expect(page.locator("#graph-message")).to_contain_text("The entity drawn was deleted")
     expect(page.locator("#graph-canvas")).to_have_attribute("data-nodes", "0")
-    assert entity(examples, "PhD") is None
+    assert entity(examples, "Pentagon") is None
     assert tab.errors == []
 
 
@@ -311,16 +315,11 @@ def test_an_edit_whose_entity_went_with_its_document_is_stale_and_says_why(
     assert tab.errors == []
 
 
-def test_a_read_only_key_is_refused_and_the_edit_controls_go(
-        browser: Browser, examples: ServerProcess) -> None:
-    edits = len(examples.client.get("/graph/edits").json()["edits"])
+def test_a_read_only_key_sees_no_edit_controls(browser: Browser,
+                                               examples: ServerProcess) -> None:
     with keyed_tab(browser, examples, READER) as tab:
         page = tab.open("/#graph")
         panel = search(page, "Tommy Flowers")
-        panel.get_by_role("button", name="Rename").click()
-        panel.get_by_label("New name").fill("Thomas Flowers")
-        panel.get_by_label("New name").press("Enter")
-        expect(page.locator("#curation-message")).to_contain_text("Cannot rename Tommy Flowers")
         expect(page.locator("#curation-note")).to_contain_text(
             "may read the graph but not edit it")
         expect(panel.locator(".relations li").first).to_be_visible()
@@ -329,8 +328,7 @@ def test_a_read_only_key_is_refused_and_the_edit_controls_go(
         expect(panel.locator(".relations button.edit-control").first).to_be_hidden()
         expect(page.locator("#edits-table tbody tr").first).to_be_visible()
         expect(page.locator("#edits-table").get_by_role("button")).to_have_count(0)
-        assert [e for e in tab.errors if "status of 403" not in e] == []
-    assert len(examples.client.get("/graph/edits").json()["edits"]) == edits
+        assert tab.errors == []
     refused = examples.client.post("/graph/edits", json={"op": "delete_entity", "entity": "x"},
                                    headers={"Authorization": f"Bearer {READER}"})
     assert refused.status_code == 403

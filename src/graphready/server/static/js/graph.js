@@ -248,12 +248,15 @@ async function exportGraph(ev) {
   } catch (e) { replace($("graph-message"), `Cannot export: ${e.message}`); }
 }
 
-// Draws the view again once edits show: centred where it was (or on the entity that took the
-// centre's place in a merge), with the open panel's entity (or its replacement) open. `moved`
+// Draws the view again once edits show: the search results listed again, the drawing centred
+// where it was (or on the entity that took the centre's place in a merge), with the open
+// panel's entity (or its replacement) open. `moved`
 // maps each removed entity's id to its replacement's, or to null (deleted).
 async function redraw(moved) {
   const after = (id) => (id !== null && moved.has(id) ? moved.get(id) : id);
   const [at, open] = [after(centre), after(opened)];
+  const q = $("graph-q").value.trim();
+  if (q && $("graph-results").children.length) await search(q);  // the list may have changed too
   if (at) { await draw(at, open ?? at); return; }
   if (centre === null) { if (open) openEntity(open); return; }
   centre = null;
