@@ -34,6 +34,7 @@ def examples(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess
     root = tmp_path_factory.mktemp("curation")
     shutil.copytree(EXAMPLES, root / "docs")
     (root / "keys.txt").write_text(KEYS, encoding="utf-8")
+    (root / "keys.txt").chmod(0o600)
     server = ServerProcess(root / "docs", root / "data", {
         "GRAPHREADY_EMBEDDER": "hashing", "GRAPHREADY_KEYS_FILE": str(root / "keys.txt")})
     server.client.headers["Authorization"] = f"Bearer {CURATOR}"
