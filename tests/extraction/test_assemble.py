@@ -106,20 +106,3 @@ def test_large_input_is_fast() -> None:
     entities, relations = assemble_graph(extractions)
     assert time.perf_counter() - start < 10
     assert len(entities) > 30_000 and len(relations) > 100_000
-
-
-def test_a_name_the_corpus_writes_in_lowercase_is_a_concept() -> None:
-    """'Merry Christmas' once as a name, 'a merry Christmas' twice: the entity is named in
-    lowercase and is a concept; a name written with a capital more often stays a name, and a
-    lowercase name with no concept mention (an LLM's, say) keeps its type."""
-    extractions = [
-        _chunk("c1", [("Merry", "merry", "PERSON"), ("Spirit", "spirit", "ORG")], []),
-        _chunk("c2", [("merry", "merry", "CONCEPT"), ("Spirit", "spirit", "ORG")], []),
-        _chunk("c3", [("merry", "merry", "CONCEPT"), ("spirit", "spirit", "CONCEPT")], []),
-        _chunk("c4", [("danah boyd", "danah boyd", "PERSON")], []),
-    ]
-    by_key = {e.id: e for e in assemble_graph(extractions)[0]}
-    merry = by_key[entity_id("merry")]
-    assert (merry.name, merry.type, merry.chunk_ids) == ("merry", "CONCEPT", ("c1", "c2", "c3"))
-    assert by_key[entity_id("spirit")].type == "ORG"
-    assert by_key[entity_id("danah boyd")].type == "PERSON"

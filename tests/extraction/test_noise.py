@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from graphready.documents.types import Chunk
-from graphready.extraction.noise import CommonWords, is_cut
+from graphready.extraction.noise import CommonWords, is_file_name
 from graphready.extraction.spacy_nlp import CONCEPT, ENTITIES, FULL, SpacyExtractor
 
 
@@ -26,13 +26,6 @@ def recognised(extractor: SpacyExtractor, text: str) -> set[str]:
     """What the recogniser itself tags in ``text``, before any rule."""
     nlp, _ = extractor._pipeline()
     return {ent.text for ent in nlp(text).ents}
-
-
-def test_a_function_word_at_the_end_cuts_a_name(extractor: SpacyExtractor) -> None:
-    text = "In 1835 she married William King, who was made Earl of Lovelace in 1838."
-    assert "Earl of" in recognised(extractor, text)
-    keys = named(extractor, text)
-    assert "william king" in keys and "earl of" not in keys
 
 
 @pytest.mark.parametrize("text", [
@@ -95,20 +88,9 @@ def test_a_lowercase_text_keeps_its_names() -> None:
     assert "berlin" in cased and "germany" not in cased
 
 
-@pytest.mark.parametrize(("words", "cut"), [
-    (["Earl", "of"], True),
-    (["Recurrence", "The"], True),
-    (["Guide", "Tumor", "A"], True),
-    (["Sections", "3", "and", "4", "and"], True),
-    (["Scott_Podcast_with_Rana.txt"], True),
-    (["The", "Race", "Is", "On"], False),
-    (["Where", "Good", "Ideas", "Come", "From"], False),
-    (["Institute", "for", "Advanced", "Study"], False),
-    (["Marie", "Curie"], False),
-    ([], False),
-])
-def test_is_cut(words: list[str], cut: bool) -> None:
-    assert is_cut(words) is cut
+def test_file_names() -> None:
+    assert is_file_name(["Scott_Podcast_with_Rana.txt"])
+    assert not is_file_name(["Institute", "for", "Advanced", "Study"])
 
 
 def test_common_words_by_class() -> None:

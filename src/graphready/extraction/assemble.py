@@ -72,17 +72,11 @@ def _sorted_ids(ids: set[str]) -> tuple[str, ...]:
     return tuple(ids) if len(ids) == 1 else tuple(sorted(ids))
 
 
-def _entity_type(types: dict[str, int], name: str) -> str:
-    """The most frequent type, a named (NER) type preferred over TITLE, TITLE over CONCEPT; but
-    a named type is CONCEPT when some mentions are concepts and the entity's name (its most
-    frequent form) has no capital: the corpus writes it in lowercase more often than as a name
-    (``merry``, ``series``)."""
+def _entity_type(types: dict[str, int]) -> str:
+    """The most frequent type, a named (NER) type preferred over TITLE, TITLE over CONCEPT."""
     if len(types) == 1:
         return next(iter(types))
-    best = min(types.items(), key=lambda it: (_GENERIC_TYPES.get(it[0], 0), -it[1], it[0]))[0]
-    if best not in _GENERIC_TYPES and "CONCEPT" in types and name.islower():
-        return "CONCEPT"
-    return best
+    return min(types.items(), key=lambda it: (_GENERIC_TYPES.get(it[0], 0), -it[1], it[0]))[0]
 
 
 def join_descriptions(counts: dict[str, int], limit: int = MAX_DESCRIPTION_CHARS) -> str:
@@ -257,10 +251,10 @@ def _finish(parts: _Parts, moved: Mapping[str, str],
         relations = {pair: acc for pair, acc in relations.items()
                      if pair[0] in kept or pair[1] in kept}
     entity_list = [
-        Entity(entity_id(key), name, _entity_type(acc.types, name), _sorted_ids(acc.chunks),
+        Entity(entity_id(key), _most_frequent(acc.names) if acc.names else key,
+               _entity_type(acc.types), _sorted_ids(acc.chunks),
                join_descriptions(acc.descriptions) if acc.descriptions else "")
         for key, acc in entities.items()
-        for name in [_most_frequent(acc.names) if acc.names else key]
     ]
     entity_list.sort(key=lambda e: e.id)
     relation_list = [

@@ -5,14 +5,13 @@ entities.
 On a hand-judged sample of the offline graph (``benchmarks/entity_precision.py``) the
 recogniser's mistakes are common words it took for names because they were capitalised (at the
 start of a sentence, in capitals, in a heading) or written in lowercase, exclamations, and names
-cut at the wrong place. Each rule reads the mention and its sentence only, in linear time:
+cut at the wrong place. Names cut after a function word (``Ludwig III of``) are kept: dropping
+or trimming them cost recall on the dev halves (2Wiki's family questions walk through them).
+Each rule reads the mention and its sentence only, in linear time:
 
 - ``lowercase``: the mention has no capital letter in a text that has capitals (``bell``,
   ``gruel``): a common noun, kept as a concept rather than a name;
-- ``cut``: its last word is a determiner (``Recurrence The``), or a function word written in
-  lowercase (``Earl of``, ``Communist Party of``, ``Right of Replacement or``; a title's last
-  word is capitalised: ``The Race Is On``), or a word of it holds an underscore (a file name:
-  ``Podcast_with_X.txt``);
+- ``file name``: a word of it holds an underscore (``Podcast_with_X.txt``);
 - ``common word``: it is one word, capitalised only by its place (the first word of its
   sentence, or a word of four letters or more in capitals), that English uses as an adjective,
   adverb or verb and never as a noun (``Merry Christmas``, ``PLEASANT``, ``Sometimes,``);
@@ -25,8 +24,8 @@ cut at the wrong place. Each rule reads the mention and its sentence only, in li
   ``Jacob!``, ``Peter!``, is no word or a noun only, and stays).
 
 English words and their classes are WordNet's, as spaCy's English lemmatizer ships them
-(``lemma_index``). Nouns are not judged by the third rule: WordNet lists names among its nouns
-(``london``, ``marley``).
+(``lemma_index``). Nouns are not judged by the ``common word`` rule: WordNet lists names
+among its nouns (``london``, ``marley``).
 """
 
 from __future__ import annotations
@@ -36,17 +35,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from graphready.extraction.normalize import DETERMINERS
-
-Rule = Literal["lowercase", "cut", "heading", "degree or honorific", "common word",
+Rule = Literal["lowercase", "file name", "heading", "degree or honorific", "common word",
                "exclamation"]
-
-FUNCTION_WORDS = frozenset({
-    "of", "and", "or", "nor", "but", "to", "for", "in", "on", "at", "by", "with", "from", "as",
-    "into", "than", "that", "this", "these", "those",
-})
-"""Words that end no name when written in lowercase: prepositions, conjunctions,
-demonstratives (a determiner ends none in any case: :data:`DETERMINERS`)."""
 
 DOCUMENT_PARTS = frozenset({"chapter", "chapters", "section", "sections", "stave", "staves"})
 """First words of a heading or a reference to a part of the document."""
@@ -101,14 +91,9 @@ def has_capitals(text: str) -> bool:
     return any(ch.isupper() for ch in text)
 
 
-def is_cut(words: Sequence[str]) -> bool:
-    """Whether a name's words, as written, end in a determiner or a lowercase function word,
-    or one of them holds an underscore."""
-    if not words:
-        return False
-    last = words[-1]
-    return (last.casefold() in DETERMINERS or (last.islower() and last in FUNCTION_WORDS)
-            or any("_" in word for word in words))
+def is_file_name(words: Sequence[str]) -> bool:
+    """Whether a word of a name holds an underscore (a file name, not a name)."""
+    return any("_" in word for word in words)
 
 
 def _starts_sentence(token: Any) -> bool:
@@ -132,8 +117,8 @@ def not_a_name(span: Any, common: CommonWords, cased: bool) -> Rule | None:
     if cased and not has_capitals(span.text):
         return "lowercase"
     words = [t.text for t in span]
-    if is_cut(words):
-        return "cut"
+    if is_file_name(words):
+        return "file name"
     if words[0].casefold() in DOCUMENT_PARTS:
         return "heading"
     if span.text.removesuffix(".") in DEGREES_AND_HONORIFICS:

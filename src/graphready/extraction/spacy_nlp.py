@@ -177,6 +177,7 @@ def _trim_words(span: Any) -> Any:
 
 
 def _trimmed(span: Any, kind: str, syntax: bool) -> Any:
+    """``span`` trimmed at both ends (:func:`_trim`, :func:`_trim_words`)."""
     if syntax:
         return _trim(span, _CONCEPT_EDGE_POS if kind == CONCEPT else _ENTITY_EDGE_POS)
     return _trim_words(span)
