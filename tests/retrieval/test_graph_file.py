@@ -165,6 +165,26 @@ def test_load_graph_writes_the_file_once_maps_it_after_and_rewrites_it_for_a_new
         stores.close()
 
 
+def test_the_same_documents_extracted_again_get_their_own_arrays(tmp_path: Path) -> None:
+    settings = load_settings({}, data_dir=tmp_path, embedder="hashing")
+    stores = open_stores(settings)
+    try:
+        stores.graph.replace_graph(graph(), "fp")
+        first = load_graph(stores, graph_file(settings))
+        assert first is not None
+        assert first.local.names_in("c3") == ["Analytical Engine", "Charles Babbage"]
+        stale_key = read_key(graph_file(settings))
+        # a new extractor's graph of the same documents: the catalog's fingerprint is unchanged
+        stores.graph.set_extractor_id("a new version of the extractor")
+        stores.graph.replace_graph(graph(("Ada Byron", "Analytical Engine", "Charles Babbage",
+                                          "London", "Thames")), "fp")  # the same size
+        after = load_graph(stores, graph_file(settings))
+        assert read_key(graph_file(settings)) != stale_key
+        assert after is not None and "Ada Byron" in after.local.names_in("c1")
+    finally:
+        stores.close()
+
+
 def test_a_graph_without_a_fingerprint_is_never_written(tmp_path: Path) -> None:
     settings = load_settings({}, data_dir=tmp_path, embedder="hashing")
     stores = open_stores(settings)

@@ -56,13 +56,18 @@ def graph_file(settings: Settings) -> Path:
     return settings.db_dir / GRAPH_FILE
 
 
-def graph_key(fingerprint: str | None, params: GraphSearchParams) -> str | None:
+def graph_key(fingerprint: str | None, extractor: str | None, graph: KnowledgeGraph,
+              params: GraphSearchParams) -> str | None:
     """What names one stored graph's arrays: the graph store's synced fingerprint (a new graph
-    is stored with a new one) and the weights built into the arrays; None for a graph without
-    a fingerprint (another extractor's, kept until replaced), whose arrays are never written."""
+    of other documents is stored with a new one), the extractor that wrote it and the graph's
+    size (the same documents extracted again, by another extractor or a new version of one,
+    give a new graph under the same fingerprint), and the weights built into the arrays; None
+    for a graph without a fingerprint (another extractor's, kept until replaced), whose arrays
+    are never written."""
     if fingerprint is None:
         return None
-    return f"{fingerprint} own_page_weight={params.own_page_weight!r}"
+    return (f"{fingerprint} extractor={extractor!r} entities={len(graph.entities)} "
+            f"relations={len(graph.relations)} own_page_weight={params.own_page_weight!r}")
 
 
 def _titles(stores: Stores) -> tuple[dict[str, list[str]], dict[str, str]]:
@@ -110,7 +115,7 @@ def load_graph(stores: Stores, path: Path | None = None) -> GraphTools | None:
     graph = stores.graph.load_graph()
     if graph is None:
         return None
-    key = graph_key(before, params)
+    key = graph_key(before, stores.graph.extractor_id(), graph, params)
     if key is not None and marks.digest:
         key = f"{key} edits={marks.digest}"
     if stores.graph.synced_fingerprint() != before:
