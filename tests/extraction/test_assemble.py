@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import random
-import time
 
 from graphready.extraction.assemble import assemble_graph, entity_id
 from graphready.knowledge import ChunkExtraction, ExtractedRelation, Mention
@@ -92,7 +91,8 @@ def test_empty() -> None:
     assert assemble_graph([]) == ([], [])
 
 
-def test_large_input_is_fast() -> None:
+def test_a_large_input_assembles_every_entity_and_relation() -> None:
+    # its speed is measured by benchmarks/build_stages.py, not here (no timed assertions)
     rng = random.Random(0)
     keys = [f"entity {i}" for i in range(40_000)]
     extractions = []
@@ -102,7 +102,7 @@ def test_large_input_is_fast() -> None:
         pairs = [(chosen[i], chosen[j], "related_to")
                  for i in range(12) for j in range(i + 1, 12) if (i + j) % 3 == 0][:25]
         extractions.append(_chunk(f"c{c:05d}", mentions, pairs))
-    start = time.perf_counter()
     entities, relations = assemble_graph(extractions)
-    assert time.perf_counter() - start < 10
-    assert len(entities) > 30_000 and len(relations) > 100_000
+    assert len(entities) == len({k for x in extractions for k in (m.key for m in x.mentions)})
+    assert len(relations) > 100_000
+    assert all(r.source < r.target for r in relations)
