@@ -9,7 +9,6 @@ changes once the server's graph has it. Saves curation-merge.png and curation-ed
 from __future__ import annotations
 
 import contextlib
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -17,7 +16,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import Browser, Locator, Page, expect
 
-from support.browser import BUILD_TIMEOUT_S, EXAMPLES, Tab, open_tab
+from support.browser import BUILD_TIMEOUT_S, Tab, examples_server, open_tab
 from support.server import ServerProcess
 
 pytestmark = pytest.mark.e2e
@@ -32,19 +31,11 @@ def examples(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess
     """A server on a copy of the example documents with two keys (``ada`` may write, a reader
     may only read), its graph built; its client sends the curator's key."""
     root = tmp_path_factory.mktemp("curation")
-    shutil.copytree(EXAMPLES, root / "docs")
     (root / "keys.txt").write_text(KEYS, encoding="utf-8")
     (root / "keys.txt").chmod(0o600)
-    server = ServerProcess(root / "docs", root / "data", {
-        "GRAPHREADY_EMBEDDER": "hashing", "GRAPHREADY_KEYS_FILE": str(root / "keys.txt")})
-    server.client.headers["Authorization"] = f"Bearer {CURATOR}"
-    try:
-        server.wait_listening()
-        server.wait_until(lambda: server.status()["graphrag_ready"], BUILD_TIMEOUT_S,
-                          "the first build")
+    with examples_server(root, {"GRAPHREADY_KEYS_FILE": str(root / "keys.txt")},
+                         key=CURATOR) as server:
         yield server
-    finally:
-        server.kill()
 
 
 @contextlib.contextmanager

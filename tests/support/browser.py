@@ -31,12 +31,15 @@ EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "docs"
 
 
 @contextlib.contextmanager
-def examples_server(root: Path, env: dict[str, str] | None = None) -> Iterator[ServerProcess]:
+def examples_server(root: Path, env: dict[str, str] | None = None,
+                    key: str | None = None) -> Iterator[ServerProcess]:
     """A server on a copy of the example documents (hashing embedder, ``env`` added), its
-    graph built; killed on exit."""
+    graph built; its client sends ``key`` if any; killed on exit."""
     shutil.copytree(EXAMPLES, root / "docs")
     server = ServerProcess(root / "docs", root / "data",
                            {"GRAPHREADY_EMBEDDER": "hashing", **(env or {})})
+    if key is not None:
+        server.client.headers["Authorization"] = f"Bearer {key}"
     try:
         server.wait_listening()
         server.wait_until(lambda: server.status()["graphrag_ready"], BUILD_TIMEOUT_S,
