@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import itertools
-import time
 
 import pytest
 
@@ -126,12 +125,14 @@ def test_invalid_arguments() -> None:
         chunk_document(doc("text"), 10, -1)
 
 
-def test_chunking_is_fast() -> None:
+def test_a_long_document_is_chunked_whole_and_in_order() -> None:
+    # its speed is measured by benchmarks/build_stages.py (the documents stage), not here: no
+    # timed assertions on these shared machines
     text = " ".join(sentences(20_000))
-    start = time.perf_counter()
     chunks = chunk_document(doc(text), 1200, 1)
-    assert time.perf_counter() - start < 3.0
     assert len(chunks) > 100
+    assert all(len(c.text) <= 1200 for c in chunks)
+    assert chunks[0].text.startswith(text[:50]) and text.endswith(chunks[-1].text[-50:])
 
 
 def test_headings_stay_apart_from_the_sentences_after_them() -> None:
