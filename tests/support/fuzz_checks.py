@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 import schemathesis
-from schemathesis.core.failures import Failure
+from schemathesis.core.failures import Failure, ServerError
 from schemathesis.openapi.checks import RejectedPositiveData
 
 MULTIPART = "multipart/form-data"
@@ -27,13 +27,35 @@ def one_error_shape(ctx: Any, response: schemathesis.Response,
     return True
 
 
+WORKSPACE_PATHS = "/workspaces/{workspace}/"
+
+
+def workspace_not_ready(case: schemathesis.Case, response: schemathesis.Response) -> bool:
+    """Whether ``response`` is a workspace's declared readiness answer: 503 ``not_ready`` with
+    ``Retry-After``, from an operation under ``/workspaces/{workspace}/`` that declares 503.
+    The fuzzer creates workspaces (``POST /workspaces``) and then calls their graph operations
+    at once; a new workspace's first build (or a workspace loaded again after it was let go)
+    has no graph for a moment, and saying so is the answer the API documents, not a crash."""
+    if response.status_code != 503 or not case.path.startswith(WORKSPACE_PATHS):
+        return False
+    if "503" not in case.operation.definition.raw.get("responses", {}):
+        return False
+    body = response.json()
+    error = body.get("error", {}) if isinstance(body, dict) else {}
+    return error.get("code") == "not_ready" and bool(error.get("message")) \
+        and response.headers.get("retry-after", [""])[0].isdigit()
+
+
 def filter_failure(context: Any, failure: Failure, case: schemathesis.Case,
                    response: schemathesis.Response) -> bool:
-    """Keep every failure but one: a schema-valid upload refused for the file it holds. The
+    """Keep every failure but two. A workspace's documented "not ready yet" (see
+    :func:`workspace_not_ready`). And a schema-valid upload refused for the file it holds. The
     document states the upload's media types and that a file is read by its extension, but no
     schema can say that a file's bytes are readable text, and Schemathesis sends arbitrary
     bytes (or a PNG) as a file: 415 ``unsupported_document`` or 422 ``invalid_request`` naming
     the file is then the right answer."""
+    if isinstance(failure, ServerError):
+        return not workspace_not_ready(case, response)
     if not isinstance(failure, RejectedPositiveData) or case.media_type != MULTIPART:
         return True
     error = (response.json() or {}).get("error", {}) if response.status_code in (415, 422) \
