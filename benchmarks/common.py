@@ -8,6 +8,7 @@ import socket
 import subprocess
 import threading
 import time
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import psutil
@@ -40,20 +41,23 @@ class Server:
     ``peak_mib["build"]`` (all its children together at one instant) and one key per build
     worker stage (``documents``, ``vectors``, ``graph``; ``other`` for any other child), and
     CPU seconds (user + sys, the last sample before each process ended) under the same keys in
-    ``cpu_s`` (``server`` is the server process alone)."""
+    ``cpu_s`` (``server`` is the server process alone). ``args`` are more flags of ``serve``
+    and ``env`` more settings (``GRAPHREADY_*``) for it."""
 
-    def __init__(self, docs: Path, data: Path, log: Path) -> None:
+    def __init__(self, docs: Path, data: Path, log: Path, args: Sequence[str] = (),
+                 env: Mapping[str, str] | None = None) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
+        settings = dict(env or {})
         env = {k: v for k, v in os.environ.items() if not k.startswith("GRAPHREADY_")}
         # One client address stands for many users here: no per-client rate limit or share.
         env.update({"GRAPHREADY_CHAT_RATE_PER_MINUTE": "0",
-                    "GRAPHREADY_CHAT_SLOTS_PER_CLIENT": "10000"})
+                    "GRAPHREADY_CHAT_SLOTS_PER_CLIENT": "10000", **settings})
         self.started = time.monotonic()
         self._log = log.open("wb")
         self.proc = subprocess.Popen(
             [str(ROOT / ".venv/bin/graphready"), "serve", str(docs), "--data-dir", str(data),
-             "--port", str(self.port)], stdout=self._log, stderr=subprocess.STDOUT, env=env)
+             "--port", str(self.port), *args], stdout=self._log, stderr=subprocess.STDOUT, env=env)
         self.peak_mib: dict[str, float] = {"server": 0.0, "build": 0.0}
         self.cpu_s: dict[str, float] = {}
         self._stop = threading.Event()

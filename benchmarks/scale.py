@@ -11,6 +11,7 @@ start to the first answer and to the graph. Then, for each cost, the best-fittin
     .venv/bin/python benchmarks/scale.py                          # every step (hours on 2 cores)
     .venv/bin/python benchmarks/scale.py --steps 2wiki-1k,2wiki-3k --json out.json
     .venv/bin/python benchmarks/scale.py --from-json out.json     # fits and plot again
+    .venv/bin/python benchmarks/scale.py --from-json out.json row.json  # with more steps
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import shutil
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from itertools import islice
 from pathlib import Path
 from typing import Any
@@ -87,12 +89,16 @@ def step_questions(step: str, limit: int) -> list[str]:
     return mixed[:limit] or ["What is this corpus about?"]
 
 
-def milestones(server: Server, question: str, timeout: float) -> tuple[dict[str, float],
-                                                                         dict[str, Any]]:
-    """Seconds from process start to each milestone, and the last /status body."""
+def milestones(server: Server, question: str, timeout: float,
+               progress: Callable[[float, dict[str, Any]], None] | None = None,
+               every: float = 30.0) -> tuple[dict[str, float], dict[str, Any]]:
+    """Seconds from process start to each milestone, and the last /status body; ``progress``
+    (when given) is called with the seconds since start and the /status body every ``every``
+    seconds, for a long build's log."""
     marks: dict[str, float] = {}
     status: dict[str, Any] = {}
     deadline = time.monotonic() + timeout
+    reported = -every
     with httpx.Client(base_url=server.url, timeout=60) as client:
         while time.monotonic() < deadline and "everything_ready" not in marks:
             try:
@@ -102,6 +108,9 @@ def milestones(server: Server, question: str, timeout: float) -> tuple[dict[str,
                 continue
             now = server.since_start()
             marks.setdefault("first_status", now)
+            if progress is not None and now - reported >= every:
+                progress(now, status)
+                reported = now
             if status["ready"] and "first_answer" not in marks and client.post(
                     "/chat", json={"message": question}).status_code == 200:
                 marks["first_answer"] = server.since_start()
@@ -229,12 +238,15 @@ def main() -> int:
     parser.add_argument("--timeout", type=float, default=7200.0, help="seconds per start")
     parser.add_argument("--predict", type=float, default=1_000_000.0, help="chunks")
     parser.add_argument("--json", type=Path, help="write (or with --from-json read) results")
-    parser.add_argument("--from-json", type=Path, help="fit and plot saved results only")
+    parser.add_argument("--from-json", type=Path, nargs="+",
+                        help="fit and plot saved results only (the steps of every file given, "
+                        "e.g. scale_targets.py's --row, by chunks)")
     parser.add_argument("--png", type=Path, default=ROOT / "docs" / "images" / "scale.png")
     parser.add_argument("--keep", action="store_true", help="keep the data dirs")
     args = parser.parse_args()
     if args.from_json:
-        report(json.loads(args.from_json.read_text())["steps"], args.predict, args.png)
+        saved = [row for path in args.from_json for row in json.loads(path.read_text())["steps"]]
+        report(sorted(saved, key=lambda row: row["chunks"]), args.predict, args.png)
         return 0
     steps = [s for s in args.steps.split(",") if s]
     unknown = [s for s in steps if s not in STEPS]
