@@ -12,13 +12,15 @@ then one document added over HTTP (two passages of the corpus under a new id wit
 sentence, so the change reaches existing entities and communities): seconds from the POST to
 the first answer citing it and to the document indexed in every index (the graph stored and
 loaded), the graph stage's seconds and rows written, and the graph worker's peak RSS during the
-change; then the same document deleted: seconds to the graph updated. With ``--updates stable``
-too, the change again in ``stable`` community mode. Then a server with ``--workers 2``: the RSS,
-USS and PSS of each of its server processes. Everything goes to ``WORK/measure.json``.
+change; then the same document deleted: seconds to the graph updated (part ``single``). Part
+``workers``: a server with ``--workers 2``, the RSS, USS and PSS of each of its server
+processes. Part ``stable``: the change again in ``stable`` community mode. Everything goes to
+``WORK/measure.json``, written after each part.
 
-``probe``: in this process, on the built index, the server's graph load (what each server
-process does at start and after every change) and each retrieval mode's questions, timed and
-profiled by cProfile (``WORK/profile-*.txt``), with the RSS each adds.
+``probe``: in this process, on the built index, the server's graph load as after every change
+(the graph-local arrays built and written to a file of their own, ``WORK/probe/``) and each
+retrieval mode's questions, timed and profiled by cProfile (``WORK/profile-*.txt``), with the
+RSS each adds.
 
 ``report``: the issue's target table against what ``build`` and ``measure`` found, and the
 step as a row of ``scale.py``'s results (``--row FILE``) for its growth fits.
@@ -279,8 +281,13 @@ def probe(args: argparse.Namespace) -> dict[str, Any]:
     me = psutil.Process()
     out: dict[str, Any] = {"rss_start_mib": me.memory_info().rss / 2**20}
     try:
-        graph, out["graph_load_s"] = profiled(lambda: load_graph(stores, graph_file(settings)),
+        # a file of its own, so the arrays are built and written as after every change
+        fresh = args.work / "probe" / graph_file(settings).name
+        fresh.parent.mkdir(exist_ok=True)
+        fresh.unlink(missing_ok=True)
+        graph, out["graph_load_s"] = profiled(lambda: load_graph(stores, fresh),
                                               args.work / "profile-graph-load.txt")
+        out["arrays_file_mib"] = fresh.stat().st_size / 2**20 if fresh.exists() else None
         out["rss_graph_mib"] = me.memory_info().rss / 2**20
         started = time.perf_counter()
         vectors = load_vectors(settings, stores, None)
