@@ -8,8 +8,10 @@ A user's question comes before build work. Calls are of two kinds, by purpose:
 Interactive calls start while fewer than ``concurrency`` of them are in flight. A build call
 starts only while fewer than ``build_concurrency`` build calls are in flight and no question is
 being answered: none here (:meth:`ModelGate.question`, and interactive calls waiting or in
-flight) and none in another process (:meth:`ModelGate.set_remote_questions`: the server tells
-its build worker how many questions it is answering). When a question arrives, build calls in
+flight), none in another process (:meth:`ModelGate.set_remote_questions`: the server tells
+its build worker how many questions it is answering) and, with a :class:`QuestionBoard` (the
+queue's server, ``llm/shared_gate.py``), none in any other process of the deployment, on any
+machine (:meth:`ModelGate.set_shared_questions`). When a question arrives, build calls in
 flight are preempted (their requests cancelled, which makes the model server stop generating
 them) and start again once no question is left; nothing they had is lost, since only whole
 replies are used. :meth:`ModelGate.stop` cancels everything in flight and refuses new calls
@@ -27,7 +29,7 @@ from collections import Counter, deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, Protocol
 
 from graphready.errors import LLMCancelled, LLMDeadlineExceeded
 
@@ -35,6 +37,23 @@ INTERACTIVE = ("answer", "agent")
 BUILD = ("extract", "report")
 PURPOSES = (*INTERACTIVE, *BUILD)
 Listener = Callable[[int], None]
+
+
+class QuestionBoard(Protocol):
+    """Where the processes that use one model share how many questions each answers
+    (``llm/shared_gate.py``: on the queue's Redis-protocol server)."""
+
+    def publish(self, count: int) -> None:
+        """This process now answers ``count`` questions (must not block)."""
+        ...
+
+    def follow(self, changed: Listener) -> None:
+        """Call ``changed`` with the other processes' sum each time it changes."""
+        ...
+
+    def close(self) -> None:
+        """Stop following; withdraw this process's count."""
+        ...
 
 
 def is_build(purpose: str) -> bool:
@@ -87,10 +106,11 @@ class Slot:
 class ModelGate:
     """The queue of one process's calls to one model (see the module docstring). Thread-safe;
     ``listener`` is called (outside the lock) with the number of questions being answered here
-    each time it changes."""
+    each time it changes; so is ``board``'s :meth:`QuestionBoard.publish`, and the other
+    processes' questions it reports hold build calls back (:meth:`close` stops following)."""
 
     def __init__(self, concurrency: int = 4, build_concurrency: int = 1,
-                 listener: Listener | None = None) -> None:
+                 listener: Listener | None = None, board: QuestionBoard | None = None) -> None:
         self._concurrency = max(1, concurrency)
         self._build_concurrency = max(1, build_concurrency)
         self._listener = listener
@@ -100,11 +120,15 @@ class ModelGate:
         self._slots: set[Slot] = set()
         self._questions = 0
         self._remote = 0
+        self._shared = 0
+        self._board = board
         self._stopped = False
         self._answered: deque[float] = deque()
         self.preemptions = 0
         self.build_calls = 0
         """Build calls the model answered (cache hits never reach the gate)."""
+        if board is not None:
+            board.follow(self.set_shared_questions)
 
     def listen(self, listener: Listener | None) -> None:
         """Call ``listener`` with the number of questions each time it changes."""
@@ -137,14 +161,23 @@ class ModelGate:
             if not before and self._busy():
                 self._preempt_build()
             self._cond.notify_all()
+        if self._board is not None:
+            self._board.publish(count)
         if self._listener is not None:
             self._listener(count)
 
     def set_remote_questions(self, count: int) -> None:
         """How many questions another process (the server) is answering with this model."""
+        self._set_elsewhere("_remote", count)
+
+    def set_shared_questions(self, count: int) -> None:
+        """How many questions the other processes sharing the board answer with this model."""
+        self._set_elsewhere("_shared", count)
+
+    def _set_elsewhere(self, field: str, count: int) -> None:
         with self._cond:
             before = self._busy()
-            self._remote = max(0, count)
+            setattr(self, field, max(0, count))
             if not before and self._busy():
                 self._preempt_build()
             self._cond.notify_all()
@@ -152,7 +185,7 @@ class ModelGate:
     def _busy(self) -> bool:
         """Whether a question is being answered, here or elsewhere (lock held)."""
         interactive = sum(self._in_flight[p] + self._waiting[p] for p in INTERACTIVE)
-        return self._questions > 0 or self._remote > 0 or interactive > 0
+        return self._questions > 0 or self._remote > 0 or self._shared > 0 or interactive > 0
 
     def _preempt_build(self) -> None:
         for slot in list(self._slots):
@@ -217,6 +250,12 @@ class ModelGate:
         for slot in slots:
             slot.cancel(LLMCancelled("the build was stopped"))
 
+    def close(self) -> None:
+        """Stop following the board, and withdraw this process's questions from it."""
+        board, self._board = self._board, None
+        if board is not None:
+            board.close()
+
     @property
     def stopped(self) -> bool:
         return self._stopped
@@ -236,13 +275,15 @@ class ModelGate:
             return float(len(self._answered))
 
     def snapshot(self) -> dict[str, Any]:
-        """Requests in flight and waiting per purpose, questions being answered, whether build
+        """Requests in flight and waiting per purpose, questions being answered (by this
+        process and the server it builds for; by the board's other processes), whether build
         calls are held back, and how many were preempted."""
         with self._cond:
             return {
                 "in_flight": {p: self._in_flight[p] for p in PURPOSES},
                 "waiting": {p: self._waiting[p] for p in PURPOSES},
                 "questions": self._questions + self._remote,
+                "questions_elsewhere": self._shared,
                 "build_paused": self._busy(),
                 "build_preemptions": self.preemptions,
             }

@@ -94,6 +94,8 @@ class WorkerBeat:
     """The job it works on now, if any."""
     jobs_done: int = 0
     last_beat: float = 0.0
+    llm_waiting: int = 0
+    """Its calls to the language model held back while questions are answered (anywhere)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -258,7 +258,8 @@ class RedisJobQueue:
             now = float(seconds) + float(micros) / 1e6
             info = json.dumps({"name": worker.name, "host": worker.host, "pid": worker.pid,
                                "stages": list(worker.stages), "job": worker.job,
-                               "jobs_done": worker.jobs_done, "last_beat": now})
+                               "jobs_done": worker.jobs_done, "last_beat": now,
+                               "llm_waiting": worker.llm_waiting})
             pipe = self._client.pipeline(transaction=True)
             pipe.zadd(f"{PREFIX}workers", {worker.name: now})
             pipe.hset(f"{PREFIX}worker-info", worker.name, info)
@@ -282,4 +283,4 @@ def _beat(info: Any) -> WorkerBeat:
     stages = tuple(s for s in JOB_STAGES if s in data.get("stages", []))
     return WorkerBeat(str(data["name"]), str(data["host"]), int(data["pid"]), stages,
                       data.get("job"), int(data.get("jobs_done", 0)),
-                      float(data["last_beat"]))
+                      float(data["last_beat"]), int(data.get("llm_waiting", 0)))

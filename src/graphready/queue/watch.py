@@ -31,7 +31,8 @@ def render(status: QueueStatus, lease_s: float) -> dict[str, Any]:
                            "failed": c.failed, "refused": c.refused}
                    for stage, c in status.stages.items()},
         "workers": [{"name": w.name, "host": w.host, "pid": w.pid, "job": w.job,
-                     "jobs_done": w.jobs_done, "last_beat": w.last_beat,
+                     "jobs_done": w.jobs_done, "llm_waiting": w.llm_waiting,
+                     "last_beat": w.last_beat,
                      "seconds_since_beat": round(max(0.0, status.now - w.last_beat), 3)}
                     for w in status.workers],
     }

@@ -42,6 +42,7 @@ from .jobs import deployment_of, store_url
 if TYPE_CHECKING:
     from graphready.embeddings.base import Embedder
     from graphready.indexing.stages import ChunkExtractor
+    from graphready.llm.gate import ModelGate
     from graphready.stores.base import GraphStore, VectorStore
 
 log = logging.getLogger("graphready.queue")
@@ -74,6 +75,8 @@ class QueueWorker:
         self._stores: dict[tuple[str, str], Any] = {}
         self._embedder: Embedder | None = None
         self._extractor: ChunkExtractor | None = None
+        self._gate: ModelGate | None = None
+        """The language model's gate (with a model): questions anywhere hold its calls."""
         self._urls = configured_urls(settings)
         self._resources = contextlib.ExitStack()
         """What the worker closes when it stops (the language model)."""
@@ -200,8 +203,12 @@ class QueueWorker:
     def _extract(self, chunks: list[Any]) -> list[Any]:
         if self._extractor is None:
             from graphready.indexing.stages import ChunkExtractor, chat_model
+            from graphready.llm.registry import model_gate
 
-            model = self._resources.enter_context(chat_model(self._settings))
+            gate = model_gate(self._settings)
+            self._resources.callback(gate.close)
+            model = self._resources.enter_context(chat_model(self._settings, gate))
+            self._gate = gate
             self._extractor = ChunkExtractor(self._settings, model)
         return self._extractor.extract(chunks)
 
@@ -231,6 +238,13 @@ class QueueWorker:
             with contextlib.suppress(GraphReadyError):
                 store.close()
 
+    def _llm_waiting(self) -> int:
+        gate = self._gate
+        if gate is None:
+            return 0
+        waiting = gate.snapshot()["waiting"]
+        return int(waiting["extract"] + waiting["report"])
+
     def _beat_loop(self) -> None:
         every = beat_every(self._queue.lease_s)
         host, pid = socket.gethostname(), os.getpid()
@@ -242,7 +256,7 @@ class QueueWorker:
                 self._queue.beat(WorkerBeat(
                     self.name, host, pid, JOB_STAGES,
                     None if current is None or current.job is None else current.job.id,
-                    self._done))
+                    self._done, llm_waiting=self._llm_waiting()))
             except StoreError as exc:
                 log.warning("cannot beat: %s", redact(str(exc), self._urls))
             if self._stop.wait(every):

@@ -204,8 +204,9 @@ class ProcessParts:
                    BuildTurns())
 
     async def close(self) -> None:
-        """End the children that read uploads; close the language model."""
+        """End the children that read uploads; close the language model and its gate."""
         await asyncio.to_thread(self.parsers.close)
         close_model = getattr(self.chat_model, "close", None)
         if close_model is not None:
             await asyncio.to_thread(close_model)
+        await asyncio.to_thread(self.gate.close)
