@@ -12,10 +12,7 @@ from __future__ import annotations
 
 import bisect
 import logging
-import re
 import threading
-import unicodedata
-from array import array
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from itertools import chain
@@ -26,27 +23,21 @@ import numpy.typing as npt
 from graphready.curation.apply import Marks
 from graphready.errors import StoreError
 from graphready.knowledge import ChunkExtraction, Community, Entity, KnowledgeGraph, Relation
+from graphready.retrieval.graph_arrays import Strings
 
 from .aliases import entity_aliases
+from .view_arrays import WORD, ViewArrays, fold, view_arrays
 from .visible import without_documents
 
+__all__ = ["GraphView", "Neighbour", "Page", "Subgraph", "fold", "name_words", "page_of"]
 log = logging.getLogger("graphready.explore")
 
-_WORD = re.compile(r"[^\W_]+")
 _WORD_END = "\U0010ffff"
-
-
-def fold(text: str) -> str:
-    """``text`` without case or accents: NFKD, combining marks dropped, casefolded."""
-    if text.isascii():
-        return text.lower()
-    decomposed = unicodedata.normalize("NFKD", text)
-    return "".join(ch for ch in decomposed if not unicodedata.combining(ch)).casefold()
 
 
 def name_words(text: str) -> list[str]:
     """The folded words of a name or query."""
-    return _WORD.findall(fold(text))
+    return WORD.findall(fold(text))
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,9 +49,12 @@ class Page:
     next_offset: int | None
 
 
-def page_of(positions: Sequence[int], offset: int, limit: int) -> Page:
+Positions = Sequence[int] | npt.NDArray[np.int32]
+
+
+def page_of(positions: Positions, offset: int, limit: int) -> Page:
     """Items ``offset`` to ``offset + limit`` of ``positions``."""
-    items = list(positions[offset: offset + limit])
+    items = [int(p) for p in positions[offset: offset + limit]]
     after = offset + len(items)
     return Page(items, len(positions), after if after < len(positions) else None)
 
@@ -85,8 +79,10 @@ class Subgraph:
 
 
 class GraphView:
-    """The loaded graph, indexed for browsing. ``chunk_docs`` maps each chunk id to its document
-    id (for the documents that mention an entity, and the export's attributes);
+    """The loaded graph, indexed for browsing: its arrays (:mod:`graphready.explore.view_arrays`),
+    built from ``graph`` here, or mapped from a file (:meth:`of_arrays`) so that no process
+    holds an object per entity, relation or community. ``chunk_docs`` maps each chunk id to
+    its document id (for the documents that mention an entity, and the export's attributes);
     ``extractions`` reads the stored extractions, for the entities' other names (read once, at
     the first question about them). ``withheld_entities`` and ``withheld_communities`` are
     those whose description or report is withheld while a deleted document is hidden.
@@ -96,14 +92,17 @@ class GraphView:
                  extractions: Callable[[], Iterable[ChunkExtraction]] | None = None, *,
                  withheld_entities: frozenset[str] = frozenset(),
                  withheld_communities: frozenset[str] = frozenset(),
-                 curation: Marks | None = None) -> None:
+                 curation: Marks | None = None,
+                 arrays: ViewArrays | None = None) -> None:
         self._extractions = extractions
         self.curation = curation or Marks()
         self._aliases: dict[str, tuple[str, ...]] | None = None
         self._aliases_lock = threading.Lock()
-        self.entities: tuple[Entity, ...] = graph.entities
-        self.relations: tuple[Relation, ...] = graph.relations
-        self.communities: tuple[Community, ...] = graph.communities
+        self.arrays = arrays or view_arrays(graph, self.curation.aliases)
+        found = self.arrays
+        self.entities: Sequence[Entity] = found.entities()
+        self.relations: Sequence[Relation] = found.relations()
+        self.communities: Sequence[Community] = found.communities()
         self.chunk_docs = chunk_docs
         self.withheld_entities = withheld_entities
         self.withheld_communities = withheld_communities
@@ -112,10 +111,21 @@ class GraphView:
         self._orphans: bool | None = None  # known at the first call of visible()
         self._shown: tuple[frozenset[str], GraphView] | None = None
         self._shown_lock = threading.Lock()
-        self._position = {e.id: i for i, e in enumerate(self.entities)}
-        self._build_names()
-        self._build_adjacency()
-        self._build_communities()
+        self._ids = found.ids()
+        self._community_ids = found.community_ids()
+        self._folded = Strings(found.folded_blob, found.folded_offsets)
+        self._words = Strings(found.word_blob, found.word_offsets)
+        types = Strings(found.type_blob, found.type_offsets)
+        self.types: list[str] = [types[i] for i in range(len(types))]
+        self.degree = found.degree
+        self.levels: list[int] = sorted(set(found.community_level.tolist()))
+
+    @classmethod
+    def of_arrays(cls, arrays: ViewArrays, chunk_docs: Mapping[str, str],
+                  extractions: Callable[[], Iterable[ChunkExtraction]] | None = None, *,
+                  curation: Marks | None = None) -> GraphView:
+        """The view of a graph whose arrays were built already (mapped from a file)."""
+        return cls(KnowledgeGraph(), chunk_docs, extractions, curation=curation, arrays=arrays)
 
     # -- hidden documents --------------------------------------------------------------------
 
@@ -139,7 +149,8 @@ class GraphView:
                 return self
             if self._shown is not None and self._shown[0] == wanted:
                 return self._shown[1]
-            graph = KnowledgeGraph(self.entities, self.relations, self.communities)
+            graph = KnowledgeGraph(tuple(self.entities), tuple(self.relations),
+                                   tuple(self.communities))
             found = without_documents(graph, self.chunk_docs, wanted)
             view = GraphView(found.graph, found.chunk_docs, self._extractions,
                              withheld_entities=found.withheld_entities,
@@ -148,93 +159,21 @@ class GraphView:
             self._shown = (wanted, view)
             return view
 
-    # -- construction ----------------------------------------------------------------------
-
-    def _build_adjacency(self) -> None:
-        """Both directions of every relation in CSR form, each entity's neighbours strongest
-        first."""
-        n, count = len(self.entities), len(self.relations)
-        # Read straight into arrays (no list or tuple per relation on the way: what a load
-        # frees in small pieces fragments the heap it leaves behind).
-        src = np.fromiter((self._position.get(r.source, -1) for r in self.relations),
-                          dtype=np.int64, count=count)
-        dst = np.fromiter((self._position.get(r.target, -1) for r in self.relations),
-                          dtype=np.int64, count=count)
-        weight = np.fromiter((r.weight for r in self.relations), dtype=np.float64, count=count)
-        keep = np.flatnonzero((src >= 0) & (dst >= 0))
-        src, dst, weight = src[keep], dst[keep], weight[keep]
-        rel = keep.astype(np.int32)
-        node = np.concatenate([src, dst])
-        other = np.concatenate([dst, src])
-        both_weight = np.concatenate([weight, weight])
-        order = np.lexsort((-both_weight, node))
-        counts = np.bincount(node, minlength=n)
-        self._indptr: npt.NDArray[np.int64] = np.concatenate(
-            [np.zeros(1, dtype=np.int64), np.cumsum(counts)])
-        self._other: npt.NDArray[np.int32] = other[order].astype(np.int32)
-        self._rel: npt.NDArray[np.int32] = np.concatenate([rel, rel])[order]
-        # Each relation's weight once (``_weights(start, end)`` reads them by ``_rel``).
-        self._rel_weight = np.zeros(count, dtype=np.float64)
-        self._rel_weight[keep] = weight
-        self.degree: npt.NDArray[np.int64] = counts.astype(np.int64)
-        by_name = np.argsort(np.asarray(self._folded, dtype=object), kind="stable")
-        self._by_degree = array("i", by_name[np.argsort(-counts[by_name], kind="stable")]
-                                .tolist())
-
-    def _build_names(self) -> None:
-        self._folded = [fold(e.name) for e in self.entities]
-        shared: dict[str, str] = {}  # each word held once, not once per name it is in
-        words: list[str] = []
-        owners = array("i")
-        aliases = self.curation.aliases
-        for i, name in enumerate(self._folded):
-            found = _WORD.findall(name)
-            for alias in aliases.get(self.entities[i].id, ()) if aliases else ():
-                found.extend(_WORD.findall(fold(alias)))  # a merged or old name finds it
-            for word in dict.fromkeys(found):
-                words.append(shared.setdefault(word, word))
-                owners.append(i)
-        # By word, then by owner (a stable sort of pairs listed by owner).
-        order = np.argsort(np.asarray(words, dtype=object), kind="stable")
-        self._words = [words[j] for j in order.tolist()]
-        self._word_owner = array("i", np.frombuffer(owners, dtype=np.int32)[order].tobytes())
-        self.types = sorted({e.type for e in self.entities})
-
-    def _build_communities(self) -> None:
-        self._community = {c.id: c for c in self.communities}
-        self._children: dict[str, list[str]] = {}
-        self._by_level = sorted(self.communities, key=lambda c: (c.level, c.id))
-        members: list[int] = []
-        owners: list[int] = []
-        for index, community in enumerate(self._by_level):
-            if community.parent is not None:
-                self._children.setdefault(community.parent, []).append(community.id)
-            for entity_id in community.entity_ids:
-                position = self._position.get(entity_id)
-                if position is not None:
-                    members.append(position)
-                    owners.append(index)
-        # Each entity's communities (top level first) as CSR: positions into ``_by_level``.
-        by_member = np.argsort(np.asarray(members, dtype=np.int64), kind="stable")
-        self._of_entity = np.asarray(owners, dtype=np.int32)[by_member]
-        self._of_entity_at = np.concatenate([np.zeros(1, dtype=np.int64), np.cumsum(
-            np.bincount(np.asarray(members, dtype=np.int64), minlength=len(self.entities)))])
-        self.levels = sorted({c.level for c in self.communities})
-
     # -- entities ----------------------------------------------------------------------------
 
     def position(self, entity_id: str) -> int | None:
         """The position of an entity, or None for an unknown id."""
-        return self._position.get(entity_id)
+        found = self._ids.find([entity_id])[0]
+        return None if found < 0 else found
 
     def _with_prefix(self, prefix: str) -> set[int]:
         start = bisect.bisect_left(self._words, prefix)
         end = bisect.bisect_left(self._words, prefix + _WORD_END, lo=start)
-        return set(self._word_owner[start:end])
+        return set(self.arrays.word_owner[start:end].tolist())
 
     def _weights(self, start: int, end: int) -> npt.NDArray[np.float64]:
         """The weights of adjacency entries ``start`` to ``end``."""
-        return self._rel_weight[self._rel[start:end]]
+        return self.arrays.rel_weight[self.arrays.rel[start:end]]
 
     def search(self, query: str, entity_type: str | None, offset: int, limit: int) -> Page:
         """Entities whose name starts with ``query`` or has a word starting with each word of
@@ -242,34 +181,41 @@ class GraphView:
         whole-name prefixes, then word matches, each by degree. No query: all, by degree."""
         wanted = name_words(query)
         if not wanted:
-            found: Sequence[int] = self._by_degree
+            found: Positions = self.arrays.by_degree
         else:
             sets = sorted((self._with_prefix(w) for w in wanted), key=len)
             hits = set.intersection(*sets) if sets else set()
             whole = fold(query).strip()
+            folded = {i: self._folded[i] for i in hits}
             found = sorted(hits, key=lambda i: (
-                0 if self._folded[i] == whole else 1 if self._folded[i].startswith(whole) else 2,
-                -int(self.degree[i]), self._folded[i]))
+                0 if folded[i] == whole else 1 if folded[i].startswith(whole) else 2,
+                -int(self.degree[i]), folded[i]))
         if entity_type:
-            found = [i for i in found if self.entities[i].type == entity_type]
+            code = self.types.index(entity_type) if entity_type in self.types else -1
+            chosen = np.asarray(found, dtype=np.int64)
+            found = chosen[self.arrays.type_code[chosen] == code].tolist()
         return page_of(found, offset, limit)
 
     def neighbours(self, position: int, limit: int) -> list[Neighbour]:
         """The entity's strongest ``limit`` relations."""
-        start = int(self._indptr[position])
-        end = min(int(self._indptr[position + 1]), start + limit)
-        return [Neighbour(int(self._other[j]), self.relations[int(self._rel[j])])
-                for j in range(start, end)]
+        indptr, other, rel = self.arrays.indptr, self.arrays.other, self.arrays.rel
+        start = int(indptr[position])
+        end = min(int(indptr[position + 1]), start + limit)
+        return [Neighbour(int(other[j]), self.relations[int(rel[j])]) for j in range(start, end)]
 
     def communities_of(self, position: int) -> list[Community]:
         """The communities an entity belongs to, top level first."""
-        start, end = self._of_entity_at[position], self._of_entity_at[position + 1]
-        return [self._by_level[i] for i in self._of_entity[start:end].tolist()]
+        at = self.arrays.of_entity_at
+        return [self.communities[i] for i in
+                self.arrays.of_entity[at[position]: at[position + 1]].tolist()]
 
     def top_community(self, position: int) -> str | None:
         """The id of the entity's top-level community (what the app colours by)."""
-        start, end = self._of_entity_at[position], self._of_entity_at[position + 1]
-        return self._by_level[int(self._of_entity[start])].id if end > start else None
+        start, end = self.arrays.of_entity_at[position], self.arrays.of_entity_at[position + 1]
+        if end <= start:
+            return None
+        index = int(self.arrays.of_entity[start])
+        return Strings(self.arrays.community_id_blob, self.arrays.community_id_offsets)[index]
 
     def aliases_of(self, entity: Entity) -> tuple[str, ...]:
         """The entity's other names: those curation gave it first, then the documents'
@@ -328,10 +274,10 @@ class GraphView:
     def _ranked(self, position: int, limit: int) -> list[tuple[int, float]]:
         """Up to ``limit + 1`` neighbours with their weights, strongest first (a graph holds
         one relation per pair of entities, and none from an entity to itself)."""
-        start = int(self._indptr[position])
-        end = min(int(self._indptr[position + 1]), start + limit + 1)
-        return list(zip(self._other[start:end].tolist(), self._weights(start, end).tolist(),
-                        strict=True))
+        start = int(self.arrays.indptr[position])
+        end = min(int(self.arrays.indptr[position + 1]), start + limit + 1)
+        return list(zip(self.arrays.other[start:end].tolist(),
+                        self._weights(start, end).tolist(), strict=True))
 
     def _second_hop(self, chosen: dict[int, int], first: list[tuple[int, float]],
                     limit: int) -> bool:
@@ -349,15 +295,15 @@ class GraphView:
         return len(ranked) > room
 
     def _edges_among(self, nodes: list[int], max_edges: int) -> list[Relation]:
-        inside = np.zeros(len(self.entities), dtype=bool)
-        inside[nodes] = True
+        indptr, others, rels = self.arrays.indptr, self.arrays.other, self.arrays.rel
+        inside = set(nodes)
         found: dict[int, float] = {}
         for node in nodes:
-            start, end = int(self._indptr[node]), int(self._indptr[node + 1])
-            mask = inside[self._other[start:end]]
-            for rel, weight in zip(self._rel[start:end][mask].tolist(),
-                                   self._weights(start, end)[mask].tolist(), strict=True):
-                found[rel] = weight
+            start, end = int(indptr[node]), int(indptr[node + 1])
+            for other, rel, weight in zip(others[start:end].tolist(), rels[start:end].tolist(),
+                                          self._weights(start, end).tolist(), strict=True):
+                if other in inside:
+                    found[rel] = weight
         strongest = sorted(found, key=lambda r: (-found[r], r))[:max_edges]
         return [self.relations[r] for r in strongest]
 
@@ -365,20 +311,33 @@ class GraphView:
 
     def community(self, community_id: str) -> Community | None:
         """A community by id, or None."""
-        return self._community.get(community_id)
+        found = self._community_ids.find([community_id])[0]
+        return None if found < 0 else self.communities[found]
+
+    def _largest_first(self, indexes: Iterable[int], by_level: bool) -> list[Community]:
+        """The communities ``indexes``, largest first, then by id (by level first)."""
+        level, size = self.arrays.community_level, self.arrays.community_size
+        ids = Strings(self.arrays.community_id_blob, self.arrays.community_id_offsets)
+        order = sorted(indexes, key=lambda i: (int(level[i]) if by_level else 0,
+                                               -int(size[i]), ids[i]))
+        return [self.communities[i] for i in order]
 
     def children(self, community_id: str) -> list[Community]:
         """The communities one level below, largest first."""
-        found = [self._community[c] for c in self._children.get(community_id, ())]
-        return sorted(found, key=lambda c: (-len(c.entity_ids), c.id))
+        found = self._community_ids.find([community_id])[0]
+        if found < 0:
+            return []
+        at = self.arrays.children_at
+        kids = self.arrays.children[at[found]: at[found + 1]].tolist()
+        return self._largest_first(kids, by_level=False)
 
     def list_communities(self, level: int | None) -> list[Community]:
         """Communities (of one level, if given), by level, then largest first."""
-        found = [c for c in self.communities if level is None or c.level == level]
-        return sorted(found, key=lambda c: (c.level, -len(c.entity_ids), c.id))
+        levels = self.arrays.community_level
+        chosen = range(len(levels)) if level is None else np.flatnonzero(levels == level).tolist()
+        return self._largest_first(chosen, by_level=True)
 
     def members(self, community: Community) -> list[int]:
         """The positions of a community's entities, highest degree first."""
-        positions = [p for p in (self._position.get(e) for e in community.entity_ids)
-                     if p is not None]
+        positions = [p for p in self._ids.find(list(community.entity_ids)) if p >= 0]
         return sorted(positions, key=lambda p: (-int(self.degree[p]), self._folded[p]))

@@ -1,5 +1,8 @@
 """The read-side graph (:class:`GraphArrays`) in one file that every process of a machine maps
-read-only, so that a graph is in memory once however many server processes answer from it.
+read-only, so that a graph is in memory once however many server processes answer from it. Any
+set of named arrays is written and mapped the same way (:func:`write_arrays`,
+:func:`open_arrays`): the graph API's view has its own file
+(:mod:`graphready.explore.view_arrays`).
 
 Layout: ``MAGIC``, the format version and the header's length (two little-endian u32), the
 header (JSON: the graph's key, each array's dtype, length and offset, the payload's length and
@@ -20,10 +23,12 @@ import os
 import struct
 import uuid
 import zlib
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator, Mapping
 from pathlib import Path
+from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 from .graph_arrays import GraphArrays
 
@@ -40,7 +45,11 @@ def _aligned(offset: int) -> int:
 
 def write_graph_file(path: Path, arrays: GraphArrays, key: str) -> None:
     """Write ``arrays`` to ``path`` under ``key`` (what the reader must ask for), atomically."""
-    parts = arrays.as_dict()
+    write_arrays(path, arrays.as_dict(), key)
+
+
+def write_arrays(path: Path, parts: Mapping[str, npt.NDArray[np.generic]], key: str) -> None:
+    """Write the named arrays ``parts`` to ``path`` under ``key``, atomically."""
     table: list[tuple[str, str, int, int]] = []
     offset = 0
     for name, data in parts.items():
@@ -96,6 +105,13 @@ def _header(path: Path) -> tuple[dict[str, object], int] | None:
 def open_graph_file(path: Path, key: str) -> GraphArrays | None:
     """The arrays of the graph ``key`` mapped read-only from ``path``; None when the file is
     missing, of another graph (stale), or damaged."""
+    views = open_arrays(path, key, GraphArrays.names())
+    return None if views is None else GraphArrays(**views)
+
+
+def open_arrays(path: Path, key: str, names: Collection[str]) -> dict[str, Any] | None:
+    """The arrays ``names`` written under ``key``, mapped read-only from ``path``; None when
+    the file is missing, of another key (stale), damaged, or holds other arrays."""
     found = _header(path)
     if found is None:
         return None
@@ -119,13 +135,11 @@ def open_graph_file(path: Path, key: str) -> GraphArrays | None:
     if crc != header.get("crc32"):
         log.warning("graph file %s is damaged (its checksum); rebuilding it", path)
         return None
-    views = {}
+    views: dict[str, Any] = {}
     for name, dtype, size, at in arrays:
         kind = np.dtype(dtype)
         views[name] = body[at : at + size * kind.itemsize].view(kind)
-    if set(views) != set(GraphArrays.names()):
-        return None
-    return GraphArrays(**views)
+    return views if set(views) == set(names) else None
 
 
 @contextlib.contextmanager

@@ -6,7 +6,11 @@ from __future__ import annotations
 import math
 import re
 from array import array
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, fields
+
+import numpy as np
+import numpy.typing as npt
 
 from graphready.knowledge import Community
 
@@ -37,31 +41,73 @@ class CommunityHit:
     score: float
 
 
-class CommunityIndex:
-    """Read-only index over community reports."""
+@dataclass(frozen=True, slots=True)
+class CommunityArrays:
+    """What :class:`CommunityIndex` searches, as flat arrays (mapped from a file with the graph
+    API's view: :mod:`graphready.explore.view_arrays`): each term of the reports (one blob and a
+    table of their hashes) with its idf and the communities whose report has it, in order
+    (CSR: ``members[starts[t]:starts[t + 1]]``); each community's level, size and id."""
 
-    def __init__(self, communities: tuple[Community, ...]) -> None:
+    term_blob: npt.NDArray[np.uint8]
+    term_offsets: npt.NDArray[np.int64]
+    term_hashes: npt.NDArray[np.uint64]
+    term_rows: npt.NDArray[np.int32]
+    idf: npt.NDArray[np.float64]
+    starts: npt.NDArray[np.int64]
+    members: npt.NDArray[np.int32]
+    level: npt.NDArray[np.int32]
+    size: npt.NDArray[np.int32]
+    id_blob: npt.NDArray[np.uint8]
+    id_offsets: npt.NDArray[np.int64]
+
+    def as_dict(self) -> dict[str, npt.NDArray[np.generic]]:
+        """Each array by its field's name (what the graph file writes)."""
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+    @classmethod
+    def names(cls) -> tuple[str, ...]:
+        return tuple(f.name for f in fields(cls))
+
+
+def community_arrays(communities: Sequence[Community]) -> CommunityArrays:
+    """The arrays that :class:`CommunityIndex` searches ``communities`` with."""
+    postings: dict[str, list[int]] = {}
+    for index, community in enumerate(communities):
+        for term in dict.fromkeys(terms(f"{community.title} {community.summary}")):
+            postings.setdefault(term, []).append(index)
+    n = max(len(communities), 1)
+    names = list(postings)
+    term_strings, ids = Strings.of(names), Strings.of(c.id for c in communities)
+    hashes, rows = KeyTable.arrays(names, range(len(names)))
+    starts = np.zeros(len(names) + 1, dtype=np.int64)
+    np.cumsum([len(p) for p in postings.values()], out=starts[1:])
+    members = array("i")
+    for found in postings.values():
+        members.extend(found)
+    return CommunityArrays(
+        term_strings.blob, term_strings.offsets, hashes, rows,
+        np.array([math.log((n + 1) / (len(p) + 0.5)) for p in postings.values()],
+                 dtype=np.float64),
+        starts, np.frombuffer(members, dtype=np.int32).copy(),
+        np.array([c.level for c in communities], dtype=np.int32),
+        np.array([len(c.entity_ids) for c in communities], dtype=np.int32), ids.blob,
+        ids.offsets)
+
+
+class CommunityIndex:
+    """Read-only index over community reports: ``communities`` (any sequence: the graph API
+    view's records, read one at a time, serve) and their arrays, built here unless given."""
+
+    def __init__(self, communities: Sequence[Community],
+                 arrays: CommunityArrays | None = None) -> None:
         self._communities = communities
-        # term -> the communities whose report has it, in order, all in one array (CSR):
-        # ``_members[_starts[t]:_starts[t + 1]]`` for term number ``t``. The terms are held as
-        # one blob and a table of their hashes (:mod:`graph_arrays`), not a string and a dict
-        # entry each.
-        postings: dict[str, list[int]] = {}
-        for index, community in enumerate(communities):
-            for term in dict.fromkeys(terms(f"{community.title} {community.summary}")):
-                postings.setdefault(term, []).append(index)
-        n = max(len(communities), 1)
-        names = list(postings)
-        self._terms = Strings.of(names)
-        self._term = KeyTable(*KeyTable.arrays(names, range(len(names))), self._terms.__getitem__)
-        del names
-        self._idf = array("d", (math.log((n + 1) / (len(p) + 0.5)) for p in postings.values()))
-        self._starts = array("i", [0])
-        self._members = array("i")
-        for found in postings.values():
-            self._members.extend(found)
-            self._starts.append(len(self._members))
-        self._largest = max((len(c.entity_ids) for c in communities), default=1)
+        found = arrays or community_arrays(communities)
+        self._term = KeyTable(found.term_hashes, found.term_rows,
+                              Strings(found.term_blob, found.term_offsets).__getitem__)
+        self._idf, self._starts, self._members = found.idf, found.starts, found.members
+        self._level, self._size = found.level, found.size
+        self._ids = Strings(found.id_blob, found.id_offsets)
+        self._largest = int(found.size.max()) if len(found.size) else 1
 
     def __len__(self) -> int:
         return len(self._communities)
@@ -79,21 +125,18 @@ class CommunityIndex:
         for number in self._term.find(asked) if asked else ():
             if number < 0:
                 continue
-            idf = self._idf[number]
-            for index in self._members[self._starts[number]: self._starts[number + 1]]:
+            idf = float(self._idf[number])
+            for index in self._members[self._starts[number]: self._starts[number + 1]].tolist():
                 overlaps[index] = overlaps.get(index, 0) + idf
-        hits = []
-        for index, community in enumerate(self._communities):
+        if broad:  # every top-level community, by index
+            chosen = np.flatnonzero(self._level == 0).tolist()
+        else:
+            chosen = sorted(i for i, overlap in overlaps.items() if overlap > 0)
+        scored = []
+        for index in chosen:
             overlap = overlaps.get(index, 0)
-            size = len(community.entity_ids) / self._largest
-            if broad:
-                if community.level != 0:
-                    continue
-                score = size + 0.1 * overlap
-            else:
-                if overlap <= 0:
-                    continue
-                score = overlap + 0.2 * size
-            hits.append(CommunityHit(community, score))
-        hits.sort(key=lambda h: (-h.score, h.community.id))
-        return hits[:k]
+            size = int(self._size[index]) / self._largest
+            score = size + 0.1 * overlap if broad else overlap + 0.2 * size
+            scored.append((score, index))
+        scored.sort(key=lambda hit: (-hit[0], self._ids[hit[1]]))
+        return [CommunityHit(self._communities[index], score) for score, index in scored[:k]]

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from graphready.config import Settings
 from graphready.curation.apply import Marks
@@ -12,18 +14,22 @@ from graphready.curation.log import FILE as CURATION_FILE
 from graphready.curation.log import read_marks
 from graphready.embeddings.base import Embedder
 from graphready.explore.view import GraphView
+from graphready.explore.view_arrays import ViewArrays, view_arrays
 from graphready.heap import release_free_memory
 from graphready.knowledge import KnowledgeGraph
 from graphready.stores.registry import Stores
 
 from .graph_arrays import GraphArrays, build_arrays
-from .graph_file import building, open_graph_file, write_graph_file
-from .graph_global import CommunityIndex
+from .graph_file import building, open_arrays, write_arrays
+from .graph_global import CommunityArrays, CommunityIndex, community_arrays
 from .graph_local import GraphIndex, GraphSearchParams
 from .pipeline import Toolset, VectorSearch
 
 log = logging.getLogger("graphready.retrieval")
 GRAPH_FILE = "graph-local.arrays"
+VIEW_FILE = "graph-view.arrays"
+"""Beside :data:`GRAPH_FILE`: the graph API's view and the community index, under its key."""
+Arrays = dict[str, Any]
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,34 +86,69 @@ def _titles(stores: Stores) -> tuple[dict[str, list[str]], dict[str, str]]:
     return titles, chunk_docs
 
 
-def _local_arrays(path: Path | None, key: str | None, graph: KnowledgeGraph,
-                  titles: dict[str, list[str]], params: GraphSearchParams) -> GraphArrays:
-    """The graph's arrays: mapped from ``path`` when it holds ``key``'s; else built, written
-    there (one process of the machine at a time) and mapped."""
+def _mapped(path: Path | None, key: str | None, names: Sequence[str],
+            build: Callable[[], Arrays]) -> Arrays:
+    """The arrays ``names``: mapped from ``path`` when it holds ``key``'s; else built, written
+    there (one process of the machine at a time) and mapped; built and kept in this process
+    when there is no key or the file cannot be written."""
     if path is None or key is None:
-        return build_arrays(graph, titles, params.own_page_weight)
-    mapped = open_graph_file(path, key)
+        return build()
+    mapped = open_arrays(path, key, names)
     if mapped is not None:
         return mapped
+    built: Arrays | None = None
     try:
         with building(path):
-            mapped = open_graph_file(path, key)  # another process may have written it meanwhile
+            mapped = open_arrays(path, key, names)  # another process may have written it
             if mapped is None:
-                write_graph_file(path, build_arrays(graph, titles, params.own_page_weight), key)
-                mapped = open_graph_file(path, key)
+                built = build()
+                write_arrays(path, built, key)
+                mapped = open_arrays(path, key, names)
     except OSError as exc:
         log.warning("could not write the graph file %s (%s); this process keeps its own copy",
                     path, exc)
-    return mapped or build_arrays(graph, titles, params.own_page_weight)
+    if mapped is not None:
+        return mapped
+    return built if built is not None else build()
+
+
+def _prefixed(prefix: str, arrays: Mapping[str, Any]) -> Arrays:
+    return {f"{prefix}.{name}": value for name, value in arrays.items()}
+
+
+def _parts(prefix: str, arrays: Mapping[str, Any]) -> Arrays:
+    return {name.removeprefix(f"{prefix}."): value for name, value in arrays.items()
+            if name.startswith(f"{prefix}.")}
+
+
+def _local_arrays(path: Path | None, key: str | None, graph: KnowledgeGraph,
+                  titles: dict[str, list[str]], params: GraphSearchParams) -> GraphArrays:
+    """Graph-local search's arrays, from ``path`` (:data:`GRAPH_FILE`)."""
+    return GraphArrays(**_mapped(path, key, GraphArrays.names(), lambda: build_arrays(
+        graph, titles, params.own_page_weight).as_dict()))
+
+
+def _view_arrays(path: Path | None, key: str | None, graph: KnowledgeGraph,
+                 marks: Marks) -> tuple[ViewArrays, CommunityArrays]:
+    """The graph API view's arrays and the community index's, from one file beside the
+    graph-local arrays (:data:`VIEW_FILE`)."""
+    names = [*(f"view.{n}" for n in ViewArrays.names()),
+             *(f"search.{n}" for n in CommunityArrays.names())]
+    found = _mapped(None if path is None else path.with_name(VIEW_FILE), key, names, lambda: {
+        **_prefixed("view", view_arrays(graph, marks.aliases).as_dict()),
+        **_prefixed("search", community_arrays(graph.communities).as_dict())})
+    return ViewArrays(**_parts("view", found)), CommunityArrays(**_parts("search", found))
 
 
 def load_graph(stores: Stores, path: Path | None = None) -> GraphTools | None:
     """Graph-local and graph-global tools from the last completed graph, if any. With
-    ``path`` (:func:`graph_file`), graph-local search maps the arrays there when they are the
+    ``path`` (:func:`graph_file`), graph-local search maps the arrays there, and the graph
+    API's view and the community index those beside it (:data:`VIEW_FILE`), when they are the
     stored graph's (the key: the graph store's synced fingerprint, read before and after the
     graph, so that a graph replaced meanwhile is never written under the wrong key); when they
     are missing, stale or damaged, the first process of the machine to load the graph builds
-    them and writes them there, and the others wait for it and map them."""
+    them and writes them there, and the others wait for it and map them. No object per
+    entity, relation or community outlives the load."""
     params = GraphSearchParams()
     # The edit log lives beside the arrays file; its marks name the curated graph stored.
     marks = read_marks(path.parent / CURATION_FILE) if path is not None else Marks()
@@ -124,10 +165,11 @@ def load_graph(stores: Stores, path: Path | None = None) -> GraphTools | None:
               "communities": len(graph.communities)}
     titles, chunk_docs = _titles(stores)
     local = GraphIndex.from_arrays(_local_arrays(path, key, graph, titles, params), params)
-    tools = GraphTools(local, CommunityIndex(graph.communities), counts,
-                       GraphView(graph, chunk_docs, stores.graph.iter_extractions,
-                                 curation=marks))
-    del graph, titles
+    del titles
+    shown, search = _view_arrays(path, key, graph, marks)
+    del graph
+    view = GraphView.of_arrays(shown, chunk_docs, stores.graph.iter_extractions, curation=marks)
+    tools = GraphTools(local, CommunityIndex(view.communities, search), counts, view)
     release_free_memory()  # what the load built and dropped, returned to the system
     return tools
 
