@@ -75,14 +75,20 @@ class BuildCall:
         assert self.error is None, self.error
 
 
+def held_call(worker: ModelGate, questions: int = 1) -> BuildCall:
+    """A build call of ``worker`` once it sees ``questions`` elsewhere, waiting for them."""
+    wait_for(lambda: worker.snapshot()["questions_elsewhere"] == questions, "the question")
+    call = BuildCall(worker)
+    wait_for(lambda: worker.snapshot()["waiting"]["extract"] == 1, "the call to wait")
+    return call
+
+
 def test_a_question_in_one_process_holds_build_calls_in_another_until_it_ends(
         queue_url: str, gates: list[ModelGate]) -> None:
     server, worker = gate_of(queue_url), gate_of(queue_url)
     gates += [server, worker]
     server.begin_question()
-    wait_for(lambda: worker.snapshot()["questions_elsewhere"] == 1, "the worker to see it")
-    call = BuildCall(worker)
-    wait_for(lambda: worker.snapshot()["waiting"]["extract"] == 1, "the call to wait")
+    call = held_call(worker)
     assert worker.snapshot()["build_paused"] and call.started_at is None
     ended_at = time.monotonic()
     server.end_question()
@@ -153,9 +159,7 @@ def test_a_killed_servers_question_holds_the_build_back_for_its_hold_only(
                                 stdout=subprocess.PIPE)
     try:
         assert crashing.stdout is not None and crashing.stdout.readline() == b"asking\n"
-        wait_for(lambda: worker.snapshot()["questions_elsewhere"] == 1, "its question")
-        call = BuildCall(worker)
-        wait_for(lambda: worker.snapshot()["waiting"]["extract"] == 1, "the call to wait")
+        call = held_call(worker)
         killed_at = time.monotonic()
         crashing.kill()  # SIGKILL: it never withdraws its question
         crashing.wait(WAIT_S)
@@ -174,9 +178,7 @@ def test_a_stopped_gate_refuses_a_build_call_held_by_a_question_elsewhere(
     server, worker = gate_of(queue_url), gate_of(queue_url)
     gates += [server, worker]
     server.begin_question()
-    wait_for(lambda: worker.snapshot()["questions_elsewhere"] == 1, "the question")
-    call = BuildCall(worker)
-    wait_for(lambda: worker.snapshot()["waiting"]["extract"] == 1, "the call to wait")
+    call = held_call(worker)
     worker.stop()  # a worker told to stop does not wait for the question
     call.thread.join(WAIT_S)
     assert isinstance(call.error, LLMCancelled)
