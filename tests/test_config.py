@@ -66,7 +66,8 @@ def test_max_top_k_cannot_be_below_the_default_top_k(tmp_path: Path) -> None:
 
 def test_secrets_stay_out_of_the_repr(tmp_path: Path) -> None:
     secrets = [spec.name for spec in SETTINGS if spec.secret]
-    assert secrets == ["llm_api_key", "embed_api_key", "api_key", "read_only_api_key"]
+    assert secrets == ["llm_api_key", "embed_api_key", "rerank_api_key", "api_key",
+                       "read_only_api_key"]
     key = "k" * 20 + "-secret"
     settings = load_settings({"GRAPHREADY_API_KEY": key}, data_dir=tmp_path)
     assert settings.api_key == key and key not in repr(settings)

@@ -235,6 +235,25 @@ class Settings:
     """the embedding model's name"""
     embed_api_key: str | None = setting(None, secret=True)
     """its API key, if needed"""
+    rerank_url: str | None = setting(None, unset="no reranker: the fused order stands")
+    """a reranker that speaks Cohere's and Jina's rerank API, as its whole URL:
+    `https://api.cohere.com/v2/rerank`, `https://api.jina.ai/v1/rerank`,
+    `http://localhost:8080/v1/rerank` (llama.cpp, vLLM), `http://localhost:8080/rerank`
+    (TEI). It reorders the fused candidates of every passage search; when it fails, times out
+    or answers nonsense, the fused order stands and `/status` says why (see "Rerankers")"""
+    rerank_model: str | None = setting(None, unset="none sent: the server's own model")
+    """the reranker's model name (Cohere, Jina and vLLM need one)"""
+    rerank_api_key: str | None = setting(None, secret=True)
+    """the reranker's API key, sent as `Authorization: Bearer KEY`"""
+    rerank_candidates: int = setting(20, low=1, high=200)
+    """fused passages the reranker scores for each search (a request's `top_k`, when larger);
+    the best `top_k` of them are kept"""
+    rerank_timeout_ms: int = setting(2000, low=50, high=120_000)
+    """milliseconds the reranker may take; then the fused order stands"""
+    rerank_min_score: float | None = setting(None, unset="none: every passage is kept")
+    """passages the reranker scores below this are dropped, and when none is left the answer
+    is that the documents don't say (`found: false`); the scale is the server's (0 to 1 from
+    Cohere, Jina and TEI; llama.cpp sends raw scores)"""
     api_key: str | None = setting(None, unset="no keys: open, on loopback only", secret=True)
     """full API keys, comma-separated (several, to rotate them; 16 characters at least):
     clients send `Authorization: Bearer KEY`. Never logged or shown in `/status` (see
@@ -407,6 +426,7 @@ def _validate(s: Settings) -> None:
     _check_queue(s)
     _check_endpoint("llm", s.llm_base_url, s.llm_model)
     _check_endpoint("embed", s.embed_base_url, s.embed_model)
+    _check_rerank(s)
     if s.docs_dir is not None and not s.docs_dir.is_dir():
         raise ConfigError(env_name("docs_dir"), f"{s.docs_dir} is not a folder")
 
@@ -429,6 +449,25 @@ def _check_queue(s: Settings) -> None:
         for store in (f for f in ("graph_url", "vector_url") if getattr(s, f) is None):
             raise ConfigError(name, f"needs {env_name(store)} too: shared graph and vector "
                               "stores on a server, never this machine's")
+
+
+def _check_rerank(s: Settings) -> None:
+    """The reranker's URL is an http(s) URL; its other settings need it."""
+    name = env_name("rerank_url")
+    if s.rerank_url is None:
+        for other in ("rerank_model", "rerank_api_key", "rerank_min_score"):
+            if getattr(s, other) is not None:
+                raise ConfigError(name, f"is required when {env_name(other)} is set")
+        return
+    try:
+        parts = urlsplit(s.rerank_url.strip())
+        usable = parts.scheme in ("http", "https") and bool(parts.hostname) \
+            and (parts.port or 0) >= 0  # a malformed port raises ValueError
+    except ValueError:
+        usable = False
+    if not usable:
+        raise ConfigError(name, "expected the http:// or https:// URL of a rerank endpoint, "
+                          "e.g. http://localhost:8080/v1/rerank")
 
 
 def embedder_named(name: str) -> EmbedderName:

@@ -92,9 +92,9 @@ def redact(text: str, known: Iterable[str | None] = ()) -> str:
 
 def configured_urls(settings: Settings) -> tuple[str, ...]:
     """The URL settings that may hold credentials: the LLM's, the embedder's, the stores',
-    the queue's."""
+    the queue's, the reranker's."""
     urls = (settings.llm_base_url, settings.embed_base_url, settings.graph_url,
-            settings.vector_url, settings.queue_url)
+            settings.vector_url, settings.queue_url, settings.rerank_url)
     return tuple(u for u in urls if u)
 
 

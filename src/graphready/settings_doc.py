@@ -31,6 +31,8 @@ def _values(spec: SettingSpec) -> str:
         return "a folder"
     if spec.kind == "text":
         return "text, secret" if spec.secret else "text"
+    if spec.kind == "float":
+        return "number"
     low, high = spec.about.low, spec.about.high
     if high is not None:
         return f"integer, {low} to {high}"

@@ -14,6 +14,7 @@ from __future__ import annotations
 import ast
 import dataclasses
 import inspect
+import math
 import textwrap
 import types
 from dataclasses import dataclass
@@ -26,7 +27,7 @@ ENV_PREFIX = "GRAPHREADY_"
 Command = Literal["serve", "index", "ask", "eval"]
 """The commands of ``graphready`` that can take a setting as a flag."""
 EVERY_COMMAND: tuple[Command, ...] = get_args(Command)
-Kind = Literal["int", "path", "text"]
+Kind = Literal["int", "float", "path", "text"]
 """What a value is read as (a ``Literal`` setting is text with choices)."""
 _SPEC = "graphready.setting"  # the key of a declaration in a field's metadata
 
@@ -109,6 +110,14 @@ class SettingSpec:
                 return int(raw)
             except (TypeError, ValueError):
                 raise ConfigError(self.env, f"expected an integer, got {raw!r}") from None
+        if self.kind == "float":
+            try:
+                number = float(raw)
+            except (TypeError, ValueError):
+                number = math.nan
+            if isinstance(raw, bool) or not math.isfinite(number):
+                raise ConfigError(self.env, f"expected a number, got {raw!r}")
+            return number
         return str(raw)
 
     def check(self, value: Any) -> None:
@@ -168,6 +177,8 @@ def _kind(hint: Any) -> tuple[Kind, tuple[str, ...], bool]:
         return "text", tuple(str(a) for a in get_args(hint)), optional
     if hint is int:
         return "int", (), optional
+    if hint is float:
+        return "float", (), optional
     if hint is Path:
         return "path", (), optional
     if hint is str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from graphready.embeddings.base import Embedder
 from graphready.errors import LLMError, NotReady
@@ -14,6 +15,9 @@ from .fusion import reciprocal_rank_fusion, rescore_by
 from .graph_global import CommunityHit, CommunityIndex, is_global_question
 from .graph_local import EntityRef, GraphIndex, GraphWalk
 from .modes import Mode as Mode
+
+if TYPE_CHECKING:  # rerank.py imports this module
+    from .rerank import Reranker
 
 log = logging.getLogger("graphready.retrieval")
 
@@ -49,6 +53,8 @@ class Toolset:
     vectors: VectorSearch | None = None
     graph: GraphIndex | None = None
     communities: CommunityIndex | None = None
+    reranker: Reranker | None = None
+    """Reorders the passages that :func:`retrieve` finds (``GRAPHREADY_RERANK_URL``)."""
 
     def names(self) -> list[str]:
         """The names of the tools usable now."""
@@ -82,8 +88,17 @@ class Retrieval:
 
 
 def retrieve(tools: Toolset, question: str, mode: Mode, k: int) -> Retrieval:
-    """Retrieve for ``question`` in ``mode``. ``auto`` sends corpus-wide questions to the
-    community summaries when they exist, and fuses every passage retriever otherwise."""
+    """Retrieve for ``question`` in ``mode``; with a reranker, its candidates (``k`` or more)
+    reordered by it and cut to ``k`` (:meth:`.rerank.Reranker.apply`)."""
+    if tools.reranker is None:
+        return _retrieve(tools, question, mode, k)
+    depth = max(k, tools.reranker.candidates)
+    return tools.reranker.apply(question, _retrieve(tools, question, mode, depth), k)
+
+
+def _retrieve(tools: Toolset, question: str, mode: Mode, k: int) -> Retrieval:
+    """``auto`` sends corpus-wide questions to the community summaries when they exist, and
+    fuses every passage retriever otherwise."""
     if not tools.can_answer:
         raise NotReady("no index is ready yet: the documents are still being read")
     if mode == "auto":

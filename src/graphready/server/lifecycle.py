@@ -18,6 +18,7 @@ import asyncio
 import logging
 import os
 from collections.abc import Callable, Iterator, Sequence
+from dataclasses import replace
 from typing import Any
 
 from graphready.agent.agent import ChatResult
@@ -28,6 +29,7 @@ from graphready.llm.gate import ModelGate
 from graphready.llm.protocol import ChatModel, Message
 from graphready.redact import configured_urls, redact_url
 from graphready.retrieval.pipeline import Mode, Toolset
+from graphready.retrieval.rerank import open_reranker
 from graphready.stores.registry import Stores, open_stores
 from graphready.stores.sqlite.recovery import quarantined
 
@@ -85,7 +87,9 @@ class AppState:
         if settings.vector_url is not None:
             self.readiness.vector_store = redact_url(settings.vector_url)
         self.admission = parts.admission
-        self.tools = Toolset()
+        self.reranker = open_reranker(settings, stores.catalog, asyncio.get_running_loop())
+        """Reorders the passages retrieval finds (None: no reranker configured)."""
+        self.tools = Toolset(reranker=self.reranker)
         """The retrieval tools that answer now (the build loop swaps in new ones)."""
         self.graph_view: GraphView | None = None
         """The loaded graph, indexed for the graph API (None until a graph is loaded)."""
@@ -101,7 +105,7 @@ class AppState:
 
     def _new_indexes(self, indexes: Indexes) -> None:
         """The build loop's callback: answer with ``indexes`` from now on."""
-        self.tools = indexes.tools
+        self.tools = replace(indexes.tools, reranker=self.reranker)
         self.graph_view = indexes.graph_view
 
     # -- phases ------------------------------------------------------------------------------
@@ -152,6 +156,8 @@ class AppState:
         self.answering.close()
         await self.build.close()
         await asyncio.to_thread(self.stores.close)
+        if self.reranker is not None:
+            await self.reranker.aclose()
         if self._owns_parts:
             await self.parts.close()
         log.info("shutdown complete: workers stopped, stores closed")

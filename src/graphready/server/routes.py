@@ -41,6 +41,7 @@ async def status(request: Request) -> dict[str, Any]:
     return {**state.readiness.snapshot(state.tools), "llm": state.llm_status(),
             "chat_admission": state.admission.snapshot(),
             "auth": {"required": keys_required(state.settings)},
+            "reranker": None if state.reranker is None else state.reranker.status(),
             "workers": workers_status(state)}
 
 
