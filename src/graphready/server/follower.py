@@ -55,6 +55,12 @@ class FollowerLoop:
         self._requested_at: float | None = None
         self._questions = asyncio.Event()
         self._questions.set()  # write 0 at once, over what a dead predecessor left
+        self._queue_watch = None
+        if settings.queue_url is not None:  # /status shows the build queue, read here too
+            from graphready.queue.watch import QueueWatch
+
+            self._queue_watch = QueueWatch(settings)
+            readiness.queue = self._queue_watch.snapshot
 
     async def open(self) -> None:
         """As a single server."""
@@ -95,11 +101,13 @@ class FollowerLoop:
         await self.wait_loaded()
 
     async def close(self) -> None:
-        """Stop following; stop loading."""
+        """Stop following; stop loading; stop reading the queue."""
         await self.sharing.close()
         if self._background is not None:
             self._background.cancel()
             await asyncio.gather(self._background, return_exceptions=True)
+        if self._queue_watch is not None:
+            self._queue_watch.close()
 
     async def _publish_questions(self) -> None:
         """Write this process's question count whenever it changes (one writer: in order)."""

@@ -1,6 +1,7 @@
 // Status: readiness in the header on every view, and the status view: each build stage with a
-// live progress bar, counts, timings, the stores and the language model, errors in words, all
-// of the current workspace; and the readiness of every workspace the key may see.
+// live progress bar, counts, timings, the stores and the language model, the build queue (its
+// jobs per stage, the workers alive), errors in words, all of the current workspace; and the
+// readiness of every workspace the key may see.
 import { getJSON } from "./api.js";
 import { $, h, replace, seconds } from "./dom.js";
 import { WORKSPACE } from "./workspace.js";
@@ -65,6 +66,32 @@ function llmRows(llm) {
   ];
 }
 
+function gridTable(cls, headings, rows) {
+  return h("div", { class: "table-wrap" }, h("table", { class: cls },
+    h("thead", {}, h("tr", {}, headings.map((t) => h("th", {}, t)))),
+    h("tbody", {}, rows.map((cells) => h("tr", {}, cells.map((c) => h("td", {}, String(c))))))));
+}
+
+// The build queue (GRAPHREADY_QUEUE_URL): jobs per stage and the workers alive.
+function queueSection(q) {
+  if (!q) return null;
+  const stages = Object.entries(q.stages || {}).map(([name, c]) =>
+    [name, c.waiting, c.in_flight, c.done, c.failed, c.refused]);
+  const workers = (q.workers || []).map((w) => [
+    w.host, w.pid, w.job ? `job ${w.job.slice(0, 12)}` : "idle", w.jobs_done,
+    w.llm_waiting ? `${w.llm_waiting} held for questions` : "none held",
+    `${seconds(w.seconds_since_beat)} ago`]);
+  const read = q.read_seconds_ago === null ? "not read yet" : `read ${seconds(q.read_seconds_ago)} ago`;
+  return [h("h2", {}, "Build queue"),
+    h("p", { class: q.available === false ? "error" : "muted" },
+      `${q.where} · ${q.available === false ? `unavailable: ${q.error}` : read} · lease ${q.lease_s} s`),
+    stages.length ? gridTable("queue-stages", ["Stage", "Waiting", "In flight", "Done", "Failed", "Refused"], stages) : null,
+    workers.length
+      ? gridTable("queue-workers", ["Host", "Process", "Job", "Jobs done", "Model calls", "Last heartbeat"], workers)
+      : h("p", { class: "muted queue-no-workers" }, "No worker alive: the build waits for one (graphready worker)."),
+  ];
+}
+
 function body(s, workspaces) {
   const llm = s.llm;
   const chats = s.chat_admission;
@@ -83,6 +110,7 @@ function body(s, workspaces) {
       ["tools", s.tools.join(", ") || "none yet"],
       ["uptime", seconds(s.uptime_seconds)],
     ]),
+    queueSection(s.queue),
     s.damaged_files?.length ? [h("h2", {}, "Damaged index files"),
       h("p", { class: "error" }, "These index files were damaged, moved aside and rebuilt from the documents:"),
       h("ul", {}, s.damaged_files.map((f) => h("li", {}, f)))] : null,
