@@ -44,7 +44,7 @@ def open_chat_model(settings: Settings, gate: ModelGate | None = None) -> Cached
     own = model_gate(settings) if gate is None else None
     client = OpenAIChatModel(settings.llm_base_url, settings.llm_model, settings.llm_api_key,
                              timeout_s=settings.llm_timeout_s, retries=settings.llm_retries,
-                             stats=stats, gate=own or gate)
+                             stats=stats, gate=own if own is not None else gate)
 
     def close() -> None:
         client.close()

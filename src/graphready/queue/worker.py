@@ -7,7 +7,9 @@ every 5 s) and renews the job's lease with each beat; a worker killed mid-job st
 and another takes the job again once the lease has lapsed. It refuses (never applies) a job of
 another deployment, and one whose extractor or embedder is not its own; a job handed out more
 than ``GRAPHREADY_QUEUE_MAX_DELIVERIES`` times is failed. A try that fails (a store or the
-language model unreachable) leaves the job to be taken again after its lease.
+language model unreachable) leaves the job to be taken again after its lease. Its calls to a
+language model wait while any process of the deployment answers a question
+(``llm/shared_gate.py``); its beat says how many wait.
 
 SIGTERM or SIGINT: the job in hand is finished, then the worker stops; a second one abandons
 the job at once (given back to be taken again without waiting for the lease). The queue being
