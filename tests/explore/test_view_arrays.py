@@ -4,6 +4,7 @@ once, maps it in every later load and keeps no object per entity, relation or co
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -133,5 +134,45 @@ def test_load_graph_maps_the_view_from_one_file_per_graph(tmp_path: Path) -> Non
         # the view loaded before the change keeps answering from the graph it mapped
         assert again.view.community("k1") == communities[0]
         assert [e.name for e in again.view.entities] == [e.name for e in entities]
+    finally:
+        stores.close()
+
+
+class CountingGraphStore:
+    """The real graph store, with every ``load_graph`` call counted (a delegate, not a mock)."""
+
+    def __init__(self, store: object) -> None:
+        self.store = store
+        self.loads = 0
+
+    def load_graph(self) -> KnowledgeGraph | None:
+        self.loads += 1
+        return self.store.load_graph()  # type: ignore[attr-defined, no-any-return]
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self.store, name)
+
+
+def test_a_later_load_maps_both_files_without_reading_the_graph(tmp_path: Path) -> None:
+    settings = load_settings({}, data_dir=tmp_path, embedder="hashing")
+    stores = open_stores(settings)
+    try:
+        graph = sample_graph()
+        stores.graph.replace_graph(graph, "fp-1")
+        counting = CountingGraphStore(stores.graph)
+        counted = replace(stores, graph=counting)
+        first = load_graph(counted, graph_file(settings))
+        assert first is not None and counting.loads == 1
+        later = load_graph(counted, graph_file(settings))
+        assert later is not None and counting.loads == 1  # mapped: the graph was not read
+        assert isinstance(later.view.arrays.indptr, np.memmap)
+        assert later.counts == first.counts == {"entities": len(graph.entities),
+                                                 "relations": len(graph.relations),
+                                                 "communities": len(graph.communities)}
+        assert list(later.view.entities) == list(graph.entities)
+        graph_file(settings).with_name(VIEW_FILE).unlink()  # one file missing: read, written
+        rebuilt = load_graph(counted, graph_file(settings))
+        assert rebuilt is not None and counting.loads == 2
+        assert list(rebuilt.view.relations) == list(graph.relations)
     finally:
         stores.close()

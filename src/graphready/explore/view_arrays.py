@@ -21,14 +21,14 @@ import re
 import unicodedata
 from array import array
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from typing import Any, Generic, TypeVar, overload
 
 import numpy as np
 import numpy.typing as npt
 
 from graphready.knowledge import Community, Entity, KnowledgeGraph, Relation
-from graphready.retrieval.graph_arrays import KeyTable, Strings
+from graphready.retrieval.graph_arrays import KeyTable, NamedArrays, Strings
 
 T = TypeVar("T")
 Array = npt.NDArray[np.generic]
@@ -99,7 +99,7 @@ def _community(row: list[Any]) -> Community:
 
 
 @dataclass(frozen=True, slots=True)
-class ViewArrays:
+class ViewArrays(NamedArrays):
     """Everything the view reads. Entities are in the graph's order (their position), as are
     relations and communities (their index). ``rel`` and ``other`` are the adjacency (CSR by
     ``indptr``): each entity's relations and the entity at their other end, strongest first;
@@ -142,14 +142,6 @@ class ViewArrays:
     of_entity_at: npt.NDArray[np.int64]
     children: npt.NDArray[np.int32]
     children_at: npt.NDArray[np.int64]
-
-    def as_dict(self) -> dict[str, Array]:
-        """Each array by its field's name (what the graph file writes)."""
-        return {f.name: getattr(self, f.name) for f in fields(self)}
-
-    @classmethod
-    def names(cls) -> tuple[str, ...]:
-        return tuple(f.name for f in fields(cls))
 
     def entities(self) -> Records[Entity]:
         return Records(self.entity_blob, self.entity_offsets, _entity)

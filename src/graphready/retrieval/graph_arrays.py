@@ -19,6 +19,7 @@ import math
 from array import array
 from collections.abc import Callable, Iterable, Mapping, Sequence, Set
 from dataclasses import dataclass, fields
+from typing import Any, cast
 
 import numpy as np
 import numpy.typing as npt
@@ -92,8 +93,23 @@ class KeyTable:
         return found
 
 
+class NamedArrays:
+    """Base of a frozen dataclass whose fields are all arrays: written to a file and mapped
+    back by their names (:mod:`graph_file`)."""
+
+    __slots__ = ()
+
+    def as_dict(self) -> dict[str, Array]:
+        """Each array by its field's name (what :mod:`graph_file` writes)."""
+        return {f.name: getattr(self, f.name) for f in fields(cast(Any, self))}
+
+    @classmethod
+    def names(cls) -> tuple[str, ...]:
+        return tuple(f.name for f in fields(cast(Any, cls)))
+
+
 @dataclass(frozen=True, slots=True)
-class GraphArrays:
+class GraphArrays(NamedArrays):
     """Everything graph-local search reads. Nodes are the passages (chunk ids in sorted order)
     then the entities (in the graph's order, concepts and entities without passages left out).
     Title ``t``'s passages are ``title_nodes[title_ptr[t]:title_ptr[t + 1]]``; a passage's
@@ -125,14 +141,6 @@ class GraphArrays:
     indices: npt.NDArray[np.int32]
     share: npt.NDArray[np.float64]
     strength: npt.NDArray[np.float64]
-
-    def as_dict(self) -> dict[str, Array]:
-        """Each array by its field's name (what :mod:`graph_file` writes)."""
-        return {f.name: getattr(self, f.name) for f in fields(self)}
-
-    @classmethod
-    def names(cls) -> tuple[str, ...]:
-        return tuple(f.name for f in fields(cls))
 
     @property
     def adjacency(self) -> Adjacency:

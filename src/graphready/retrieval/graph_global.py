@@ -7,14 +7,14 @@ import math
 import re
 from array import array
 from collections.abc import Sequence
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
 
 from graphready.knowledge import Community
 
-from .graph_arrays import KeyTable, Strings
+from .graph_arrays import KeyTable, NamedArrays, Strings
 from .text import terms
 
 _GLOBAL = re.compile(
@@ -42,7 +42,7 @@ class CommunityHit:
 
 
 @dataclass(frozen=True, slots=True)
-class CommunityArrays:
+class CommunityArrays(NamedArrays):
     """What :class:`CommunityIndex` searches, as flat arrays (mapped from a file with the graph
     API's view: :mod:`graphready.explore.view_arrays`): each term of the reports (one blob and a
     table of their hashes) with its idf and the communities whose report has it, in order
@@ -59,14 +59,6 @@ class CommunityArrays:
     size: npt.NDArray[np.int32]
     id_blob: npt.NDArray[np.uint8]
     id_offsets: npt.NDArray[np.int64]
-
-    def as_dict(self) -> dict[str, npt.NDArray[np.generic]]:
-        """Each array by its field's name (what the graph file writes)."""
-        return {f.name: getattr(self, f.name) for f in fields(self)}
-
-    @classmethod
-    def names(cls) -> tuple[str, ...]:
-        return tuple(f.name for f in fields(cls))
 
 
 def community_arrays(communities: Sequence[Community]) -> CommunityArrays:

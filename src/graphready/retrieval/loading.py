@@ -13,10 +13,12 @@ from graphready.curation.apply import Marks
 from graphready.curation.log import FILE as CURATION_FILE
 from graphready.curation.log import read_marks
 from graphready.embeddings.base import Embedder
+from graphready.errors import StoreError
 from graphready.explore.view import GraphView
 from graphready.explore.view_arrays import ViewArrays, view_arrays
 from graphready.heap import release_free_memory
 from graphready.knowledge import KnowledgeGraph
+from graphready.stores.base import GraphStore, IncrementalGraphStore
 from graphready.stores.registry import Stores
 
 from .graph_arrays import GraphArrays, build_arrays
@@ -62,18 +64,30 @@ def graph_file(settings: Settings) -> Path:
     return settings.db_dir / GRAPH_FILE
 
 
-def graph_key(fingerprint: str | None, extractor: str | None, graph: KnowledgeGraph,
+def graph_key(fingerprint: str | None, extractor: str | None, sizes: tuple[int, int],
               params: GraphSearchParams) -> str | None:
     """What names one stored graph's arrays: the graph store's synced fingerprint (a new graph
     of other documents is stored with a new one), the extractor that wrote it and the graph's
     size (the same documents extracted again, by another extractor or a new version of one,
-    give a new graph under the same fingerprint), and the weights built into the arrays; None
-    for a graph without a fingerprint (another extractor's, kept until replaced), whose arrays
-    are never written."""
+    give a new graph under the same fingerprint: ``sizes``, its entities and relations), and
+    the weights built into the arrays; None for a graph without a fingerprint (another
+    extractor's, kept until replaced), whose arrays are never written."""
     if fingerprint is None:
         return None
-    return (f"{fingerprint} extractor={extractor!r} entities={len(graph.entities)} "
-            f"relations={len(graph.relations)} own_page_weight={params.own_page_weight!r}")
+    return (f"{fingerprint} extractor={extractor!r} entities={sizes[0]} "
+            f"relations={sizes[1]} own_page_weight={params.own_page_weight!r}")
+
+
+def _stored_sizes(store: GraphStore) -> tuple[int, int] | None:
+    """The stored graph's numbers of entities and relations, counted by a store that can
+    without reading the graph; None for one that cannot."""
+    if not isinstance(store, IncrementalGraphStore):
+        return None
+    try:
+        counts = store.counts()
+    except StoreError:  # a reconnecting store over one that does not change in place
+        return None
+    return counts["entities"], counts["relations"]
 
 
 def _titles(stores: Stores) -> tuple[dict[str, list[str]], dict[str, str]]:
@@ -128,13 +142,18 @@ def _local_arrays(path: Path | None, key: str | None, graph: KnowledgeGraph,
         graph, titles, params.own_page_weight).as_dict()))
 
 
+def _view_names() -> list[str]:
+    """The arrays of :data:`VIEW_FILE`: the view's, then the community index's."""
+    return [*(f"view.{n}" for n in ViewArrays.names()),
+            *(f"search.{n}" for n in CommunityArrays.names())]
+
+
 def _view_arrays(path: Path | None, key: str | None, graph: KnowledgeGraph,
                  marks: Marks) -> tuple[ViewArrays, CommunityArrays]:
     """The graph API view's arrays and the community index's, from one file beside the
     graph-local arrays (:data:`VIEW_FILE`)."""
-    names = [*(f"view.{n}" for n in ViewArrays.names()),
-             *(f"search.{n}" for n in CommunityArrays.names())]
-    found = _mapped(None if path is None else path.with_name(VIEW_FILE), key, names, lambda: {
+    found = _mapped(None if path is None else path.with_name(VIEW_FILE), key, _view_names(),
+                    lambda: {
         **_prefixed("view", view_arrays(graph, marks.aliases).as_dict()),
         **_prefixed("search", community_arrays(graph.communities).as_dict())})
     return ViewArrays(**_parts("view", found)), CommunityArrays(**_parts("search", found))
@@ -147,31 +166,63 @@ def load_graph(stores: Stores, path: Path | None = None) -> GraphTools | None:
     stored graph's (the key: the graph store's synced fingerprint, read before and after the
     graph, so that a graph replaced meanwhile is never written under the wrong key); when they
     are missing, stale or damaged, the first process of the machine to load the graph builds
-    them and writes them there, and the others wait for it and map them. No object per
-    entity, relation or community outlives the load."""
+    them and writes them there, and the others wait for it and map them. A store that counts
+    its graph (:func:`_stored_sizes`) gives the key without the graph: when both files hold
+    it, the graph is not read at all. No object per entity, relation or community outlives
+    the load."""
     params = GraphSearchParams()
     # The edit log lives beside the arrays file; its marks name the curated graph stored.
     marks = read_marks(path.parent / CURATION_FILE) if path is not None else Marks()
     before = stores.graph.synced_fingerprint()
+    extractor = stores.graph.extractor_id()
+    sizes = _stored_sizes(stores.graph) if before is not None and path is not None else None
+    key = _edited(graph_key(before, extractor, sizes, params), marks) if sizes else None
+    if key is not None and path is not None:
+        mapped = _mapped_tools(stores, path, key, marks, params)
+        if mapped is not None:
+            return mapped
     graph = stores.graph.load_graph()
     if graph is None:
         return None
-    key = graph_key(before, stores.graph.extractor_id(), graph, params)
-    if key is not None and marks.digest:
-        key = f"{key} edits={marks.digest}"
+    if sizes is None:
+        sizes = (len(graph.entities), len(graph.relations))
+    key = _edited(graph_key(before, extractor, sizes, params), marks)
     if stores.graph.synced_fingerprint() != before:
         key = None
-    counts = {"entities": len(graph.entities), "relations": len(graph.relations),
-              "communities": len(graph.communities)}
     titles, chunk_docs = _titles(stores)
     local = GraphIndex.from_arrays(_local_arrays(path, key, graph, titles, params), params)
     del titles
     shown, search = _view_arrays(path, key, graph, marks)
     del graph
-    view = GraphView.of_arrays(shown, chunk_docs, stores.graph.iter_extractions, curation=marks)
-    tools = GraphTools(local, CommunityIndex(view.communities, search), counts, view)
+    tools = _tools(stores, local, shown, search, chunk_docs, marks)
     release_free_memory()  # what the load built and dropped, returned to the system
     return tools
+
+
+def _edited(key: str | None, marks: Marks) -> str | None:
+    """``key`` of a graph the curators' edits ``marks`` were applied to."""
+    return f"{key} edits={marks.digest}" if key is not None and marks.digest else key
+
+
+def _mapped_tools(stores: Stores, path: Path, key: str, marks: Marks,
+                  params: GraphSearchParams) -> GraphTools | None:
+    """The tools from the files of the graph ``key`` alone, when both hold it."""
+    local = open_arrays(path, key, GraphArrays.names())
+    found = open_arrays(path.with_name(VIEW_FILE), key, _view_names())
+    if local is None or found is None:
+        return None
+    _, chunk_docs = _titles(stores)
+    return _tools(stores, GraphIndex.from_arrays(GraphArrays(**local), params),
+                  ViewArrays(**_parts("view", found)), CommunityArrays(**_parts("search", found)),
+                  chunk_docs, marks)
+
+
+def _tools(stores: Stores, local: GraphIndex, shown: ViewArrays, search: CommunityArrays,
+           chunk_docs: dict[str, str], marks: Marks) -> GraphTools:
+    view = GraphView.of_arrays(shown, chunk_docs, stores.graph.iter_extractions, curation=marks)
+    counts = {"entities": len(view.entities), "relations": len(view.relations),
+              "communities": len(view.communities)}
+    return GraphTools(local, CommunityIndex(view.communities, search), counts, view)
 
 
 def load_toolset(settings: Settings, stores: Stores) -> Toolset:
