@@ -31,7 +31,7 @@ import logging
 import math
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Coroutine, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any, Literal
@@ -235,7 +235,7 @@ class Reranker:
         scores = self._wait(self.client.scores(question, texts))
         return reorder(known, scores, self.min_score)
 
-    def _wait(self, call: Any) -> list[float | None]:
+    def _wait(self, call: Coroutine[Any, Any, list[float | None]]) -> list[float | None]:
         """The result of coroutine ``call`` run on the event loop, waited for in this thread
         (never on the loop itself, which would stop it)."""
         try:
@@ -244,7 +244,8 @@ class Reranker:
             on_loop = False
         if on_loop or self._loop.is_closed():
             call.close()
-            raise RerankFailed("no event loop to call it from (the server is stopping)")
+            raise RerankFailed("called on the event loop itself, which waiting would block"
+                               if on_loop else "the server's event loop is closed")
         future = asyncio.run_coroutine_threadsafe(call, self._loop)
         try:
             result: list[float | None] = future.result(self.client.timeout_s + GRACE_S)
