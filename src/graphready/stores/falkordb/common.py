@@ -8,7 +8,7 @@ import re
 import threading
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any, ClassVar
 
@@ -23,6 +23,8 @@ from graphready.stores.lease_delegate import LeaseDelegate
 
 BATCH_ROWS = 500
 """Rows sent per ``UNWIND`` write query."""
+READ_IDS = 1000
+"""Ids sent per ``UNWIND`` read query (:func:`read_batches`)."""
 CONNECT_TIMEOUT_S = 5.0
 SOCKET_TIMEOUT_S = 300.0
 GRAPH_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,199}")
@@ -76,6 +78,34 @@ def read_rows(
             raise missing() from exc
         return []
     return rows
+
+
+def read_plain(graph: Any, query: str, missing: type[Exception] | None = None) -> list[list[Any]]:
+    """The rows of a read-only query without parameters as the server's plain reply gives
+    them (strings, or None), not parsed into typed values: for reads of a whole graph, whose
+    typed reply the Python client parses many times slower. A graph that does not exist reads
+    as :func:`read_rows` says."""
+    try:
+        reply = graph.execute_command("GRAPH.RO_QUERY", graph.name, query)
+    except ResponseError as exc:
+        if "empty key" not in str(exc):
+            raise
+        if missing is not None:
+            raise missing() from exc
+        return []
+    rows: list[list[Any]] = reply[1]
+    return rows
+
+
+def read_batches(graph: Any, query: str, name: str, ids: Collection[str],
+                 missing: type[Exception] | None = None) -> list[list[Any]]:
+    """The rows of ``query`` for the distinct ``ids`` (sorted), sent as ``$name`` in batches
+    of :data:`READ_IDS`, as :func:`read_rows` reads them. Bounded batches keep each query
+    short: FalkorDB runs a query on one of its few threads to the end, and a write to a graph
+    waits for the reads of it while holding the whole server."""
+    wanted = sorted(set(ids))
+    return [row for start in range(0, len(wanted), READ_IDS)
+            for row in read_rows(graph, query, {name: wanted[start:start + READ_IDS]}, missing)]
 
 
 def create_index(graph: Any, label: str, attribute: str) -> None:

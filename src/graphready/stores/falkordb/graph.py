@@ -55,6 +55,7 @@ from graphready.stores.falkordb.common import (
     FalkorLease,
     FalkorStore,
     create_index,
+    read_batches,
     read_rows,
     write_batches,
 )
@@ -285,8 +286,7 @@ class FalkorGraphStore(FalkorStore):
     def get_extractions(self, chunk_ids: Collection[str]) -> list[ChunkExtraction]:
         """The stored extractions of those of ``chunk_ids`` that have one, by chunk id."""
         with self._conn.errors("cannot read extractions"):
-            rows = read_rows(self._extractions, _Q_GET_EXTRACTIONS,
-                             {"ids": sorted(set(chunk_ids))})
+            rows = read_batches(self._extractions, _Q_GET_EXTRACTIONS, "ids", chunk_ids)
         return [decode_extraction(c, payload) for c, payload in sorted(rows)]
 
     def graph_part(self, entity_ids: Collection[str],

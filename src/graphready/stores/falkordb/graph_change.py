@@ -12,6 +12,15 @@ is complete. A change is written copy-on-write: the server copies the current ve
 (``GRAPH.COPY``, in the server, no graph crosses the wire), the change is applied to the copy,
 and the copy is published by the store's one-query pointer flip, so a load never sees a
 half-applied change.
+
+Every read of the parts a change reaches is linear in what it reads and sent in bounded
+batches (:func:`~graphready.stores.falkordb.common.read_batches`), and a part that is most of
+the graph is read whole in one query (:data:`WHOLE_PART_IDS`): FalkorDB runs a query on one of
+its few threads to the end, and a write to a graph waits for the reads of it while holding the
+whole server. Measured on 2Wiki's graph (FalkorDB 4.16): ``WHERE o.id IN $ids`` with 30,000
+ids (a list scanned once per relation) ran for minutes, and a write to the same graph queued
+behind such a read stopped every other client, a ``PING`` included, until the read ended.
+Which of a relation's ends are among the ids asked is decided here, not in the query.
 """
 
 from __future__ import annotations
@@ -24,7 +33,13 @@ from graphready.errors import StoreError
 from graphready.extraction.contributions import Contribution
 from graphready.knowledge import Community, Entity, Relation
 from graphready.stores.base import CommunityRow, GraphChange
-from graphready.stores.falkordb.common import create_index, read_rows, write_batches
+from graphready.stores.falkordb.common import (
+    create_index,
+    read_batches,
+    read_plain,
+    read_rows,
+    write_batches,
+)
 from graphready.stores.graph_codec import community_item, decode_graph, entity_item, relation_item
 
 Q_READY = "MATCH (x:Indexed) RETURN count(x)"
@@ -35,16 +50,18 @@ _Q_CONTRIBUTIONS = ("UNWIND $ids AS id MATCH (c:Contrib {chunk_id: id}) "
 _Q_KEY_COUNTS = "UNWIND $keys AS k MATCH (x:CKey {key: k}) RETURN k, count(x)"
 _Q_KEY_CHUNKS = "UNWIND $keys AS k MATCH (x:CKey {key: k}) RETURN DISTINCT x.chunk_id"
 _Q_VOTES = "MATCH (a:CAlias) RETURN a.short, a.long, count(a)"
+_Q_ITEMS = ("MATCH (e:Entity) RETURN e.data AS data "
+            "UNION ALL MATCH ()-[r:RELATED]->() RETURN r.data AS data")
 _Q_ENTITIES = "UNWIND $ids AS i MATCH (e:Entity {id: i}) RETURN e.data"
 _Q_TOUCHING = ("UNWIND $ids AS i MATCH (e:Entity {id: i})-[r:RELATED]-() "
                "RETURN DISTINCT r.data")
-_Q_INNER = ("UNWIND $ids AS i MATCH (e:Entity {id: i})-[r:RELATED]->(o:Entity) "
-            "WHERE o.id IN $ids RETURN r.data")
+_Q_OUTGOING = ("UNWIND $ids AS i MATCH (e:Entity {id: i})-[r:RELATED]->(o:Entity) "
+               "RETURN o.id, r.data")
 _Q_EDGES = "MATCH (a:Entity)-[r:RELATED]->(b:Entity) RETURN a.id, b.id, r.weight"
-_Q_EDGES_AMONG = ("UNWIND $ids AS i MATCH (a:Entity {id: i})-[r:RELATED]->(b:Entity) "
-                  "WHERE b.id IN $ids RETURN a.id, b.id, r.weight")
+_Q_EDGES_FROM = ("UNWIND $ids AS i MATCH (a:Entity {id: i})-[r:RELATED]->(b:Entity) "
+                 "RETURN a.id, b.id, r.weight")
 _Q_TOTAL_WEIGHT = "MATCH ()-[r:RELATED]->() RETURN sum(r.weight)"
-_Q_COMMUNITY_ROWS = "MATCH (c:Community) RETURN c.id, c.level, c.parent, c.entity_ids"
+_Q_COMMUNITY_DATA = "MATCH (c:Community) RETURN c.data"
 _Q_COMMUNITIES = "UNWIND $ids AS i MATCH (c:Community {id: i}) RETURN c.data"
 _Q_ADD_CONTRIBS = ("UNWIND $rows AS row CREATE (:Contrib {chunk_id: row[0], keys: row[1], "
                    "aliases: row[2]})")
@@ -77,6 +94,11 @@ _Q_CREATE_COMMUNITIES = (
     "entity_ids: row[3], title: row[4], summary: row[5], chunk_ids: row[6], data: row[7], "
     "rating: row[8]})"
 )
+
+WHOLE_PART_IDS = 5000
+"""From this many entities on, :func:`graph_part` reads every entity and relation in one query
+(a plain reply) and keeps the part asked, rather than sending the ids in batches: an exact
+update re-summarises about half the communities, whose members are most of the graph."""
 
 
 def create_indexes(version: Any) -> None:
@@ -140,23 +162,28 @@ def _rows(version: Any, query: str, missing: type[Exception], **params: Any) -> 
     return read_rows(version, query, params, missing=missing)
 
 
+def _rows_of(version: Any, query: str, missing: type[Exception], name: str,
+             ids: Collection[str]) -> list[list[Any]]:
+    return read_batches(version, query, name, ids, missing)
+
+
 def chunk_ids(version: Any, missing: type[Exception]) -> set[str]:
     return {row[0] for row in _rows(version, _Q_CHUNKS, missing)}
 
 
 def contributions(version: Any, ids: Collection[str],
                   missing: type[Exception]) -> list[Contribution]:
-    rows = _rows(version, _Q_CONTRIBUTIONS, missing, ids=sorted(set(ids)))
+    rows = _rows_of(version, _Q_CONTRIBUTIONS, missing, "ids", ids)
     return sorted((Contribution(c, tuple(keys), tuple(zip(flat[::2], flat[1::2], strict=True)))
                    for c, keys, flat in rows), key=lambda c: c.chunk_id)
 
 
 def key_counts(version: Any, keys: Collection[str], missing: type[Exception]) -> dict[str, int]:
-    return {k: int(n) for k, n in _rows(version, _Q_KEY_COUNTS, missing, keys=sorted(keys))}
+    return {k: int(n) for k, n in _rows_of(version, _Q_KEY_COUNTS, missing, "keys", keys)}
 
 
 def chunks_of_keys(version: Any, keys: Collection[str], missing: type[Exception]) -> set[str]:
-    return {row[0] for row in _rows(version, _Q_KEY_CHUNKS, missing, keys=sorted(keys))}
+    return {row[0] for row in _rows_of(version, _Q_KEY_CHUNKS, missing, "keys", keys)}
 
 
 def alias_votes(version: Any, missing: type[Exception]) -> dict[str, dict[str, int]]:
@@ -167,18 +194,36 @@ def alias_votes(version: Any, missing: type[Exception]) -> dict[str, dict[str, i
 
 
 def graph_part(version: Any, ids: Collection[str], missing: type[Exception],
-               inner: bool = False) -> tuple[list[Entity], list[Relation]]:
-    wanted = sorted(set(ids))
-    data = [row[0] for query in (_Q_ENTITIES, _Q_INNER if inner else _Q_TOUCHING)
-            for row in _rows(version, query, missing, ids=wanted)]
+               inner: bool = False, *,
+               whole_from: int = WHOLE_PART_IDS) -> tuple[list[Entity], list[Relation]]:
+    """The entities ``ids`` and the relations touching one (``inner``: both ends among them);
+    read whole from ``whole_from`` ids on (:data:`WHOLE_PART_IDS`)."""
+    wanted = set(ids)
+    if len(wanted) >= whole_from:
+        whole = decode_graph(row[0] for row in read_plain(version, _Q_ITEMS, missing))
+        return ([e for e in whole.entities if e.id in wanted],
+                [r for r in whole.relations if (r.source in wanted and r.target in wanted)
+                 or (not inner and (r.source in wanted or r.target in wanted))])
+    data = [row[0] for row in _rows_of(version, _Q_ENTITIES, missing, "ids", wanted)]
+    if inner:
+        data += [r for o, r in _rows_of(version, _Q_OUTGOING, missing, "ids", wanted)
+                 if o in wanted]
+    else:  # a relation between two of them is read twice: once is kept
+        data += dict.fromkeys(row[0] for row in
+                              _rows_of(version, _Q_TOUCHING, missing, "ids", wanted))
     graph = decode_graph(data)
     return list(graph.entities), list(graph.relations)
 
 
 def edges(version: Any, missing: type[Exception],
           among: Collection[str] | None = None) -> list[tuple[str, str, float]]:
-    rows = _rows(version, _Q_EDGES, missing) if among is None else \
-        _rows(version, _Q_EDGES_AMONG, missing, ids=sorted(set(among)))
+    if among is None:  # the whole graph's: the plain reply, weights as text
+        rows = [[s, t, w if w is None else float(w)]
+                for s, t, w in read_plain(version, _Q_EDGES, missing)]
+    else:
+        wanted = set(among)
+        rows = [row for row in _rows_of(version, _Q_EDGES_FROM, missing, "ids", wanted)
+                if row[1] in wanted]
     return sorted((s, t, float("nan") if w is None else float(w)) for s, t, w in rows)
 
 
@@ -188,11 +233,12 @@ def total_weight(version: Any, missing: type[Exception]) -> float:
 
 
 def community_rows(version: Any, missing: type[Exception]) -> list[CommunityRow]:
-    return [CommunityRow(i, int(level), parent, tuple(members))
-            for i, level, parent, members in _rows(version, _Q_COMMUNITY_ROWS, missing)]
+    data = [row[0] for row in read_plain(version, _Q_COMMUNITY_DATA, missing)]
+    return [CommunityRow(c.id, c.level, c.parent, c.entity_ids)
+            for c in decode_graph(data).communities]
 
 
 def get_communities(version: Any, ids: Collection[str],
                     missing: type[Exception]) -> list[Community]:
-    data = [row[0] for row in _rows(version, _Q_COMMUNITIES, missing, ids=sorted(set(ids)))]
+    data = [row[0] for row in _rows_of(version, _Q_COMMUNITIES, missing, "ids", ids)]
     return list(decode_graph(data).communities)
