@@ -239,3 +239,19 @@ def test_a_choice_without_a_comparison_is_the_option_its_passage_describes() -> 
     # both passages hold the question's words as much: compared by date as before
     assert short_answer("Which film, Don Quixote or The Million Dollar Duck?", films,
                         RegexTagger()) == "Don Quixote"
+
+
+def test_a_town_written_with_its_region_is_answered_whole_unless_the_region_is_asked() -> None:
+    known = KnownNamesTagger([("Allan Kroeker", "PERSON"), ("Winnipeg", "GPE"),
+                              ("Manitoba", "GPE"), ("Canadian", "NORP"),
+                              ("New York", "GPE")])
+    director = [Source("Allan Kroeker", "Allan Kroeker (born February 29, 1960 in Winnipeg, "
+                                        "Manitoba) is a Canadian film director."),
+                Source("Harriet Vell", "Harriet Vell was born in New York, New York, and "
+                                       "directed two films.")]
+    assert short_answer("Where was Allan Kroeker born?", director, known) == "Winnipeg, Manitoba"
+    # "what province" asks for one place: the spans as written, never "town, region"
+    assert short_answer("In what province was Allan Kroeker born?", director,
+                        known) in ("Winnipeg", "Manitoba")
+    # a name written twice ("New York, New York") is one place
+    assert short_answer("Where was Harriet Vell born?", director, known) == "New York"

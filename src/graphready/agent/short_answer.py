@@ -9,7 +9,8 @@ country or language (any other yes/no question gets no short answer: never a gue
 "which ... first, A or B" one of its two options (both in ``comparison.py``). The sentences that
 best match the question are tagged (the names the graph knows, with spaCy's labels); the typed
 span that sits in the best sentences, closest to the question's words and not already named by
-the question, is the answer. A question that reaches a person through a relation of a thing it
+the question, is the answer ("where": a place written "town, region" whole, "Winnipeg, Manitoba";
+"what state": the place alone). A question that reaches a person through a relation of a thing it
 names ("the director of film X") reads that person's passage first; the passages about what the
 question's named passages name (the second hop) weigh more. Nothing of the right type: no short
 answer."""
@@ -226,13 +227,15 @@ def _best_typed(question: str, kind: Kind, sources: Sequence[Source], tagger: Ta
     totals: dict[str, float] = {}
     shown: dict[str, str] = {}
     titles = {" ".join(terms(src.title)) for src in sources if src.title}
+    # "where": "Winnipeg, Manitoba" whole; "what state": the state alone
+    joined = kind == "place" and not question_terms & _PLACE_PARTS
     for (score, rank, sentence), spans in zip(scored, tagger.tag([s for _, _, s in scored]),
                                               strict=True):
         weight = score * (0.4 if bridged and rank in named and len(named) < len(sources)
                           else 1.0) * (HOP_WEIGHT if rank in hop else 1.0) * (
                               LINK_WEIGHT if rank in linked else 1.0)
         here: dict[str, float] = {}  # a name written twice in a sentence counts once
-        for span in spans:
+        for span in (_joined_places(sentence, spans) if joined else spans):
             fit = _fit(labels, span, full_date)
             if not fit or _in_question(span.text, question_terms, folded) or (
                     bridge and _same_name(span.text, bridge)) or any(
@@ -248,6 +251,29 @@ def _best_typed(question: str, kind: Kind, sources: Sequence[Source], tagger: Ta
     if not totals:
         return None
     return shown[max(totals, key=lambda k: totals[k])]
+
+
+def _joined_places(sentence: str, spans: Sequence[Span]) -> list[Span]:
+    """``spans`` with each place written as "town, region" taken whole ("Winnipeg, Manitoba",
+    not "Manitoba"): a place span followed by a comma and another place span."""
+    out: list[Span] = []
+    for span in spans:
+        last = out[-1] if out else None
+        if last is not None and last.label in _PLACE_LABELS and span.label in _PLACE_LABELS \
+                and "," not in last.text and last.text != span.text \
+                and sentence[last.start + len(last.text):span.start] == ", ":
+            out[-1] = Span(sentence[last.start:span.start + len(span.text)], last.label,
+                           last.start)
+        else:
+            out.append(span)
+    return out
+
+
+_PLACE_LABELS = frozenset({"GPE", "LOC", "FAC"})
+_PLACE_PARTS = frozenset(w for w, k in _HEADS.items() if k == "place") - {
+    "city", "town", "village", "place", "location"}
+"""What a question asks for when it wants a place itself ("what state", "which airport"), not
+"town, region"."""
 
 
 def _named_things(question: str, tagger: Tagger) -> list[str]:
