@@ -116,9 +116,9 @@ def llm_status(server: ServerProcess) -> dict[str, Any]:
 
 def test_questions_during_an_llm_build_come_first_and_the_graph_is_the_same(
         docs: Path, tmp_path: Path, servers: list[ServerProcess]) -> None:
+    with ScriptedLLMServer({}) as quick:  # the same replies, at once
+        reference = graph_without_questions(docs, tmp_path / "reference", quick)
     with ScriptedLLMServer(dict(SLOW_BUILD)) as llm:
-        reference = graph_without_questions(docs, tmp_path / "reference", llm)
-        llm.served.clear()
         server = serve(servers, docs, tmp_path / "data", llm)
         server.wait_until(lambda: llm_status(server)["queue"]["in_flight"]["extract"] == 1,
                           BUILD_TIMEOUT, "an extraction call in flight")
@@ -148,6 +148,7 @@ def test_questions_during_an_llm_build_come_first_and_the_graph_is_the_same(
                     "messages": [{"role": "user", "content": question}]})
                 assert "degraded" not in first and events[-1]["degraded"] is False
             asked.append((sent, time.monotonic()))
+        llm.paces.clear()  # every question asked: the rest of the build at full speed
         answers = llm.of("answer")
         assert len(answers) == len(QUESTIONS)
         assert all(a.outcome == "done" for a in answers)
