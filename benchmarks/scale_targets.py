@@ -20,7 +20,8 @@ processes. Part ``stable``: the change again in ``stable`` community mode. Every
 ``probe``: in this process, on the built index, the server's graph load as after every change
 (the graph-local arrays built and written to a file of their own, ``WORK/probe/``) and each
 retrieval mode's questions, timed and profiled by cProfile (``WORK/profile-*.txt``), with the
-RSS each adds.
+RSS each adds. ``probe-change``: the same for the graph stage of one document added and
+deleted, on a copy of the index (``--updates exact`` or ``stable``).
 
 ``report``: the issue's target table against what ``build`` and ``measure`` found, and the
 step as a row of ``scale.py``'s results (``--row FILE``) for its growth fits.
@@ -29,6 +30,8 @@ step as a row of ``scale.py``'s results (``--row FILE``) for its growth fits.
         --corpus /tmp/scale-corpus/big/corpus-100000.jsonl --work /tmp/scale100k
     .venv/bin/python benchmarks/scale_targets.py measure --corpus ... --work /tmp/scale100k
     .venv/bin/python benchmarks/scale_targets.py probe --corpus ... --work /tmp/scale100k
+    .venv/bin/python benchmarks/scale_targets.py probe-change --updates stable --corpus ... \\
+        --work /tmp/scale100k
     .venv/bin/python benchmarks/scale_targets.py report --corpus ... --work /tmp/scale100k \\
         --row /tmp/scale100k/row.json
 """
@@ -37,9 +40,12 @@ from __future__ import annotations
 
 import argparse
 import cProfile
+import importlib
 import io
 import json
 import pstats
+import resource
+import shutil
 import sys
 import time
 from collections.abc import Callable
@@ -315,6 +321,59 @@ def probe(args: argparse.Namespace) -> dict[str, Any]:
     return out
 
 
+def probe_change(args: argparse.Namespace) -> dict[str, Any]:
+    """In this process, on a copy of the built index (``WORK/probe/data``): the document added
+    (an upload, the documents stage) and deleted again, the graph stage of each timed and
+    profiled (``WORK/profile-change-add.txt``, ``-delete.txt``), in ``--updates`` community
+    mode; the process's peak RSS after each (spaCy loaded first, as a held graph worker has, and
+    the graph stage's modules imported first, timed apart)."""
+    from graphready.config import load_settings
+    from graphready.documents.uploads import Upload, UploadStore, uploads_folder
+    from graphready.extraction.spacy_nlp import SpacyExtractor
+    from graphready.indexing.stages import run_documents, run_graph
+    from graphready.stores.registry import open_stores
+
+    copy = args.work / "probe" / "data"
+    shutil.rmtree(copy, ignore_errors=True)
+    shutil.copytree(args.work / "data" / "index", copy / "index")
+    settings = load_settings({}, data_dir=copy, docs_dir=docs_folder(args.corpus, args.work),
+                             community_updates=args.updates)
+    doc = new_document(args.corpus, args.change_at)
+    uploads = UploadStore(uploads_folder(copy))
+    offline = SpacyExtractor(pipeline=settings.nlp_pipeline)
+    offline.load()
+    out: dict[str, Any] = {"updates": args.updates, "rss_spacy_mib": peak_mib()}
+    started = time.perf_counter()  # what a worker's first change imports (igraph: matplotlib)
+    importlib.import_module("graphready.indexing.graph_update")
+    out["import_graph_update_s"] = round(time.perf_counter() - started, 2)
+    out["rss_imported_mib"] = peak_mib()
+    stores = open_stores(settings)
+    try:
+        for action in ("add", "delete"):
+            if action == "add":
+                uploads.put(Upload(doc["id"], doc["title"], doc["text"], f"{doc['id']}.txt",
+                                   time.time()))
+            else:
+                uploads.remove(doc["id"])
+            run_documents(settings, stores, lambda event: None)
+            cpu = time.process_time()
+            done, seconds = profiled(
+                lambda: run_graph(settings, stores, lambda event: None, offline=offline),
+                args.work / f"profile-change-{action}.txt")
+            out[action] = {"graph_s": round(seconds, 2),
+                           "graph_cpu_s": round(time.process_time() - cpu, 2),
+                           "peak_rss_mib": peak_mib(), "counts": done.counts}
+    finally:
+        stores.close()
+        shutil.rmtree(copy, ignore_errors=True)
+    return out
+
+
+def peak_mib() -> float:
+    """This process's peak RSS so far (MiB)."""
+    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+
+
 def measure(args: argparse.Namespace) -> dict[str, Any]:
     """Every measurement on the built index, saved after each part."""
     doc = new_document(args.corpus, args.change_at)
@@ -388,7 +447,8 @@ def report(args: argparse.Namespace) -> dict[str, Any]:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("command", choices=("build", "measure", "probe", "report"))
+    parser.add_argument("command",
+                        choices=("build", "measure", "probe", "probe-change", "report"))
     parser.add_argument("--corpus", type=Path, required=True)
     parser.add_argument("--work", type=Path, required=True, help="data dir and logs (not in "
                         "the repository)")
@@ -398,6 +458,8 @@ def main() -> int:
                         help="the first of the two passages the added document repeats")
     parser.add_argument("--parts", default="single,workers",
                         help="of single, workers, stable (in this order)")
+    parser.add_argument("--updates", choices=("exact", "stable"), default="exact",
+                        help="community mode of probe-change")
     parser.add_argument("--step", default="generated-100k", help="the row's step name")
     parser.add_argument("--row", type=Path, help="write the step as scale.py's results")
     args = parser.parse_args()
@@ -405,7 +467,8 @@ def main() -> int:
     if args.command == "report":
         report(args)
         return 0
-    run = {"build": build, "measure": measure, "probe": probe}[args.command]
+    run = {"build": build, "measure": measure, "probe": probe,
+           "probe-change": probe_change}[args.command]
     result = run(args)
     print(json.dumps(result, indent=2))
     (args.work / f"{args.command}.json").write_text(json.dumps(result, indent=2))
