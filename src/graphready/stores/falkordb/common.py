@@ -8,7 +8,7 @@ import re
 import threading
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Collection, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any, ClassVar
 
@@ -69,15 +69,7 @@ def read_rows(
 ) -> list[list[Any]]:
     """The rows of a read-only query. A graph that does not exist reads as empty, or raises
     ``missing`` when given (a read-only query never creates it)."""
-    try:
-        rows: list[list[Any]] = graph.ro_query(query, params).result_set
-    except ResponseError as exc:
-        if "empty key" not in str(exc):
-            raise
-        if missing is not None:
-            raise missing() from exc
-        return []
-    return rows
+    return _existing(lambda: graph.ro_query(query, params).result_set, missing)
 
 
 def read_plain(graph: Any, query: str, missing: type[Exception] | None = None) -> list[list[Any]]:
@@ -85,16 +77,20 @@ def read_plain(graph: Any, query: str, missing: type[Exception] | None = None) -
     them (strings, or None), not parsed into typed values: for reads of a whole graph, whose
     typed reply the Python client parses many times slower. A graph that does not exist reads
     as :func:`read_rows` says."""
+    return _existing(lambda: graph.execute_command("GRAPH.RO_QUERY", graph.name, query)[1],
+                     missing)
+
+
+def _existing(read: Callable[[], list[list[Any]]],
+              missing: type[Exception] | None) -> list[list[Any]]:
     try:
-        reply = graph.execute_command("GRAPH.RO_QUERY", graph.name, query)
+        return read()
     except ResponseError as exc:
         if "empty key" not in str(exc):
             raise
         if missing is not None:
             raise missing() from exc
         return []
-    rows: list[list[Any]] = reply[1]
-    return rows
 
 
 def read_batches(graph: Any, query: str, name: str, ids: Collection[str],
