@@ -42,10 +42,13 @@ class Strings:
 
     @classmethod
     def of(cls, values: Iterable[str]) -> Strings:
-        encoded = [value.encode() for value in values]
-        offsets = np.zeros(len(encoded) + 1, dtype=np.int64)
-        np.cumsum([len(e) for e in encoded], out=offsets[1:])
-        return cls(np.frombuffer(b"".join(encoded), dtype=np.uint8).copy(), offsets)
+        # One growing buffer: no bytes object per value, no second copy of the whole.
+        blob = bytearray()
+        ends = array("q", [0])
+        for value in values:
+            blob += value.encode()
+            ends.append(len(blob))
+        return cls(np.frombuffer(blob, dtype=np.uint8), np.frombuffer(ends, dtype=np.int64))
 
     def __len__(self) -> int:
         return len(self.offsets) - 1

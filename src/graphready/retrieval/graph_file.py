@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import io
 import json
 import logging
 import os
@@ -49,19 +50,18 @@ def write_graph_file(path: Path, arrays: GraphArrays, key: str) -> None:
 
 
 def write_arrays(path: Path, parts: Mapping[str, npt.NDArray[np.generic]], key: str) -> None:
-    """Write the named arrays ``parts`` to ``path`` under ``key``, atomically."""
+    """Write the named arrays ``parts`` to ``path`` under ``key``, atomically (each array is
+    written from its own memory: no copy of the whole)."""
     table: list[tuple[str, str, int, int]] = []
-    offset = 0
+    pieces: list[tuple[int, memoryview]] = []
+    offset, crc, written = 0, 0, 0
     for name, data in parts.items():
         offset = _aligned(offset)
         table.append((name, data.dtype.str, int(data.size), offset))
-        offset += int(data.nbytes)
-    chunks, crc, written = [], 0, 0
-    for (_, _, _, at), data in zip(table, parts.values(), strict=True):
-        for chunk in (bytes(at - written), np.ascontiguousarray(data).tobytes()):
-            crc = zlib.crc32(chunk, crc)
-            chunks.append(chunk)
-        written = at + int(data.nbytes)
+        raw = np.ascontiguousarray(data).reshape(-1).view(np.uint8).data
+        crc = zlib.crc32(raw, zlib.crc32(bytes(offset - written), crc))
+        pieces.append((offset - written, raw))
+        written = offset = offset + len(raw)
     header = json.dumps({"key": key, "arrays": table, "payload": written,
                          "crc32": crc}).encode()
     prefix = _PREFIX.pack(MAGIC, VERSION, len(header)) + header
@@ -69,8 +69,9 @@ def write_arrays(path: Path, parts: Mapping[str, npt.NDArray[np.generic]], key: 
     try:
         with temporary.open("wb") as f:
             f.write(prefix + bytes(_aligned(len(prefix)) - len(prefix)))
-            for chunk in chunks:
-                f.write(chunk)
+            for padding, raw in pieces:
+                f.write(bytes(padding))
+                f.write(raw)
             f.flush()
             os.fsync(f.fileno())
         os.replace(temporary, path)
@@ -120,26 +121,36 @@ def open_arrays(path: Path, key: str, names: Collection[str]) -> dict[str, Any] 
         return None
     payload = header.get("payload")
     arrays = header.get("arrays")
+    if not isinstance(payload, int) or not isinstance(arrays, list):
+        return None
     try:
-        mapped = np.memmap(path, dtype=np.uint8, mode="r")
+        with path.open("rb") as f:  # checked and mapped through one descriptor: one file
+            if os.fstat(f.fileno()).st_size != start + payload:
+                log.warning("graph file %s is damaged (its length); rebuilding it", path)
+                return None
+            if _crc32(f, start) != header.get("crc32"):
+                log.warning("graph file %s is damaged (its checksum); rebuilding it", path)
+                return None
+            mapped = np.memmap(f, dtype=np.uint8, mode="r")
     except (OSError, ValueError):
         return None
-    if not isinstance(payload, int) or not isinstance(arrays, list) \
-            or len(mapped) != start + payload:
-        log.warning("graph file %s is damaged (its length); rebuilding it", path)
-        return None
     body = mapped[start:]
-    crc = 0
-    for at in range(0, payload, 1 << 24):
-        crc = zlib.crc32(body[at : at + (1 << 24)].data, crc)
-    if crc != header.get("crc32"):
-        log.warning("graph file %s is damaged (its checksum); rebuilding it", path)
-        return None
     views: dict[str, Any] = {}
     for name, dtype, size, at in arrays:
         kind = np.dtype(dtype)
         views[name] = body[at : at + size * kind.itemsize].view(kind)
     return views if set(views) == set(names) else None
+
+
+def _crc32(f: io.BufferedReader, start: int) -> int:
+    """The CRC-32 of the file from ``start``, read through a small buffer: the check does not
+    bring the whole file into the process's memory, only what is read of it later."""
+    f.seek(start)
+    buffer = bytearray(1 << 20)
+    crc = 0
+    while read := f.readinto(buffer):
+        crc = zlib.crc32(memoryview(buffer)[:read], crc)
+    return crc
 
 
 @contextlib.contextmanager

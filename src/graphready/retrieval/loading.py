@@ -90,14 +90,17 @@ def _stored_sizes(store: GraphStore) -> tuple[int, int] | None:
     return counts["entities"], counts["relations"]
 
 
-def _titles(stores: Stores) -> tuple[dict[str, list[str]], dict[str, str]]:
-    """Each document title's chunks, and each chunk's document."""
+def _titles(stores: Stores) -> dict[str, list[str]]:
+    """Each document title's chunks."""
     titles: dict[str, list[str]] = {}
-    chunk_docs: dict[str, str] = {}
     for chunk in stores.catalog.iter_chunks():
         titles.setdefault(chunk.title, []).append(chunk.id)
-        chunk_docs[chunk.id] = chunk.doc_id
-    return titles, chunk_docs
+    return titles
+
+
+def _chunk_docs(stores: Stores) -> dict[str, str]:
+    """Each chunk's document."""
+    return {chunk.id: chunk.doc_id for chunk in stores.catalog.iter_chunks()}
 
 
 def _mapped(path: Path | None, key: str | None, names: Sequence[str],
@@ -189,12 +192,13 @@ def load_graph(stores: Stores, path: Path | None = None) -> GraphTools | None:
     key = _edited(graph_key(before, extractor, sizes, params), marks)
     if stores.graph.synced_fingerprint() != before:
         key = None
-    titles, chunk_docs = _titles(stores)
+    titles = _titles(stores)
     local = GraphIndex.from_arrays(_local_arrays(path, key, graph, titles, params), params)
     del titles
     shown, search = _view_arrays(path, key, graph, marks)
     del graph
-    tools = _tools(stores, local, shown, search, chunk_docs, marks)
+    release_free_memory()  # before what stays is allocated among what the load freed
+    tools = _tools(stores, local, shown, search, _chunk_docs(stores), marks)
     release_free_memory()  # what the load built and dropped, returned to the system
     return tools
 
@@ -211,10 +215,9 @@ def _mapped_tools(stores: Stores, path: Path, key: str, marks: Marks,
     found = open_arrays(path.with_name(VIEW_FILE), key, _view_names())
     if local is None or found is None:
         return None
-    _, chunk_docs = _titles(stores)
     return _tools(stores, GraphIndex.from_arrays(GraphArrays(**local), params),
                   ViewArrays(**_parts("view", found)), CommunityArrays(**_parts("search", found)),
-                  chunk_docs, marks)
+                  _chunk_docs(stores), marks)
 
 
 def _tools(stores: Stores, local: GraphIndex, shown: ViewArrays, search: CommunityArrays,
