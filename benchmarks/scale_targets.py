@@ -259,12 +259,13 @@ def workers(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def profiled(call: Callable[[], Any], out: Path, top: int = 25) -> tuple[Any, float]:
-    """``call()`` under cProfile, its top functions by cumulative time written to ``out``;
-    its result and wall seconds."""
+    """``call()`` under cProfile, its top functions by cumulative time written to ``out`` (and
+    the whole profile beside it, ``.prof``, for ``pstats``); its result and wall seconds."""
     profile = cProfile.Profile()
     started = time.perf_counter()
     result = profile.runcall(call)
     seconds = time.perf_counter() - started
+    profile.dump_stats(out.with_suffix(".prof"))
     text = io.StringIO()
     pstats.Stats(profile, stream=text).sort_stats("cumulative").print_stats(top)
     out.write_text(text.getvalue())
