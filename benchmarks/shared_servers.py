@@ -9,6 +9,12 @@ graph included); the seconds from a DELETE on B returning to A's next answer (wh
 cites it: checked).
 
     .venv/bin/python benchmarks/shared_servers.py --passages 6119
+
+``--community-updates exact|stable`` sets the servers' ``GRAPHREADY_COMMUNITY_UPDATES``
+(offline, ``auto`` is ``exact``). ``--store-dir DIR`` keeps FalkorDB's data in ``DIR`` (saved
+when the run ends): a run that finds ``DIR/dump.rdb`` loads it and skips the index build, so a
+2Wiki deployment is built once and measured again (the run's upload is deleted at its end;
+copy ``dump.rdb`` aside to start each run from the same state).
 """
 
 from __future__ import annotations
@@ -25,6 +31,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 
+import support.falkordb_server as falkordb_server  # noqa: E402
 from support.falkordb_server import FalkorDBServer  # noqa: E402
 from support.server import ServerProcess  # noqa: E402
 
@@ -33,6 +40,8 @@ NEW = {"id": "bench-new", "title": "The Quillon Harbour",
        "text": "The Quillon Harbour was dredged by the engineer Tobias Venkman in 1901."}
 QUESTION = "Who dredged the Quillon Harbour?"
 TIMEOUT_S = 900.0
+LOAD_TIMEOUT_S = 600.0
+"""How long FalkorDB may take to load a saved 2Wiki deployment (a test's server has 10 s)."""
 
 
 def cites(server: ServerProcess, doc_id: str) -> bool:
@@ -59,8 +68,15 @@ def settled(server: ServerProcess) -> bool:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--passages", type=int, default=6119)
+    parser.add_argument("--community-updates", choices=("auto", "exact", "stable"),
+                        default="auto", help="GRAPHREADY_COMMUNITY_UPDATES of the servers")
+    parser.add_argument("--store-dir", type=Path, default=None,
+                        help="FalkorDB's data dir, kept: a saved deployment skips the index")
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as temp, FalkorDBServer() as falkordb:
+    saved = args.store_dir is not None and (args.store_dir / "dump.rdb").exists()
+    falkordb_server.START_TIMEOUT_S = LOAD_TIMEOUT_S
+    store = FalkorDBServer(args.store_dir, persistent=args.store_dir is not None)
+    with tempfile.TemporaryDirectory() as temp, store as falkordb:
         work = Path(temp)
         docs = work / "docs"
         docs.mkdir()
@@ -70,14 +86,18 @@ def main() -> None:
         env = {"GRAPHREADY_EMBEDDER": "hashing",
                "GRAPHREADY_GRAPH_URL": f"{falkordb.url}/bench_graph",
                "GRAPHREADY_VECTOR_URL": f"{falkordb.url}/bench_vectors",
-               "GRAPHREADY_CATALOG_URL": f"redis://{falkordb.host}:{falkordb.port}/0"}
+               "GRAPHREADY_CATALOG_URL": f"redis://{falkordb.host}:{falkordb.port}/0",
+               "GRAPHREADY_COMMUNITY_UPDATES": args.community_updates}
         full = {k: v for k, v in os.environ.items() if not k.startswith("GRAPHREADY_")}
         started = time.monotonic()
-        subprocess.run([sys.executable, "-m", "graphready.cli", "index", str(docs),
-                        "--data-dir", str(work / "builder")], env={**full, **env}, check=True,
-                       capture_output=True, timeout=TIMEOUT_S)
-        print(f"index of {len(lines)} passages into the shared stores: "
-              f"{time.monotonic() - started:.1f} s", flush=True)
+        if saved:
+            print(f"the deployment saved in {args.store_dir} loaded", flush=True)
+        else:
+            subprocess.run([sys.executable, "-m", "graphready.cli", "index", str(docs),
+                            "--data-dir", str(work / "builder")], env={**full, **env},
+                           check=True, capture_output=True, timeout=TIMEOUT_S)
+            print(f"index of {len(lines)} passages into the shared stores: "
+                  f"{time.monotonic() - started:.1f} s", flush=True)
         a = ServerProcess(None, work / "a", env)
         b = ServerProcess(None, work / "b", env)
         try:
