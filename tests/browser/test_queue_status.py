@@ -61,6 +61,7 @@ def test_the_status_view_shows_the_queue_its_jobs_and_its_workers(
             expect(worker).to_have_count(1, timeout=SLOW_MS)
             for text in (host, "4242", "job 0123456789ab", "7", "2 held for questions", " ago"):
                 expect(worker).to_contain_text(text)
+            body.locator("h2", has_text="Build queue").scroll_into_view_if_needed()
             page.screenshot(path=screenshots / "status-queue.png")
             queue.leave("worker-a")
             expect(body.locator(".queue-no-workers")).to_be_visible(timeout=SLOW_MS)

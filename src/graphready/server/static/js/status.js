@@ -86,6 +86,7 @@ function queueSection(q) {
     h("p", { class: q.available === false ? "error" : "muted" },
       `${q.where} · ${q.available === false ? `unavailable: ${q.error}` : read} · lease ${q.lease_s} s`),
     stages.length ? gridTable("queue-stages", ["Stage", "Waiting", "In flight", "Done", "Failed", "Refused"], stages) : null,
+    h("h3", {}, "Workers alive"),
     workers.length
       ? gridTable("queue-workers", ["Host", "Process", "Job", "Jobs done", "Model calls", "Last heartbeat"], workers)
       : h("p", { class: "muted queue-no-workers" }, "No worker alive: the build waits for one (graphready worker)."),
