@@ -41,6 +41,13 @@ def gates(queue_url: str) -> Iterator[list[ModelGate]]:
         gate.close()
 
 
+@pytest.fixture
+def pair(queue_url: str, gates: list[ModelGate]) -> tuple[ModelGate, ModelGate]:
+    """Two processes' gates on one board: a server's and a worker's."""
+    gates += [gate_of(queue_url), gate_of(queue_url)]
+    return gates[0], gates[1]
+
+
 def wait_for(check: Callable[[], bool], what: str) -> None:
     deadline = time.monotonic() + WAIT_S
     while time.monotonic() < deadline:
@@ -84,9 +91,8 @@ def held_call(worker: ModelGate, questions: int = 1) -> BuildCall:
 
 
 def test_a_question_in_one_process_holds_build_calls_in_another_until_it_ends(
-        queue_url: str, gates: list[ModelGate]) -> None:
-    server, worker = gate_of(queue_url), gate_of(queue_url)
-    gates += [server, worker]
+        pair: tuple[ModelGate, ModelGate]) -> None:
+    server, worker = pair
     server.begin_question()
     call = held_call(worker)
     assert worker.snapshot()["build_paused"] and call.started_at is None
@@ -99,10 +105,8 @@ def test_a_question_in_one_process_holds_build_calls_in_another_until_it_ends(
     call.done()
 
 
-def test_questions_never_wait_for_the_shared_state(queue_url: str,
-                                                   gates: list[ModelGate]) -> None:
-    server, other = gate_of(queue_url), gate_of(queue_url)
-    gates += [server, other]
+def test_questions_never_wait_for_the_shared_state(pair: tuple[ModelGate, ModelGate]) -> None:
+    server, other = pair
     other.begin_question()
     wait_for(lambda: server.snapshot()["questions_elsewhere"] == 1, "the other's question")
     with server.slot("answer") as slot:  # an interactive call starts at once
@@ -111,9 +115,8 @@ def test_questions_never_wait_for_the_shared_state(queue_url: str,
 
 
 def test_a_question_elsewhere_preempts_a_build_call_in_flight(
-        queue_url: str, gates: list[ModelGate]) -> None:
-    server, worker = gate_of(queue_url), gate_of(queue_url)
-    gates += [server, worker]
+        pair: tuple[ModelGate, ModelGate]) -> None:
+    server, worker = pair
     with worker.slot("extract") as slot:
         request: Future[str] = Future()
         slot.attach(request)
@@ -174,9 +177,8 @@ def test_a_killed_servers_question_holds_the_build_back_for_its_hold_only(
 
 
 def test_a_stopped_gate_refuses_a_build_call_held_by_a_question_elsewhere(
-        queue_url: str, gates: list[ModelGate]) -> None:
-    server, worker = gate_of(queue_url), gate_of(queue_url)
-    gates += [server, worker]
+        pair: tuple[ModelGate, ModelGate]) -> None:
+    server, worker = pair
     server.begin_question()
     call = held_call(worker)
     worker.stop()  # a worker told to stop does not wait for the question
