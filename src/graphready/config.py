@@ -176,7 +176,8 @@ class Settings:
     queue_lease_s: int = setting(60, low=1, high=86_400)
     """seconds a job a worker took stays its own without renewal (a worker renews it every
     third of that while it works): the job of a worker that was killed or lost is taken by
-    another worker that long after its last renewal"""
+    another worker that long after its last renewal; also how long a question of a server that
+    died holds the build's model calls back (see "Many machines")"""
     queue_batch: int = setting(64, low=1, high=10_000)
     """chunks in one job"""
     queue_max_deliveries: int = setting(3, low=1, high=100)
