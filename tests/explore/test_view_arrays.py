@@ -89,16 +89,16 @@ def test_a_community_index_on_mapped_arrays_ranks_as_one_built_in_memory(
 
 
 def test_load_graph_maps_the_view_from_one_file_per_graph(tmp_path: Path) -> None:
-    settings = load_settings({}, data_dir=tmp_path, embedder="hashing")
-    stores = open_stores(settings)
+    stores = open_stores(settings := load_settings({}, data_dir=tmp_path, embedder="hashing"))
     try:
-        apply(stores.catalog, ".uploads/x.json", {
-            "Ada Lovelace": "Ada Lovelace wrote notes on the Analytical Engine.",
-            "Thames": "The Thames flows through London."})
+        apply(stores.catalog, ".uploads/notes.json", {
+            "Notes": "Ada Lovelace wrote notes on the Analytical Engine.",
+            "River": "The Thames flows through London."})
         ids = [c.id for c in stores.catalog.iter_chunks()]
-        entities = (Entity("e1", "Ada Lovelace", "PERSON", (ids[0],)),
-                    Entity("e2", "Analytical Engine", "PRODUCT", (ids[0],)),
-                    Entity("e3", "London", "GPE", (ids[1],)))
+        named = [("Ada Lovelace", "PERSON", 0), ("Analytical Engine", "PRODUCT", 0),
+                 ("London", "GPE", 1)]
+        entities = tuple(Entity(f"e{n}", name, kind, (ids[at],))
+                         for n, (name, kind, at) in enumerate(named, start=1))
         relations = (Relation("e1", "e2", "wrote_about", 2.0, (ids[0],)),)
         communities = (Community("k1", 0, None, ("e1", "e2"), "Ada and the engine",
                                  "Ada Lovelace wrote on the engine.", (ids[0],)),)
