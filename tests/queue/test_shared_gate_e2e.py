@@ -8,7 +8,6 @@ queue), and the model serves no extraction until the question's answer is over."
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import subprocess
@@ -21,20 +20,13 @@ from typing import Any
 
 import httpx
 
+from support.corpus import NEEDLE_QUESTION, write_corpus
 from support.falkordb_server import FalkorDBServer
 from support.scripted_llm_server import ScriptedLLMServer, Served
 from support.server import ServerProcess
 
 WAIT_S = 300.0
 INTERACTIVE = ("answer", "agent")
-DOCS = [
-    {"id": "curie", "title": "Marie Curie",
-     "text": "Marie Curie was a physicist born in Warsaw. She worked in Paris with Pierre Curie."},
-    {"id": "lisbon", "title": "Lisbon",
-     "text": "Lisbon is the capital of Portugal. An earthquake struck Lisbon and Setubal."},
-    {"id": "porto", "title": "Porto",
-     "text": "Porto lies on the Douro river in Portugal. Ships sailed from Porto to Brazil."},
-]
 
 
 class HeldQuestions(ScriptedLLMServer):
@@ -103,8 +95,7 @@ def holding(status: dict[str, Any]) -> bool:
 def test_a_question_on_a_server_holds_a_workers_extraction_on_another_host(
         falkordb: FalkorDBServer, queue_url: str, tmp_path: Path) -> None:
     docs = tmp_path / "docs"
-    docs.mkdir()
-    (docs / "corpus.jsonl").write_text("".join(json.dumps(d) + "\n" for d in DOCS))
+    write_corpus(docs, passages=2)
     with HeldQuestions({}) as llm:
         env = env_of(falkordb, queue_url, llm)
         server = ServerProcess(docs, tmp_path / "server", env, ("--workers", "2"))
@@ -115,7 +106,7 @@ def test_a_question_on_a_server_holds_a_workers_extraction_on_another_host(
             follower = client_of(server, 1)
             wait_for(lambda: bool(follower.get("/status").json()["ready"]), "chat", server.proc)
             asking = threading.Thread(target=lambda: answered.append(follower.post(
-                "/chat", json={"message": "Where did Marie Curie work?"})), daemon=True)
+                "/chat", json={"message": NEEDLE_QUESTION})), daemon=True)
             asking.start()
             assert llm.asked.wait(WAIT_S), "the question never reached the model"
 
@@ -138,8 +129,9 @@ def test_a_question_on_a_server_holds_a_workers_extraction_on_another_host(
             questions: list[Served] = [s for p in INTERACTIVE for s in llm.of(p)]
             assert extracts and questions
             assert min(e.began for e in extracts) > max(q.ended for q in questions)
+            chunks = server.status()["counts"]["chunks"]
             wait_for(lambda: follower.get("/status").json()["queue"]["stages"]["extract"][
-                "done"] >= len(DOCS), "the follower's /status to count the extractions")
+                "done"] >= chunks > 0, "the follower's /status to count the extractions")
             queue = follower.get("/status").json()["queue"]
             assert [w["pid"] for w in queue["workers"]] == [worker.pid]
             follower.close()
