@@ -16,7 +16,10 @@ The data dirs are those ``graphready eval CORPUS QUESTIONS --data-dir DIR`` buil
 ``--cache FILE`` what retrieval found is kept there, and a later run with the same file only
 recomputes the features (by the code as it is then) and fits again: a change to the answer's
 code is recalibrated in seconds. Copy the printed constants into
-``src/graphready/agent/abstain.py``.
+``src/graphready/agent/abstain.py``. ``--errors`` prints instead why the short answers of the
+answerable questions are not right, by class (answer not in the passages read, a comparison, a
+candidate of the right label ranked below another, tagged with another label, a tagged span
+overlapping the answer, not a tagged span), with the F1 points each class loses.
 """
 
 from __future__ import annotations
@@ -25,15 +28,17 @@ import argparse
 import json
 import os
 import pickle
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 
 from graphready.agent.abstain import FEATURES, features
-from graphready.agent.short_answer import Source, short_answer
-from graphready.agent.tagging import KnownNamesTagger
+from graphready.agent.reading import LABELS, sentences_of
+from graphready.agent.short_answer import Source, question_kind, short_answer
+from graphready.agent.tagging import KnownNamesTagger, Tagger
 from graphready.config import load_settings
-from graphready.evaluation.metrics import normalize_answer
+from graphready.evaluation.metrics import normalize_answer, token_f1
 from graphready.evaluation.questions import load_questions
 from graphready.retrieval.loading import load_toolset
 from graphready.retrieval.pipeline import retrieve
@@ -136,7 +141,8 @@ def calibrate(by_target: ByTarget) -> tuple[np.ndarray, float]:
 
 
 def _scores(rows: list[Row], weights: np.ndarray, bias: float) -> np.ndarray:
-    return np.array([r[2] for r in rows]) @ weights + bias
+    scores: np.ndarray = np.array([r[2] for r in rows]) @ weights + bias
+    return scores
 
 
 def report(by_target: ByTarget, weights: np.ndarray, bias: float, detail: bool) -> None:
@@ -154,6 +160,48 @@ def report(by_target: ByTarget, weights: np.ndarray, bias: float, detail: bool) 
                       f"abstain {100 * abstain[mask].mean():.1f}%")
 
 
+def error_classes(data: Path, retrieved: dict[str, list[Retrieved]]) -> None:
+    """Why each set's answerable questions get a short answer that is not right (F1 < 1), by
+    class, with the F1 points each class loses (the short answer before abstention)."""
+    for t in SETS:
+        answers = {q.question: q.answers for q in load_questions(data / t / "questions.dev.jsonl")}
+        classes: dict[str, list[float]] = {}
+        rows = [r for r in retrieved[t] if r[1]]
+        for _, _, question, passages, names in rows:
+            sources = [Source(title, text) for title, text in passages]
+            tagger = KnownNamesTagger(names)
+            found = short_answer(question, sources, tagger)
+            f1 = token_f1(found or "", answers[question])
+            classes.setdefault(_error_class(question, answers[question], sources, tagger, f1),
+                               []).append(1 - f1)
+        print(f"{t} ({len(rows)} answerable): questions (F1 points lost) by class")
+        for name, lost in sorted(classes.items(), key=lambda kv: -len(kv[1])):
+            print(f"    {len(lost):4d} ({100 * sum(lost) / len(rows):4.1f})  {name}")
+
+
+def _error_class(question: str, answers: Sequence[str], sources: list[Source], tagger: Tagger,
+                 f1: float) -> str:
+    if f1 >= 1:
+        return "right"
+    golds = {normalize_answer(a) for a in answers} - {""}
+    text = f" {normalize_answer(' '.join(f'{s.title} {s.text}' for s in sources))} "
+    if not any(f" {g} " in text for g in golds):
+        return "answer not in the passages read"
+    kind = question_kind(question)
+    if kind == "choice":
+        return "a comparison answered wrong"
+    spans = [span for s in sources for found in tagger.tag(sentences_of(s)) for span in found]
+    exact = {span.label for span in spans if normalize_answer(span.text) in golds}
+    if exact & LABELS.get(kind, LABELS["thing"]):
+        return "a candidate of the right label, ranked below another"
+    if exact:
+        return "tagged, but with another label"
+    if any(g in normalize_answer(span.text) or normalize_answer(span.text) in g
+           for span in spans if normalize_answer(span.text) for g in golds):
+        return "a tagged span overlaps the answer"
+    return "not a tagged span"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--data", type=Path, default=Path("../shared/data"))
@@ -161,6 +209,8 @@ def main() -> None:
     parser.add_argument("--per-set", type=int, default=150)
     parser.add_argument("--cache", type=Path, help="keep what retrieval found here between "
                         "runs (the features are computed again each run, by the code as it is)")
+    parser.add_argument("--errors", action="store_true", help="print why the short answers "
+                        "of the answerable questions are not right, by class, and stop")
     args = parser.parse_args()
     if args.cache is not None and args.cache.exists():
         retrieved = pickle.loads(args.cache.read_bytes())
@@ -169,6 +219,9 @@ def main() -> None:
                                 args.per_set) for t in SETS}
         if args.cache is not None:
             args.cache.write_bytes(pickle.dumps(retrieved))
+    if args.errors:
+        error_classes(args.data, retrieved)
+        return
     by_target = {t: featured(retrieved[t]) for t in SETS}
     weights, bias = calibrate(by_target)
     print("FEATURES =", FEATURES)
