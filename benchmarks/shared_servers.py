@@ -5,7 +5,8 @@ passages of 2Wiki into it, then two servers A and B with empty data dirs and no 
 Prints: the index build's wall time; for A (a server started on a built deployment with an
 empty data dir) the seconds to its first answer and to graph ready; the seconds from an upload
 to A returning to B citing the document, and to B listing it ``indexed`` in every index (its
-graph included); the seconds from a DELETE on B returning to A's next answer (which never
+graph included), and A's and B's last graph stage (built or found built, its seconds, the
+seconds to load the graph); the seconds from a DELETE on B returning to A's next answer (which never
 cites it: checked).
 
     .venv/bin/python benchmarks/shared_servers.py --passages 6119
@@ -114,6 +115,11 @@ def main() -> None:
             graph = b.wait_until(lambda: indexed(b, NEW["id"]), TIMEOUT_S, "B's graph")
             print(f"upload to A -> indexed on B (graph included): {cited + graph:.1f} s",
                   flush=True)
+            for name, server in (("A", a), ("B", b)):  # who built the graph, who loaded it
+                timing = server.status()["timings"].get("graph") or {}
+                print(f"  {name}'s last graph stage: {timing.get('source')} in "
+                      f"{timing.get('seconds')} s, loaded in {timing.get('load_seconds')} s",
+                      flush=True)
             assert b.client.delete(f"/documents/{NEW['id']}").status_code == 200
             start = time.monotonic()
             assert not cites(a, NEW["id"])
