@@ -18,11 +18,9 @@ from support.server import ServerProcess
 pytestmark = pytest.mark.e2e
 TIMEOUT_S = 180.0
 """Generous: a loaded machine, and the build's retry after the store came back."""
-LIGHTHOUSE = {"id": "lighthouse", "title": NEEDLE["title"], "text": NEEDLE["text"]}
-HARBOUR = {"id": "harbour", "title": "The Quillon Harbour",
-           "text": "The Quillon Harbour was dredged by the engineer Tobias Venkman in 1901. "
-                   "Its breakwater shelters forty fishing boats."}
-HARBOUR_QUESTION = "Who dredged the Quillon Harbour?"
+LATER = {"id": "mill", "title": "The Orrin Mill",
+         "text": "The Orrin Mill was rebuilt by the millwright Hesper Calloway in 1788."}
+LATER_QUESTION = "Who rebuilt the Orrin Mill?"
 
 
 def cited(server: ServerProcess, question: str) -> set[str]:
@@ -38,7 +36,7 @@ def indexed(server: ServerProcess, doc_id: str) -> bool:
     return body.get("state") == "indexed"
 
 
-def test_a_server_answers_while_falkordb_restarts_and_its_build_goes_on(
+def test_a_server_keeps_serving_while_falkordb_restarts_and_its_build_goes_on(
         tmp_path: Path) -> None:
     with FalkorDBServer(tmp_path / "falkordb", persistent=True) as store, \
             FalkorDBServer() as catalog:
@@ -49,28 +47,28 @@ def test_a_server_answers_while_falkordb_restarts_and_its_build_goes_on(
         server = ServerProcess(None, tmp_path / "a", env)
         try:
             server.wait_listening(TIMEOUT_S)
-            added = server.client.post("/documents", json={"documents": [LIGHTHOUSE]})
+            added = server.client.post("/documents", json={"documents": [NEEDLE]})
             assert added.status_code == 202, added.text
-            server.wait_until(lambda: indexed(server, "lighthouse"), TIMEOUT_S,
+            server.wait_until(lambda: indexed(server, NEEDLE["id"]), TIMEOUT_S,
                               "the first document in every index")
 
-            added = server.client.post("/documents", json={"documents": [HARBOUR]})
+            added = server.client.post("/documents", json={"documents": [LATER]})
             assert added.status_code == 202, added.text
             store.stop()  # saves what it holds, as a persistent server does on SIGTERM
             assert server.client.get("/status").status_code == 200
             listed = server.client.get("/documents")
             assert listed.status_code == 200, listed.text
-            assert {"lighthouse", "harbour"} <= {d["id"] for d in listed.json()["documents"]}
+            assert {NEEDLE["id"], LATER["id"]} <= {d["id"] for d in listed.json()["documents"]}
             refused = server.chat(NEEDLE_QUESTION)
             assert refused.status_code == 500, refused.text
             assert refused.json()["error"]["code"] == "store_error"
             assert f"FalkorDB at {store.host}:{store.port}" in refused.json()["error"]["message"]
 
             store.start()
-            server.wait_until(lambda: indexed(server, "harbour"), TIMEOUT_S,
+            server.wait_until(lambda: indexed(server, LATER["id"]), TIMEOUT_S,
                               "the build to go on once FalkorDB is back")
-            assert "harbour" in cited(server, HARBOUR_QUESTION)
-            assert "lighthouse" in cited(server, NEEDLE_QUESTION)
+            assert LATER["id"] in cited(server, LATER_QUESTION)
+            assert NEEDLE["id"] in cited(server, NEEDLE_QUESTION)
             assert server.status()["graphrag_ready"]
         finally:
             server.stop()
