@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from graphready.embeddings.base import Embedder
-from graphready.errors import LLMError, NotReady
+from graphready.errors import LLMError, NotReady, StoreError
 from graphready.stores.base import Hit, KeywordIndex, VectorStore
 
 from .fusion import reciprocal_rank_fusion, rescore_by
@@ -34,14 +34,19 @@ class VectorSearch:
     store: VectorStore
 
     def search(self, question: str, k: int) -> list[Hit]:
-        """The ``k`` passages nearest to the question; none when a remote embedder fails (the
-        other retrievers still answer)."""
+        """The ``k`` passages nearest to the question; none when a remote embedder or the
+        vector store fails (a shared store restarting, say: the other retrievers still
+        answer)."""
         try:
             vector = self.embedder.embed([question])[0]
         except LLMError as exc:
             log.warning("vector search skipped: the embedding server failed: %s", exc)
             return []
-        return self.store.search(vector, k)
+        try:
+            return self.store.search(vector, k)
+        except StoreError as exc:
+            log.warning("vector search skipped: the vector store failed: %s", exc)
+            return []
 
 
 @dataclass(frozen=True, slots=True)
