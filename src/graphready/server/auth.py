@@ -34,7 +34,7 @@ from typing import Any
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from graphready.config import Settings, api_keys
+from graphready.config import Settings
 from graphready.errors import (
     ConfigError,
     Forbidden,
@@ -42,6 +42,7 @@ from graphready.errors import (
     Unauthorized,
     WorkspaceNotFound,
 )
+from graphready.settings_checks import api_keys
 from graphready.settings_spec import env_name
 
 from .errors import exception_response

@@ -34,8 +34,9 @@ from urllib.parse import urlsplit
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from graphready.config import Settings, cors_origins, host_patterns
+from graphready.config import Settings
 from graphready.errors import CrossOrigin, HostNotAllowed, RequestError, UnsupportedMediaType
+from graphready.settings_checks import cors_origins, host_patterns
 from graphready.settings_spec import env_name
 
 from .auth import LOOPBACK_NAMES, WRITE_METHODS

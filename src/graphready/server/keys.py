@@ -43,8 +43,9 @@ from typing import Literal
 
 from starlette.types import Scope
 
-from graphready.config import MIN_API_KEY_CHARS, Settings, api_keys
+from graphready.config import Settings
 from graphready.errors import ConfigError
+from graphready.settings_checks import MIN_API_KEY_CHARS, api_keys
 from graphready.settings_spec import env_name
 
 log = logging.getLogger("graphready.server")
