@@ -43,8 +43,6 @@ from .readiness import Readiness
 from .watch import watch_folder
 
 if TYPE_CHECKING:  # not at run time: process_parts imports admission, which imports state
-    from graphready.queue.watch import QueueWatch
-
     from .follow_shared import CatalogFollower
     from .process_parts import BuildTurns
 
@@ -107,12 +105,7 @@ class SingleBuildLoop:
         self._watcher: asyncio.Task[None] | None = None
         self._persisted = asyncio.Event()
         self._closed = False
-        self._queue_watch: QueueWatch | None = None
-        if settings.queue_url is not None:  # /status shows the build queue
-            from graphready.queue.watch import QueueWatch
-
-            self._queue_watch = QueueWatch(settings)
-            readiness.queue = self._queue_watch.snapshot
+        self._queue_watch = readiness.watch_queue(settings)  # /status shows the build queue
         self._follower: CatalogFollower | None = None
         shared = shared_catalog(stores.catalog)
         if shared is not None:  # the catalog is the deployment's: follow its changes

@@ -55,12 +55,7 @@ class FollowerLoop:
         self._requested_at: float | None = None
         self._questions = asyncio.Event()
         self._questions.set()  # write 0 at once, over what a dead predecessor left
-        self._queue_watch = None
-        if settings.queue_url is not None:  # /status shows the build queue, read here too
-            from graphready.queue.watch import QueueWatch
-
-            self._queue_watch = QueueWatch(settings)
-            readiness.queue = self._queue_watch.snapshot
+        self._queue_watch = readiness.watch_queue(settings)  # /status shows it here too
 
     async def open(self) -> None:
         """As a single server."""

@@ -9,13 +9,16 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-from graphready.config import STAGES, Stage, Step
+from graphready.config import STAGES, Settings, Stage, Step
 from graphready.documents.types import SkippedFile
 from graphready.indexing.events import Cause, Event, LLMActivity, Progress, StageDone
 from graphready.redact import redact
 from graphready.retrieval.pipeline import Toolset
+
+if TYPE_CHECKING:  # imported when there is a queue only
+    from graphready.queue.watch import QueueWatch
 
 StageStateName = Literal["pending", "running", "done", "failed"]
 MAX_SKIPPED_SHOWN = 50
@@ -72,6 +75,17 @@ class Readiness:
     queue: Callable[[], dict[str, Any]] | None = None
     """The build queue's part of the report, read in the background (``queue/watch.py``);
     None without ``GRAPHREADY_QUEUE_URL``."""
+
+    def watch_queue(self, settings: Settings) -> QueueWatch | None:
+        """With ``GRAPHREADY_QUEUE_URL``, a watch of the build queue that :attr:`queue` shows
+        (the caller closes it); None without one."""
+        if settings.queue_url is None:
+            return None
+        from graphready.queue.watch import QueueWatch
+
+        watch = QueueWatch(settings)
+        self.queue = watch.snapshot
+        return watch
 
     def stage_for(self, step: Step) -> StageState:
         """The stage a progress step (``graph.extract``) belongs to."""
