@@ -162,28 +162,23 @@ def _rows(version: Any, query: str, missing: type[Exception], **params: Any) -> 
     return read_rows(version, query, params, missing=missing)
 
 
-def _rows_of(version: Any, query: str, missing: type[Exception], name: str,
-             ids: Collection[str]) -> list[list[Any]]:
-    return read_batches(version, query, name, ids, missing)
-
-
 def chunk_ids(version: Any, missing: type[Exception]) -> set[str]:
     return {row[0] for row in _rows(version, _Q_CHUNKS, missing)}
 
 
 def contributions(version: Any, ids: Collection[str],
                   missing: type[Exception]) -> list[Contribution]:
-    rows = _rows_of(version, _Q_CONTRIBUTIONS, missing, "ids", ids)
+    rows = read_batches(version, _Q_CONTRIBUTIONS, "ids", ids, missing)
     return sorted((Contribution(c, tuple(keys), tuple(zip(flat[::2], flat[1::2], strict=True)))
                    for c, keys, flat in rows), key=lambda c: c.chunk_id)
 
 
 def key_counts(version: Any, keys: Collection[str], missing: type[Exception]) -> dict[str, int]:
-    return {k: int(n) for k, n in _rows_of(version, _Q_KEY_COUNTS, missing, "keys", keys)}
+    return {k: int(n) for k, n in read_batches(version, _Q_KEY_COUNTS, "keys", keys, missing)}
 
 
 def chunks_of_keys(version: Any, keys: Collection[str], missing: type[Exception]) -> set[str]:
-    return {row[0] for row in _rows_of(version, _Q_KEY_CHUNKS, missing, "keys", keys)}
+    return {row[0] for row in read_batches(version, _Q_KEY_CHUNKS, "keys", keys, missing)}
 
 
 def alias_votes(version: Any, missing: type[Exception]) -> dict[str, dict[str, int]]:
@@ -204,13 +199,13 @@ def graph_part(version: Any, ids: Collection[str], missing: type[Exception],
         return ([e for e in whole.entities if e.id in wanted],
                 [r for r in whole.relations if (r.source in wanted and r.target in wanted)
                  or (not inner and (r.source in wanted or r.target in wanted))])
-    data = [row[0] for row in _rows_of(version, _Q_ENTITIES, missing, "ids", wanted)]
+    data = [row[0] for row in read_batches(version, _Q_ENTITIES, "ids", wanted, missing)]
     if inner:
-        data += [r for o, r in _rows_of(version, _Q_OUTGOING, missing, "ids", wanted)
+        data += [r for o, r in read_batches(version, _Q_OUTGOING, "ids", wanted, missing)
                  if o in wanted]
     else:  # a relation between two of them is read twice: once is kept
         data += dict.fromkeys(row[0] for row in
-                              _rows_of(version, _Q_TOUCHING, missing, "ids", wanted))
+                              read_batches(version, _Q_TOUCHING, "ids", wanted, missing))
     graph = decode_graph(data)
     return list(graph.entities), list(graph.relations)
 
@@ -222,7 +217,7 @@ def edges(version: Any, missing: type[Exception],
                 for s, t, w in read_plain(version, _Q_EDGES, missing)]
     else:
         wanted = set(among)
-        rows = [row for row in _rows_of(version, _Q_EDGES_FROM, missing, "ids", wanted)
+        rows = [row for row in read_batches(version, _Q_EDGES_FROM, "ids", wanted, missing)
                 if row[1] in wanted]
     return sorted((s, t, float("nan") if w is None else float(w)) for s, t, w in rows)
 
@@ -240,5 +235,5 @@ def community_rows(version: Any, missing: type[Exception]) -> list[CommunityRow]
 
 def get_communities(version: Any, ids: Collection[str],
                     missing: type[Exception]) -> list[Community]:
-    data = [row[0] for row in _rows_of(version, _Q_COMMUNITIES, missing, "ids", ids)]
+    data = [row[0] for row in read_batches(version, _Q_COMMUNITIES, "ids", ids, missing)]
     return list(decode_graph(data).communities)
