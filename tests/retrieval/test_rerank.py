@@ -260,6 +260,12 @@ def test_bad_settings_stop_start_up_naming_the_setting(
 
 
 @pytest.mark.e2e
+def every_index_loaded(status: dict[str, Any]) -> bool:
+    retrieval = status["retrieval"]
+    return bool(retrieval["keyword_ready"] and retrieval["vector_ready"]
+                and status["graphrag_ready"])
+
+
 def test_the_served_app_reranks_over_a_socket_and_reports_a_skip(
         built: Settings, reranker: RerankServer) -> None:
     assert built.docs_dir is not None
@@ -267,7 +273,10 @@ def test_the_served_app_reranks_over_a_socket_and_reports_a_skip(
            "GRAPHREADY_RERANK_MODEL": MODEL, "GRAPHREADY_RERANK_TIMEOUT_MS": "60000"}
     server = ServerProcess(built.docs_dir, built.data_dir, env)
     try:
-        server.wait_until(lambda: server.status()["ready"], 60, "the indexes to load")
+        # every index loaded: with the keyword index alone, the fused candidates can be the
+        # needle only, and the "last candidate" below would be the needle itself
+        server.wait_until(lambda: every_index_loaded(server.status()), 60,
+                          "every index to load")
         assert server.chat(NEEDLE_QUESTION, top_k=1).status_code == 200
         last = reranker.received[-1].body["documents"][-1]
         reranker.favour = last  # the fused ranking's last candidate comes first
